@@ -1,0 +1,556 @@
+//! [`Allocator`]: creation and destruction of buffers and images through VMA.
+
+use std::ffi::CString;
+use std::mem::ManuallyDrop;
+use std::sync::Arc;
+
+use ash::vk;
+use vk_mem::Alloc as _;
+
+use crate::desc::{BufferDesc, ImageDesc, MemoryIntent};
+use crate::error::{Error, Result};
+use crate::handle::{GpuBuffer, GpuImage, Memory};
+use crate::validate::{self, DeviceLimits};
+use crate::vma_raw;
+
+/// What an [`Allocator`] is built from, and the options it is built with.
+///
+/// Every option that names an extension or feature describes what the caller enabled on the
+/// instance or device; the allocator checks that the physical device supports it and refuses with
+/// [`Error::Unsupported`] otherwise.
+#[derive(Clone)]
+pub struct AllocatorDesc<'a> {
+    /// The instance the device was created from.
+    pub instance: &'a ash::Instance,
+    /// The physical device behind `device`.
+    pub physical_device: vk::PhysicalDevice,
+    /// The logical device resources are created on.
+    pub device: &'a ash::Device,
+    /// The Vulkan API version the device was created for (`vk::API_VERSION_1_1` or newer).
+    pub api_version: u32,
+    /// Name `VkBuffer`s and `VkImage`s through `VK_EXT_debug_utils` (enabled on the instance).
+    pub debug_names: bool,
+    /// Use `VK_EXT_memory_budget` (enabled on the device) for heap budgets.
+    pub memory_budget: bool,
+    /// Allow `SHADER_DEVICE_ADDRESS` buffers (the `bufferDeviceAddress` feature is enabled).
+    pub buffer_device_address: bool,
+    /// Per-heap caps in bytes, as `(heap index, bytes)`: VMA will not allocate beyond them, which
+    /// lets out-of-memory be provoked on purpose.
+    pub heap_size_limits: Vec<(u32, vk::DeviceSize)>,
+}
+
+impl<'a> AllocatorDesc<'a> {
+    /// Describes an allocator for `device`, Vulkan 1.3, with every option off.
+    pub fn new(
+        instance: &'a ash::Instance,
+        physical_device: vk::PhysicalDevice,
+        device: &'a ash::Device,
+    ) -> Self {
+        Self {
+            instance,
+            physical_device,
+            device,
+            api_version: vk::API_VERSION_1_3,
+            debug_names: false,
+            memory_budget: false,
+            buffer_device_address: false,
+            heap_size_limits: Vec::new(),
+        }
+    }
+
+    /// Sets the API version the device was created for.
+    pub fn api_version(mut self, api_version: u32) -> Self {
+        self.api_version = api_version;
+        self
+    }
+
+    /// Turns debug names on or off.
+    pub fn debug_names(mut self, on: bool) -> Self {
+        self.debug_names = on;
+        self
+    }
+
+    /// Turns `VK_EXT_memory_budget` use on or off.
+    pub fn memory_budget(mut self, on: bool) -> Self {
+        self.memory_budget = on;
+        self
+    }
+
+    /// Turns buffer device address on or off.
+    pub fn buffer_device_address(mut self, on: bool) -> Self {
+        self.buffer_device_address = on;
+        self
+    }
+
+    /// Caps heap `heap` at `bytes`.
+    pub fn heap_size_limit(mut self, heap: u32, bytes: vk::DeviceSize) -> Self {
+        self.heap_size_limits.push((heap, bytes));
+        self
+    }
+}
+
+/// Creates and destroys GPU buffers and images through VMA. Stateless: it keeps no list of what it
+/// created; callers track their handles and destroy them.
+///
+/// `Allocator` is `Send + Sync`; every method takes `&self` and may be called from any number of
+/// threads at once. There is no lock of ours: VMA synchronises internally.
+///
+/// # Contract
+/// These duties hold for every `unsafe` method of this type and for its constructors:
+/// - the instance, physical device and device it was made from stay valid until it is dropped,
+///   and the device is not destroyed first;
+/// - every handle passed to it was created by it (or by the VMA allocator it wraps);
+/// - nothing is destroyed while GPU work that uses it is pending.
+pub struct Allocator {
+    vma: ManuallyDrop<Arc<vk_mem::Allocator>>,
+    device: ash::Device,
+    instance: ash::Instance,
+    physical_device: vk::PhysicalDevice,
+    debug_utils: Option<ash::ext::debug_utils::Device>,
+    limits: DeviceLimits,
+    memory_types: Vec<vk::MemoryPropertyFlags>,
+    memory_heaps: Vec<vk::MemoryHeap>,
+    non_coherent_atom_size: vk::DeviceSize,
+    api_version: u32,
+}
+
+impl std::fmt::Debug for Allocator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Allocator")
+            .field("device", &self.device.handle())
+            .field("limits", &self.limits)
+            .field("memory_types", &self.memory_types)
+            .finish_non_exhaustive()
+    }
+}
+
+fn device_limits(desc: &AllocatorDesc<'_>) -> (vk::PhysicalDeviceProperties, DeviceLimits) {
+    let mut maintenance3 = vk::PhysicalDeviceMaintenance3Properties::default();
+    let mut maintenance4 = vk::PhysicalDeviceMaintenance4Properties::default();
+    let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut maintenance3);
+    let has_maintenance4 = desc.api_version >= vk::API_VERSION_1_3;
+    if has_maintenance4 {
+        props2 = props2.push_next(&mut maintenance4);
+    }
+    // SAFETY: the physical device belongs to the instance (type contract); the chain holds only
+    // structures of Vulkan 1.1 (always) and 1.3 (only when the device is 1.3).
+    unsafe {
+        desc.instance
+            .get_physical_device_properties2(desc.physical_device, &mut props2)
+    };
+    let props = props2.properties;
+    let l = &props.limits;
+    let limits = DeviceLimits {
+        max_buffer_size: if has_maintenance4 {
+            maintenance4.max_buffer_size
+        } else {
+            u64::MAX
+        },
+        max_memory_allocation_size: maintenance3.max_memory_allocation_size,
+        max_image_dimension_1d: l.max_image_dimension1_d,
+        max_image_dimension_2d: l.max_image_dimension2_d,
+        max_image_dimension_3d: l.max_image_dimension3_d,
+        max_image_dimension_cube: l.max_image_dimension_cube,
+        max_image_array_layers: l.max_image_array_layers,
+        buffer_device_address: desc.buffer_device_address,
+    };
+    (props, limits)
+}
+
+fn supports_device_extension(desc: &AllocatorDesc<'_>, name: &std::ffi::CStr) -> Result<bool> {
+    // SAFETY: valid physical device of this instance (type contract).
+    let extensions = unsafe {
+        desc.instance
+            .enumerate_device_extension_properties(desc.physical_device)
+    }?;
+    Ok(extensions
+        .iter()
+        .any(|e| e.extension_name_as_c_str() == Ok(name)))
+}
+
+/// The VMA allocation request for a memory intent.
+fn allocation_info(
+    memory: MemoryIntent,
+    dedicated: bool,
+    priority: Option<f32>,
+) -> vk_mem::AllocationCreateInfo {
+    use vk_mem::AllocationCreateFlags as F;
+    let (usage, flags, required, preferred) = match memory {
+        MemoryIntent::GpuOnly => (
+            vk_mem::MemoryUsage::AutoPreferDevice,
+            F::empty(),
+            vk::MemoryPropertyFlags::empty(),
+            vk::MemoryPropertyFlags::DEVICE_LOCAL,
+        ),
+        // Sequential-write host memory; VMA avoids device-local and host-cached types for it.
+        MemoryIntent::Upload => (
+            vk_mem::MemoryUsage::AutoPreferHost,
+            F::HOST_ACCESS_SEQUENTIAL_WRITE | F::MAPPED,
+            vk::MemoryPropertyFlags::HOST_VISIBLE,
+            vk::MemoryPropertyFlags::empty(),
+        ),
+        // Random access makes VMA prefer HOST_CACHED, so CPU reads are not uncached reads.
+        MemoryIntent::Readback => (
+            vk_mem::MemoryUsage::AutoPreferHost,
+            F::HOST_ACCESS_RANDOM | F::MAPPED,
+            vk::MemoryPropertyFlags::HOST_VISIBLE,
+            vk::MemoryPropertyFlags::HOST_CACHED,
+        ),
+        // Host-visible is required and device-local preferred: resizable BAR or unified memory
+        // where the device has it, plain host memory otherwise.
+        MemoryIntent::CpuToGpu => (
+            vk_mem::MemoryUsage::Auto,
+            F::HOST_ACCESS_SEQUENTIAL_WRITE | F::MAPPED,
+            vk::MemoryPropertyFlags::HOST_VISIBLE,
+            vk::MemoryPropertyFlags::DEVICE_LOCAL,
+        ),
+    };
+    let mut flags = flags;
+    if dedicated {
+        flags |= F::DEDICATED_MEMORY;
+    }
+    vk_mem::AllocationCreateInfo {
+        flags,
+        usage,
+        required_flags: required,
+        preferred_flags: preferred,
+        priority: priority.unwrap_or(0.5),
+        ..Default::default()
+    }
+}
+
+impl Allocator {
+    /// Creates an allocator with its own VMA allocator.
+    ///
+    /// # Safety
+    /// The type's contract, and: `desc` tells the truth about the device (its API version, and
+    /// that the extensions and features of the options that are on were enabled on it).
+    pub unsafe fn new(desc: &AllocatorDesc<'_>) -> Result<Self> {
+        if desc.api_version < vk::API_VERSION_1_1 {
+            return Err(Error::Unsupported {
+                feature: "Vulkan 1.1 (VMA needs its memory-requirements-2 entry points)",
+            });
+        }
+        if desc.memory_budget && !supports_device_extension(desc, ash::ext::memory_budget::NAME)? {
+            return Err(Error::Unsupported {
+                feature: "VK_EXT_memory_budget",
+            });
+        }
+        // SAFETY: valid physical device of this instance.
+        let memory_props = unsafe {
+            desc.instance
+                .get_physical_device_memory_properties(desc.physical_device)
+        };
+        let heap_count = memory_props.memory_heap_count as usize;
+        let mut heap_limits = vec![vk::WHOLE_SIZE; heap_count];
+        for &(heap, bytes) in &desc.heap_size_limits {
+            let slot = heap_limits.get_mut(heap as usize).ok_or_else(|| {
+                Error::invalid(
+                    "heap_size_limits",
+                    format!("heap {heap} does not exist; the device has {heap_count}"),
+                )
+            })?;
+            *slot = bytes;
+        }
+
+        let mut flags = vk_mem::AllocatorCreateFlags::empty();
+        if desc.memory_budget {
+            flags |= vk_mem::AllocatorCreateFlags::EXT_MEMORY_BUDGET;
+        }
+        if desc.buffer_device_address {
+            flags |= vk_mem::AllocatorCreateFlags::BUFFER_DEVICE_ADDRESS;
+        }
+        let mut create_info =
+            vk_mem::AllocatorCreateInfo::new(desc.instance, desc.device, desc.physical_device);
+        create_info.vulkan_api_version = desc.api_version;
+        create_info.flags = flags;
+        if !desc.heap_size_limits.is_empty() {
+            create_info.heap_size_limits = &heap_limits;
+        }
+        // SAFETY: the handles outlive the allocator and match `desc` (this function's contract);
+        // VMA copies the heap limits before returning.
+        let vma = unsafe { vk_mem::Allocator::new(create_info) }?;
+        // SAFETY: forwarded from this function's contract.
+        unsafe { Self::from_vma(Arc::new(vma), desc) }
+    }
+
+    /// Wraps a VMA allocator the renderer already has. The options of `desc` that VMA takes at its
+    /// creation (budget, device address, heap limits) must match how `vma` was made; heap limits in
+    /// `desc` are ignored.
+    ///
+    /// When this `Allocator` holds the last reference to `vma` as it is dropped, it checks for
+    /// leaks and destroys `vma`; otherwise whoever holds the rest of the references does.
+    ///
+    /// # Safety
+    /// As for [`Allocator::new`]; `vma` was created for the same instance, physical device and
+    /// device.
+    pub unsafe fn from_vma(vma: Arc<vk_mem::Allocator>, desc: &AllocatorDesc<'_>) -> Result<Self> {
+        let (props, limits) = device_limits(desc);
+        // SAFETY: valid physical device of this instance.
+        let memory_props = unsafe {
+            desc.instance
+                .get_physical_device_memory_properties(desc.physical_device)
+        };
+        let debug_utils = if desc.debug_names {
+            // Loading an entry point the instance did not enable yields a stub that panics when
+            // called, so ask the loader first.
+            // SAFETY: valid device; the name is a NUL-terminated string.
+            let loaded = unsafe {
+                (desc.instance.fp_v1_0().get_device_proc_addr)(
+                    desc.device.handle(),
+                    c"vkSetDebugUtilsObjectNameEXT".as_ptr(),
+                )
+            };
+            if loaded.is_none() {
+                return Err(Error::Unsupported {
+                    feature: "VK_EXT_debug_utils (enable it on the instance for debug names)",
+                });
+            }
+            Some(ash::ext::debug_utils::Device::new(
+                desc.instance,
+                desc.device,
+            ))
+        } else {
+            None
+        };
+        Ok(Self {
+            vma: ManuallyDrop::new(vma),
+            device: desc.device.clone(),
+            instance: desc.instance.clone(),
+            physical_device: desc.physical_device,
+            debug_utils,
+            limits,
+            memory_types: memory_props
+                .memory_types_as_slice()
+                .iter()
+                .map(|t| t.property_flags)
+                .collect(),
+            memory_heaps: memory_props.memory_heaps_as_slice().to_vec(),
+            non_coherent_atom_size: props.limits.non_coherent_atom_size,
+            api_version: desc.api_version,
+        })
+    }
+
+    /// The VMA allocator underneath, for what this crate does not wrap (pools, defragmentation).
+    pub fn vma(&self) -> &Arc<vk_mem::Allocator> {
+        &self.vma
+    }
+
+    /// The device resources are created on.
+    pub fn device(&self) -> &ash::Device {
+        &self.device
+    }
+
+    /// The memory heaps of the physical device.
+    pub fn memory_heaps(&self) -> &[vk::MemoryHeap] {
+        &self.memory_heaps
+    }
+
+    /// `VkPhysicalDeviceLimits::nonCoherentAtomSize`.
+    pub fn non_coherent_atom_size(&self) -> vk::DeviceSize {
+        self.non_coherent_atom_size
+    }
+
+    fn memory_of(&self, allocation: vk_mem::Allocation, intent: MemoryIntent) -> Memory {
+        let info = self.vma.get_allocation_info(&allocation);
+        Memory {
+            allocation,
+            allocation_size: info.size,
+            memory_type: info.memory_type,
+            flags: self
+                .memory_types
+                .get(info.memory_type as usize)
+                .copied()
+                .unwrap_or_default(),
+            mapped: std::ptr::NonNull::new(info.mapped_data.cast()),
+            intent,
+        }
+    }
+
+    /// Names a Vulkan object and its VMA allocation. Naming is a debugging aid: a failure is logged,
+    /// never returned.
+    fn set_names<H: vk::Handle>(&self, handle: H, allocation: &vk_mem::Allocation, name: &str) {
+        let Ok(name) = CString::new(name) else {
+            return; // validated earlier: names hold no NUL
+        };
+        vma_raw::set_allocation_name(&self.vma, allocation, &name);
+        if let Some(debug_utils) = &self.debug_utils {
+            let info = vk::DebugUtilsObjectNameInfoEXT::default()
+                .object_handle(handle)
+                .object_name(&name);
+            // SAFETY: the handle was just created on this device; the extension's presence was
+            // checked when the allocator was made.
+            if let Err(err) = unsafe { debug_utils.set_debug_utils_object_name(&info) } {
+                tracing::warn!(target: "allocator", ?err, "could not set a debug name");
+            }
+        }
+    }
+
+    /// Creates a buffer and binds memory to it. The description is checked first; a refused
+    /// description or a failed allocation creates nothing.
+    pub fn create_buffer(&self, desc: &BufferDesc<'_>) -> Result<GpuBuffer> {
+        validate::buffer(desc, &self.limits)?;
+        let info = vk::BufferCreateInfo::default()
+            .size(desc.size)
+            .usage(desc.usage)
+            .sharing_mode(vk::SharingMode::EXCLUSIVE);
+        let alloc_info = allocation_info(desc.memory, desc.dedicated, desc.priority);
+        // SAFETY: `info` passed validation against this device's limits; the device is alive
+        // (type contract). On failure VMA destroys whatever it created.
+        let (raw, allocation) = unsafe { self.vma.create_buffer(&info, &alloc_info) }
+            .map_err(|result| Error::from_vma(result, desc.size))?;
+        let device_address = desc
+            .usage
+            .contains(vk::BufferUsageFlags::SHADER_DEVICE_ADDRESS)
+            .then(|| {
+                let info = vk::BufferDeviceAddressInfo::default().buffer(raw);
+                // SAFETY: the buffer has SHADER_DEVICE_ADDRESS usage and bound memory; the feature
+                // is on (validated: `buffer_device_address` option).
+                unsafe { self.device.get_buffer_device_address(&info) }
+            });
+        let buffer = GpuBuffer {
+            raw,
+            memory: self.memory_of(allocation, desc.memory),
+            size: desc.size,
+            usage: desc.usage,
+            device_address,
+        };
+        if let Some(name) = desc.name {
+            self.set_names(raw, &buffer.memory.allocation, name);
+        }
+        tracing::debug!(
+            target: "allocator",
+            buffer = ?raw, size = desc.size, usage = ?desc.usage, memory = ?desc.memory,
+            name = desc.name, "created buffer"
+        );
+        Ok(buffer)
+    }
+
+    /// Destroys a buffer and frees its memory.
+    ///
+    /// # Safety
+    /// The type's contract: `buffer` came from this allocator and no pending GPU work uses it.
+    pub unsafe fn destroy_buffer(&self, buffer: GpuBuffer) {
+        let GpuBuffer {
+            raw, mut memory, ..
+        } = buffer;
+        tracing::debug!(target: "allocator", buffer = ?raw, "destroying buffer");
+        // SAFETY: forwarded from this function's contract; the handle is consumed, so it cannot be
+        // destroyed again.
+        unsafe { self.vma.destroy_buffer(raw, &mut memory.allocation) };
+    }
+
+    /// Creates an image and binds memory to it, in `VK_IMAGE_LAYOUT_UNDEFINED`. The description is
+    /// checked against the device's limits and, through `vkGetPhysicalDeviceImageFormatProperties`,
+    /// against what the device supports for its format, usage and tiling.
+    pub fn create_image(&self, desc: &ImageDesc<'_>) -> Result<GpuImage> {
+        validate::image(desc, &self.limits)?;
+        let image_type = desc.dimension.to_vk();
+        let flags = desc.create_flags();
+        // SAFETY: valid physical device of this instance (type contract); every argument is a
+        // valid enum value or flag set.
+        let format_props = unsafe {
+            self.instance.get_physical_device_image_format_properties(
+                self.physical_device,
+                desc.format,
+                image_type,
+                desc.tiling,
+                desc.usage,
+                flags,
+            )
+        };
+        let format_props = match format_props {
+            Ok(props) => props,
+            Err(vk::Result::ERROR_FORMAT_NOT_SUPPORTED) => {
+                return Err(Error::UnsupportedFormat {
+                    format: desc.format,
+                    usage: desc.usage,
+                    tiling: desc.tiling,
+                    flags,
+                })
+            }
+            Err(other) => return Err(Error::Vulkan(other)),
+        };
+        validate::image_against_format(desc, &format_props)?;
+
+        let mip_levels = desc.resolved_mip_levels();
+        let samples = vk::SampleCountFlags::from_raw(desc.samples);
+        let info = vk::ImageCreateInfo::default()
+            .flags(flags)
+            .image_type(image_type)
+            .format(desc.format)
+            .extent(desc.extent)
+            .mip_levels(mip_levels)
+            .array_layers(desc.array_layers)
+            .samples(samples)
+            .tiling(desc.tiling)
+            .usage(desc.usage)
+            .sharing_mode(vk::SharingMode::EXCLUSIVE)
+            .initial_layout(vk::ImageLayout::UNDEFINED);
+        let alloc_info = allocation_info(desc.memory, desc.dedicated, desc.priority);
+        // SAFETY: `info` passed validation against the device limits and the format's properties.
+        let (raw, allocation) = unsafe { self.vma.create_image(&info, &alloc_info) }
+            .map_err(|result| Error::from_vma(result, self.image_size(&info)))?;
+        let image = GpuImage {
+            raw,
+            memory: self.memory_of(allocation, desc.memory),
+            image_type,
+            extent: desc.extent,
+            format: desc.format,
+            mip_levels,
+            array_layers: desc.array_layers,
+            samples,
+            tiling: desc.tiling,
+            usage: desc.usage,
+            flags,
+        };
+        if let Some(name) = desc.name {
+            self.set_names(raw, &image.memory.allocation, name);
+        }
+        tracing::debug!(
+            target: "allocator",
+            image = ?raw, format = ?desc.format, extent = ?desc.extent, mip_levels,
+            array_layers = desc.array_layers, name = desc.name, "created image"
+        );
+        Ok(image)
+    }
+
+    /// Destroys an image and frees its memory.
+    ///
+    /// # Safety
+    /// The type's contract: `image` came from this allocator and no pending GPU work uses it.
+    /// Views of it must be destroyed first.
+    pub unsafe fn destroy_image(&self, image: GpuImage) {
+        let GpuImage {
+            raw, mut memory, ..
+        } = image;
+        tracing::debug!(target: "allocator", image = ?raw, "destroying image");
+        // SAFETY: forwarded from this function's contract; the handle is consumed.
+        unsafe { self.vma.destroy_image(raw, &mut memory.allocation) };
+    }
+
+    /// Bytes an image of `info` needs, for error reports (0 where the device cannot say).
+    fn image_size(&self, info: &vk::ImageCreateInfo<'_>) -> vk::DeviceSize {
+        if self.api_version < vk::API_VERSION_1_3 {
+            return 0;
+        }
+        let query = vk::DeviceImageMemoryRequirements::default().create_info(info);
+        let mut requirements = vk::MemoryRequirements2::default();
+        // SAFETY: Vulkan 1.3 device; `info` is a valid, validated create info.
+        unsafe {
+            self.device
+                .get_device_image_memory_requirements(&query, &mut requirements)
+        };
+        requirements.memory_requirements.size
+    }
+
+    pub(crate) fn vma_ref(&self) -> &vk_mem::Allocator {
+        &self.vma
+    }
+
+    /// Takes the VMA allocator out, for teardown. `self` must not be used afterwards.
+    pub(crate) fn take_vma(&mut self) -> Arc<vk_mem::Allocator> {
+        // SAFETY: called once, from `Drop` or `destroy`, which never touch `self.vma` again.
+        unsafe { ManuallyDrop::take(&mut self.vma) }
+    }
+}

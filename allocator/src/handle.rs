@@ -1,0 +1,234 @@
+//! The handles `create_*` returns: plain data, tracked by whoever created them.
+//!
+//! A handle is neither `Copy` nor `Clone`, and `destroy_*` takes it by value, so destroying one twice
+//! does not compile. (vk-mem's own `Allocation` is `Copy`, which let users double-free: vk-mem-rs
+//! issue #71.) Fields are read through accessors so that a handle can only come from an allocator.
+
+use std::ptr::NonNull;
+
+use ash::vk;
+
+use crate::desc::MemoryIntent;
+
+/// Where a resource's memory lives, as the allocator found it.
+#[derive(Debug)]
+pub(crate) struct Memory {
+    pub allocation: vk_mem::Allocation,
+    /// Bytes VMA reserved (at least the resource's size).
+    pub allocation_size: vk::DeviceSize,
+    pub memory_type: u32,
+    pub flags: vk::MemoryPropertyFlags,
+    pub intent: MemoryIntent,
+    /// The persistent mapping of host-visible intents.
+    pub mapped: Option<NonNull<u8>>,
+}
+
+impl Memory {
+    pub fn is_host_visible(&self) -> bool {
+        self.flags.contains(vk::MemoryPropertyFlags::HOST_VISIBLE)
+    }
+
+    pub fn is_mappable(&self) -> bool {
+        self.intent.is_host_visible() && self.is_host_visible()
+    }
+}
+
+/// A buffer and the memory bound to it.
+#[derive(Debug)]
+pub struct GpuBuffer {
+    pub(crate) raw: vk::Buffer,
+    pub(crate) memory: Memory,
+    pub(crate) size: vk::DeviceSize,
+    pub(crate) usage: vk::BufferUsageFlags,
+    pub(crate) device_address: Option<vk::DeviceAddress>,
+}
+
+// SAFETY: the handle is plain data: Vulkan handles, a VMA allocation (VMA is internally
+// synchronised) and the address of a persistent mapping. Nothing in it is tied to the creating
+// thread; host access through the mapping goes through `Allocator::write`/`read`, which take the
+// buffer by `&mut`/`&` so Rust's aliasing rules order CPU accesses.
+unsafe impl Send for GpuBuffer {}
+// SAFETY: as above; shared references only read the plain fields.
+unsafe impl Sync for GpuBuffer {}
+
+impl GpuBuffer {
+    /// The `VkBuffer`.
+    pub fn raw(&self) -> vk::Buffer {
+        self.raw
+    }
+
+    /// The VMA allocation backing it.
+    pub fn allocation(&self) -> &vk_mem::Allocation {
+        &self.memory.allocation
+    }
+
+    /// Size in bytes, as asked for.
+    pub fn size(&self) -> vk::DeviceSize {
+        self.size
+    }
+
+    /// Usage flags it was created with.
+    pub fn usage(&self) -> vk::BufferUsageFlags {
+        self.usage
+    }
+
+    /// The memory intent it was created with.
+    pub fn intent(&self) -> MemoryIntent {
+        self.memory.intent
+    }
+
+    /// Property flags of the memory type it landed in.
+    pub fn memory_flags(&self) -> vk::MemoryPropertyFlags {
+        self.memory.flags
+    }
+
+    /// Index of the memory type it landed in.
+    pub fn memory_type_index(&self) -> u32 {
+        self.memory.memory_type
+    }
+
+    /// Whether its memory type is `HOST_VISIBLE`.
+    pub fn is_host_visible(&self) -> bool {
+        self.memory.is_host_visible()
+    }
+
+    /// Whether the CPU may map it: host-visible memory, created with a host-access intent.
+    pub fn is_mappable(&self) -> bool {
+        self.memory.is_mappable()
+    }
+
+    /// The start of its persistent mapping, for the host-visible intents. Writing through it is
+    /// the caller's responsibility: prefer [`Allocator::write`](crate::Allocator::write).
+    pub fn mapped_ptr(&self) -> Option<NonNull<u8>> {
+        self.memory.mapped
+    }
+
+    /// Its GPU address, when created with `SHADER_DEVICE_ADDRESS` usage.
+    pub fn device_address(&self) -> Option<vk::DeviceAddress> {
+        self.device_address
+    }
+}
+
+/// An image and the memory bound to it.
+#[derive(Debug)]
+pub struct GpuImage {
+    pub(crate) raw: vk::Image,
+    pub(crate) memory: Memory,
+    pub(crate) image_type: vk::ImageType,
+    pub(crate) extent: vk::Extent3D,
+    pub(crate) format: vk::Format,
+    pub(crate) mip_levels: u32,
+    pub(crate) array_layers: u32,
+    pub(crate) samples: vk::SampleCountFlags,
+    pub(crate) tiling: vk::ImageTiling,
+    pub(crate) usage: vk::ImageUsageFlags,
+    pub(crate) flags: vk::ImageCreateFlags,
+}
+
+// SAFETY: plain data, as for `GpuBuffer`.
+unsafe impl Send for GpuImage {}
+// SAFETY: plain data, as for `GpuBuffer`.
+unsafe impl Sync for GpuImage {}
+
+impl GpuImage {
+    /// The `VkImage`.
+    pub fn raw(&self) -> vk::Image {
+        self.raw
+    }
+
+    /// The VMA allocation backing it.
+    pub fn allocation(&self) -> &vk_mem::Allocation {
+        &self.memory.allocation
+    }
+
+    /// 1D, 2D or 3D.
+    pub fn image_type(&self) -> vk::ImageType {
+        self.image_type
+    }
+
+    /// Extent of level 0.
+    pub fn extent(&self) -> vk::Extent3D {
+        self.extent
+    }
+
+    /// Extent of mip `level` (each dimension halved per level, never below 1).
+    pub fn level_extent(&self, level: u32) -> vk::Extent3D {
+        let shrink = |v: u32| v.checked_shr(level).unwrap_or(0).max(1);
+        vk::Extent3D {
+            width: shrink(self.extent.width),
+            height: shrink(self.extent.height),
+            depth: shrink(self.extent.depth),
+        }
+    }
+
+    /// Texel format.
+    pub fn format(&self) -> vk::Format {
+        self.format
+    }
+
+    /// Number of mip levels.
+    pub fn mip_levels(&self) -> u32 {
+        self.mip_levels
+    }
+
+    /// Number of array layers.
+    pub fn array_layers(&self) -> u32 {
+        self.array_layers
+    }
+
+    /// Samples per texel.
+    pub fn samples(&self) -> vk::SampleCountFlags {
+        self.samples
+    }
+
+    /// Tiling.
+    pub fn tiling(&self) -> vk::ImageTiling {
+        self.tiling
+    }
+
+    /// Usage flags it was created with.
+    pub fn usage(&self) -> vk::ImageUsageFlags {
+        self.usage
+    }
+
+    /// Create flags it was created with (cube-compatible, mutable format, ...).
+    pub fn flags(&self) -> vk::ImageCreateFlags {
+        self.flags
+    }
+
+    /// Property flags of the memory type it landed in.
+    pub fn memory_flags(&self) -> vk::MemoryPropertyFlags {
+        self.memory.flags
+    }
+
+    /// Index of the memory type it landed in.
+    pub fn memory_type_index(&self) -> u32 {
+        self.memory.memory_type
+    }
+
+    /// The memory intent it was created with.
+    pub fn intent(&self) -> MemoryIntent {
+        self.memory.intent
+    }
+
+    /// Whether the CPU may map it: host-visible memory, created with a host-access intent.
+    pub fn is_mappable(&self) -> bool {
+        self.memory.is_mappable()
+    }
+
+    /// Bytes of memory VMA reserved for it.
+    pub fn allocation_size(&self) -> vk::DeviceSize {
+        self.memory.allocation_size
+    }
+
+    /// The subresource range covering every level and layer of `aspect`.
+    pub fn full_range(&self, aspect: vk::ImageAspectFlags) -> vk::ImageSubresourceRange {
+        vk::ImageSubresourceRange {
+            aspect_mask: aspect,
+            base_mip_level: 0,
+            level_count: self.mip_levels,
+            base_array_layer: 0,
+            layer_count: self.array_layers,
+        }
+    }
+}

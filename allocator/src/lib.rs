@@ -1,0 +1,74 @@
+//! Stateless creation and destruction of Vulkan buffers and images through VMA.
+//!
+//! An [`Allocator`] turns "a 4 MiB vertex buffer" or "a 2048x2048 sRGB texture with a full mip
+//! chain" into a `VkBuffer` / `VkImage` with memory bound, and back again. It is a service, not an
+//! owner:
+//!
+//! - it hands back plain handles ([`GpuBuffer`], [`GpuImage`]) and keeps **no list** of them; the
+//!   renderer's systems track what they create and destroy it (per scene, say);
+//! - handles are neither `Copy` nor `Clone` and `destroy_*` takes them by value, so a double
+//!   destroy does not compile;
+//! - descriptions are checked against the device before anything reaches Vulkan, and every
+//!   failure is a typed [`Error`]; out-of-memory leaves the allocator fully usable;
+//! - it is `Send + Sync` with no lock of its own: VMA synchronises internally;
+//! - its debug utilities ([`Allocator::statistics`], [`Allocator::json_dump`],
+//!   [`Allocator::leak_report`], debug names) observe and never enforce. Dropping an allocator
+//!   with live allocations logs a [`LeakReport`] instead of letting VMA abort the process.
+//!
+//! What it deliberately does not do: pooling, reference counting, deferred destruction, uploads
+//! (see the `staging` crate) or anything that records commands.
+//!
+//! ```no_run
+//! use allocator::{Allocator, AllocatorDesc, BufferDesc, ImageDesc, MemoryIntent};
+//! use ash::vk;
+//!
+//! # fn demo(instance: &ash::Instance, physical_device: vk::PhysicalDevice, device: &ash::Device)
+//! # -> allocator::Result<()> {
+//! let desc = AllocatorDesc::new(instance, physical_device, device).debug_names(false);
+//! // SAFETY: the handles outlive the allocator, and `desc` matches how the device was created.
+//! let allocator = unsafe { Allocator::new(&desc)? };
+//!
+//! let mut uniforms = allocator.create_buffer(
+//!     &BufferDesc::new(256, vk::BufferUsageFlags::UNIFORM_BUFFER)
+//!         .memory(MemoryIntent::CpuToGpu)
+//!         .name("frame uniforms"),
+//! )?;
+//! allocator.write(&mut uniforms, 0, &[1.0f32, 0.5, 0.25, 1.0])?;
+//!
+//! let albedo = allocator.create_image(
+//!     &ImageDesc::texture_2d(vk::Format::R8G8B8A8_SRGB, 2048, 2048).name("albedo"),
+//! )?;
+//! assert_eq!(albedo.mip_levels(), 12);
+//!
+//! // SAFETY: no submitted work uses them.
+//! unsafe {
+//!     allocator.destroy_image(albedo);
+//!     allocator.destroy_buffer(uniforms);
+//! }
+//! allocator.destroy().expect("nothing leaked");
+//! # Ok(()) }
+//! ```
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![warn(missing_docs)]
+
+mod allocator;
+mod debug;
+mod desc;
+mod error;
+mod handle;
+mod host;
+mod validate;
+mod vma_raw;
+
+pub use crate::allocator::{Allocator, AllocatorDesc};
+pub use crate::debug::{HeapStatistics, LeakReport, Leaked, LeakedAllocation, Statistics};
+pub use crate::desc::{
+    full_mip_chain, BufferDesc, ImageDesc, ImageDimension, MemoryIntent, MipLevels,
+};
+pub use crate::error::{Error, Result};
+pub use crate::handle::{GpuBuffer, GpuImage};
+pub use crate::host::Mapping;
+
+pub use ash;
+pub use vk_mem;

@@ -1,0 +1,77 @@
+//! The few VMA entry points vk-mem 0.5.0 compiles but does not expose.
+//!
+//! vk-mem keeps its `ffi` module private, so `vmaBuildStatsString`, `vmaFreeStatsString` and
+//! `vmaSetAllocationName` have no Rust wrapper, and the raw `VmaAllocator` / `VmaAllocation`
+//! pointers sit in private fields. The C functions are in the static `vma` library vk-mem links
+//! into every binary that uses it, so declaring them here is enough. The raw pointers are read
+//! through the wrappers' layout, which the assertions below pin down at compile time; the
+//! workspace pins vk-mem to exactly 0.5.0 so that layout cannot change underneath us.
+
+use std::ffi::{c_char, c_void, CStr};
+use std::mem::{align_of, size_of};
+
+type VmaAllocator = *mut c_void;
+type VmaAllocation = *mut c_void;
+
+extern "C" {
+    fn vmaBuildStatsString(allocator: VmaAllocator, out: *mut *mut c_char, detailed_map: u32);
+    fn vmaFreeStatsString(allocator: VmaAllocator, string: *mut c_char);
+    fn vmaSetAllocationName(
+        allocator: VmaAllocator,
+        allocation: VmaAllocation,
+        name: *const c_char,
+    );
+}
+
+// vk-mem 0.5.0 declares `struct Allocator { internal: ffi::VmaAllocator }` and
+// `struct Allocation(ffi::VmaAllocation)`. A struct with a single pointer-sized field whose own size
+// and alignment equal the pointer's has that field at offset 0: there is no room for anything else.
+const _: () = assert!(size_of::<vk_mem::Allocator>() == size_of::<VmaAllocator>());
+const _: () = assert!(align_of::<vk_mem::Allocator>() == align_of::<VmaAllocator>());
+const _: () = assert!(size_of::<vk_mem::Allocation>() == size_of::<VmaAllocation>());
+const _: () = assert!(align_of::<vk_mem::Allocation>() == align_of::<VmaAllocation>());
+
+fn raw_allocator(vma: &vk_mem::Allocator) -> VmaAllocator {
+    // SAFETY: the assertions above show the only field, the VmaAllocator pointer, is at offset 0;
+    // reading it copies a pointer and changes nothing.
+    unsafe { *(vma as *const vk_mem::Allocator).cast::<VmaAllocator>() }
+}
+
+fn raw_allocation(allocation: &vk_mem::Allocation) -> VmaAllocation {
+    // SAFETY: as for `raw_allocator`: the VmaAllocation pointer is the struct's only field.
+    unsafe { *(allocation as *const vk_mem::Allocation).cast::<VmaAllocation>() }
+}
+
+/// VMA's JSON description of every heap, memory type and block; with `detailed`, of every
+/// allocation too (type, size, usage and name).
+pub(crate) fn stats_json(vma: &vk_mem::Allocator, detailed: bool) -> String {
+    let raw = raw_allocator(vma);
+    let mut text: *mut c_char = std::ptr::null_mut();
+    // SAFETY: `raw` is a live allocator (borrowed from `vma`); VMA writes a NUL-terminated string it
+    // owns into `text`, which is read once and handed back to vmaFreeStatsString.
+    unsafe {
+        vmaBuildStatsString(raw, &mut text, u32::from(detailed));
+        if text.is_null() {
+            return String::new();
+        }
+        let json = CStr::from_ptr(text).to_string_lossy().into_owned();
+        vmaFreeStatsString(raw, text);
+        json
+    }
+}
+
+/// Sets the name VMA keeps for `allocation` (shown in the JSON dump and the leak report).
+pub(crate) fn set_allocation_name(
+    vma: &vk_mem::Allocator,
+    allocation: &vk_mem::Allocation,
+    name: &CStr,
+) {
+    // SAFETY: both handles are live (borrowed); VMA copies the string before returning.
+    unsafe {
+        vmaSetAllocationName(
+            raw_allocator(vma),
+            raw_allocation(allocation),
+            name.as_ptr(),
+        )
+    }
+}

@@ -1,0 +1,386 @@
+//! The headless test harness shared by every integration test and benchmark.
+//!
+//! [`Gpu::new`] makes an instance and a device on whatever Vulkan device exists (lavapipe in CI)
+//! with `VK_LAYER_KHRONOS_validation` and its synchronization validation on. Each `Gpu` has its own
+//! debug messenger whose user data points at that `Gpu`'s message list, so tests running as
+//! threads of one process each collect only their own messages. Any warning or error fails the
+//! test when the `Gpu` is dropped. No device, loader or layer means a loud failure, never a skip.
+//!
+//! Teardown order, written once here: the test drops what it made (allocations, then the
+//! allocator) before the `Gpu`, whose `Drop` waits idle and destroys device, messenger and
+//! instance, in that order.
+
+use std::ffi::{c_void, CStr};
+use std::sync::Mutex;
+
+use ash::vk;
+
+/// Validation messages that are known false positives, silenced by VUID. Each entry says why.
+const IGNORED_VUIDS: &[&str] = &[];
+
+/// Messages collected by one `Gpu`'s messenger.
+#[derive(Default)]
+struct Messages(Mutex<Vec<String>>);
+
+/// How a [`Gpu`] is made.
+#[derive(Clone, Copy, Debug)]
+pub struct GpuOptions {
+    /// Enable the validation layer with synchronization validation (tests); off for benchmarks.
+    pub validation: bool,
+}
+
+/// An instance, a device with one graphics+compute queue, and the validation messages they caused.
+pub struct Gpu {
+    pub entry: ash::Entry,
+    pub instance: ash::Instance,
+    pub physical_device: vk::PhysicalDevice,
+    pub device: ash::Device,
+    pub queue: vk::Queue,
+    pub queue_family: u32,
+    pub api_version: u32,
+    pub properties: vk::PhysicalDeviceProperties,
+    /// Whether `VK_EXT_memory_budget` was enabled.
+    pub memory_budget: bool,
+    debug: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
+    messages: Box<Messages>,
+}
+
+unsafe extern "system" fn on_message(
+    severity: vk::DebugUtilsMessageSeverityFlagsEXT,
+    _types: vk::DebugUtilsMessageTypeFlagsEXT,
+    data: *const vk::DebugUtilsMessengerCallbackDataEXT<'_>,
+    user_data: *mut c_void,
+) -> vk::Bool32 {
+    // Never panic here: unwinding across the FFI boundary aborts the whole test process.
+    if data.is_null() || user_data.is_null() {
+        return vk::FALSE;
+    }
+    // SAFETY: the layer passes a valid callback-data struct for the duration of the call.
+    let data = unsafe { &*data };
+    // SAFETY: the strings are NUL-terminated and valid for the duration of the call, or null.
+    let id = unsafe { data.message_id_name_as_c_str() }
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if IGNORED_VUIDS.contains(&id.as_str()) {
+        return vk::FALSE;
+    }
+    // SAFETY: as above.
+    let text = unsafe { data.message_as_c_str() }
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // SAFETY: `user_data` is the `Messages` boxed inside the `Gpu` that owns this messenger; the
+    // box outlives the messenger (destroyed first in `Drop`).
+    let messages = unsafe { &*user_data.cast::<Messages>() };
+    if let Ok(mut list) = messages.0.lock() {
+        list.push(format!("[{severity:?}] {id}: {text}"));
+    }
+    vk::FALSE
+}
+
+fn has_layer(entry: &ash::Entry, name: &CStr) -> bool {
+    // SAFETY: plain enumeration call on a loaded entry.
+    unsafe { entry.enumerate_instance_layer_properties() }
+        .unwrap_or_default()
+        .iter()
+        .any(|l| l.layer_name_as_c_str() == Ok(name))
+}
+
+fn messenger_info(user_data: *mut c_void) -> vk::DebugUtilsMessengerCreateInfoEXT<'static> {
+    vk::DebugUtilsMessengerCreateInfoEXT::default()
+        .message_severity(
+            vk::DebugUtilsMessageSeverityFlagsEXT::WARNING
+                | vk::DebugUtilsMessageSeverityFlagsEXT::ERROR,
+        )
+        .message_type(
+            vk::DebugUtilsMessageTypeFlagsEXT::GENERAL
+                | vk::DebugUtilsMessageTypeFlagsEXT::VALIDATION
+                | vk::DebugUtilsMessageTypeFlagsEXT::PERFORMANCE,
+        )
+        .pfn_user_callback(Some(on_message))
+        .user_data(user_data)
+}
+
+const VALIDATION_LAYER: &CStr = c"VK_LAYER_KHRONOS_validation";
+
+impl Gpu {
+    /// A device with validation and synchronization validation on. Panics with the fix when
+    /// there is no loader, no validation layer or no device.
+    pub fn new() -> Self {
+        Self::with_options(GpuOptions { validation: true })
+    }
+
+    /// A device without validation, for benchmarks.
+    pub fn without_validation() -> Self {
+        Self::with_options(GpuOptions { validation: false })
+    }
+
+    /// A device made with `options`.
+    pub fn with_options(options: GpuOptions) -> Self {
+        // SAFETY: loading the system's Vulkan loader; nothing else is loaded concurrently that
+        // would conflict with it.
+        let entry = unsafe { ash::Entry::load() }.unwrap_or_else(|err| {
+            panic!("no Vulkan loader ({err}): install it with `apt-get install libvulkan1 mesa-vulkan-drivers`")
+        });
+        if options.validation && !has_layer(&entry, VALIDATION_LAYER) {
+            panic!(
+                "VK_LAYER_KHRONOS_validation is missing: `apt-get install vulkan-validationlayers`"
+            );
+        }
+        let messages = Box::<Messages>::default();
+        let api_version = vk::API_VERSION_1_3;
+        let app = vk::ApplicationInfo::default()
+            .application_name(c"gpu-tests")
+            .api_version(api_version);
+        let layers = [VALIDATION_LAYER.as_ptr()];
+        let mut extensions = vec![ash::ext::debug_utils::NAME.as_ptr()];
+        if options.validation {
+            extensions.push(ash::ext::validation_features::NAME.as_ptr());
+        }
+        let enabled = [vk::ValidationFeatureEnableEXT::SYNCHRONIZATION_VALIDATION];
+        let mut features =
+            vk::ValidationFeaturesEXT::default().enabled_validation_features(&enabled);
+        let user_data: *mut c_void = (&*messages as *const Messages).cast_mut().cast();
+        let mut chained_messenger = messenger_info(user_data);
+        let mut info = vk::InstanceCreateInfo::default()
+            .application_info(&app)
+            .enabled_extension_names(&extensions);
+        if options.validation {
+            // Chained into instance creation so messages from vkCreate/DestroyInstance count too.
+            info = info
+                .enabled_layer_names(&layers)
+                .push_next(&mut features)
+                .push_next(&mut chained_messenger);
+        }
+        // SAFETY: every pointer in `info` refers to locals alive for the call.
+        let instance = unsafe { entry.create_instance(&info, None) }
+            .unwrap_or_else(|err| panic!("vkCreateInstance failed: {err}"));
+        let debug = options.validation.then(|| {
+            let loader = ash::ext::debug_utils::Instance::new(&entry, &instance);
+            // SAFETY: valid instance with VK_EXT_debug_utils enabled; the user data outlives it.
+            // A fresh create info: the one chained into instance creation now carries a pNext.
+            let info = messenger_info(user_data);
+            let messenger = unsafe { loader.create_debug_utils_messenger(&info, None) }
+                .unwrap_or_else(|err| panic!("vkCreateDebugUtilsMessengerEXT failed: {err}"));
+            (loader, messenger)
+        });
+
+        let (physical_device, properties) = pick_physical_device(&instance);
+        let queue_family = graphics_queue_family(&instance, physical_device);
+        // SAFETY: valid physical device of this instance.
+        let device_extensions =
+            unsafe { instance.enumerate_device_extension_properties(physical_device) }
+                .unwrap_or_default();
+        let memory_budget = device_extensions
+            .iter()
+            .any(|e| e.extension_name_as_c_str() == Ok(ash::ext::memory_budget::NAME));
+        let mut enabled_extensions = Vec::new();
+        if memory_budget {
+            enabled_extensions.push(ash::ext::memory_budget::NAME.as_ptr());
+        }
+
+        let mut supported12 = vk::PhysicalDeviceVulkan12Features::default();
+        let mut supported13 = vk::PhysicalDeviceVulkan13Features::default();
+        let mut supported = vk::PhysicalDeviceFeatures2::default()
+            .push_next(&mut supported12)
+            .push_next(&mut supported13);
+        // SAFETY: valid physical device; the chain holds 1.2 and 1.3 structs on a 1.3 device.
+        unsafe { instance.get_physical_device_features2(physical_device, &mut supported) };
+        assert!(
+            supported13.synchronization2 == vk::TRUE && supported12.timeline_semaphore == vk::TRUE,
+            "the device lacks synchronization2 or timeline semaphores"
+        );
+        let mut features12 = vk::PhysicalDeviceVulkan12Features::default()
+            .timeline_semaphore(true)
+            .buffer_device_address(supported12.buffer_device_address == vk::TRUE);
+        let mut features13 = vk::PhysicalDeviceVulkan13Features::default()
+            .synchronization2(true)
+            .maintenance4(supported13.maintenance4 == vk::TRUE);
+        let priorities = [1.0];
+        let queue_info = [vk::DeviceQueueCreateInfo::default()
+            .queue_family_index(queue_family)
+            .queue_priorities(&priorities)];
+        let device_info = vk::DeviceCreateInfo::default()
+            .queue_create_infos(&queue_info)
+            .enabled_extension_names(&enabled_extensions)
+            .push_next(&mut features12)
+            .push_next(&mut features13);
+        // SAFETY: every pointer in `device_info` refers to locals alive for the call.
+        let device = unsafe { instance.create_device(physical_device, &device_info, None) }
+            .unwrap_or_else(|err| panic!("vkCreateDevice failed: {err}"));
+        // SAFETY: the family was requested with one queue.
+        let queue = unsafe { device.get_device_queue(queue_family, 0) };
+        Self {
+            entry,
+            instance,
+            physical_device,
+            device,
+            queue,
+            queue_family,
+            api_version,
+            properties,
+            memory_budget,
+            debug,
+            messages,
+        }
+    }
+
+    /// The description of an allocator on this device: debug names on, buffer device address on,
+    /// and the memory budget extension where the device has it.
+    pub fn allocator_desc(&self) -> allocator::AllocatorDesc<'_> {
+        allocator::AllocatorDesc::new(&self.instance, self.physical_device, &self.device)
+            .api_version(self.api_version)
+            .debug_names(self.debug.is_some())
+            .memory_budget(self.memory_budget)
+            .buffer_device_address(true)
+    }
+
+    /// An allocator made from [`Gpu::allocator_desc`].
+    pub fn allocator(&self) -> allocator::Allocator {
+        self.allocator_with(&self.allocator_desc())
+    }
+
+    /// An allocator made from `desc`, which must describe this `Gpu`.
+    pub fn allocator_with(&self, desc: &allocator::AllocatorDesc<'_>) -> allocator::Allocator {
+        // SAFETY: the handles are this Gpu's, which outlives allocators in every test (dropped
+        // first); the options match how the device was created.
+        unsafe { allocator::Allocator::new(desc) }.expect("allocator creation")
+    }
+
+    /// Records commands with `record`, submits them on the queue and waits for them to finish.
+    pub fn submit_and_wait(&self, record: impl FnOnce(vk::CommandBuffer)) {
+        let pool_info = vk::CommandPoolCreateInfo::default()
+            .flags(vk::CommandPoolCreateFlags::TRANSIENT)
+            .queue_family_index(self.queue_family);
+        // SAFETY: valid device; every object made here is destroyed before returning, after the
+        // fence says the GPU is done with it.
+        unsafe {
+            let pool = self
+                .device
+                .create_command_pool(&pool_info, None)
+                .expect("command pool");
+            let alloc = vk::CommandBufferAllocateInfo::default()
+                .command_pool(pool)
+                .level(vk::CommandBufferLevel::PRIMARY)
+                .command_buffer_count(1);
+            let cmd = self
+                .device
+                .allocate_command_buffers(&alloc)
+                .expect("command buffer")[0];
+            let begin = vk::CommandBufferBeginInfo::default()
+                .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
+            self.device
+                .begin_command_buffer(cmd, &begin)
+                .expect("begin");
+            record(cmd);
+            self.device.end_command_buffer(cmd).expect("end");
+            let fence = self
+                .device
+                .create_fence(&vk::FenceCreateInfo::default(), None)
+                .expect("fence");
+            let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(cmd)];
+            let submit = [vk::SubmitInfo2::default().command_buffer_infos(&cmds)];
+            self.device
+                .queue_submit2(self.queue, &submit, fence)
+                .expect("submit");
+            self.device
+                .wait_for_fences(&[fence], true, u64::MAX)
+                .expect("wait");
+            self.device.destroy_fence(fence, None);
+            self.device.destroy_command_pool(pool, None);
+        }
+    }
+
+    /// Validation messages so far, removing them: for tests that provoke a message on purpose.
+    pub fn take_messages(&self) -> Vec<String> {
+        self.messages
+            .0
+            .lock()
+            .map(|mut m| std::mem::take(&mut *m))
+            .unwrap_or_default()
+    }
+
+    /// Validation messages so far, leaving them in place.
+    pub fn messages(&self) -> Vec<String> {
+        self.messages
+            .0
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    /// The device name, for benchmark output.
+    pub fn device_name(&self) -> String {
+        self.properties
+            .device_name_as_c_str()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Default for Gpu {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn pick_physical_device(
+    instance: &ash::Instance,
+) -> (vk::PhysicalDevice, vk::PhysicalDeviceProperties) {
+    // SAFETY: valid instance.
+    let devices = unsafe { instance.enumerate_physical_devices() }.unwrap_or_default();
+    let rank = |t: vk::PhysicalDeviceType| match t {
+        vk::PhysicalDeviceType::DISCRETE_GPU => 0,
+        vk::PhysicalDeviceType::INTEGRATED_GPU => 1,
+        vk::PhysicalDeviceType::VIRTUAL_GPU => 2,
+        vk::PhysicalDeviceType::CPU => 3,
+        _ => 4,
+    };
+    devices
+        .into_iter()
+        .map(|d| {
+            // SAFETY: `d` was just enumerated from this instance.
+            (d, unsafe { instance.get_physical_device_properties(d) })
+        })
+        .filter(|(_, p)| p.api_version >= vk::API_VERSION_1_3)
+        .min_by_key(|(_, p)| rank(p.device_type))
+        .unwrap_or_else(|| {
+            panic!(
+                "no Vulkan 1.3 device found: install lavapipe with `apt-get install mesa-vulkan-drivers` \
+                 (tests never skip for want of a device)"
+            )
+        })
+}
+
+fn graphics_queue_family(instance: &ash::Instance, physical_device: vk::PhysicalDevice) -> u32 {
+    // SAFETY: valid physical device.
+    let families = unsafe { instance.get_physical_device_queue_family_properties(physical_device) };
+    let wanted = vk::QueueFlags::GRAPHICS | vk::QueueFlags::COMPUTE;
+    families
+        .iter()
+        .position(|f| f.queue_flags.contains(wanted))
+        .map(|i| i as u32)
+        .expect("the device has no graphics+compute queue family")
+}
+
+impl Drop for Gpu {
+    fn drop(&mut self) {
+        // SAFETY: tests drop everything they made on this device before the Gpu; the order below
+        // (device, messenger, instance) keeps each object's parent alive until it is gone.
+        unsafe {
+            let _ = self.device.device_wait_idle();
+            self.device.destroy_device(None);
+            if let Some((loader, messenger)) = self.debug.take() {
+                loader.destroy_debug_utils_messenger(messenger, None);
+            }
+            self.instance.destroy_instance(None);
+        }
+        let messages = self.messages();
+        if !messages.is_empty() && !std::thread::panicking() {
+            panic!(
+                "{} validation message(s):\n{}",
+                messages.len(),
+                messages.join("\n")
+            );
+        }
+    }
+}

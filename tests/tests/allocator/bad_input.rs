@@ -1,0 +1,285 @@
+use allocator::{BufferDesc, Error, ImageDesc, ImageDimension, MipLevels};
+use ash::vk;
+use gpu_tests::Gpu;
+
+enum Desc {
+    Buffer(BufferDesc<'static>),
+    Image(ImageDesc<'static>),
+}
+
+/// Which variant an error is, by name, so the table can say what it expects.
+fn variant(err: &Error) -> &'static str {
+    match err {
+        Error::InvalidDesc { .. } => "InvalidDesc",
+        Error::ExceedsLimit { .. } => "ExceedsLimit",
+        Error::UnsupportedFormat { .. } => "UnsupportedFormat",
+        Error::Unsupported { .. } => "Unsupported",
+        Error::OutOfMemory { .. } => "OutOfMemory",
+        Error::NotMappable { .. } => "NotMappable",
+        Error::OutOfBounds { .. } => "OutOfBounds",
+        _ => "other",
+    }
+}
+
+#[test]
+fn every_bad_description_gets_its_typed_error_and_creates_nothing() {
+    let gpu = Gpu::new();
+    // Buffer device address off, so asking for it is bad input.
+    let alloc = gpu.allocator_with(&gpu.allocator_desc().buffer_device_address(false));
+    let limits = gpu.properties.limits;
+    let rgba = vk::Format::R8G8B8A8_UNORM;
+    let sampled = vk::ImageUsageFlags::SAMPLED;
+    let tex = |w, h| ImageDesc::new_2d(rgba, w, h).usage(sampled);
+    let vertex = vk::BufferUsageFlags::VERTEX_BUFFER;
+    let mut three_d_layers = ImageDesc::new_3d(rgba, 8, 8, 8).usage(sampled);
+    three_d_layers.array_layers = 2;
+    let mut cube_3d = ImageDesc::new_3d(rgba, 8, 8, 8).usage(sampled);
+    cube_3d.cube_compatible = true;
+    let mut one_d_tall = ImageDesc::new_1d(rgba, 8).usage(sampled);
+    one_d_tall.extent.height = 2;
+    let mut two_d_deep = tex(8, 8);
+    two_d_deep.extent.depth = 2;
+    let mut one_d = tex(8, 1);
+    one_d.dimension = ImageDimension::D1;
+    one_d.extent.width = limits.max_image_dimension1_d + 1;
+
+    let table: Vec<(&str, Desc, &str, &str)> = vec![
+        (
+            "zero-size buffer",
+            Desc::Buffer(BufferDesc::new(0, vertex)),
+            "InvalidDesc",
+            "size",
+        ),
+        (
+            "buffer without usage",
+            Desc::Buffer(BufferDesc::new(64, vk::BufferUsageFlags::empty())),
+            "InvalidDesc",
+            "usage",
+        ),
+        (
+            "buffer beyond maxBufferSize",
+            Desc::Buffer(BufferDesc::new(u64::MAX / 2, vertex)),
+            "ExceedsLimit",
+            "size",
+        ),
+        (
+            "priority above 1",
+            Desc::Buffer(BufferDesc::vertex(64).priority(1.5)),
+            "InvalidDesc",
+            "priority",
+        ),
+        (
+            "priority NaN",
+            Desc::Buffer(BufferDesc::vertex(64).priority(f32::NAN)),
+            "InvalidDesc",
+            "priority",
+        ),
+        (
+            "name with NUL",
+            Desc::Buffer(BufferDesc::vertex(64).name("bad\0name")),
+            "InvalidDesc",
+            "name",
+        ),
+        (
+            "device address without the option",
+            Desc::Buffer(BufferDesc::new(
+                64,
+                vk::BufferUsageFlags::SHADER_DEVICE_ADDRESS,
+            )),
+            "InvalidDesc",
+            "usage",
+        ),
+        (
+            "zero width",
+            Desc::Image(tex(0, 8)),
+            "InvalidDesc",
+            "extent.width",
+        ),
+        (
+            "zero height",
+            Desc::Image(tex(8, 0)),
+            "InvalidDesc",
+            "extent.height",
+        ),
+        (
+            "zero depth",
+            Desc::Image(ImageDesc::new_3d(rgba, 8, 8, 0).usage(sampled)),
+            "InvalidDesc",
+            "extent.depth",
+        ),
+        (
+            "zero mip levels",
+            Desc::Image(tex(8, 8).mip_levels(MipLevels::Count(0))),
+            "InvalidDesc",
+            "mip_levels",
+        ),
+        (
+            "mips beyond the full chain",
+            Desc::Image(tex(1024, 1024).mip_levels(MipLevels::Count(12))),
+            "InvalidDesc",
+            "mip_levels",
+        ),
+        (
+            "zero layers",
+            Desc::Image(tex(8, 8).array_layers(0)),
+            "InvalidDesc",
+            "array_layers",
+        ),
+        (
+            "width beyond maxImageDimension2D",
+            Desc::Image(tex(limits.max_image_dimension2_d + 1, 8)),
+            "ExceedsLimit",
+            "extent.width",
+        ),
+        (
+            "1D width beyond maxImageDimension1D",
+            Desc::Image(one_d),
+            "ExceedsLimit",
+            "extent.width",
+        ),
+        (
+            "3D depth beyond maxImageDimension3D",
+            Desc::Image(
+                ImageDesc::new_3d(rgba, 8, 8, limits.max_image_dimension3_d + 1).usage(sampled),
+            ),
+            "ExceedsLimit",
+            "extent.depth",
+        ),
+        (
+            "layers beyond maxImageArrayLayers",
+            Desc::Image(tex(8, 8).array_layers(limits.max_image_array_layers + 1)),
+            "ExceedsLimit",
+            "array_layers",
+        ),
+        (
+            "cube not square",
+            Desc::Image(
+                ImageDesc::cube(rgba, 8)
+                    .usage(sampled)
+                    .tap(|d| d.extent.height = 4),
+            ),
+            "InvalidDesc",
+            "extent",
+        ),
+        (
+            "cube with 5 layers",
+            Desc::Image(ImageDesc::cube(rgba, 8).usage(sampled).array_layers(5)),
+            "InvalidDesc",
+            "array_layers",
+        ),
+        (
+            "cube that is 3D",
+            Desc::Image(cube_3d),
+            "InvalidDesc",
+            "cube_compatible",
+        ),
+        (
+            "1D image with height",
+            Desc::Image(one_d_tall),
+            "InvalidDesc",
+            "extent",
+        ),
+        (
+            "2D image with depth",
+            Desc::Image(two_d_deep),
+            "InvalidDesc",
+            "extent.depth",
+        ),
+        (
+            "3D image with layers",
+            Desc::Image(three_d_layers),
+            "InvalidDesc",
+            "array_layers",
+        ),
+        (
+            "undefined format",
+            Desc::Image(ImageDesc::new_2d(vk::Format::UNDEFINED, 8, 8).usage(sampled)),
+            "InvalidDesc",
+            "format",
+        ),
+        (
+            "image without usage",
+            Desc::Image(ImageDesc::new_2d(rgba, 8, 8)),
+            "InvalidDesc",
+            "usage",
+        ),
+        (
+            "3 samples",
+            Desc::Image(tex(8, 8).samples(3)),
+            "InvalidDesc",
+            "samples",
+        ),
+        (
+            "multisampled with mips",
+            Desc::Image(tex(8, 8).samples(4).mip_levels(MipLevels::Count(2))),
+            "InvalidDesc",
+            "samples",
+        ),
+        (
+            "depth format as colour attachment",
+            Desc::Image(
+                ImageDesc::new_2d(vk::Format::D32_SFLOAT, 8, 8)
+                    .usage(vk::ImageUsageFlags::COLOR_ATTACHMENT),
+            ),
+            "UnsupportedFormat",
+            "format",
+        ),
+        (
+            "block-compressed colour attachment",
+            Desc::Image(
+                ImageDesc::new_2d(vk::Format::BC7_UNORM_BLOCK, 8, 8)
+                    .usage(vk::ImageUsageFlags::COLOR_ATTACHMENT),
+            ),
+            "UnsupportedFormat",
+            "format",
+        ),
+        (
+            "name with NUL on an image",
+            Desc::Image(tex(8, 8).name("x\0y")),
+            "InvalidDesc",
+            "name",
+        ),
+    ];
+    assert!(table.len() >= 20);
+
+    for (case, desc, want_variant, want_field) in table {
+        let live_before = alloc.live_allocations().unwrap();
+        let err = match &desc {
+            Desc::Buffer(d) => alloc
+                .create_buffer(d)
+                .map(|b| unsafe { alloc.destroy_buffer(b) }),
+            Desc::Image(d) => alloc
+                .create_image(d)
+                .map(|i| unsafe { alloc.destroy_image(i) }),
+        }
+        .err()
+        .unwrap_or_else(|| panic!("{case}: was accepted"));
+        assert_eq!(variant(&err), want_variant, "{case}: {err}");
+        assert_eq!(err.field(), Some(want_field), "{case}: {err}");
+        assert!(!err.to_string().is_empty());
+        assert_eq!(
+            alloc.live_allocations().unwrap(),
+            live_before,
+            "{case}: leaked"
+        );
+    }
+}
+
+#[test]
+fn heap_limit_for_a_missing_heap_is_refused() {
+    let gpu = Gpu::new();
+    let desc = gpu.allocator_desc().heap_size_limit(99, 1 << 20);
+    let err = unsafe { allocator::Allocator::new(&desc) }.unwrap_err();
+    assert_eq!(err.field(), Some("heap_size_limits"), "{err}");
+}
+
+trait Tap: Sized {
+    fn tap(self, f: impl FnOnce(&mut Self)) -> Self;
+}
+
+impl Tap for ImageDesc<'static> {
+    fn tap(mut self, f: impl FnOnce(&mut Self)) -> Self {
+        f(&mut self);
+        self
+    }
+}

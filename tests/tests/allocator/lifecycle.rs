@@ -1,0 +1,285 @@
+use allocator::{BufferDesc, ImageDesc, MemoryIntent, MipLevels};
+use ash::vk;
+use gpu_tests::Gpu;
+
+const INTENTS: [MemoryIntent; 4] = [
+    MemoryIntent::GpuOnly,
+    MemoryIntent::Upload,
+    MemoryIntent::Readback,
+    MemoryIntent::CpuToGpu,
+];
+
+#[test]
+fn every_buffer_intent_creates_and_destroys() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    for intent in INTENTS {
+        let usage = vk::BufferUsageFlags::TRANSFER_SRC
+            | vk::BufferUsageFlags::TRANSFER_DST
+            | vk::BufferUsageFlags::VERTEX_BUFFER;
+        let buffer = alloc
+            .create_buffer(&BufferDesc::new(64 * 1024, usage).memory(intent))
+            .unwrap();
+        assert_ne!(buffer.raw(), vk::Buffer::null());
+        assert_eq!(buffer.size(), 64 * 1024);
+        assert_eq!(buffer.intent(), intent);
+        if intent.is_host_visible() {
+            assert!(buffer.is_host_visible(), "{intent:?} must be host-visible");
+            assert!(
+                buffer.mapped_ptr().is_some(),
+                "{intent:?} must be persistently mapped"
+            );
+        } else {
+            assert!(buffer.mapped_ptr().is_none());
+        }
+        assert_eq!(alloc.live_allocations().unwrap(), 1);
+        unsafe { alloc.destroy_buffer(buffer) };
+        assert_eq!(alloc.live_allocations().unwrap(), 0);
+    }
+}
+
+#[test]
+fn dedicated_and_prioritised_buffers_create() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let buffer = alloc
+        .create_buffer(&BufferDesc::vertex(1 << 20).dedicated(true).priority(1.0))
+        .unwrap();
+    let index = alloc
+        .create_buffer(&BufferDesc::index(4096).priority(0.0))
+        .unwrap();
+    assert_eq!(alloc.live_allocations().unwrap(), 2);
+    unsafe {
+        alloc.destroy_buffer(buffer);
+        alloc.destroy_buffer(index);
+    }
+}
+
+#[test]
+fn device_address_buffers_report_their_address() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let usage = vk::BufferUsageFlags::STORAGE_BUFFER | vk::BufferUsageFlags::SHADER_DEVICE_ADDRESS;
+    let buffer = alloc.create_buffer(&BufferDesc::new(4096, usage)).unwrap();
+    assert!(matches!(buffer.device_address(), Some(address) if address != 0));
+    let plain = alloc.create_buffer(&BufferDesc::vertex(4096)).unwrap();
+    assert_eq!(plain.device_address(), None);
+    unsafe {
+        alloc.destroy_buffer(buffer);
+        alloc.destroy_buffer(plain);
+    }
+}
+
+#[test]
+fn images_of_every_kind_create_and_destroy() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let sampled = vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST;
+    let rgba = vk::Format::R8G8B8A8_UNORM;
+    let cases: Vec<(&str, ImageDesc, u32, u32)> = vec![
+        (
+            "1d",
+            ImageDesc::new_1d(rgba, 256)
+                .usage(sampled)
+                .mip_levels(MipLevels::Full),
+            9,
+            1,
+        ),
+        (
+            "2d full chain",
+            ImageDesc::texture_2d(vk::Format::R8G8B8A8_SRGB, 257, 129),
+            9,
+            1,
+        ),
+        (
+            "2d array",
+            ImageDesc::new_2d(rgba, 64, 32)
+                .usage(sampled)
+                .array_layers(4),
+            1,
+            4,
+        ),
+        (
+            "cube",
+            ImageDesc::cube(rgba, 128)
+                .usage(sampled)
+                .mip_levels(MipLevels::Full),
+            8,
+            6,
+        ),
+        (
+            "cube array",
+            ImageDesc::cube(rgba, 16).usage(sampled).array_layers(12),
+            1,
+            12,
+        ),
+        (
+            "3d",
+            ImageDesc::new_3d(rgba, 32, 32, 32)
+                .usage(sampled)
+                .mip_levels(MipLevels::Full),
+            6,
+            1,
+        ),
+        (
+            "msaa target",
+            ImageDesc::new_2d(rgba, 64, 64)
+                .usage(vk::ImageUsageFlags::COLOR_ATTACHMENT)
+                .samples(4),
+            1,
+            1,
+        ),
+        (
+            "depth",
+            ImageDesc::new_2d(vk::Format::D32_SFLOAT, 64, 64).usage(
+                vk::ImageUsageFlags::DEPTH_STENCIL_ATTACHMENT | vk::ImageUsageFlags::SAMPLED,
+            ),
+            1,
+            1,
+        ),
+        (
+            "linear readback",
+            ImageDesc::new_2d(rgba, 16, 16)
+                .usage(vk::ImageUsageFlags::TRANSFER_DST)
+                .tiling(vk::ImageTiling::LINEAR)
+                .memory(MemoryIntent::Readback),
+            1,
+            1,
+        ),
+        (
+            "mutable srgb storage",
+            ImageDesc::new_2d(vk::Format::R8G8B8A8_SRGB, 64, 64)
+                .usage(vk::ImageUsageFlags::SAMPLED)
+                .flags(vk::ImageCreateFlags::MUTABLE_FORMAT)
+                .dedicated(true),
+            1,
+            1,
+        ),
+    ];
+    for (name, desc, levels, layers) in cases {
+        let image = alloc
+            .create_image(&desc.clone().name(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(image.mip_levels(), levels, "{name}");
+        assert_eq!(image.array_layers(), layers, "{name}");
+        assert_eq!(image.extent(), desc.extent, "{name}");
+        assert_eq!(image.format(), desc.format, "{name}");
+        assert!(image.allocation_size() > 0, "{name}");
+        if desc.cube_compatible {
+            assert!(image
+                .flags()
+                .contains(vk::ImageCreateFlags::CUBE_COMPATIBLE));
+        }
+        unsafe { alloc.destroy_image(image) };
+    }
+    assert_eq!(alloc.live_allocations().unwrap(), 0);
+}
+
+#[test]
+fn level_extents_halve_down_to_one() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let image = alloc
+        .create_image(&ImageDesc::texture_2d(vk::Format::R8G8B8A8_UNORM, 257, 129))
+        .unwrap();
+    let extents: Vec<(u32, u32)> = (0..image.mip_levels())
+        .map(|l| image.level_extent(l))
+        .map(|e| (e.width, e.height))
+        .collect();
+    assert_eq!(
+        extents,
+        [
+            (257, 129),
+            (128, 64),
+            (64, 32),
+            (32, 16),
+            (16, 8),
+            (8, 4),
+            (4, 2),
+            (2, 1),
+            (1, 1)
+        ]
+    );
+    unsafe { alloc.destroy_image(image) };
+}
+
+#[test]
+fn statistics_count_live_allocations_and_bytes_per_heap() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let before = alloc.statistics().unwrap();
+    assert_eq!(before.allocation_count, 0);
+    assert!(!before.heaps.is_empty());
+    let buffer = alloc.create_buffer(&BufferDesc::vertex(1 << 20)).unwrap();
+    let image = alloc
+        .create_image(&ImageDesc::texture_2d(vk::Format::R8G8B8A8_UNORM, 64, 64))
+        .unwrap();
+    let after = alloc.statistics().unwrap();
+    assert_eq!(after.allocation_count, 2);
+    assert!(after.allocation_bytes >= (1 << 20) + 64 * 64 * 4);
+    let heap_total: u64 = after
+        .heaps
+        .iter()
+        .map(|h| u64::from(h.allocation_count))
+        .sum();
+    assert_eq!(heap_total, 2);
+    for heap in &after.heaps {
+        assert!(heap.budget > 0, "heap {} has no budget", heap.heap_index);
+        assert!(heap.block_bytes >= heap.allocation_bytes);
+    }
+    unsafe {
+        alloc.destroy_image(image);
+        alloc.destroy_buffer(buffer);
+    }
+    assert_eq!(alloc.statistics().unwrap().allocation_count, 0);
+}
+
+#[test]
+fn json_dump_names_allocations() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let buffer = alloc
+        .create_buffer(&BufferDesc::vertex(4096).name("terrain vertices"))
+        .unwrap();
+    let image = alloc
+        .create_image(
+            &ImageDesc::texture_2d(vk::Format::R8G8B8A8_SRGB, 32, 32).name("albedo \"rock\""),
+        )
+        .unwrap();
+    let detailed = alloc.json_dump(true);
+    assert!(detailed.contains("\"terrain vertices\""), "{detailed}");
+    assert!(detailed.contains(r#""albedo \"rock\"""#), "{detailed}");
+    let summary = alloc.json_dump(false);
+    assert!(summary.starts_with('{') && !summary.contains("terrain vertices"));
+    unsafe {
+        alloc.destroy_image(image);
+        alloc.destroy_buffer(buffer);
+    }
+}
+
+#[test]
+fn wraps_a_vma_allocator_the_renderer_already_has() {
+    let gpu = Gpu::new();
+    let mut info =
+        vk_mem::AllocatorCreateInfo::new(&gpu.instance, &gpu.device, gpu.physical_device);
+    info.vulkan_api_version = gpu.api_version;
+    info.flags = vk_mem::AllocatorCreateFlags::BUFFER_DEVICE_ADDRESS;
+    let vma = std::sync::Arc::new(unsafe { vk_mem::Allocator::new(info) }.unwrap());
+    let desc = gpu.allocator_desc().memory_budget(false);
+    let alloc = unsafe { allocator::Allocator::from_vma(vma.clone(), &desc) }.unwrap();
+    let buffer = alloc.create_buffer(&BufferDesc::vertex(4096)).unwrap();
+    // The renderer's own handle sees the same allocation.
+    assert_eq!(
+        vma.get_heap_budgets()
+            .unwrap()
+            .iter()
+            .map(|b| b.statistics.allocationCount)
+            .sum::<u32>(),
+        1
+    );
+    unsafe { alloc.destroy_buffer(buffer) };
+    alloc.destroy().unwrap();
+    // Still usable by its owner after the wrapper is gone.
+    assert_eq!(std::sync::Arc::strong_count(&vma), 1);
+    drop(vma);
+}

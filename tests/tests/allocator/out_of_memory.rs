@@ -1,0 +1,51 @@
+use allocator::{BufferDesc, Error, ImageDesc};
+use ash::vk;
+use gpu_tests::Gpu;
+
+#[test]
+fn capped_heap_runs_out_then_recovers_once_memory_is_freed() {
+    let gpu = Gpu::new();
+    let cap = 64 << 20;
+    let alloc = gpu.allocator_with(&gpu.allocator_desc().heap_size_limit(0, cap));
+    let size = 8 << 20;
+    let mut live = Vec::new();
+    let failure = loop {
+        match alloc.create_buffer(&BufferDesc::vertex(size)) {
+            Ok(buffer) => live.push(buffer),
+            Err(err) => break err,
+        }
+        assert!(
+            live.len() <= (cap / size) as usize,
+            "the cap was not enforced"
+        );
+    };
+    assert!(
+        matches!(failure, Error::OutOfMemory { requested, .. } if requested == size),
+        "{failure}"
+    );
+    assert!(!live.is_empty());
+    let count = alloc.live_allocations().unwrap();
+    assert_eq!(
+        count,
+        live.len() as u64,
+        "the failed call left something behind"
+    );
+
+    // Images run out too, with the same variant.
+    let image = alloc.create_image(
+        &ImageDesc::new_2d(vk::Format::R8G8B8A8_UNORM, 2048, 2048)
+            .usage(vk::ImageUsageFlags::SAMPLED),
+    );
+    assert!(matches!(image, Err(Error::OutOfMemory { requested, .. }) if requested >= 16 << 20));
+
+    // Free one and the same request succeeds again.
+    unsafe { alloc.destroy_buffer(live.pop().unwrap()) };
+    live.push(alloc.create_buffer(&BufferDesc::vertex(size)).unwrap());
+    for buffer in live {
+        unsafe { alloc.destroy_buffer(buffer) };
+    }
+    assert_eq!(alloc.live_allocations().unwrap(), 0);
+    // And the whole cap is usable once more.
+    let big = alloc.create_buffer(&BufferDesc::vertex(cap / 2)).unwrap();
+    unsafe { alloc.destroy_buffer(big) };
+}
