@@ -156,9 +156,9 @@ impl Gpu {
             .unwrap_or_else(|err| panic!("vkCreateInstance failed: {err}"));
         let debug = options.validation.then(|| {
             let loader = ash::ext::debug_utils::Instance::new(&entry, &instance);
-            // SAFETY: valid instance with VK_EXT_debug_utils enabled; the user data outlives it.
             // A fresh create info: the one chained into instance creation now carries a pNext.
             let info = messenger_info(user_data);
+            // SAFETY: valid instance with VK_EXT_debug_utils enabled; the user data outlives it.
             let messenger = unsafe { loader.create_debug_utils_messenger(&info, None) }
                 .unwrap_or_else(|err| panic!("vkCreateDebugUtilsMessengerEXT failed: {err}"));
             (loader, messenger)

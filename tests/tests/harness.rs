@@ -13,8 +13,10 @@ fn a_validation_error_reaches_the_tests_message_list() {
     let info = vk::BufferCreateInfo::default()
         .size(0)
         .usage(vk::BufferUsageFlags::TRANSFER_DST);
+    // SAFETY: valid device; the layer checks (and skips) the invalid call on purpose.
     let result = unsafe { gpu.device.create_buffer(&info, None) };
     if let Ok(buffer) = result {
+        // SAFETY: created just above on this device and never used.
         unsafe { gpu.device.destroy_buffer(buffer, None) };
     }
     let messages = gpu.take_messages();
@@ -33,6 +35,7 @@ fn a_synchronization_hazard_reaches_the_tests_message_list() {
     let usage = vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST;
     let a = alloc.create_buffer(&BufferDesc::new(256, usage)).unwrap();
     let b = alloc.create_buffer(&BufferDesc::new(256, usage)).unwrap();
+    // SAFETY: the buffers are live and sized for these copies; the harness waits for them.
     gpu.submit_and_wait(|cmd| unsafe {
         let region = [vk::BufferCopy::default().size(256)];
         // Two writes to `b` with no barrier between them: a write-after-write hazard.
@@ -46,6 +49,7 @@ fn a_synchronization_hazard_reaches_the_tests_message_list() {
             .any(|m| m.contains("SYNC-HAZARD-WRITE-AFTER-WRITE")),
         "{messages:?}"
     );
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe {
         alloc.destroy_buffer(a);
         alloc.destroy_buffer(b);

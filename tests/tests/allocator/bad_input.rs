@@ -247,9 +247,11 @@ fn every_bad_description_gets_its_typed_error_and_creates_nothing() {
         let err = match &desc {
             Desc::Buffer(d) => alloc
                 .create_buffer(d)
+                // SAFETY: the handles come from this allocator and no submitted work uses them.
                 .map(|b| unsafe { alloc.destroy_buffer(b) }),
             Desc::Image(d) => alloc
                 .create_image(d)
+                // SAFETY: the handles come from this allocator and no submitted work uses them.
                 .map(|i| unsafe { alloc.destroy_image(i) }),
         }
         .err()
@@ -269,6 +271,7 @@ fn every_bad_description_gets_its_typed_error_and_creates_nothing() {
 fn heap_limit_for_a_missing_heap_is_refused() {
     let gpu = Gpu::new();
     let desc = gpu.allocator_desc().heap_size_limit(99, 1 << 20);
+    // SAFETY: the Gpu's handles outlive the allocator, which matches how the device was made.
     let err = unsafe { allocator::Allocator::new(&desc) }.unwrap_err();
     assert_eq!(err.field(), Some("heap_size_limits"), "{err}");
 }

@@ -27,6 +27,7 @@ fn write_then_read_round_trips_for_each_host_visible_intent() {
         let mut back = vec![0u32; 100];
         alloc.read(&buffer, 1024, &mut back).unwrap();
         assert_eq!(back, data, "{intent:?}");
+        // SAFETY: the handles come from this allocator and no submitted work uses them.
         unsafe { alloc.destroy_buffer(buffer) };
     }
 }
@@ -67,6 +68,7 @@ fn gpu_only_memory_is_never_mapped_even_where_host_visible() {
         alloc.map_image(&image),
         Err(Error::NotMappable { .. })
     ));
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe {
         alloc.destroy_buffer(buffer);
         alloc.destroy_image(image);
@@ -88,6 +90,7 @@ fn data_survives_a_gpu_copy_from_upload_through_gpu_only_to_readback() {
     let readback = alloc.create_buffer(&BufferDesc::readback(size)).unwrap();
     let data = pattern(size as usize / 4, 7);
     alloc.write(&mut upload, 0, &data).unwrap();
+    // SAFETY: the buffers are live and sized for these copies; the harness waits for them.
     gpu.submit_and_wait(|cmd| unsafe {
         let region = [vk::BufferCopy::default().size(size)];
         gpu.device
@@ -115,6 +118,7 @@ fn data_survives_a_gpu_copy_from_upload_through_gpu_only_to_readback() {
     });
     let back: Vec<u32> = alloc.read_vec(&readback).unwrap();
     assert_eq!(back, data);
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe {
         alloc.destroy_buffer(upload);
         alloc.destroy_buffer(middle);
@@ -131,6 +135,7 @@ fn map_gives_the_same_bytes_as_write() {
     {
         let mapping = alloc.map_buffer(&buffer).unwrap();
         assert_eq!(mapping.len(), 256);
+        // SAFETY: the mapping covers 256 initialised bytes and lives through this borrow.
         let bytes = unsafe { std::slice::from_raw_parts(mapping.as_ptr(), 256) };
         assert!(bytes.iter().all(|&b| b == 0xAB));
         // Nested with the persistent mapping, and dropped (unmapped) here.
@@ -139,6 +144,7 @@ fn map_gives_the_same_bytes_as_write() {
         buffer.mapped_ptr().map(|p| p.as_ptr()),
         Some(alloc.map_buffer(&buffer).unwrap().as_ptr())
     );
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe { alloc.destroy_buffer(buffer) };
 }
 
@@ -169,6 +175,7 @@ fn host_access_outside_the_buffer_is_refused() {
         alloc.read_vec::<u32>(&odd),
         Err(Error::OutOfBounds { .. })
     ));
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe {
         alloc.destroy_buffer(buffer);
         alloc.destroy_buffer(odd);

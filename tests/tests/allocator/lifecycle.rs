@@ -33,6 +33,7 @@ fn every_buffer_intent_creates_and_destroys() {
             assert!(buffer.mapped_ptr().is_none());
         }
         assert_eq!(alloc.live_allocations().unwrap(), 1);
+        // SAFETY: the handles come from this allocator and no submitted work uses them.
         unsafe { alloc.destroy_buffer(buffer) };
         assert_eq!(alloc.live_allocations().unwrap(), 0);
     }
@@ -49,6 +50,7 @@ fn dedicated_and_prioritised_buffers_create() {
         .create_buffer(&BufferDesc::index(4096).priority(0.0))
         .unwrap();
     assert_eq!(alloc.live_allocations().unwrap(), 2);
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe {
         alloc.destroy_buffer(buffer);
         alloc.destroy_buffer(index);
@@ -64,6 +66,7 @@ fn device_address_buffers_report_their_address() {
     assert!(matches!(buffer.device_address(), Some(address) if address != 0));
     let plain = alloc.create_buffer(&BufferDesc::vertex(4096)).unwrap();
     assert_eq!(plain.device_address(), None);
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe {
         alloc.destroy_buffer(buffer);
         alloc.destroy_buffer(plain);
@@ -170,6 +173,7 @@ fn images_of_every_kind_create_and_destroy() {
                 .flags()
                 .contains(vk::ImageCreateFlags::CUBE_COMPATIBLE));
         }
+        // SAFETY: the handles come from this allocator and no submitted work uses them.
         unsafe { alloc.destroy_image(image) };
     }
     assert_eq!(alloc.live_allocations().unwrap(), 0);
@@ -200,6 +204,7 @@ fn level_extents_halve_down_to_one() {
             (1, 1)
         ]
     );
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe { alloc.destroy_image(image) };
 }
 
@@ -227,6 +232,7 @@ fn statistics_count_live_allocations_and_bytes_per_heap() {
         assert!(heap.budget > 0, "heap {} has no budget", heap.heap_index);
         assert!(heap.block_bytes >= heap.allocation_bytes);
     }
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe {
         alloc.destroy_image(image);
         alloc.destroy_buffer(buffer);
@@ -251,6 +257,7 @@ fn json_dump_names_allocations() {
     assert!(detailed.contains(r#""albedo \"rock\"""#), "{detailed}");
     let summary = alloc.json_dump(false);
     assert!(summary.starts_with('{') && !summary.contains("terrain vertices"));
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe {
         alloc.destroy_image(image);
         alloc.destroy_buffer(buffer);
@@ -264,8 +271,10 @@ fn wraps_a_vma_allocator_the_renderer_already_has() {
         vk_mem::AllocatorCreateInfo::new(&gpu.instance, &gpu.device, gpu.physical_device);
     info.vulkan_api_version = gpu.api_version;
     info.flags = vk_mem::AllocatorCreateFlags::BUFFER_DEVICE_ADDRESS;
+    // SAFETY: the Gpu's handles outlive the allocator, which matches how the device was made.
     let vma = std::sync::Arc::new(unsafe { vk_mem::Allocator::new(info) }.unwrap());
     let desc = gpu.allocator_desc().memory_budget(false);
+    // SAFETY: the Gpu's handles outlive the allocator, which matches how the device was made.
     let alloc = unsafe { allocator::Allocator::from_vma(vma.clone(), &desc) }.unwrap();
     let buffer = alloc.create_buffer(&BufferDesc::vertex(4096)).unwrap();
     // The renderer's own handle sees the same allocation.
@@ -277,6 +286,7 @@ fn wraps_a_vma_allocator_the_renderer_already_has() {
             .sum::<u32>(),
         1
     );
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe { alloc.destroy_buffer(buffer) };
     alloc.destroy().unwrap();
     // Still usable by its owner after the wrapper is gone.

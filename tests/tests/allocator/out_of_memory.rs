@@ -39,13 +39,16 @@ fn capped_heap_runs_out_then_recovers_once_memory_is_freed() {
     assert!(matches!(image, Err(Error::OutOfMemory { requested, .. }) if requested >= 16 << 20));
 
     // Free one and the same request succeeds again.
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe { alloc.destroy_buffer(live.pop().unwrap()) };
     live.push(alloc.create_buffer(&BufferDesc::vertex(size)).unwrap());
     for buffer in live {
+        // SAFETY: the handles come from this allocator and no submitted work uses them.
         unsafe { alloc.destroy_buffer(buffer) };
     }
     assert_eq!(alloc.live_allocations().unwrap(), 0);
     // And the whole cap is usable once more.
     let big = alloc.create_buffer(&BufferDesc::vertex(cap / 2)).unwrap();
+    // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe { alloc.destroy_buffer(big) };
 }

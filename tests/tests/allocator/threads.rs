@@ -72,14 +72,18 @@ fn eight_threads_mixing_five_thousand_creates_and_destroys_leave_nothing() {
                         } else {
                             let index = rng.next() as usize % live.len();
                             match live.swap_remove(index) {
+                                // SAFETY: the handles come from this allocator and no submitted work uses them.
                                 Handle::Buffer(b) => unsafe { alloc.destroy_buffer(b) },
+                                // SAFETY: the handles come from this allocator and no submitted work uses them.
                                 Handle::Image(i) => unsafe { alloc.destroy_image(i) },
                             }
                         }
                     }
                     for handle in live {
                         match handle {
+                            // SAFETY: the handles come from this allocator and no submitted work uses them.
                             Handle::Buffer(b) => unsafe { alloc.destroy_buffer(b) },
+                            // SAFETY: the handles come from this allocator and no submitted work uses them.
                             Handle::Image(i) => unsafe { alloc.destroy_image(i) },
                         }
                     }
