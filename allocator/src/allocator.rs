@@ -351,20 +351,35 @@ impl Allocator {
         self.non_coherent_atom_size
     }
 
-    fn memory_of(&self, allocation: vk_mem::Allocation, intent: MemoryIntent) -> Memory {
+    /// Where `allocation` landed, with its persistent mapping and size for host-visible intents.
+    /// GpuOnly memory is never mapped, so only its flags are asked for (the cheaper query: this
+    /// is on the create path).
+    fn memory_of(&self, allocation: vk_mem::Allocation, intent: MemoryIntent) -> (Memory, u64) {
+        if !intent.is_host_visible() {
+            let flags = vma_raw::memory_flags(&self.vma, &allocation);
+            let memory = Memory {
+                allocation,
+                flags,
+                mapped: None,
+                intent,
+            };
+            return (memory, 0);
+        }
         let info = self.vma.get_allocation_info(&allocation);
-        Memory {
+        let memory = Memory {
             allocation,
-            allocation_size: info.size,
-            memory_type: info.memory_type,
-            flags: self
-                .memory_types
-                .get(info.memory_type as usize)
-                .copied()
-                .unwrap_or_default(),
+            flags: self.memory_type_flags(info.memory_type),
             mapped: std::ptr::NonNull::new(info.mapped_data.cast()),
             intent,
-        }
+        };
+        (memory, info.size)
+    }
+
+    fn memory_type_flags(&self, memory_type: u32) -> vk::MemoryPropertyFlags {
+        self.memory_types
+            .get(memory_type as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Names a Vulkan object and its VMA allocation. Naming is a debugging aid: a failure is logged,
@@ -408,9 +423,10 @@ impl Allocator {
                 // is on (validated: `buffer_device_address` option).
                 unsafe { self.device.get_buffer_device_address(&info) }
             });
+        let (memory, _) = self.memory_of(allocation, desc.memory);
         let buffer = GpuBuffer {
             raw,
-            memory: self.memory_of(allocation, desc.memory),
+            memory,
             size: desc.size,
             usage: desc.usage,
             device_address,
@@ -491,9 +507,16 @@ impl Allocator {
         // SAFETY: `info` passed validation against the device limits and the format's properties.
         let (raw, allocation) = unsafe { self.vma.create_image(&info, &alloc_info) }
             .map_err(|result| Error::from_vma(result, self.image_size(&info)))?;
+        let info = self.vma.get_allocation_info(&allocation);
         let image = GpuImage {
             raw,
-            memory: self.memory_of(allocation, desc.memory),
+            memory: Memory {
+                allocation,
+                flags: self.memory_type_flags(info.memory_type),
+                mapped: std::ptr::NonNull::new(info.mapped_data.cast()),
+                intent: desc.memory,
+            },
+            allocation_size: info.size,
             image_type,
             extent: desc.extent,
             format: desc.format,

@@ -14,9 +14,6 @@ use crate::desc::MemoryIntent;
 #[derive(Debug)]
 pub(crate) struct Memory {
     pub allocation: vk_mem::Allocation,
-    /// Bytes VMA reserved (at least the resource's size).
-    pub allocation_size: vk::DeviceSize,
-    pub memory_type: u32,
     pub flags: vk::MemoryPropertyFlags,
     pub intent: MemoryIntent,
     /// The persistent mapping of host-visible intents.
@@ -82,11 +79,6 @@ impl GpuBuffer {
         self.memory.flags
     }
 
-    /// Index of the memory type it landed in.
-    pub fn memory_type_index(&self) -> u32 {
-        self.memory.memory_type
-    }
-
     /// Whether its memory type is `HOST_VISIBLE`.
     pub fn is_host_visible(&self) -> bool {
         self.memory.is_host_visible()
@@ -114,6 +106,8 @@ impl GpuBuffer {
 pub struct GpuImage {
     pub(crate) raw: vk::Image,
     pub(crate) memory: Memory,
+    /// Bytes VMA reserved for it (images are often larger than their texels).
+    pub(crate) allocation_size: vk::DeviceSize,
     pub(crate) image_type: vk::ImageType,
     pub(crate) extent: vk::Extent3D,
     pub(crate) format: vk::Format,
@@ -201,11 +195,6 @@ impl GpuImage {
         self.memory.flags
     }
 
-    /// Index of the memory type it landed in.
-    pub fn memory_type_index(&self) -> u32 {
-        self.memory.memory_type
-    }
-
     /// The memory intent it was created with.
     pub fn intent(&self) -> MemoryIntent {
         self.memory.intent
@@ -218,7 +207,7 @@ impl GpuImage {
 
     /// Bytes of memory VMA reserved for it.
     pub fn allocation_size(&self) -> vk::DeviceSize {
-        self.memory.allocation_size
+        self.allocation_size
     }
 
     /// The subresource range covering every level and layer of `aspect`.

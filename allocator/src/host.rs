@@ -121,7 +121,7 @@ impl Allocator {
     /// Maps an image's memory (useful for linear-tiled images in host-visible memory). The mapping
     /// covers the whole allocation; find subresources with `vkGetImageSubresourceLayout`.
     pub fn map_image<'a>(&'a self, image: &'a GpuImage) -> Result<Mapping<'a>> {
-        self.map_memory(&image.memory, image.memory.allocation_size)
+        self.map_memory(&image.memory, image.allocation_size)
     }
 
     /// Copies `data` into `buffer` at byte `offset`, flushing where the memory is not coherent.
