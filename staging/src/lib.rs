@@ -1,6 +1,18 @@
 //! Stateless upload utilities that record into the caller's command buffers.
 //!
-//! This crate will hold buffer and image uploads through bounded staging memory, barriers in
-//! render-graph terms (stage, access, layout, queue family), mip generation and readback. It
-//! submits nothing on its own and keeps no global state. Its work is tracked as its own issue; until
-//! then the crate holds only this note.
+//! Everything here records into a command buffer the caller owns and submits nothing on its own
+//! (except the optional queue driver), keeps no global state, and speaks in
+//! [`ResourceState`]s so that a render graph can hand a resource in and take it back in a
+//! declared state.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![warn(missing_docs)]
+
+mod access;
+mod barrier;
+mod format;
+
+pub use crate::access::{Access, AccessInfo, ResourceState};
+pub use crate::barrier::{buffer_masks, image_masks, BarrierBatch, BarrierMasks};
+pub use crate::format::{block_info, BlockInfo};

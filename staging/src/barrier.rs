@@ -1,0 +1,351 @@
+//! Barrier batches: collect buffer and image barriers between resource states, emit one
+//! `vkCmdPipelineBarrier2`.
+//!
+//! The rules, from the synchronization chapter of the Vulkan spec:
+//! - a read after a read needs nothing, unless the image layout changes;
+//! - anything involving a write needs an execution and memory dependency; a read before a write
+//!   needs only the execution dependency (there is nothing to make available), so its source
+//!   access mask is empty;
+//! - a change of owning queue family is a release recorded on the old family's queue and an
+//!   acquire recorded on the new one, both naming the same families and layouts
+//!   (VUID-vkCmdPipelineBarrier2-srcQueueFamilyIndex-*); the release has no destination
+//!   stage/access and the acquire no source stage/access.
+
+use ash::vk;
+
+use crate::access::ResourceState;
+
+/// Which half of a barrier a batch records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Half {
+    /// An ordinary barrier, or both halves on a queue that needs no transfer.
+    Whole,
+    /// The release half, recorded on the source queue.
+    Release,
+    /// The acquire half, recorded on the destination queue.
+    Acquire,
+}
+
+/// Masks and layouts of one barrier, before it is attached to a resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BarrierMasks {
+    /// Source stages.
+    pub src_stage: vk::PipelineStageFlags2,
+    /// Source accesses.
+    pub src_access: vk::AccessFlags2,
+    /// Destination stages.
+    pub dst_stage: vk::PipelineStageFlags2,
+    /// Destination accesses.
+    pub dst_access: vk::AccessFlags2,
+    /// Layout before (images only).
+    pub old_layout: vk::ImageLayout,
+    /// Layout after (images only).
+    pub new_layout: vk::ImageLayout,
+    /// Source queue family (`QUEUE_FAMILY_IGNORED` when ownership does not move).
+    pub src_queue_family: u32,
+    /// Destination queue family.
+    pub dst_queue_family: u32,
+}
+
+fn masks(from: ResourceState, to: ResourceState, half: Half, image: bool) -> Option<BarrierMasks> {
+    let (f, t) = (from.access.info(), to.access.info());
+    let transfer = from.transfers_ownership_to(to);
+    let layout_change = image && f.layout != t.layout;
+    if !transfer && !layout_change && !from.access.is_write() && !to.access.is_write() {
+        return None;
+    }
+    let mut m = BarrierMasks {
+        src_stage: f.stage,
+        // Reads have nothing to make available: an execution dependency is enough.
+        src_access: if from.access.is_write() {
+            f.access
+        } else {
+            vk::AccessFlags2::NONE
+        },
+        dst_stage: t.stage,
+        dst_access: t.access,
+        old_layout: if image {
+            f.layout
+        } else {
+            vk::ImageLayout::UNDEFINED
+        },
+        new_layout: if image {
+            t.layout
+        } else {
+            vk::ImageLayout::UNDEFINED
+        },
+        src_queue_family: vk::QUEUE_FAMILY_IGNORED,
+        dst_queue_family: vk::QUEUE_FAMILY_IGNORED,
+    };
+    if transfer {
+        m.src_queue_family = from.queue_family;
+        m.dst_queue_family = to.queue_family;
+        match half {
+            Half::Release => {
+                m.dst_stage = vk::PipelineStageFlags2::NONE;
+                m.dst_access = vk::AccessFlags2::NONE;
+            }
+            Half::Acquire => {
+                m.src_stage = vk::PipelineStageFlags2::NONE;
+                m.src_access = vk::AccessFlags2::NONE;
+            }
+            Half::Whole => {}
+        }
+    }
+    Some(m)
+}
+
+/// Masks of the barrier from `from` to `to` for a buffer, or `None` when none is needed. A pure
+/// function of the two states, for tests and for callers with their own batching.
+pub fn buffer_masks(from: ResourceState, to: ResourceState) -> Option<BarrierMasks> {
+    masks(from, to, Half::Whole, false)
+}
+
+/// Masks of the barrier from `from` to `to` for an image, or `None` when none is needed.
+pub fn image_masks(from: ResourceState, to: ResourceState) -> Option<BarrierMasks> {
+    masks(from, to, Half::Whole, true)
+}
+
+/// Buffer and image barriers gathered for one `vkCmdPipelineBarrier2`.
+#[derive(Clone, Debug, Default)]
+pub struct BarrierBatch {
+    buffers: Vec<vk::BufferMemoryBarrier2<'static>>,
+    images: Vec<vk::ImageMemoryBarrier2<'static>>,
+}
+
+// SAFETY: the barriers hold only plain handles and values; their `p_next` is always null here.
+unsafe impl Send for BarrierBatch {}
+// SAFETY: as above.
+unsafe impl Sync for BarrierBatch {}
+
+impl BarrierBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.buffers.is_empty() && self.images.is_empty()
+    }
+
+    /// The buffer barriers gathered so far.
+    pub fn buffer_barriers(&self) -> &[vk::BufferMemoryBarrier2<'static>] {
+        &self.buffers
+    }
+
+    /// The image barriers gathered so far.
+    pub fn image_barriers(&self) -> &[vk::ImageMemoryBarrier2<'static>] {
+        &self.images
+    }
+
+    fn push_buffer(&mut self, buffer: vk::Buffer, offset: u64, size: u64, m: BarrierMasks) {
+        self.buffers.push(
+            vk::BufferMemoryBarrier2::default()
+                .src_stage_mask(m.src_stage)
+                .src_access_mask(m.src_access)
+                .dst_stage_mask(m.dst_stage)
+                .dst_access_mask(m.dst_access)
+                .src_queue_family_index(m.src_queue_family)
+                .dst_queue_family_index(m.dst_queue_family)
+                .buffer(buffer)
+                .offset(offset)
+                .size(size),
+        );
+    }
+
+    fn push_image(&mut self, image: vk::Image, range: vk::ImageSubresourceRange, m: BarrierMasks) {
+        self.images.push(
+            vk::ImageMemoryBarrier2::default()
+                .src_stage_mask(m.src_stage)
+                .src_access_mask(m.src_access)
+                .dst_stage_mask(m.dst_stage)
+                .dst_access_mask(m.dst_access)
+                .old_layout(m.old_layout)
+                .new_layout(m.new_layout)
+                .src_queue_family_index(m.src_queue_family)
+                .dst_queue_family_index(m.dst_queue_family)
+                .image(image)
+                .subresource_range(range),
+        );
+    }
+
+    /// Adds what `buffer[offset..offset + size]` needs to go from `from` to `to` on one queue.
+    /// When ownership moves, this is the release half; the acquire half goes to `acquire`.
+    pub fn buffer(
+        &mut self,
+        buffer: vk::Buffer,
+        offset: u64,
+        size: u64,
+        from: ResourceState,
+        to: ResourceState,
+        acquire: &mut BarrierBatch,
+    ) {
+        if from.transfers_ownership_to(to) {
+            if let Some(m) = masks(from, to, Half::Release, false) {
+                self.push_buffer(buffer, offset, size, m);
+            }
+            if let Some(m) = masks(from, to, Half::Acquire, false) {
+                acquire.push_buffer(buffer, offset, size, m);
+            }
+        } else if let Some(m) = masks(from, to, Half::Whole, false) {
+            self.push_buffer(buffer, offset, size, m);
+        }
+    }
+
+    /// Adds what `range` of `image` needs to go from `from` to `to`. When ownership moves, this is
+    /// the release half; the acquire half goes to `acquire`.
+    pub fn image(
+        &mut self,
+        image: vk::Image,
+        range: vk::ImageSubresourceRange,
+        from: ResourceState,
+        to: ResourceState,
+        acquire: &mut BarrierBatch,
+    ) {
+        if from.transfers_ownership_to(to) {
+            if let Some(m) = masks(from, to, Half::Release, true) {
+                self.push_image(image, range, m);
+            }
+            if let Some(m) = masks(from, to, Half::Acquire, true) {
+                acquire.push_image(image, range, m);
+            }
+        } else if let Some(m) = masks(from, to, Half::Whole, true) {
+            self.push_image(image, range, m);
+        }
+    }
+
+    /// Adds an execution and memory dependency between two states for a buffer on one queue,
+    /// where no ownership moves (the common case).
+    pub fn buffer_local(
+        &mut self,
+        buffer: vk::Buffer,
+        offset: u64,
+        size: u64,
+        from: ResourceState,
+        to: ResourceState,
+    ) {
+        if let Some(m) = masks(from, to, Half::Whole, false) {
+            self.push_buffer(buffer, offset, size, m);
+        }
+    }
+
+    /// Adds a layout transition and dependency for an image on one queue.
+    pub fn image_local(
+        &mut self,
+        image: vk::Image,
+        range: vk::ImageSubresourceRange,
+        from: ResourceState,
+        to: ResourceState,
+    ) {
+        if let Some(m) = masks(from, to, Half::Whole, true) {
+            self.push_image(image, range, m);
+        }
+    }
+
+    /// Moves every barrier of `other` into this batch.
+    pub fn append(&mut self, other: &mut BarrierBatch) {
+        self.buffers.append(&mut other.buffers);
+        self.images.append(&mut other.images);
+    }
+
+    /// Records the batch as one `vkCmdPipelineBarrier2` (nothing when empty) and empties it.
+    ///
+    /// # Safety
+    /// `cmd` is in the recording state on `device`, on a queue family that supports the stages
+    /// named; every resource in the batch is alive until the command buffer completes.
+    pub unsafe fn record(&mut self, device: &ash::Device, cmd: vk::CommandBuffer) {
+        if self.is_empty() {
+            return;
+        }
+        let info = vk::DependencyInfo::default()
+            .buffer_memory_barriers(&self.buffers)
+            .image_memory_barriers(&self.images);
+        // SAFETY: forwarded from this function's contract; the barrier arrays live for the call.
+        unsafe { device.cmd_pipeline_barrier2(cmd, &info) };
+        self.buffers.clear();
+        self.images.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Access;
+
+    fn state(access: Access) -> ResourceState {
+        ResourceState::new(access)
+    }
+
+    #[test]
+    fn read_after_read_needs_no_buffer_barrier_but_a_layout_change_does() {
+        assert_eq!(
+            buffer_masks(state(Access::TransferRead), state(Access::VertexBuffer)),
+            None
+        );
+        let m = image_masks(
+            state(Access::TransferRead),
+            state(Access::FragmentShaderSampledRead),
+        )
+        .expect("layout change");
+        assert_eq!(m.old_layout, vk::ImageLayout::TRANSFER_SRC_OPTIMAL);
+        assert_eq!(m.new_layout, vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL);
+        assert_eq!(
+            m.src_access,
+            vk::AccessFlags2::NONE,
+            "reads make nothing available"
+        );
+    }
+
+    #[test]
+    fn write_after_read_is_an_execution_dependency_only() {
+        let m = buffer_masks(state(Access::VertexBuffer), state(Access::TransferWrite)).unwrap();
+        assert_eq!(m.src_stage, vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT);
+        assert_eq!(m.src_access, vk::AccessFlags2::NONE);
+        assert_eq!(m.dst_access, vk::AccessFlags2::TRANSFER_WRITE);
+    }
+
+    #[test]
+    fn ownership_transfer_splits_into_matching_release_and_acquire() {
+        let from = state(Access::TransferWrite).on_queue(1);
+        let to = state(Access::FragmentShaderSampledRead).on_queue(0);
+        let (mut release, mut acquire) = (BarrierBatch::new(), BarrierBatch::new());
+        let range = vk::ImageSubresourceRange {
+            aspect_mask: vk::ImageAspectFlags::COLOR,
+            base_mip_level: 0,
+            level_count: 1,
+            base_array_layer: 0,
+            layer_count: 1,
+        };
+        release.image(vk::Image::null(), range, from, to, &mut acquire);
+        let (r, a) = (&release.image_barriers()[0], &acquire.image_barriers()[0]);
+        for b in [r, a] {
+            assert_eq!((b.src_queue_family_index, b.dst_queue_family_index), (1, 0));
+            assert_eq!(b.old_layout, vk::ImageLayout::TRANSFER_DST_OPTIMAL);
+            assert_eq!(b.new_layout, vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL);
+        }
+        assert_eq!(r.src_access_mask, vk::AccessFlags2::TRANSFER_WRITE);
+        assert_eq!(r.dst_stage_mask, vk::PipelineStageFlags2::NONE);
+        assert_eq!(r.dst_access_mask, vk::AccessFlags2::NONE);
+        assert_eq!(a.src_stage_mask, vk::PipelineStageFlags2::NONE);
+        assert_eq!(a.dst_stage_mask, vk::PipelineStageFlags2::FRAGMENT_SHADER);
+        assert_eq!(a.dst_access_mask, vk::AccessFlags2::SHADER_SAMPLED_READ);
+    }
+
+    #[test]
+    fn same_family_or_ignored_family_is_one_barrier() {
+        let (mut batch, mut acquire) = (BarrierBatch::new(), BarrierBatch::new());
+        batch.buffer(
+            vk::Buffer::null(),
+            0,
+            vk::WHOLE_SIZE,
+            state(Access::TransferWrite).on_queue(0),
+            state(Access::VertexBuffer).on_queue(0),
+            &mut acquire,
+        );
+        assert_eq!(batch.buffer_barriers().len(), 1);
+        assert!(acquire.is_empty());
+        let b = batch.buffer_barriers()[0];
+        assert_eq!(b.src_queue_family_index, vk::QUEUE_FAMILY_IGNORED);
+    }
+}
