@@ -11,8 +11,14 @@
 
 mod access;
 mod barrier;
+mod error;
 mod format;
+mod plan;
 
 pub use crate::access::{Access, AccessInfo, ResourceState};
 pub use crate::barrier::{buffer_masks, image_masks, BarrierBatch, BarrierMasks};
+pub use crate::error::{Error, Result};
 pub use crate::format::{block_info, BlockInfo};
+pub use crate::plan::{
+    offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout,
+};
