@@ -172,6 +172,46 @@ impl Allocator {
         Ok(())
     }
 
+    /// Makes host writes to `offset..offset + len` of a mappable buffer available to the device
+    /// (a no-op on coherent memory). For callers that write through [`GpuBuffer::mapped_ptr`].
+    pub fn flush(
+        &self,
+        buffer: &GpuBuffer,
+        offset: vk::DeviceSize,
+        len: vk::DeviceSize,
+    ) -> Result<()> {
+        check_range(offset, len, buffer.size)?;
+        if buffer
+            .memory_flags()
+            .contains(vk::MemoryPropertyFlags::HOST_COHERENT)
+        {
+            return Ok(());
+        }
+        Ok(self
+            .vma_ref()
+            .flush_allocation(buffer.allocation(), offset, len)?)
+    }
+
+    /// Makes device writes to `offset..offset + len` of a mappable buffer visible to the host (a
+    /// no-op on coherent memory). For callers that read through [`GpuBuffer::mapped_ptr`].
+    pub fn invalidate(
+        &self,
+        buffer: &GpuBuffer,
+        offset: vk::DeviceSize,
+        len: vk::DeviceSize,
+    ) -> Result<()> {
+        check_range(offset, len, buffer.size)?;
+        if buffer
+            .memory_flags()
+            .contains(vk::MemoryPropertyFlags::HOST_COHERENT)
+        {
+            return Ok(());
+        }
+        Ok(self
+            .vma_ref()
+            .invalidate_allocation(buffer.allocation(), offset, len)?)
+    }
+
     /// Reads the whole buffer into a new vector of `T` (its size must be a multiple of
     /// `size_of::<T>()`).
     pub fn read_vec<T: bytemuck::Pod + Default>(&self, buffer: &GpuBuffer) -> Result<Vec<T>> {

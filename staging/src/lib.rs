@@ -14,6 +14,7 @@ mod barrier;
 mod error;
 mod format;
 mod plan;
+mod ring;
 
 pub use crate::access::{Access, AccessInfo, ResourceState};
 pub use crate::barrier::{buffer_masks, image_masks, BarrierBatch, BarrierMasks};
@@ -22,3 +23,4 @@ pub use crate::format::{block_info, BlockInfo};
 pub use crate::plan::{
     offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout,
 };
+pub use crate::ring::{RingSpan, StagingRing};
