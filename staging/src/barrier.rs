@@ -2,7 +2,11 @@
 //! `vkCmdPipelineBarrier2`.
 //!
 //! The rules, from the synchronization chapter of the Vulkan spec:
-//! - a read after a read needs nothing, unless the image layout changes;
+//! - a read after the same read needs nothing, unless the image layout changes; a read by another
+//!   stage or access still needs a barrier: the write before the first read was made visible to
+//!   that read only, and the barrier (source: the first read's stage, no source access) chains the
+//!   earlier write's availability to the new read (found by synchronization validation:
+//!   SYNC-HAZARD-READ-AFTER-WRITE on a vertex buffer read back by a copy);
 //! - anything involving a write needs an execution and memory dependency; a read before a write
 //!   needs only the execution dependency (there is nothing to make available), so its source
 //!   access mask is empty;
@@ -13,7 +17,7 @@
 
 use ash::vk;
 
-use crate::access::ResourceState;
+use crate::access::{Access, ResourceState};
 
 /// Which half of a barrier a batch records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +55,9 @@ fn masks(from: ResourceState, to: ResourceState, half: Half, image: bool) -> Opt
     let (f, t) = (from.access.info(), to.access.info());
     let transfer = from.transfers_ownership_to(to);
     let layout_change = image && f.layout != t.layout;
-    if !transfer && !layout_change && !from.access.is_write() && !to.access.is_write() {
+    let same_read = from.access == to.access || from.access == Access::Nothing;
+    if !transfer && !layout_change && !from.access.is_write() && !to.access.is_write() && same_read
+    {
         return None;
     }
     let mut m = BarrierMasks {
@@ -271,18 +277,32 @@ impl BarrierBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::Access;
 
     fn state(access: Access) -> ResourceState {
         ResourceState::new(access)
     }
 
     #[test]
-    fn read_after_read_needs_no_buffer_barrier_but_a_layout_change_does() {
+    fn only_the_same_read_needs_no_barrier() {
         assert_eq!(
-            buffer_masks(state(Access::TransferRead), state(Access::VertexBuffer)),
+            buffer_masks(state(Access::VertexBuffer), state(Access::VertexBuffer)),
             None
         );
+        assert_eq!(
+            buffer_masks(ResourceState::UNDEFINED, state(Access::VertexBuffer)),
+            None
+        );
+        let chain = buffer_masks(state(Access::VertexBuffer), state(Access::TransferRead)).unwrap();
+        assert_eq!(
+            chain.src_stage,
+            vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT
+        );
+        assert_eq!(chain.src_access, vk::AccessFlags2::NONE);
+        assert_eq!(chain.dst_access, vk::AccessFlags2::TRANSFER_READ);
+    }
+
+    #[test]
+    fn a_layout_change_between_reads_needs_a_barrier() {
         let m = image_masks(
             state(Access::TransferRead),
             state(Access::FragmentShaderSampledRead),

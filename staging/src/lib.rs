@@ -14,7 +14,10 @@ mod barrier;
 mod error;
 mod format;
 mod plan;
+mod readback;
 mod ring;
+mod submit;
+mod upload;
 
 pub use crate::access::{Access, AccessInfo, ResourceState};
 pub use crate::barrier::{buffer_masks, image_masks, BarrierBatch, BarrierMasks};
@@ -23,4 +26,9 @@ pub use crate::format::{block_info, BlockInfo};
 pub use crate::plan::{
     offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout,
 };
+pub use crate::readback::{BufferReadback, ImageReadback};
 pub use crate::ring::{RingSpan, StagingRing};
+pub use crate::submit::Submitter;
+pub use crate::upload::{
+    packed_layouts, BufferUpload, Finished, ImageUpload, Progress, Stager, UploadPath,
+};

@@ -100,13 +100,13 @@ impl RingAlloc {
         Ok(Some(RingSpan { offset, size }))
     }
 
-    /// The largest aligned run that fits now, at most `max` bytes.
+    /// The largest run (starting at an `align`ed offset) that fits now, at most `max` bytes.
+    /// Alignment applies to where the run starts, never to its length.
     fn largest_free(&self, max: u64, align: u64) -> u64 {
         let align = align.max(1);
-        if self.used == 0 {
-            return max.min(self.capacity) / align * align;
-        }
-        let contiguous = if self.is_full() {
+        let contiguous = if self.used == 0 {
+            self.capacity
+        } else if self.is_full() {
             0
         } else if self.head >= self.tail {
             let end = self
@@ -116,7 +116,7 @@ impl RingAlloc {
         } else {
             self.tail.saturating_sub(self.head.next_multiple_of(align))
         };
-        contiguous.min(max) / align * align
+        contiguous.min(max)
     }
 
     fn submitted(&mut self, value: u64) {
@@ -358,6 +358,17 @@ mod tests {
         ring.reclaim(value);
         assert_eq!(ring.used, 0);
         assert!(ring.high_water <= capacity);
+    }
+
+    #[test]
+    fn a_tail_shorter_than_the_alignment_is_still_handed_out() {
+        let mut ring = RingAlloc::new(1000);
+        assert_eq!(ring.largest_free(1, 16), 1);
+        assert_eq!(
+            ring.alloc(1, 16).unwrap(),
+            Some(RingSpan { offset: 0, size: 1 })
+        );
+        assert_eq!(ring.largest_free(5, 16), 5);
     }
 
     #[test]

@@ -246,6 +246,19 @@ impl Gpu {
         unsafe { allocator::Allocator::new(desc) }.expect("allocator creation")
     }
 
+    /// A stager for this device.
+    pub fn stager(&self) -> staging::Stager {
+        staging::Stager::new(&self.device, &self.properties.limits)
+    }
+
+    /// A multi-submission driver on this Gpu's queue.
+    pub fn submitter(&self) -> staging::Submitter {
+        // SAFETY: the queue is this Gpu's, of `queue_family`; timeline semaphores and
+        // synchronization2 are enabled; each test drives its queue from one thread.
+        unsafe { staging::Submitter::new(&self.device, self.queue, self.queue_family) }
+            .expect("submitter")
+    }
+
     /// Records commands with `record`, submits them on the queue and waits for them to finish.
     pub fn submit_and_wait(&self, record: impl FnOnce(vk::CommandBuffer)) {
         let pool_info = vk::CommandPoolCreateInfo::default()

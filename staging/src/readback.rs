@@ -1,0 +1,239 @@
+//! Readback of buffers and images into host memory: recorded like uploads, read after the
+//! submission completes.
+
+use allocator::{Allocator, BufferDesc, GpuBuffer, GpuImage};
+use ash::vk;
+
+use crate::access::{Access, ResourceState};
+use crate::barrier::BarrierBatch;
+use crate::error::{Error, Result};
+use crate::format::{block_info, BlockInfo};
+use crate::plan::offset_alignment;
+use crate::upload::{Finished, Stager};
+
+/// Makes transfer writes into a readback buffer visible to host reads.
+fn to_host(batch: &mut BarrierBatch, buffer: &GpuBuffer) {
+    batch.buffer_local(
+        buffer.raw(),
+        0,
+        buffer.size(),
+        ResourceState::new(Access::TransferWrite),
+        ResourceState::new(Access::HostRead),
+    );
+}
+
+/// Bytes of a buffer copied into host-visible memory; read them once the submission completes.
+#[derive(Debug)]
+pub struct BufferReadback {
+    buffer: GpuBuffer,
+}
+
+impl BufferReadback {
+    /// The copied bytes. Call only after the submission that recorded the copy has completed.
+    pub fn read(&self, allocator: &Allocator) -> Result<Vec<u8>> {
+        Ok(allocator.read_vec(&self.buffer)?)
+    }
+
+    /// Destroys the readback memory.
+    ///
+    /// # Safety
+    /// The submission that copies into it has completed; `allocator` created it.
+    pub unsafe fn destroy(self, allocator: &Allocator) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { allocator.destroy_buffer(self.buffer) };
+    }
+}
+
+/// One subresource inside an [`ImageReadback`].
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    level: u32,
+    layer: u32,
+    offset: u64,
+    size: u64,
+}
+
+/// Every level and layer of an image copied into host-visible memory, tightly packed.
+#[derive(Debug)]
+pub struct ImageReadback {
+    buffer: GpuBuffer,
+    entries: Vec<Entry>,
+    block: BlockInfo,
+}
+
+impl ImageReadback {
+    /// The tightly packed bytes of `level` of `layer`. Call only after the submission that
+    /// recorded the copy has completed.
+    pub fn read(&self, allocator: &Allocator, level: u32, layer: u32) -> Result<Vec<u8>> {
+        let entry = self
+            .entries
+            .iter()
+            .find(|e| e.level == level && e.layer == layer)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "level",
+                    format!("no level {level} layer {layer} was read back"),
+                )
+            })?;
+        let mut out = vec![0u8; entry.size as usize];
+        allocator.read(&self.buffer, entry.offset, &mut out)?;
+        Ok(out)
+    }
+
+    /// The texel-block shape of the image's format.
+    pub fn block(&self) -> BlockInfo {
+        self.block
+    }
+
+    /// Destroys the readback memory.
+    ///
+    /// # Safety
+    /// The submission that copies into it has completed; `allocator` created it.
+    pub unsafe fn destroy(self, allocator: &Allocator) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { allocator.destroy_buffer(self.buffer) };
+    }
+}
+
+impl Stager {
+    /// Records a copy of the bytes `range` of `src` into new host-visible memory. `src` goes from
+    /// `from` through a transfer read to `to`.
+    ///
+    /// # Safety
+    /// `cmd` is recording on this stager's device on a transfer-capable queue; `src` stays alive
+    /// until the submission completes.
+    pub unsafe fn record_buffer_readback(
+        &self,
+        allocator: &Allocator,
+        cmd: vk::CommandBuffer,
+        src: &GpuBuffer,
+        range: std::ops::Range<u64>,
+        from: ResourceState,
+        to: ResourceState,
+    ) -> Result<(BufferReadback, Finished)> {
+        let (offset, size) = (range.start, range.end.saturating_sub(range.start));
+        if range.end > src.size() || size == 0 {
+            return Err(Error::invalid(
+                "size",
+                format!(
+                    "{size} bytes at {offset} are not inside a {}-byte buffer",
+                    src.size()
+                ),
+            ));
+        }
+        if !src.usage().contains(vk::BufferUsageFlags::TRANSFER_SRC) {
+            return Err(Error::MissingUsage {
+                needed: "TRANSFER_SRC",
+            });
+        }
+        let buffer =
+            allocator.create_buffer(&BufferDesc::readback(size).name("buffer readback"))?;
+        let device = self.device();
+        let work = ResourceState::new(Access::TransferRead).on_queue(from.queue_family);
+        let mut batch = BarrierBatch::new();
+        batch.buffer_local(src.raw(), offset, size, from, work);
+        // SAFETY: forwarded from this function's contract; the new buffer is live and idle.
+        unsafe {
+            batch.record(device, cmd);
+            let region = [vk::BufferCopy {
+                src_offset: offset,
+                dst_offset: 0,
+                size,
+            }];
+            device.cmd_copy_buffer(cmd, src.raw(), buffer.raw(), &region);
+        }
+        let mut acquire = BarrierBatch::new();
+        batch.buffer(src.raw(), offset, size, work, to, &mut acquire);
+        to_host(&mut batch, &buffer);
+        // SAFETY: forwarded from this function's contract.
+        unsafe { batch.record(device, cmd) };
+        Ok((BufferReadback { buffer }, Finished { state: to, acquire }))
+    }
+
+    /// Records a copy of every level and layer of `src` into new host-visible memory. `src` goes
+    /// from `from` through a transfer read to `to`.
+    ///
+    /// # Safety
+    /// `cmd` is recording on this stager's device on a transfer-capable queue; `src` stays alive
+    /// until the submission completes.
+    pub unsafe fn record_image_readback(
+        &self,
+        allocator: &Allocator,
+        cmd: vk::CommandBuffer,
+        src: &GpuImage,
+        from: ResourceState,
+        to: ResourceState,
+    ) -> Result<(ImageReadback, Finished)> {
+        let block = block_info(src.format()).ok_or(Error::UnsupportedFormat {
+            format: src.format(),
+        })?;
+        if !src.usage().contains(vk::ImageUsageFlags::TRANSFER_SRC) {
+            return Err(Error::MissingUsage {
+                needed: "TRANSFER_SRC",
+            });
+        }
+        let align = offset_alignment(&block, self.alignment());
+        let mut entries = Vec::new();
+        let mut regions = Vec::new();
+        let mut offset = 0u64;
+        for level in 0..src.mip_levels() {
+            let extent = src.level_extent(level);
+            let size = block.extent_bytes(extent);
+            for layer in 0..src.array_layers() {
+                offset = offset.next_multiple_of(align);
+                entries.push(Entry {
+                    level,
+                    layer,
+                    offset,
+                    size,
+                });
+                regions.push(vk::BufferImageCopy {
+                    buffer_offset: offset,
+                    buffer_row_length: 0,
+                    buffer_image_height: 0,
+                    image_subresource: vk::ImageSubresourceLayers {
+                        aspect_mask: block.aspect,
+                        mip_level: level,
+                        base_array_layer: layer,
+                        layer_count: 1,
+                    },
+                    image_offset: vk::Offset3D::default(),
+                    image_extent: extent,
+                });
+                offset += size;
+            }
+        }
+        let buffer =
+            allocator.create_buffer(&BufferDesc::readback(offset).name("image readback"))?;
+        let device = self.device();
+        let range = src.full_range(block.aspect);
+        let work = ResourceState::new(Access::TransferRead).on_queue(from.queue_family);
+        let mut batch = BarrierBatch::new();
+        batch.image_local(src.raw(), range, from, work);
+        // SAFETY: forwarded from this function's contract; the regions cover each subresource
+        // exactly, tightly packed at block-aligned offsets inside the new buffer.
+        unsafe {
+            batch.record(device, cmd);
+            device.cmd_copy_image_to_buffer(
+                cmd,
+                src.raw(),
+                vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+                buffer.raw(),
+                &regions,
+            );
+        }
+        let mut acquire = BarrierBatch::new();
+        batch.image(src.raw(), range, work, to, &mut acquire);
+        to_host(&mut batch, &buffer);
+        // SAFETY: forwarded from this function's contract.
+        unsafe { batch.record(device, cmd) };
+        Ok((
+            ImageReadback {
+                buffer,
+                entries,
+                block,
+            },
+            Finished { state: to, acquire },
+        ))
+    }
+}

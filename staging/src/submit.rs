@@ -1,0 +1,223 @@
+//! [`Submitter`]: a small driver that runs a multi-submission upload on a queue the caller passes.
+//!
+//! The core of this crate only records. This helper is for the common case of "upload this now":
+//! it records an upload into command buffers of its own, submits each with a timeline semaphore
+//! signal, tells the ring which value each used, and waits for ring space only when the ring is
+//! more than half full, so the host fills the next batch while the GPU copies the last.
+
+use std::collections::VecDeque;
+
+use ash::vk;
+
+use crate::error::Result;
+use crate::ring::StagingRing;
+use crate::upload::{Finished, Progress};
+
+/// Command buffers and a timeline semaphore for driving uploads on one queue.
+pub struct Submitter {
+    device: ash::Device,
+    queue: vk::Queue,
+    pool: vk::CommandPool,
+    timeline: vk::Semaphore,
+    value: u64,
+    free: Vec<vk::CommandBuffer>,
+    in_flight: VecDeque<(vk::CommandBuffer, u64)>,
+}
+
+impl std::fmt::Debug for Submitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submitter")
+            .field("queue", &self.queue)
+            .field("value", &self.value)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Submitter {
+    /// A driver for `queue`, of family `queue_family`.
+    ///
+    /// # Safety
+    /// `queue` belongs to `device` and family `queue_family`; the device has timeline semaphores
+    /// and synchronization2 enabled; nothing else submits to `queue` from another thread while
+    /// this driver runs (Vulkan queues are externally synchronised).
+    pub unsafe fn new(device: &ash::Device, queue: vk::Queue, queue_family: u32) -> Result<Self> {
+        let pool_info = vk::CommandPoolCreateInfo::default()
+            .flags(
+                vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER
+                    | vk::CommandPoolCreateFlags::TRANSIENT,
+            )
+            .queue_family_index(queue_family);
+        // SAFETY: valid device (this function's contract).
+        let pool = unsafe { device.create_command_pool(&pool_info, None) }?;
+        let mut timeline_info = vk::SemaphoreTypeCreateInfo::default()
+            .semaphore_type(vk::SemaphoreType::TIMELINE)
+            .initial_value(0);
+        let info = vk::SemaphoreCreateInfo::default().push_next(&mut timeline_info);
+        // SAFETY: valid device with timeline semaphores.
+        let timeline = match unsafe { device.create_semaphore(&info, None) } {
+            Ok(semaphore) => semaphore,
+            Err(err) => {
+                // SAFETY: the pool was just created and holds nothing in use.
+                unsafe { device.destroy_command_pool(pool, None) };
+                return Err(err.into());
+            }
+        };
+        Ok(Self {
+            device: device.clone(),
+            queue,
+            pool,
+            timeline,
+            value: 0,
+            free: Vec::new(),
+            in_flight: VecDeque::new(),
+        })
+    }
+
+    /// The timeline semaphore each submission signals.
+    pub fn timeline(&self) -> vk::Semaphore {
+        self.timeline
+    }
+
+    /// The value the last submission signals.
+    pub fn last_value(&self) -> u64 {
+        self.value
+    }
+
+    fn completed(&self) -> Result<u64> {
+        // SAFETY: the semaphore is this driver's own, alive until `destroy`.
+        Ok(unsafe { self.device.get_semaphore_counter_value(self.timeline) }?)
+    }
+
+    fn wait(&self, value: u64) -> Result<()> {
+        let semaphores = [self.timeline];
+        let values = [value];
+        let info = vk::SemaphoreWaitInfo::default()
+            .semaphores(&semaphores)
+            .values(&values);
+        // SAFETY: waits on this driver's own semaphore for a value it submitted.
+        Ok(unsafe { self.device.wait_semaphores(&info, u64::MAX) }?)
+    }
+
+    fn recycle(&mut self, completed: u64) {
+        while let Some(&(cmd, value)) = self.in_flight.front() {
+            if value > completed {
+                break;
+            }
+            self.in_flight.pop_front();
+            self.free.push(cmd);
+        }
+    }
+
+    fn command_buffer(&mut self) -> Result<vk::CommandBuffer> {
+        if let Some(cmd) = self.free.pop() {
+            return Ok(cmd);
+        }
+        let info = vk::CommandBufferAllocateInfo::default()
+            .command_pool(self.pool)
+            .level(vk::CommandBufferLevel::PRIMARY)
+            .command_buffer_count(1);
+        // SAFETY: the pool is this driver's own.
+        let cmds = unsafe { self.device.allocate_command_buffers(&info) }?;
+        Ok(cmds[0])
+    }
+
+    /// Records with `record` into fresh command buffers, submitting each, until it reports
+    /// [`Progress::Done`]; waits for the last submission and returns what it finished with.
+    ///
+    /// # Safety
+    /// What `record` records is valid on this queue (its own `# Safety` duties are the caller's),
+    /// and every resource it uses stays alive until this call returns.
+    pub unsafe fn run(
+        &mut self,
+        ring: &mut StagingRing,
+        mut record: impl FnMut(vk::CommandBuffer, &mut StagingRing) -> Result<Progress>,
+    ) -> Result<Finished> {
+        loop {
+            let completed = self.completed()?;
+            ring.reclaim(completed);
+            self.recycle(completed);
+            let cmd = self.command_buffer()?;
+            let begin = vk::CommandBufferBeginInfo::default()
+                .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
+            // SAFETY: the command buffer is idle (fresh or recycled after its value passed) and
+            // its pool allows individual resets, which begin performs.
+            unsafe { self.device.begin_command_buffer(cmd, &begin) }?;
+            let idle = ring.in_use() == 0;
+            let progress = record(cmd, ring);
+            let staged_any = ring.has_pending();
+            // SAFETY: the command buffer is recording.
+            let ended = unsafe { self.device.end_command_buffer(cmd) };
+            let progress = match (progress, ended) {
+                (Ok(progress), Ok(())) => progress,
+                (Err(err), _) => {
+                    self.free.push(cmd);
+                    return Err(err);
+                }
+                (_, Err(err)) => {
+                    self.free.push(cmd);
+                    return Err(err.into());
+                }
+            };
+            self.value += 1;
+            let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(cmd)];
+            let signals = [vk::SemaphoreSubmitInfo::default()
+                .semaphore(self.timeline)
+                .value(self.value)
+                .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)];
+            let submit = [vk::SubmitInfo2::default()
+                .command_buffer_infos(&cmds)
+                .signal_semaphore_infos(&signals)];
+            // SAFETY: the queue is this driver's to submit to (constructor contract); the command
+            // buffer is executable and stays untouched until its value passes.
+            unsafe {
+                self.device
+                    .queue_submit2(self.queue, &submit, vk::Fence::null())
+            }?;
+            ring.submitted(self.value);
+            self.in_flight.push_back((cmd, self.value));
+            match progress {
+                Progress::Done(finished) => {
+                    self.wait(self.value)?;
+                    ring.reclaim(self.value);
+                    self.recycle(self.value);
+                    return Ok(finished);
+                }
+                Progress::Pending if idle && !staged_any => {
+                    // Nothing recorded although the whole ring was free: another call would do
+                    // the same. Refuse rather than spin.
+                    self.wait(self.value)?;
+                    return Err(crate::error::Error::invalid(
+                        "record",
+                        "made no progress with an empty staging ring",
+                    ));
+                }
+                Progress::Pending => {
+                    // Keep the GPU busy with what is submitted while the host fills the other
+                    // half of the ring; wait only when the ring is more than half full.
+                    while ring.in_use() > ring.capacity() / 2 {
+                        let Some(oldest) = ring.oldest_value() else {
+                            break;
+                        };
+                        self.wait(oldest)?;
+                        ring.reclaim(oldest);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for every submission, then destroys the driver's objects.
+    ///
+    /// # Safety
+    /// The device is still alive.
+    pub unsafe fn destroy(self) -> Result<()> {
+        let waited = self.wait(self.value);
+        // SAFETY: every submission has completed (or waiting failed, in which case the device is
+        // lost and destroying is all that is left to do).
+        unsafe {
+            self.device.destroy_semaphore(self.timeline, None);
+            self.device.destroy_command_pool(self.pool, None);
+        }
+        waited
+    }
+}

@@ -1,0 +1,220 @@
+use allocator::{BufferDesc, MemoryIntent};
+use ash::vk;
+use gpu_tests::Gpu;
+use staging::{Access, BufferUpload, Progress, ResourceState, StagingRing, UploadPath};
+
+use crate::pattern;
+
+fn read_back(
+    gpu: &Gpu,
+    alloc: &allocator::Allocator,
+    buffer: &allocator::GpuBuffer,
+    from: Access,
+) -> Vec<u8> {
+    let stager = gpu.stager();
+    let mut out = None;
+    gpu.submit_and_wait(|cmd| {
+        // SAFETY: recording on the Gpu's queue; the buffer outlives the wait.
+        let (readback, _) = unsafe {
+            stager.record_buffer_readback(
+                alloc,
+                cmd,
+                buffer,
+                0..buffer.size(),
+                from.into(),
+                from.into(),
+            )
+        }
+        .unwrap();
+        out = Some(readback);
+    });
+    let readback = out.unwrap();
+    let bytes = readback.read(alloc).unwrap();
+    // SAFETY: the copy has completed (submit_and_wait waited).
+    unsafe { readback.destroy(alloc) };
+    bytes
+}
+
+#[test]
+fn staged_upload_through_a_ring_smaller_than_the_data_round_trips() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let mut submitter = gpu.submitter();
+    let mut ring = StagingRing::new(&alloc, 256 * 1024).unwrap();
+    let data = pattern(3 * 1024 * 1024 + 17, 1);
+    let usage = vk::BufferUsageFlags::VERTEX_BUFFER
+        | vk::BufferUsageFlags::TRANSFER_DST
+        | vk::BufferUsageFlags::TRANSFER_SRC;
+    let mut buffer = alloc
+        .create_buffer(&BufferDesc::new(data.len() as u64 + 100, usage))
+        .unwrap();
+    let mut upload = BufferUpload::new(
+        &mut buffer,
+        100,
+        &data,
+        ResourceState::UNDEFINED,
+        Access::VertexBuffer.into(),
+    )
+    .unwrap()
+    .path(UploadPath::Staged);
+    let mut records = 0;
+    // SAFETY: the closure records on the submitter's queue; everything outlives `run`.
+    let finished = unsafe {
+        submitter.run(&mut ring, |cmd, ring| {
+            records += 1;
+            upload.record(&stager, &alloc, cmd, ring)
+        })
+    }
+    .unwrap();
+    assert_eq!(finished.state, Access::VertexBuffer.into());
+    assert!(finished.acquire.is_empty());
+    assert!(
+        records > 12,
+        "3 MiB through 64 KiB batches takes many submissions: {records}"
+    );
+    assert!(ring.high_water() <= ring.capacity());
+    let back = read_back(&gpu, &alloc, &buffer, Access::VertexBuffer);
+    assert_eq!(&back[100..], &data[..]);
+    // SAFETY: everything submitted has completed.
+    unsafe {
+        submitter.destroy().unwrap();
+        ring.destroy(&alloc);
+        alloc.destroy_buffer(buffer);
+    }
+}
+
+#[test]
+fn direct_upload_writes_mappable_memory_and_records_nothing() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let mut ring = StagingRing::new(&alloc, 64 * 1024).unwrap();
+    let data: Vec<u32> = (0..50_000).collect();
+    let usage = vk::BufferUsageFlags::VERTEX_BUFFER | vk::BufferUsageFlags::TRANSFER_SRC;
+    let mut buffer = alloc
+        .create_buffer(&BufferDesc::new(200_000, usage).memory(MemoryIntent::CpuToGpu))
+        .unwrap();
+    let mut upload = BufferUpload::from_pod(
+        &mut buffer,
+        0,
+        &data,
+        ResourceState::UNDEFINED,
+        Access::VertexBuffer.into(),
+    )
+    .unwrap();
+    assert_eq!(upload.resolved_path(), UploadPath::Direct);
+    // SAFETY: the buffer is new, so no GPU work touches it; nothing is recorded into the null
+    // command buffer on the direct path.
+    let progress =
+        unsafe { upload.record(&stager, &alloc, vk::CommandBuffer::null(), &mut ring) }.unwrap();
+    assert!(matches!(progress, Progress::Done(ref f) if f.state == Access::VertexBuffer.into()));
+    assert_eq!(ring.in_use(), 0, "the direct path uses no staging memory");
+    // Read back through the GPU, so the test sees what the device sees.
+    let back = read_back(&gpu, &alloc, &buffer, Access::VertexBuffer);
+    assert_eq!(back, bytemuck::cast_slice::<u32, u8>(&data));
+    // SAFETY: nothing is pending.
+    unsafe {
+        ring.destroy(&alloc);
+        alloc.destroy_buffer(buffer);
+    }
+}
+
+#[test]
+fn both_paths_agree_on_a_mappable_buffer() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let mut submitter = gpu.submitter();
+    let mut ring = StagingRing::new(&alloc, 1 << 20).unwrap();
+    let usage = vk::BufferUsageFlags::STORAGE_BUFFER
+        | vk::BufferUsageFlags::TRANSFER_DST
+        | vk::BufferUsageFlags::TRANSFER_SRC;
+    for (seed, path) in [(2, UploadPath::Direct), (3, UploadPath::Staged)] {
+        let data = pattern(300_001, seed);
+        let mut buffer = alloc
+            .create_buffer(&BufferDesc::new(300_001, usage).memory(MemoryIntent::CpuToGpu))
+            .unwrap();
+        let mut upload = BufferUpload::new(
+            &mut buffer,
+            0,
+            &data,
+            ResourceState::UNDEFINED,
+            Access::ComputeStorageRead.into(),
+        )
+        .unwrap()
+        .path(path);
+        // SAFETY: recording on the submitter's queue; the buffer is new.
+        unsafe {
+            submitter.run(&mut ring, |cmd, ring| {
+                upload.record(&stager, &alloc, cmd, ring)
+            })
+        }
+        .unwrap();
+        let back = read_back(&gpu, &alloc, &buffer, Access::ComputeStorageRead);
+        assert!(back == data, "{path:?} path bytes differ");
+        // SAFETY: completed.
+        unsafe { alloc.destroy_buffer(buffer) };
+    }
+    // SAFETY: completed.
+    unsafe {
+        submitter.destroy().unwrap();
+        ring.destroy(&alloc);
+    }
+}
+
+#[test]
+fn bad_buffer_uploads_are_refused_before_recording() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let mut ring = StagingRing::new(&alloc, 4096).unwrap();
+    let mut buffer = alloc
+        .create_buffer(&BufferDesc::new(64, vk::BufferUsageFlags::VERTEX_BUFFER))
+        .unwrap();
+    let data = [0u8; 65];
+    let err = BufferUpload::new(
+        &mut buffer,
+        0,
+        &data,
+        ResourceState::UNDEFINED,
+        Access::VertexBuffer.into(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            staging::Error::InvalidSource {
+                field: "dst_offset",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let mut upload = BufferUpload::new(
+        &mut buffer,
+        0,
+        &data[..8],
+        ResourceState::UNDEFINED,
+        Access::VertexBuffer.into(),
+    )
+    .unwrap();
+    // GpuOnly and without TRANSFER_DST: neither path can reach it.
+    // SAFETY: nothing is recorded on failure, so the null command buffer is never used.
+    let err = unsafe { upload.record(&stager, &alloc, vk::CommandBuffer::null(), &mut ring) }
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            staging::Error::MissingUsage {
+                needed: "TRANSFER_DST"
+            }
+        ),
+        "{err}"
+    );
+    // SAFETY: nothing was submitted.
+    unsafe {
+        ring.destroy(&alloc);
+        alloc.destroy_buffer(buffer);
+    }
+}
