@@ -108,16 +108,22 @@ impl Piece {
         }
     }
 
+    /// The source bytes of the piece when they are laid out exactly as staged (one copy fills
+    /// it), as `(offset, len)`.
+    pub fn contiguous_source(&self) -> Option<(usize, usize)> {
+        let contiguous = self.src_row_pitch == self.staging_row_pitch
+            && (self.slices == 1
+                || self.src_slice_pitch == self.staging_row_pitch * u64::from(self.rows));
+        // The last row needs only its own bytes, not the pitch padding after it.
+        let len = self.staging_size() - (self.staging_row_pitch - self.row_bytes);
+        contiguous.then_some((self.src_offset as usize, len as usize))
+    }
+
     /// Copies the piece's rows from `src` (the caller's data) into `dst` (its staging bytes,
     /// `staging_size()` long), repacking rows to the staged pitch.
     pub fn fill(&self, src: &[u8], dst: &mut [u8]) {
         let row = self.row_bytes as usize;
-        let contiguous = self.src_row_pitch == self.staging_row_pitch
-            && (self.slices == 1
-                || self.src_slice_pitch == self.staging_row_pitch * u64::from(self.rows));
-        if contiguous {
-            let len = (self.staging_size() - (self.staging_row_pitch - self.row_bytes)) as usize;
-            let start = self.src_offset as usize;
+        if let Some((start, len)) = self.contiguous_source() {
             dst[..len].copy_from_slice(&src[start..start + len]);
             return;
         }

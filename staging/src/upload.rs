@@ -357,9 +357,11 @@ pub struct ImageUpload<'a> {
 }
 
 impl<'a> ImageUpload<'a> {
-    /// Uploads the subresources `layouts` describes, from `data`, through pieces that fit a ring
-    /// of `ring_capacity` bytes. The whole image goes from `from` to `to` (levels the data leaves
-    /// out keep their contents unless `from` discards them).
+    /// Uploads the subresources `layouts` describes, from `data`, in pieces of at most
+    /// `max_piece` staging bytes: the ring's capacity at most, and a fraction of it (a quarter,
+    /// say) to let the GPU copy one piece while the host fills the next. The whole image goes from
+    /// `from` to `to` (levels the data leaves out keep their contents unless `from` discards
+    /// them).
     pub fn new(
         stager: &Stager,
         dst: &'a GpuImage,
@@ -367,7 +369,7 @@ impl<'a> ImageUpload<'a> {
         layouts: &[SubresourceLayout],
         from: ResourceState,
         to: ResourceState,
-        ring_capacity: u64,
+        max_piece: u64,
     ) -> Result<Self> {
         let block = block_info(dst.format()).ok_or(Error::UnsupportedFormat {
             format: dst.format(),
@@ -393,14 +395,13 @@ impl<'a> ImageUpload<'a> {
                     ),
                 ));
             }
-            // A piece must fit the ring once aligned at its start (offset 0 of an empty ring).
             pieces.extend(plan_subresource(
                 &block,
                 dst.level_extent(layout.level),
                 layout,
                 data.len() as u64,
                 align,
-                ring_capacity,
+                max_piece,
             )?);
         }
         Ok(Self {
@@ -425,7 +426,7 @@ impl<'a> ImageUpload<'a> {
         levels: u32,
         from: ResourceState,
         to: ResourceState,
-        ring_capacity: u64,
+        max_piece: u64,
     ) -> Result<Self> {
         let (layouts, len) = packed_layouts(dst, levels)?;
         if (data.len() as u64) < len {
@@ -437,7 +438,7 @@ impl<'a> ImageUpload<'a> {
                 ),
             ));
         }
-        Self::new(stager, dst, data, &layouts, from, to, ring_capacity)
+        Self::new(stager, dst, data, &layouts, from, to, max_piece)
     }
 
     /// Caps the bytes staged per `record` call (default: a quarter of the ring; at least one
@@ -484,7 +485,14 @@ impl<'a> ImageUpload<'a> {
             let Some(span) = ring.alloc(piece.staging_size(), self.offset_align)? else {
                 break;
             };
-            piece.fill(self.data, ring.bytes_mut(span));
+            match piece.contiguous_source() {
+                Some((start, len)) => copy_parallel(
+                    &self.data[start..start + len],
+                    &mut ring.bytes_mut(span)[..len],
+                    stager.threads,
+                ),
+                None => piece.fill(self.data, ring.bytes_mut(span)),
+            }
             ring.flush(allocator, span)?;
             regions.push(piece.region(span.offset, &self.block));
             recorded += piece.staging_size();
