@@ -202,7 +202,7 @@ fn main() {
     let before = ring.high_water();
     let usage = vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST;
     let t = Instant::now();
-    for i in 0..count {
+    for _ in 0..count {
         let image = alloc
             .create_image(&ImageDesc::new_2d(vk::Format::R8G8B8A8_SRGB, side, side).usage(usage))
             .expect("texture");
@@ -225,12 +225,11 @@ fn main() {
                 .expect("texture upload");
             alloc.destroy_image(image);
         }
-        let _ = i;
     }
     let seconds = t.elapsed().as_secs_f64();
     println!(
         "textures: {count} x {side}x{side} RGBA8 = {} MiB through a {} MiB ring in {seconds:.2} s ({:.2} GB/s); peak staging in use {} MiB (before: {} MiB)",
-        count * u64::from(side * side * 4) >> 20,
+        (count * u64::from(side * side * 4)) >> 20,
         RING >> 20,
         gbps((count * u64::from(side * side * 4)) as usize, seconds),
         ring.high_water() >> 20,
