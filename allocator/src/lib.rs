@@ -73,7 +73,3 @@ pub use crate::host::Mapping;
 
 pub use ash;
 pub use vk_mem;
-
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -1,9 +1,36 @@
 //! Stateless upload utilities that record into the caller's command buffers.
 //!
-//! Everything here records into a command buffer the caller owns and submits nothing on its own
-//! (except the optional queue driver), keeps no global state, and speaks in
-//! [`ResourceState`]s so that a render graph can hand a resource in and take it back in a
-//! declared state.
+//! What it is for: getting bytes into buffers and images (and back out) with correct
+//! synchronization, in terms a render graph can chain. Every recording function takes the
+//! [`ResourceState`] a resource is in and the state to leave it in, and returns the state it left
+//! it in ([`Finished`]), with the acquire half of a queue-family transfer when ownership moves.
+//!
+//! - [`Access`] / [`ResourceState`]: the synchronization2 table (stage, access, layout) and the
+//!   owning queue family; [`BarrierBatch`] gathers barriers for one `vkCmdPipelineBarrier2`.
+//! - [`BufferUpload`] / [`ImageUpload`]: uploads that may span several submissions, through a
+//!   caller-owned [`StagingRing`] (peak staging memory is the ring's size, whatever is uploaded),
+//!   or straight into mappable memory ([`UploadPath::Direct`]).
+//! - [`plan_subresource`]: the pure, texel-block aware copy planner behind image uploads.
+//! - Readback of buffers and of every level and layer of an image ([`Stager::record_image_readback`]).
+//! - [`Submitter`]: an optional driver that runs an upload on a queue with a timeline semaphore.
+//!
+//! What it deliberately does not do: submit behind the caller's back (only [`Submitter`] submits,
+//! and only when asked), own resources, keep global state, or allocate staging memory per upload
+//! (wgpu allocates a full-size staging buffer per write: wgpu PR #7114).
+//!
+//! ```no_run
+//! use staging::{Access, BufferUpload, ResourceState, Stager, StagingRing, Progress};
+//! # fn f(allocator: &allocator::Allocator, stager: &Stager, cmd: ash::vk::CommandBuffer,
+//! #      ring: &mut StagingRing, vertices: &mut allocator::GpuBuffer, data: &[u8]) -> staging::Result<()> {
+//! let mut upload = BufferUpload::new(vertices, 0, data, ResourceState::UNDEFINED,
+//!     Access::VertexBuffer.into())?;
+//! // SAFETY: `cmd` is recording; the buffer and ring outlive the submission.
+//! match unsafe { upload.record(stager, allocator, cmd, ring)? } {
+//!     Progress::Done(done) => assert_eq!(done.state, Access::VertexBuffer.into()),
+//!     Progress::Pending => { /* submit `cmd`, ring.submitted(value), record again */ }
+//! }
+//! # Ok(()) }
+//! ```
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -32,3 +59,8 @@ pub use crate::submit::Submitter;
 pub use crate::upload::{
     packed_layouts, BufferUpload, Finished, ImageUpload, Progress, Stager, UploadPath,
 };
+
+/// The README's examples, compiled as doctests (this crate sees both `allocator` and `staging`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

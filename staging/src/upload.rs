@@ -40,14 +40,15 @@ impl std::fmt::Debug for Stager {
 }
 
 impl Stager {
-    /// A stager for `device`, whose physical device has `limits`. Host copies use up to 4 threads
-    /// (or fewer, where the machine has fewer cores).
+    /// A stager for `device`, whose physical device has `limits`. Large host copies use up to 8
+    /// threads (fewer where the machine has fewer cores): on an H100 host, a 256 MiB staged upload
+    /// went from 5.8 GB/s with one thread to 16.6 with 4 and 22.5 with 8 (12 gave no more).
     pub fn new(device: &ash::Device, limits: &vk::PhysicalDeviceLimits) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             device: device.clone(),
             align: CopyAlignment::from_limits(limits),
-            threads: cores.min(4),
+            threads: cores.min(8),
         }
     }
 

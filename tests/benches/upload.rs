@@ -8,7 +8,8 @@
 //!
 //! Then 1 GiB of 4096x4096 RGBA8 textures through the same 64 MiB ring, with the ring's peak use.
 //!
-//! `cargo bench -p gpu-tests --bench upload [-- MIB ROUNDS]`
+//! `cargo bench -p gpu-tests --bench upload [-- MIB ROUNDS THREADS]` (THREADS: host copy threads,
+//! 0 for the stager's default)
 
 use std::time::Instant;
 
@@ -32,11 +33,20 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let mib: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(256);
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
+    let threads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
     let size = mib << 20;
 
     let gpu = Gpu::without_validation();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let default_threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let threads = if threads == 0 {
+        default_threads
+    } else {
+        threads
+    };
+    let stager = gpu.stager().threads(threads);
     let mut submitter = gpu.submitter();
     let mut ring = StagingRing::new(&alloc, RING).expect("ring");
     println!(

@@ -126,3 +126,44 @@ fn upload_sampled_transfer_read_sampled_chain_has_no_hazards() {
         alloc.destroy_buffer(vertices);
     }
 }
+
+#[test]
+fn ownership_on_one_queue_family_records_no_transfer() {
+    // lavapipe has one queue family, so the transfer path is tested as data (barrier unit tests)
+    // and here the single-family path: states that name the same family move no ownership.
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let mut submitter = gpu.submitter();
+    let mut ring = StagingRing::new(&alloc, 1 << 20).unwrap();
+    let family = gpu.queue_family;
+    let usage = vk::ImageUsageFlags::SAMPLED
+        | vk::ImageUsageFlags::TRANSFER_DST
+        | vk::ImageUsageFlags::TRANSFER_SRC;
+    let image = alloc
+        .create_image(&ImageDesc::texture_2d(vk::Format::BC1_RGBA_UNORM_BLOCK, 64, 64).usage(usage))
+        .unwrap();
+    let (layouts, len) = staging::packed_layouts(&image, image.mip_levels()).unwrap();
+    let data = pattern(len as usize, 9);
+    let from = ResourceState::UNDEFINED.on_queue(family);
+    let to = ResourceState::new(Access::FragmentShaderSampledRead).on_queue(family);
+    let mut upload = ImageUpload::new(&stager, &image, &data, &layouts, from, to, 1 << 20).unwrap();
+    // SAFETY: recording on the submitter's queue (of `family`); everything outlives `run`.
+    let finished = unsafe {
+        submitter.run(&mut ring, |cmd, ring| {
+            upload.record(&stager, &alloc, cmd, ring)
+        })
+    }
+    .unwrap();
+    assert_eq!(finished.state, to);
+    assert!(
+        finished.acquire.is_empty(),
+        "same family: nothing to acquire"
+    );
+    // SAFETY: completed.
+    unsafe {
+        submitter.destroy().unwrap();
+        ring.destroy(&alloc);
+        alloc.destroy_image(image);
+    }
+}
