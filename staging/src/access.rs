@@ -76,8 +76,10 @@ impl Access {
         use vk::PipelineStageFlags2 as S;
         let (stage, access, layout) = match self {
             Self::Nothing => (S::NONE, A::NONE, L::UNDEFINED),
-            Self::TransferRead => (S::COPY, A::TRANSFER_READ, L::TRANSFER_SRC_OPTIMAL),
-            Self::TransferWrite => (S::COPY, A::TRANSFER_WRITE, L::TRANSFER_DST_OPTIMAL),
+            // All transfer stages (copy, blit, resolve, clear): synchronization2 splits them, and a
+            // barrier naming COPY alone would not order a blit.
+            Self::TransferRead => (S::ALL_TRANSFER, A::TRANSFER_READ, L::TRANSFER_SRC_OPTIMAL),
+            Self::TransferWrite => (S::ALL_TRANSFER, A::TRANSFER_WRITE, L::TRANSFER_DST_OPTIMAL),
             Self::HostRead => (S::HOST, A::HOST_READ, L::GENERAL),
             Self::HostWrite => (S::HOST, A::HOST_WRITE, L::GENERAL),
             Self::VertexBuffer => (

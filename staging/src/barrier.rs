@@ -249,6 +249,11 @@ impl BarrierBatch {
         }
     }
 
+    /// Adds an image barrier built by hand.
+    pub fn push_raw_image(&mut self, barrier: vk::ImageMemoryBarrier2<'static>) {
+        self.images.push(barrier);
+    }
+
     /// Moves every barrier of `other` into this batch.
     pub fn append(&mut self, other: &mut BarrierBatch) {
         self.buffers.append(&mut other.buffers);

@@ -40,6 +40,7 @@ mod access;
 mod barrier;
 mod error;
 mod format;
+mod mips;
 mod plan;
 mod readback;
 mod ring;
@@ -50,6 +51,9 @@ pub use crate::access::{Access, AccessInfo, ResourceState};
 pub use crate::barrier::{buffer_masks, image_masks, BarrierBatch, BarrierMasks};
 pub use crate::error::{Error, Result};
 pub use crate::format::{block_info, BlockInfo};
+pub use crate::mips::{
+    plan_compute_passes, MipGenerator, MipMethod, MipOptions, MipPass, MipScratch,
+};
 pub use crate::plan::{
     offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout,
 };

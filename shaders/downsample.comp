@@ -1,0 +1,232 @@
+// Single-pass mip downsampler, in the manner of AMD's FidelityFX SPD and NVIDIA's nvpro_pyramid
+// (written here from their published descriptions; no code taken).
+//
+// One dispatch turns level S into up to 12 more levels:
+// - phase 1: each workgroup reads a 64x64 tile of level S from memory and writes the matching
+//   32x32 tile of S+1, then S+2 .. S+6 from shared memory;
+// - phase 2: the last workgroup of each layer to finish (an atomic counter) reads level S+6 back
+//   (at most 64x64) and writes S+7 .. S+12 the same way.
+// The first step of each phase reads memory, so it takes any extent: an odd extent is filtered
+// with a 3-tap kernel whose weights are the exact area each output texel covers, so no texel is
+// dropped. Steps from shared memory need even (or 1) extents; the host ends a dispatch before an
+// odd level and starts the next one from it.
+//
+// Every level is rounded the way it is stored (8-bit UNORM, 8-bit sRGB or half float) before the
+// next is filtered from it, so the result equals filtering each stored level in turn.
+#version 460
+
+#ifndef FORMAT
+#define FORMAT rgba8
+#endif
+
+layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
+
+layout(set = 0, binding = 0, FORMAT) uniform readonly image2DArray src_level;
+layout(set = 0, binding = 1, FORMAT) uniform coherent image2DArray dst[12];
+layout(set = 0, binding = 2, std430) coherent buffer Counters { uint counters[]; };
+
+layout(push_constant, std430) uniform Push {
+    ivec2 src_size;          // extent of level S
+    uint phase1_levels;      // 1..6
+    uint phase2_levels;      // 0..6; only when phase1_levels == 6
+    uint srgb;               // 1: the stored values are sRGB-encoded
+    uint groups_per_layer;   // workgroups in x * y
+    uint counter_base;       // this dispatch's first counter
+    uint pad;
+} pc;
+
+shared vec4 tile_a[32 * 32];
+shared vec4 tile_b[16 * 16];
+shared bool last_group;
+
+float to_linear(float c) {
+    return c <= 0.04045 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4);
+}
+
+float to_srgb(float c) {
+    return c <= 0.0031308 ? c * 12.92 : 1.055 * pow(c, 1.0 / 2.4) - 0.055;
+}
+
+// Stored value -> linear.
+vec4 decode(vec4 v) {
+    if (pc.srgb != 0u) {
+        v.rgb = vec3(to_linear(v.r), to_linear(v.g), to_linear(v.b));
+    }
+    return v;
+}
+
+// Linear -> value to store.
+vec4 encode(vec4 v) {
+    if (pc.srgb != 0u) {
+        v.rgb = vec3(to_srgb(v.r), to_srgb(v.g), to_srgb(v.b));
+    }
+    return v;
+}
+
+// What storing `v` and loading it back gives.
+vec4 quantize(vec4 v) {
+#ifdef HALF
+    return vec4(unpackHalf2x16(packHalf2x16(v.xy)), unpackHalf2x16(packHalf2x16(v.zw)));
+#else
+    return decode(round(clamp(encode(v), 0.0, 1.0) * 255.0) / 255.0);
+#endif
+}
+
+void store_level(uint k, ivec3 p, vec4 linear) {
+    vec4 v = encode(linear);
+    // Constant indices: dynamic indexing of image arrays would need a device feature.
+    switch (k) {
+        case 0u: imageStore(dst[0], p, v); break;
+        case 1u: imageStore(dst[1], p, v); break;
+        case 2u: imageStore(dst[2], p, v); break;
+        case 3u: imageStore(dst[3], p, v); break;
+        case 4u: imageStore(dst[4], p, v); break;
+        case 5u: imageStore(dst[5], p, v); break;
+        case 6u: imageStore(dst[6], p, v); break;
+        case 7u: imageStore(dst[7], p, v); break;
+        case 8u: imageStore(dst[8], p, v); break;
+        case 9u: imageStore(dst[9], p, v); break;
+        case 10u: imageStore(dst[10], p, v); break;
+        default: imageStore(dst[11], p, v); break;
+    }
+}
+
+vec4 fetch(bool from_mid, ivec3 p) {
+    return decode(from_mid ? imageLoad(dst[5], p) : imageLoad(src_level, p));
+}
+
+// The taps of output texel `i` along a dimension whose source extent is `n`.
+struct Taps {
+    int base;
+    int count;
+    vec3 w;
+};
+
+Taps taps(int i, int n) {
+    Taps t;
+    t.base = 2 * i;
+    if (n == 1) {
+        t.base = 0;
+        t.count = 1;
+        t.w = vec3(1.0, 0.0, 0.0);
+    } else if ((n & 1) == 0) {
+        t.count = 2;
+        t.w = vec3(0.5, 0.5, 0.0);
+    } else {
+        // n = 2m + 1 texels onto m: output i covers [i * n / m, (i + 1) * n / m), which overlaps
+        // texels 2i, 2i + 1 and 2i + 2 by (m - i), m and (i + 1) parts in n.
+        int m = n >> 1;
+        float inv = 1.0 / float(n);
+        t.count = 3;
+        t.w = vec3(float(m - i) * inv, float(m) * inv, float(i + 1) * inv);
+    }
+    return t;
+}
+
+ivec2 half_size(ivec2 n) {
+    return max(n >> 1, ivec2(1));
+}
+
+// Level `in_size` (in memory) -> a 32x32 tile of the next level at `origin_out`, into tile_a and
+// into dst[k].
+void first_step(bool from_mid, ivec2 in_size, ivec2 origin_out, uint k, int layer) {
+    ivec2 out_size = half_size(in_size);
+    for (uint r = 0u; r < 4u; ++r) {
+        uint o = gl_LocalInvocationIndex + 256u * r;
+        ivec2 local = ivec2(int(o % 32u), int(o / 32u));
+        ivec2 g = origin_out + local;
+        if (any(greaterThanEqual(g, out_size))) {
+            continue;
+        }
+        Taps tx = taps(g.x, in_size.x);
+        Taps ty = taps(g.y, in_size.y);
+        vec4 acc = vec4(0.0);
+        for (int j = 0; j < ty.count; ++j) {
+            for (int i = 0; i < tx.count; ++i) {
+                acc += tx.w[i] * ty.w[j] * fetch(from_mid, ivec3(tx.base + i, ty.base + j, layer));
+            }
+        }
+        acc = quantize(acc);
+        tile_a[local.y * 32 + local.x] = acc;
+        store_level(k, ivec3(g, layer), acc);
+    }
+    barrier();
+}
+
+vec4 read_shared(bool from_a, int index) {
+    return from_a ? tile_a[index] : tile_b[index];
+}
+
+// Step `step` (1..5) from shared memory: level `in_size`, whose tile starts at `origin_in` and is
+// (32 >> (step - 1)) texels wide, -> the next level into the other shared array and dst[k].
+void shared_step(uint step, ivec2 in_size, ivec2 origin_in, uint k, int layer) {
+    bool from_a = (step & 1u) == 1u;
+    int in_width = 32 >> (step - 1u);
+    int out_width = in_width >> 1;
+    ivec2 out_size = half_size(in_size);
+    // A dimension of extent 1 has a single tile at origin 0.
+    ivec2 origin_out = ivec2(in_size.x == 1 ? 0 : origin_in.x / 2, in_size.y == 1 ? 0 : origin_in.y / 2);
+    int t = int(gl_LocalInvocationIndex);
+    if (t < out_width * out_width) {
+        ivec2 local = ivec2(t % out_width, t / out_width);
+        ivec2 g = origin_out + local;
+        if (all(lessThan(g, out_size))) {
+            Taps tx = taps(g.x, in_size.x);
+            Taps ty = taps(g.y, in_size.y);
+            vec4 acc = vec4(0.0);
+            for (int j = 0; j < ty.count; ++j) {
+                for (int i = 0; i < tx.count; ++i) {
+                    ivec2 s = ivec2(tx.base + i, ty.base + j) - origin_in;
+                    acc += tx.w[i] * ty.w[j] * read_shared(from_a, s.y * in_width + s.x);
+                }
+            }
+            acc = quantize(acc);
+            if (from_a) {
+                tile_b[local.y * out_width + local.x] = acc;
+            } else {
+                tile_a[local.y * out_width + local.x] = acc;
+            }
+            store_level(k, ivec3(g, layer), acc);
+        }
+    }
+    barrier();
+}
+
+// Runs `levels` levels from level `in_size` (in memory; mid level when `from_mid`), writing dst[k0..].
+void run_phase(bool from_mid, ivec2 in_size, ivec2 origin_out, uint k0, uint levels, int layer) {
+    first_step(from_mid, in_size, origin_out, k0, layer);
+    ivec2 size = half_size(in_size);
+    ivec2 origin = origin_out;
+    for (uint step = 1u; step < levels; ++step) {
+        shared_step(step, size, origin, k0 + step, layer);
+        origin = ivec2(size.x == 1 ? 0 : origin.x / 2, size.y == 1 ? 0 : origin.y / 2);
+        size = half_size(size);
+    }
+}
+
+void main() {
+    int layer = int(gl_WorkGroupID.z);
+    ivec2 origin_out = ivec2(gl_WorkGroupID.xy) * 32;
+    run_phase(false, pc.src_size, origin_out, 0u, pc.phase1_levels, layer);
+    if (pc.phase2_levels == 0u) {
+        return;
+    }
+    // Make this workgroup's level S+6 visible, then count it in; the last one continues.
+    memoryBarrierImage();
+    memoryBarrier();
+    barrier();
+    if (gl_LocalInvocationIndex == 0u) {
+        uint done = atomicAdd(counters[pc.counter_base + uint(layer)], 1u);
+        last_group = done == pc.groups_per_layer - 1u;
+    }
+    barrier();
+    if (!last_group) {
+        return;
+    }
+    memoryBarrierImage();
+    ivec2 mid = pc.src_size;
+    for (int i = 0; i < 6; ++i) {
+        mid = half_size(mid);
+    }
+    run_phase(true, mid, ivec2(0), 6u, pc.phase2_levels, layer);
+}
