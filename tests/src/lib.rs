@@ -251,6 +251,13 @@ impl Gpu {
         staging::Stager::new(&self.device, &self.properties.limits)
     }
 
+    /// Mip generation pipelines for this device.
+    pub fn mip_generator(&self) -> staging::MipGenerator {
+        // SAFETY: this Gpu's handles, which outlive the generator in every test.
+        unsafe { staging::MipGenerator::new(&self.instance, self.physical_device, &self.device) }
+            .expect("mip generator")
+    }
+
     /// A multi-submission driver on this Gpu's queue.
     pub fn submitter(&self) -> staging::Submitter {
         // SAFETY: the queue is this Gpu's, of `queue_family`; timeline semaphores and

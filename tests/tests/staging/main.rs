@@ -4,6 +4,7 @@
 mod buffers;
 mod chaining;
 mod images;
+mod mips;
 
 /// Deterministic bytes for a test case.
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
