@@ -35,7 +35,9 @@ const DST_BINDINGS: u32 = 12;
 /// How mips are made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MipMethod {
-    /// Compute where the image and device allow it, blit otherwise.
+    /// Compute where the image and device allow it, blit otherwise; blit on CPU devices
+    /// (lavapipe), where the shader runs on the host: measured there 7.5x slower than the blit
+    /// chain (396 ms against 52.6 ms for a 4096x4096 sRGB chain).
     #[default]
     Auto,
     /// The blit chain.
@@ -186,6 +188,7 @@ pub struct MipGenerator {
     layout: vk::PipelineLayout,
     rgba8: vk::Pipeline,
     rgba16f: vk::Pipeline,
+    cpu_device: bool,
 }
 
 impl std::fmt::Debug for MipGenerator {
@@ -227,6 +230,12 @@ impl MipGenerator {
             vk::DescriptorSetLayoutBinding::default()
                 .binding(2)
                 .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE),
+            // Level S+6 again, declared coherent: the last workgroup reads what all wrote.
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(3)
+                .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
                 .descriptor_count(1)
                 .stage_flags(vk::ShaderStageFlags::COMPUTE),
         ];
@@ -280,10 +289,15 @@ impl MipGenerator {
                     }
                 }
             }
+            let cpu_device = instance
+                .get_physical_device_properties(physical_device)
+                .device_type
+                == vk::PhysicalDeviceType::CPU;
             Ok(Self {
                 device: device.clone(),
                 instance: instance.clone(),
                 physical_device,
+                cpu_device,
                 set_layout,
                 layout,
                 rgba8: pipelines[0],
@@ -359,6 +373,30 @@ impl MipGenerator {
         None
     }
 
+    /// The method `method` comes to for `image` (`Blit` or `Compute`), or why neither can run.
+    pub fn resolve(&self, image: &GpuImage, method: MipMethod) -> Result<MipMethod> {
+        let refuse = |method, reason| Error::MipsUnsupported {
+            format: image.format(),
+            method,
+            reason,
+        };
+        let compute = match method {
+            MipMethod::Blit => false,
+            MipMethod::Compute => match self.compute_refusal(image) {
+                Some(reason) => return Err(refuse("compute", reason)),
+                None => true,
+            },
+            MipMethod::Auto => !self.cpu_device && self.compute_refusal(image).is_none(),
+        };
+        if compute {
+            return Ok(MipMethod::Compute);
+        }
+        match self.blit_refusal(image) {
+            Some(reason) => Err(refuse("blit", reason)),
+            None => Ok(MipMethod::Blit),
+        }
+    }
+
     /// Records mip generation for `image`: its `options.base_level` holds the data and is in
     /// `from` (the whole image is); levels above are overwritten; every level ends in `to`.
     ///
@@ -385,23 +423,7 @@ impl MipGenerator {
                 ),
             ));
         }
-        let refuse = |method, reason| Error::MipsUnsupported {
-            format: image.format(),
-            method,
-            reason,
-        };
-        let use_compute = match method {
-            MipMethod::Blit => false,
-            MipMethod::Compute => match self.compute_refusal(image) {
-                Some(reason) => return Err(refuse("compute", reason)),
-                None => true,
-            },
-            MipMethod::Auto => self.compute_refusal(image).is_none(),
-        };
-        if !use_compute {
-            if let Some(reason) = self.blit_refusal(image) {
-                return Err(refuse("blit", reason));
-            }
+        if self.resolve(image, method)? == MipMethod::Blit {
             // SAFETY: forwarded from this function's contract.
             let finished = unsafe { self.record_blits(cmd, image, base_level, from, to) };
             return Ok((finished, MipScratch::default()));
@@ -565,7 +587,7 @@ impl MipGenerator {
             let sizes = [
                 vk::DescriptorPoolSize {
                     ty: vk::DescriptorType::STORAGE_IMAGE,
-                    descriptor_count: sets * (1 + DST_BINDINGS),
+                    descriptor_count: sets * (2 + DST_BINDINGS),
                 },
                 vk::DescriptorPoolSize {
                     ty: vk::DescriptorType::STORAGE_BUFFER,
@@ -606,6 +628,9 @@ impl MipGenerator {
                             .image_layout(vk::ImageLayout::GENERAL)
                     })
                     .collect();
+                let mid = [vk::DescriptorImageInfo::default()
+                    .image_view(view(pass.src_level + LEVELS_PER_PHASE))
+                    .image_layout(vk::ImageLayout::GENERAL)];
                 let buffer = [vk::DescriptorBufferInfo::default()
                     .buffer(counter_raw)
                     .offset(0)
@@ -626,6 +651,11 @@ impl MipGenerator {
                         .dst_binding(2)
                         .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
                         .buffer_info(&buffer),
+                    vk::WriteDescriptorSet::default()
+                        .dst_set(set)
+                        .dst_binding(3)
+                        .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
+                        .image_info(&mid),
                 ];
                 // SAFETY: the set, views and buffer are live and match the layout.
                 unsafe { device.update_descriptor_sets(&writes, &[]) };

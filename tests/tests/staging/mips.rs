@@ -461,3 +461,44 @@ fn ulps(image: &GpuImage, _k: Kind, method: MipMethod) -> f32 {
         1.0
     }
 }
+
+#[test]
+fn auto_picks_compute_on_gpus_and_blit_on_cpu_devices() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let mips = gpu.mip_generator();
+    let usage = vk::ImageUsageFlags::SAMPLED
+        | vk::ImageUsageFlags::STORAGE
+        | vk::ImageUsageFlags::TRANSFER_SRC
+        | vk::ImageUsageFlags::TRANSFER_DST;
+    let image = alloc
+        .create_image(
+            &ImageDesc::new_2d(vk::Format::R8G8B8A8_UNORM, 64, 64)
+                .mip_levels(MipLevels::Full)
+                .usage(usage),
+        )
+        .unwrap();
+    let cpu = gpu.properties.device_type == vk::PhysicalDeviceType::CPU;
+    let auto = mips.resolve(&image, MipMethod::Auto).unwrap();
+    assert_eq!(
+        auto,
+        if cpu {
+            MipMethod::Blit
+        } else {
+            MipMethod::Compute
+        }
+    );
+    assert_eq!(
+        mips.resolve(&image, MipMethod::Compute).unwrap(),
+        MipMethod::Compute
+    );
+    assert_eq!(
+        mips.resolve(&image, MipMethod::Blit).unwrap(),
+        MipMethod::Blit
+    );
+    // SAFETY: nothing was recorded.
+    unsafe {
+        alloc.destroy_image(image);
+        mips.destroy();
+    }
+}
