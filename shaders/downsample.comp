@@ -148,6 +148,36 @@ ivec2 half_size(ivec2 n) {
 // into dst[k].
 void first_step(bool from_mid, ivec2 in_size, ivec2 origin_out, uint k, int layer) {
     ivec2 out_size = half_size(in_size);
+    if (((in_size.x | in_size.y) & 1) == 0) {
+        // Both extents even: each thread makes a 2x2 quad of outputs from a 4x4 block of inputs,
+        // with all 16 loads issued before any arithmetic.
+        ivec2 quad = ivec2(int(gl_LocalInvocationIndex % 16u), int(gl_LocalInvocationIndex / 16u));
+        ivec2 g0 = origin_out + 2 * quad;
+        ivec3 p = ivec3(2 * g0, layer);
+        vec4 t[16];
+        for (int y = 0; y < 4; ++y) {
+            for (int x = 0; x < 4; ++x) {
+                ivec3 q = min(p + ivec3(x, y, 0), ivec3(in_size - 1, layer));
+                t[y * 4 + x] = fetch(from_mid, q);
+            }
+        }
+        for (int j = 0; j < 2; ++j) {
+            for (int i = 0; i < 2; ++i) {
+                ivec2 g = g0 + ivec2(i, j);
+                int b = 8 * j + 2 * i;
+                vec4 acc = 0.25 * (t[b] + t[b + 1] + t[b + 4] + t[b + 5]);
+                vec4 stored;
+                acc = quantize(acc, stored);
+                ivec2 local = 2 * quad + ivec2(i, j);
+                tile_a[local.y * 32 + local.x] = acc;
+                if (all(lessThan(g, out_size))) {
+                    store_level(k, ivec3(g, layer), stored);
+                }
+            }
+        }
+        barrier();
+        return;
+    }
     for (uint r = 0u; r < 4u; ++r) {
         uint o = gl_LocalInvocationIndex + 256u * r;
         ivec2 local = ivec2(int(o % 32u), int(o / 32u));
@@ -155,19 +185,12 @@ void first_step(bool from_mid, ivec2 in_size, ivec2 origin_out, uint k, int laye
         if (any(greaterThanEqual(g, out_size))) {
             continue;
         }
+        Taps tx = taps(g.x, in_size.x);
+        Taps ty = taps(g.y, in_size.y);
         vec4 acc = vec4(0.0);
-        if (((in_size.x | in_size.y) & 1) == 0) {
-            // Both extents even: a plain 2x2 box, no tap loops.
-            ivec3 p = ivec3(2 * g, layer);
-            acc = 0.25 * (fetch(from_mid, p) + fetch(from_mid, p + ivec3(1, 0, 0))
-                + fetch(from_mid, p + ivec3(0, 1, 0)) + fetch(from_mid, p + ivec3(1, 1, 0)));
-        } else {
-            Taps tx = taps(g.x, in_size.x);
-            Taps ty = taps(g.y, in_size.y);
-            for (int j = 0; j < ty.count; ++j) {
-                for (int i = 0; i < tx.count; ++i) {
-                    acc += tx.w[i] * ty.w[j] * fetch(from_mid, ivec3(tx.base + i, ty.base + j, layer));
-                }
+        for (int j = 0; j < ty.count; ++j) {
+            for (int i = 0; i < tx.count; ++i) {
+                acc += tx.w[i] * ty.w[j] * fetch(from_mid, ivec3(tx.base + i, ty.base + j, layer));
             }
         }
         vec4 stored;
