@@ -50,11 +50,8 @@ fn main() {
     let mut submitter = gpu.submitter();
     let mut ring = StagingRing::new(&alloc, RING).expect("ring");
     println!(
-        "device: {}, {mib} MiB per upload, {rounds} rounds, {} host copy threads",
+        "device: {}, {mib} MiB per upload, {rounds} rounds, {threads} host copy threads",
         gpu.device_name(),
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(4)
     );
 
     let data: Vec<u8> = (0..size)
