@@ -12,6 +12,8 @@
 //!   or straight into mappable memory ([`UploadPath::Direct`]).
 //! - [`plan_subresource`]: the pure, texel-block aware copy planner behind image uploads.
 //! - Readback of buffers and of every level and layer of an image ([`Stager::record_image_readback`]).
+//! - [`MipGenerator`]: mip chains by a blit chain or a single-pass compute downsampler
+//!   (`shaders/downsample.comp`), from any base level, in and out of declared states.
 //! - [`Submitter`]: an optional driver that runs an upload on a queue with a timeline semaphore.
 //!
 //! What it deliberately does not do: submit behind the caller's back (only [`Submitter`] submits,
