@@ -442,23 +442,36 @@ impl MipGenerator {
         }
     }
 
-    /// Levels above the base are overwritten: their contents are discarded (old layout
-    /// UNDEFINED) while still ordering after whatever last touched them.
-    fn discard(
+    /// The barriers before making levels: levels below the base go straight to `to` (untouched),
+    /// the base level to `read`, and the levels above, which are overwritten, to `write` with
+    /// their contents discarded (old layout UNDEFINED) while still ordered after whatever last
+    /// touched them.
+    fn enter(
         batch: &mut BarrierBatch,
+        acquire: &mut BarrierBatch,
         image: &GpuImage,
-        range: vk::ImageSubresourceRange,
-        from: ResourceState,
-        to: ResourceState,
+        base: u32,
+        (from, to): (ResourceState, ResourceState),
+        (read, write): (ResourceState, ResourceState),
     ) {
-        let mut scratch = BarrierBatch::new();
-        scratch.image_local(image.raw(), range, from, to);
-        let mut barriers = scratch.image_barriers().to_vec();
-        if barriers.is_empty() {
-            return;
+        let raw = image.raw();
+        let levels = image.mip_levels();
+        if base > 0 {
+            batch.image(raw, Self::range(image, 0, base), from, to, acquire);
         }
-        barriers[0].old_layout = vk::ImageLayout::UNDEFINED;
-        batch.push_raw_image(barriers[0]);
+        batch.image_local(raw, Self::range(image, base, 1), from, read);
+        if base + 1 < levels {
+            let mut scratch = BarrierBatch::new();
+            scratch.image_local(
+                raw,
+                Self::range(image, base + 1, levels - base - 1),
+                from,
+                write,
+            );
+            if let Some(&barrier) = scratch.image_barriers().first() {
+                batch.push_raw_image(barrier.old_layout(vk::ImageLayout::UNDEFINED));
+            }
+        }
     }
 
     unsafe fn record_blits(
@@ -477,19 +490,14 @@ impl MipGenerator {
         let write = ResourceState::new(Access::TransferWrite).on_queue(family);
         let mut batch = BarrierBatch::new();
         let mut acquire = BarrierBatch::new();
-        if base > 0 {
-            batch.image(raw, Self::range(image, 0, base), from, to, &mut acquire);
-        }
-        batch.image_local(raw, Self::range(image, base, 1), from, read);
-        if base + 1 < levels {
-            Self::discard(
-                &mut batch,
-                image,
-                Self::range(image, base + 1, levels - base - 1),
-                from,
-                write,
-            );
-        }
+        Self::enter(
+            &mut batch,
+            &mut acquire,
+            image,
+            base,
+            (from, to),
+            (read, write),
+        );
         // SAFETY: recording on this device (caller's contract); every barrier names this image.
         unsafe { batch.record(device, cmd) };
         let corner = |e: vk::Extent3D| vk::Offset3D {
@@ -690,19 +698,14 @@ impl MipGenerator {
             ResourceState::new(Access::TransferWrite),
             ResourceState::new(Access::ComputeStorageReadWrite),
         );
-        if base > 0 {
-            batch.image(raw, Self::range(image, 0, base), from, to, &mut acquire);
-        }
-        batch.image_local(raw, Self::range(image, base, 1), from, general_read);
-        if base + 1 < levels {
-            Self::discard(
-                &mut batch,
-                image,
-                Self::range(image, base + 1, levels - base - 1),
-                from,
-                general_rw,
-            );
-        }
+        Self::enter(
+            &mut batch,
+            &mut acquire,
+            image,
+            base,
+            (from, to),
+            (general_read, general_rw),
+        );
         // SAFETY: as above.
         unsafe {
             batch.record(device, cmd);
