@@ -120,12 +120,28 @@ impl Piece {
     }
 
     /// Copies the piece's rows from `src` (the caller's data) into `dst` (its staging bytes,
-    /// `staging_size()` long), repacking rows to the staged pitch.
-    pub fn fill(&self, src: &[u8], dst: &mut [u8]) {
+    /// `staging_size()` long), repacking rows to the staged pitch. Refuses buffers too short for
+    /// the piece instead of reading or writing past them.
+    pub fn fill(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
         let row = self.row_bytes as usize;
+        let src_end = self.src_offset
+            + u64::from(self.slices - 1) * self.src_slice_pitch
+            + u64::from(self.rows - 1) * self.src_row_pitch
+            + self.row_bytes;
+        if src_end > src.len() as u64 || (dst.len() as u64) < self.staging_size() {
+            return Err(Error::invalid(
+                "data",
+                format!(
+                    "the piece needs {src_end} source bytes and {} staging bytes, got {} and {}",
+                    self.staging_size(),
+                    src.len(),
+                    dst.len()
+                ),
+            ));
+        }
         if let Some((start, len)) = self.contiguous_source() {
             dst[..len].copy_from_slice(&src[start..start + len]);
-            return;
+            return Ok(());
         }
         let mut out = 0usize;
         for z in 0..u64::from(self.slices) {
@@ -136,6 +152,7 @@ impl Piece {
                 out += self.staging_row_pitch as usize;
             }
         }
+        Ok(())
     }
 }
 
@@ -386,7 +403,7 @@ mod tests {
                 );
                 let at = (staging.len() as u64).next_multiple_of(offset_align);
                 staging.resize((at + piece.staging_size()) as usize, 0);
-                piece.fill(&data, &mut staging[at as usize..]);
+                piece.fill(&data, &mut staging[at as usize..]).unwrap();
                 let region = piece.region(at, &block);
                 assert_eq!(region.buffer_offset % u64::from(block.bytes), 0);
                 assert_eq!(region.buffer_offset % 4, 0);
@@ -429,6 +446,32 @@ mod tests {
                 "case {case}: {format:?} {extent:?} bytes differ"
             );
         }
+    }
+
+    #[test]
+    fn fill_refuses_short_buffers() {
+        let block = block_info(vk::Format::R8G8B8A8_UNORM).unwrap();
+        let extent = vk::Extent3D {
+            width: 8,
+            height: 8,
+            depth: 1,
+        };
+        let src = SubresourceLayout {
+            level: 0,
+            layer: 0,
+            offset: 0,
+            row_pitch: 0,
+            slice_pitch: 0,
+        };
+        let align = CopyAlignment {
+            offset: 4,
+            row_pitch: 4,
+        };
+        let piece = plan_subresource(&block, extent, &src, 256, align, 1 << 20).unwrap()[0];
+        let data = [0u8; 256];
+        assert!(piece.fill(&data, &mut [0u8; 255]).is_err());
+        assert!(piece.fill(&data[..255], &mut [0u8; 256]).is_err());
+        assert!(piece.fill(&data, &mut [0u8; 256]).is_ok());
     }
 
     #[test]

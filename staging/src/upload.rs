@@ -492,7 +492,7 @@ impl<'a> ImageUpload<'a> {
                     &mut ring.bytes_mut(span)[..len],
                     stager.threads,
                 ),
-                None => piece.fill(self.data, ring.bytes_mut(span)),
+                None => piece.fill(self.data, ring.bytes_mut(span))?,
             }
             ring.flush(allocator, span)?;
             regions.push(piece.region(span.offset, &self.block));
