@@ -25,6 +25,10 @@
 
 layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
 
+// Set when every level this dispatch reads has even extents: the odd-extent and extent-1 code
+// paths then compile away, which frees registers for more workgroups in flight.
+layout(constant_id = 0) const bool ALL_EVEN = false;
+
 layout(set = 0, binding = 0, FORMAT) uniform readonly image2DArray src_level;
 layout(set = 0, binding = 1, FORMAT) uniform writeonly image2DArray dst[12];
 layout(set = 0, binding = 2, std430) coherent buffer Counters { uint counters[]; };
@@ -148,7 +152,7 @@ ivec2 half_size(ivec2 n) {
 // into dst[k].
 void first_step(bool from_mid, ivec2 in_size, ivec2 origin_out, uint k, int layer) {
     ivec2 out_size = half_size(in_size);
-    if (((in_size.x | in_size.y) & 1) == 0) {
+    if (ALL_EVEN || ((in_size.x | in_size.y) & 1) == 0) {
         // Both extents even: each thread makes a 2x2 quad of outputs from a 4x4 block of inputs,
         // with all 16 loads issued before any arithmetic.
         ivec2 quad = ivec2(int(gl_LocalInvocationIndex % 16u), int(gl_LocalInvocationIndex / 16u));
@@ -220,7 +224,7 @@ void shared_step(uint step, ivec2 in_size, ivec2 origin_in, uint k, int layer) {
         ivec2 g = origin_out + local;
         if (all(lessThan(g, out_size))) {
             vec4 acc = vec4(0.0);
-            if (((in_size.x | in_size.y) & 1) == 0) {
+            if (ALL_EVEN || ((in_size.x | in_size.y) & 1) == 0) {
                 ivec2 s = 2 * g - origin_in;
                 int i = s.y * in_width + s.x;
                 acc = 0.25 * (read_shared(from_a, i) + read_shared(from_a, i + 1)

@@ -78,6 +78,8 @@ pub struct MipPass {
     pub phase1: u32,
     /// Levels made afterwards by the last workgroup (0..=6).
     pub phase2: u32,
+    /// Whether every level the dispatch reads has even extents (the specialised pipeline runs).
+    pub all_even: bool,
 }
 
 fn level_extent(extent: (u32, u32), level: u32) -> (u32, u32) {
@@ -118,10 +120,18 @@ pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32) -> Vec<Mi
                 phase2 += 1;
             }
         }
+        // Levels read: the source, the shared-memory inputs of phase 1, and those of phase 2.
+        let even = |l: u32| {
+            let (w, h) = level_extent(extent, l);
+            w % 2 == 0 && h % 2 == 0
+        };
+        let all_even = (s..s + phase1).all(even)
+            && (phase2 == 0 || (s + LEVELS_PER_PHASE..s + LEVELS_PER_PHASE + phase2).all(even));
         passes.push(MipPass {
             src_level: s,
             phase1,
             phase2,
+            all_even,
         });
         s += phase1 + phase2;
     }
@@ -186,8 +196,9 @@ pub struct MipGenerator {
     physical_device: vk::PhysicalDevice,
     set_layout: vk::DescriptorSetLayout,
     layout: vk::PipelineLayout,
-    rgba8: vk::Pipeline,
-    rgba16f: vk::Pipeline,
+    /// `[general, all-even]` pipelines per storage format.
+    rgba8: [vk::Pipeline; 2],
+    rgba16f: [vk::Pipeline; 2],
     cpu_device: bool,
 }
 
@@ -263,12 +274,27 @@ impl MipGenerator {
                 }
             };
             let mut pipelines = Vec::new();
-            for bytes in [SPIRV_RGBA8, SPIRV_RGBA16F] {
+            let entries = [vk::SpecializationMapEntry::default()
+                .constant_id(0)
+                .offset(0)
+                .size(4)];
+            // [rgba8 general, rgba8 all-even, rgba16f general, rgba16f all-even]
+            for (bytes, all_even) in [
+                (SPIRV_RGBA8, 0u32),
+                (SPIRV_RGBA8, 1),
+                (SPIRV_RGBA16F, 0),
+                (SPIRV_RGBA16F, 1),
+            ] {
                 let made = shader_module(device, bytes).and_then(|module| {
+                    let value = all_even.to_ne_bytes();
+                    let specialization = vk::SpecializationInfo::default()
+                        .map_entries(&entries)
+                        .data(&value);
                     let stage = vk::PipelineShaderStageCreateInfo::default()
                         .stage(vk::ShaderStageFlags::COMPUTE)
                         .module(module)
-                        .name(c"main");
+                        .name(c"main")
+                        .specialization_info(&specialization);
                     let info = [vk::ComputePipelineCreateInfo::default()
                         .stage(stage)
                         .layout(layout)];
@@ -300,8 +326,8 @@ impl MipGenerator {
                 cpu_device,
                 set_layout,
                 layout,
-                rgba8: pipelines[0],
-                rgba16f: pipelines[1],
+                rgba8: [pipelines[0], pipelines[1]],
+                rgba16f: [pipelines[2], pipelines[3]],
             })
         }
     }
@@ -313,8 +339,9 @@ impl MipGenerator {
     pub unsafe fn destroy(self) {
         // SAFETY: forwarded from this function's contract.
         unsafe {
-            self.device.destroy_pipeline(self.rgba8, None);
-            self.device.destroy_pipeline(self.rgba16f, None);
+            for pipeline in self.rgba8.into_iter().chain(self.rgba16f) {
+                self.device.destroy_pipeline(pipeline, None);
+            }
             self.device.destroy_pipeline_layout(self.layout, None);
             self.device
                 .destroy_descriptor_set_layout(self.set_layout, None);
@@ -706,19 +733,13 @@ impl MipGenerator {
             (from, to),
             (general_read, general_rw),
         );
+        let pipelines = if storage == vk::Format::R16G16B16A16_SFLOAT {
+            self.rgba16f
+        } else {
+            self.rgba8
+        };
         // SAFETY: as above.
-        unsafe {
-            batch.record(device, cmd);
-            device.cmd_bind_pipeline(
-                cmd,
-                vk::PipelineBindPoint::COMPUTE,
-                if storage == vk::Format::R16G16B16A16_SFLOAT {
-                    self.rgba16f
-                } else {
-                    self.rgba8
-                },
-            );
-        }
+        unsafe { batch.record(device, cmd) };
         for (index, (pass, &set)) in passes.iter().zip(&descriptor_sets).enumerate() {
             let src = level_extent((extent.width, extent.height), pass.src_level);
             let out = level_extent((extent.width, extent.height), pass.src_level + 1);
@@ -745,6 +766,11 @@ impl MipGenerator {
             // constants fit the declared range.
             unsafe {
                 batch.record(device, cmd);
+                device.cmd_bind_pipeline(
+                    cmd,
+                    vk::PipelineBindPoint::COMPUTE,
+                    pipelines[usize::from(pass.all_even)],
+                );
                 device.cmd_bind_descriptor_sets(
                     cmd,
                     vk::PipelineBindPoint::COMPUTE,
@@ -801,7 +827,8 @@ mod tests {
             vec![MipPass {
                 src_level: 0,
                 phase1: 6,
-                phase2: 6
+                phase2: 6,
+                all_even: true
             }]
         );
     }
@@ -839,6 +866,18 @@ mod tests {
             "257x129 halves to even levels at once"
         );
         assert!(plan_compute_passes((100, 60), 0, 7).len() > 1);
+    }
+
+    #[test]
+    fn only_dispatches_that_read_even_levels_alone_take_the_specialised_pipeline() {
+        assert!(plan_compute_passes((4096, 4096), 0, 13)[0].all_even);
+        assert!(plan_compute_passes((256, 256), 0, 9)[0].all_even);
+        assert!(
+            !plan_compute_passes((257, 129), 0, 9)[0].all_even,
+            "level 0 is odd"
+        );
+        // Level 6 of 4096x64 is 64x1: an extent of 1 needs the general kernel.
+        assert!(!plan_compute_passes((4096, 64), 0, 13)[0].all_even);
     }
 
     #[test]
