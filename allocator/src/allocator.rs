@@ -351,28 +351,26 @@ impl Allocator {
         self.non_coherent_atom_size
     }
 
-    /// Where `allocation` landed, with its persistent mapping and size for host-visible intents.
+    /// Where a buffer's `allocation` landed, with its persistent mapping for host-visible intents.
     /// GpuOnly memory is never mapped, so only its flags are asked for (the cheaper query: this
     /// is on the create path).
-    fn memory_of(&self, allocation: vk_mem::Allocation, intent: MemoryIntent) -> (Memory, u64) {
+    fn memory_of(&self, allocation: vk_mem::Allocation, intent: MemoryIntent) -> Memory {
         if !intent.is_host_visible() {
             let flags = vma_raw::memory_flags(&self.vma, &allocation);
-            let memory = Memory {
+            return Memory {
                 allocation,
                 flags,
                 mapped: None,
                 intent,
             };
-            return (memory, 0);
         }
         let info = self.vma.get_allocation_info(&allocation);
-        let memory = Memory {
+        Memory {
             allocation,
             flags: self.memory_type_flags(info.memory_type),
             mapped: std::ptr::NonNull::new(info.mapped_data.cast()),
             intent,
-        };
-        (memory, info.size)
+        }
     }
 
     fn memory_type_flags(&self, memory_type: u32) -> vk::MemoryPropertyFlags {
@@ -423,7 +421,7 @@ impl Allocator {
                 // is on (validated: `buffer_device_address` option).
                 unsafe { self.device.get_buffer_device_address(&info) }
             });
-        let (memory, _) = self.memory_of(allocation, desc.memory);
+        let memory = self.memory_of(allocation, desc.memory);
         let buffer = GpuBuffer {
             raw,
             memory,
