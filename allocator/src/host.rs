@@ -21,7 +21,7 @@ pub struct Mapping<'a> {
     allocation: vk_mem::Allocation,
     ptr: NonNull<u8>,
     len: vk::DeviceSize,
-    coherent: bool,
+    flags: vk::MemoryPropertyFlags,
     _resource: PhantomData<&'a ()>,
 }
 
@@ -43,31 +43,28 @@ impl Mapping<'_> {
 
     /// Whether host writes are visible to the device without a flush.
     pub fn is_coherent(&self) -> bool {
-        self.coherent
+        self.flags.contains(vk::MemoryPropertyFlags::HOST_COHERENT)
     }
 
     /// Makes host writes to `offset..offset + len` available to the device (a no-op on coherent
     /// memory).
     pub fn flush(&self, offset: vk::DeviceSize, len: vk::DeviceSize) -> Result<()> {
-        if self.coherent {
-            return Ok(());
-        }
-        Ok(self
-            .allocator
-            .vma_ref()
-            .flush_allocation(&self.allocation, offset, len)?)
+        let vma = self.allocator.vma_ref();
+        sync_range(vma, &self.allocation, self.flags, Sync::Flush, offset, len)
     }
 
     /// Makes device writes to `offset..offset + len` visible to the host (a no-op on coherent
     /// memory).
     pub fn invalidate(&self, offset: vk::DeviceSize, len: vk::DeviceSize) -> Result<()> {
-        if self.coherent {
-            return Ok(());
-        }
-        Ok(self
-            .allocator
-            .vma_ref()
-            .invalidate_allocation(&self.allocation, offset, len)?)
+        let vma = self.allocator.vma_ref();
+        sync_range(
+            vma,
+            &self.allocation,
+            self.flags,
+            Sync::Invalidate,
+            offset,
+            len,
+        )
     }
 }
 
@@ -76,6 +73,33 @@ impl Drop for Mapping<'_> {
         // SAFETY: this mapping was made by `map_memory` on this allocation and is undone once.
         unsafe { self.allocator.vma_ref().unmap_memory(&mut self.allocation) };
     }
+}
+
+/// Which cache maintenance a range of non-coherent memory needs.
+#[derive(Clone, Copy)]
+enum Sync {
+    /// Host writes -> device (`vkFlushMappedMemoryRanges`).
+    Flush,
+    /// Device writes -> host (`vkInvalidateMappedMemoryRanges`).
+    Invalidate,
+}
+
+/// The one place flushes and invalidations happen: nothing on coherent memory, VMA otherwise.
+fn sync_range(
+    vma: &vk_mem::Allocator,
+    allocation: &vk_mem::Allocation,
+    flags: vk::MemoryPropertyFlags,
+    op: Sync,
+    offset: u64,
+    len: u64,
+) -> Result<()> {
+    if flags.contains(vk::MemoryPropertyFlags::HOST_COHERENT) {
+        return Ok(());
+    }
+    Ok(match op {
+        Sync::Flush => vma.flush_allocation(allocation, offset, len),
+        Sync::Invalidate => vma.invalidate_allocation(allocation, offset, len),
+    }?)
 }
 
 fn check_range(offset: u64, len: u64, size: u64) -> Result<()> {
@@ -105,9 +129,7 @@ impl Allocator {
             allocation,
             ptr,
             len,
-            coherent: memory
-                .flags
-                .contains(vk::MemoryPropertyFlags::HOST_COHERENT),
+            flags: memory.flags,
             _resource: PhantomData,
         })
     }
@@ -181,15 +203,8 @@ impl Allocator {
         len: vk::DeviceSize,
     ) -> Result<()> {
         check_range(offset, len, buffer.size)?;
-        if buffer
-            .memory_flags()
-            .contains(vk::MemoryPropertyFlags::HOST_COHERENT)
-        {
-            return Ok(());
-        }
-        Ok(self
-            .vma_ref()
-            .flush_allocation(buffer.allocation(), offset, len)?)
+        let (allocation, flags) = (buffer.allocation(), buffer.memory_flags());
+        sync_range(self.vma_ref(), allocation, flags, Sync::Flush, offset, len)
     }
 
     /// Makes device writes to `offset..offset + len` of a mappable buffer visible to the host (a
@@ -201,15 +216,15 @@ impl Allocator {
         len: vk::DeviceSize,
     ) -> Result<()> {
         check_range(offset, len, buffer.size)?;
-        if buffer
-            .memory_flags()
-            .contains(vk::MemoryPropertyFlags::HOST_COHERENT)
-        {
-            return Ok(());
-        }
-        Ok(self
-            .vma_ref()
-            .invalidate_allocation(buffer.allocation(), offset, len)?)
+        let (allocation, flags) = (buffer.allocation(), buffer.memory_flags());
+        sync_range(
+            self.vma_ref(),
+            allocation,
+            flags,
+            Sync::Invalidate,
+            offset,
+            len,
+        )
     }
 
     /// Reads the whole buffer into a new vector of `T` (its size must be a multiple of
