@@ -189,6 +189,19 @@ fn storage_format(format: vk::Format) -> Option<(vk::Format, bool)> {
     }
 }
 
+/// A descriptor write of storage images at `binding` of `set`.
+fn storage_images<'a>(
+    set: vk::DescriptorSet,
+    binding: u32,
+    info: &'a [vk::DescriptorImageInfo],
+) -> vk::WriteDescriptorSet<'a> {
+    vk::WriteDescriptorSet::default()
+        .dst_set(set)
+        .dst_binding(binding)
+        .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
+        .image_info(info)
+}
+
 /// Pipelines and format facts for mip generation. Holds no per-image state.
 pub struct MipGenerator {
     device: ash::Device,
@@ -671,26 +684,14 @@ impl MipGenerator {
                     .offset(0)
                     .range(vk::WHOLE_SIZE)];
                 let writes = [
-                    vk::WriteDescriptorSet::default()
-                        .dst_set(set)
-                        .dst_binding(0)
-                        .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
-                        .image_info(&src),
-                    vk::WriteDescriptorSet::default()
-                        .dst_set(set)
-                        .dst_binding(1)
-                        .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
-                        .image_info(&dst),
+                    storage_images(set, 0, &src),
+                    storage_images(set, 1, &dst),
                     vk::WriteDescriptorSet::default()
                         .dst_set(set)
                         .dst_binding(2)
                         .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
                         .buffer_info(&buffer),
-                    vk::WriteDescriptorSet::default()
-                        .dst_set(set)
-                        .dst_binding(3)
-                        .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
-                        .image_info(&mid),
+                    storage_images(set, 3, &mid),
                 ];
                 // SAFETY: the set, views and buffer are live and match the layout.
                 unsafe { device.update_descriptor_sets(&writes, &[]) };
