@@ -28,8 +28,9 @@ pub struct AllocatorDesc<'a> {
     pub device: &'a ash::Device,
     /// The Vulkan API version the device was created for (`vk::API_VERSION_1_1` or newer).
     pub api_version: u32,
-    /// Name `VkBuffer`s and `VkImage`s through `VK_EXT_debug_utils` (enabled on the instance).
-    pub debug_names: bool,
+    /// Name `VkBuffer`s and `VkImage`s through `VK_EXT_debug_utils`: the entry `instance` was
+    /// created through, which the allocator asks whether the instance enabled the extension.
+    pub debug_names: Option<&'a ash::Entry>,
     /// Use `VK_EXT_memory_budget` (enabled on the device) for heap budgets.
     pub memory_budget: bool,
     /// Allow `SHADER_DEVICE_ADDRESS` buffers (the `bufferDeviceAddress` feature is enabled).
@@ -37,6 +38,15 @@ pub struct AllocatorDesc<'a> {
     /// Per-heap caps in bytes, as `(heap index, bytes)`: VMA will not allocate beyond them, which
     /// lets out-of-memory be provoked on purpose.
     pub heap_size_limits: Vec<(u32, vk::DeviceSize)>,
+    /// The Vulkan 1.0 features enabled on the device (all off by default). Descriptions that need
+    /// a feature (a multisampled storage image needs `shaderStorageImageMultisample`) are refused
+    /// unless it is on here.
+    pub features: vk::PhysicalDeviceFeatures,
+    /// Buffer usage bits of device extensions the caller enabled (acceleration structures, say),
+    /// accepted beside the core ones; any other unknown bit is refused.
+    pub extra_buffer_usage: vk::BufferUsageFlags,
+    /// Image usage bits of device extensions the caller enabled (fragment shading rate, say).
+    pub extra_image_usage: vk::ImageUsageFlags,
 }
 
 impl<'a> AllocatorDesc<'a> {
@@ -51,11 +61,27 @@ impl<'a> AllocatorDesc<'a> {
             physical_device,
             device,
             api_version: vk::API_VERSION_1_3,
-            debug_names: false,
+            debug_names: None,
             memory_budget: false,
             buffer_device_address: false,
             heap_size_limits: Vec::new(),
+            features: vk::PhysicalDeviceFeatures::default(),
+            extra_buffer_usage: vk::BufferUsageFlags::empty(),
+            extra_image_usage: vk::ImageUsageFlags::empty(),
         }
+    }
+
+    /// Names the Vulkan 1.0 features enabled on the device.
+    pub fn features(mut self, features: vk::PhysicalDeviceFeatures) -> Self {
+        self.features = features;
+        self
+    }
+
+    /// Accepts extension usage bits the device enabled, beside the core ones.
+    pub fn extra_usage(mut self, buffer: vk::BufferUsageFlags, image: vk::ImageUsageFlags) -> Self {
+        self.extra_buffer_usage = buffer;
+        self.extra_image_usage = image;
+        self
     }
 
     /// Sets the API version the device was created for.
@@ -64,9 +90,10 @@ impl<'a> AllocatorDesc<'a> {
         self
     }
 
-    /// Turns debug names on or off.
-    pub fn debug_names(mut self, on: bool) -> Self {
-        self.debug_names = on;
+    /// Turns debug names on: `entry` is the one `instance` was created through, with
+    /// `VK_EXT_debug_utils` enabled (checked: [`Error::Unsupported`] otherwise).
+    pub fn debug_names(mut self, entry: &'a ash::Entry) -> Self {
+        self.debug_names = Some(entry);
         self
     }
 
@@ -152,7 +179,12 @@ fn device_limits(desc: &AllocatorDesc<'_>) -> (vk::PhysicalDeviceProperties, Dev
         max_image_dimension_3d: l.max_image_dimension3_d,
         max_image_dimension_cube: l.max_image_dimension_cube,
         max_image_array_layers: l.max_image_array_layers,
+        max_framebuffer_width: l.max_framebuffer_width,
+        max_framebuffer_height: l.max_framebuffer_height,
         buffer_device_address: desc.buffer_device_address,
+        storage_image_multisample: desc.features.shader_storage_image_multisample == vk::TRUE,
+        extra_buffer_usage: desc.extra_buffer_usage,
+        extra_image_usage: desc.extra_image_usage,
     };
     (props, limits)
 }
@@ -291,13 +323,15 @@ impl Allocator {
             desc.instance
                 .get_physical_device_memory_properties(desc.physical_device)
         };
-        let debug_utils = if desc.debug_names {
+        let debug_utils = if let Some(entry) = desc.debug_names {
             // Loading an entry point the instance did not enable yields a stub that panics when
-            // called, so ask the loader first.
-            // SAFETY: valid device; the name is a NUL-terminated string.
+            // called, so ask the loader first. vkGetDeviceProcAddr is no guide: the loader answers
+            // it with a trampoline whether or not the instance enabled VK_EXT_debug_utils;
+            // vkGetInstanceProcAddr answers NULL for an instance extension that is not enabled.
+            // SAFETY: valid instance; the name is a NUL-terminated string.
             let loaded = unsafe {
-                (desc.instance.fp_v1_0().get_device_proc_addr)(
-                    desc.device.handle(),
+                entry.get_instance_proc_addr(
+                    desc.instance.handle(),
                     c"vkSetDebugUtilsObjectNameEXT".as_ptr(),
                 )
             };

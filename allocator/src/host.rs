@@ -47,15 +47,17 @@ impl Mapping<'_> {
     }
 
     /// Makes host writes to `offset..offset + len` available to the device (a no-op on coherent
-    /// memory).
+    /// memory). Refuses ranges outside the mapping with [`Error::OutOfBounds`].
     pub fn flush(&self, offset: vk::DeviceSize, len: vk::DeviceSize) -> Result<()> {
+        check_range(offset, len, self.len)?;
         let vma = self.allocator.vma_ref();
         sync_range(vma, &self.allocation, self.flags, Sync::Flush, offset, len)
     }
 
     /// Makes device writes to `offset..offset + len` visible to the host (a no-op on coherent
-    /// memory).
+    /// memory). Refuses ranges outside the mapping with [`Error::OutOfBounds`].
     pub fn invalidate(&self, offset: vk::DeviceSize, len: vk::DeviceSize) -> Result<()> {
+        check_range(offset, len, self.len)?;
         let vma = self.allocator.vma_ref();
         sync_range(
             vma,
@@ -107,6 +109,17 @@ fn check_range(offset: u64, len: u64, size: u64) -> Result<()> {
         Some(end) if end <= size => Ok(()),
         _ => Err(Error::OutOfBounds { offset, len, size }),
     }
+}
+
+/// A range of host access to `memory`: inside `size`, and on memory the host may touch at all.
+fn check_host_range(memory: &Memory, offset: u64, len: u64, size: u64) -> Result<()> {
+    if !memory.is_mappable() {
+        return Err(Error::NotMappable {
+            intent: memory.intent,
+            flags: memory.flags,
+        });
+    }
+    check_range(offset, len, size)
 }
 
 impl Allocator {
@@ -196,26 +209,28 @@ impl Allocator {
 
     /// Makes host writes to `offset..offset + len` of a mappable buffer available to the device
     /// (a no-op on coherent memory). For callers that write through [`GpuBuffer::mapped_ptr`].
+    /// Refuses ranges outside the buffer and buffers that cannot be mapped.
     pub fn flush(
         &self,
         buffer: &GpuBuffer,
         offset: vk::DeviceSize,
         len: vk::DeviceSize,
     ) -> Result<()> {
-        check_range(offset, len, buffer.size)?;
+        check_host_range(&buffer.memory, offset, len, buffer.size)?;
         let (allocation, flags) = (buffer.allocation(), buffer.memory_flags());
         sync_range(self.vma_ref(), allocation, flags, Sync::Flush, offset, len)
     }
 
     /// Makes device writes to `offset..offset + len` of a mappable buffer visible to the host (a
     /// no-op on coherent memory). For callers that read through [`GpuBuffer::mapped_ptr`].
+    /// Refuses ranges outside the buffer and buffers that cannot be mapped.
     pub fn invalidate(
         &self,
         buffer: &GpuBuffer,
         offset: vk::DeviceSize,
         len: vk::DeviceSize,
     ) -> Result<()> {
-        check_range(offset, len, buffer.size)?;
+        check_host_range(&buffer.memory, offset, len, buffer.size)?;
         let (allocation, flags) = (buffer.allocation(), buffer.memory_flags());
         sync_range(
             self.vma_ref(),

@@ -24,7 +24,7 @@
 //!
 //! # fn demo(instance: &ash::Instance, physical_device: vk::PhysicalDevice, device: &ash::Device)
 //! # -> allocator::Result<()> {
-//! let desc = AllocatorDesc::new(instance, physical_device, device).debug_names(false);
+//! let desc = AllocatorDesc::new(instance, physical_device, device);
 //! // SAFETY: the handles outlive the allocator, and `desc` matches how the device was created.
 //! let allocator = unsafe { Allocator::new(&desc)? };
 //!

@@ -21,8 +21,16 @@ pub(crate) struct DeviceLimits {
     pub max_image_dimension_3d: u32,
     pub max_image_dimension_cube: u32,
     pub max_image_array_layers: u32,
+    pub max_framebuffer_width: u32,
+    pub max_framebuffer_height: u32,
     /// Whether the allocator was made with buffer device address on.
     pub buffer_device_address: bool,
+    /// The enabled `shaderStorageImageMultisample` feature.
+    pub storage_image_multisample: bool,
+    /// Buffer usage bits of extensions the caller enabled, accepted beside the core ones.
+    pub extra_buffer_usage: vk::BufferUsageFlags,
+    /// Image usage bits of extensions the caller enabled.
+    pub extra_image_usage: vk::ImageUsageFlags,
 }
 
 impl DeviceLimits {
@@ -37,7 +45,12 @@ impl DeviceLimits {
             max_image_dimension_3d: u32::MAX,
             max_image_dimension_cube: u32::MAX,
             max_image_array_layers: u32::MAX,
+            max_framebuffer_width: u32::MAX,
+            max_framebuffer_height: u32::MAX,
             buffer_device_address: true,
+            storage_image_multisample: true,
+            extra_buffer_usage: vk::BufferUsageFlags::empty(),
+            extra_image_usage: vk::ImageUsageFlags::empty(),
         }
     }
 }
@@ -75,6 +88,78 @@ fn exceeds(field: &'static str, value: impl Into<u64>, limit: impl Into<u64>) ->
     }
 }
 
+/// Buffer usage of Vulkan 1.0 plus `SHADER_DEVICE_ADDRESS` (Vulkan 1.2).
+const CORE_BUFFER_USAGE: vk::BufferUsageFlags = vk::BufferUsageFlags::from_raw(
+    vk::BufferUsageFlags::TRANSFER_SRC.as_raw()
+        | vk::BufferUsageFlags::TRANSFER_DST.as_raw()
+        | vk::BufferUsageFlags::UNIFORM_TEXEL_BUFFER.as_raw()
+        | vk::BufferUsageFlags::STORAGE_TEXEL_BUFFER.as_raw()
+        | vk::BufferUsageFlags::UNIFORM_BUFFER.as_raw()
+        | vk::BufferUsageFlags::STORAGE_BUFFER.as_raw()
+        | vk::BufferUsageFlags::INDEX_BUFFER.as_raw()
+        | vk::BufferUsageFlags::VERTEX_BUFFER.as_raw()
+        | vk::BufferUsageFlags::INDIRECT_BUFFER.as_raw()
+        | vk::BufferUsageFlags::SHADER_DEVICE_ADDRESS.as_raw(),
+);
+
+/// Image usage of Vulkan 1.0.
+const CORE_IMAGE_USAGE: vk::ImageUsageFlags = vk::ImageUsageFlags::from_raw(0xFF);
+
+/// The attachment usages, the only ones `TRANSIENT_ATTACHMENT` may be combined with.
+const ATTACHMENT_USAGE: vk::ImageUsageFlags = vk::ImageUsageFlags::from_raw(
+    vk::ImageUsageFlags::COLOR_ATTACHMENT.as_raw()
+        | vk::ImageUsageFlags::DEPTH_STENCIL_ATTACHMENT.as_raw()
+        | vk::ImageUsageFlags::INPUT_ATTACHMENT.as_raw(),
+);
+
+/// Create flags this crate can honour: VMA binds one allocation to the whole image, so sparse,
+/// disjoint (per-plane memory) and split-instance images are out, and protected memory is not
+/// something it allocates.
+const SUPPORTED_IMAGE_FLAGS: vk::ImageCreateFlags = vk::ImageCreateFlags::from_raw(
+    vk::ImageCreateFlags::MUTABLE_FORMAT.as_raw()
+        | vk::ImageCreateFlags::CUBE_COMPATIBLE.as_raw()
+        | vk::ImageCreateFlags::ALIAS.as_raw()
+        | vk::ImageCreateFlags::TYPE_2D_ARRAY_COMPATIBLE.as_raw()
+        | vk::ImageCreateFlags::BLOCK_TEXEL_VIEW_COMPATIBLE.as_raw()
+        | vk::ImageCreateFlags::EXTENDED_USAGE.as_raw(),
+);
+
+/// Whether `format` is a value of core Vulkan 1.3, the only formats this crate passes on to
+/// `vkGetPhysicalDeviceImageFormatProperties` (an unknown value there is undefined behaviour, not
+/// an error).
+pub(crate) fn is_core_format(format: vk::Format) -> bool {
+    matches!(
+        format.as_raw(),
+        1..=184 // Vulkan 1.0
+            | 1_000_156_000..=1_000_156_033 // 1.1: Y'CbCr
+            | 1_000_066_000..=1_000_066_013 // 1.3: ASTC HDR
+            | 1_000_330_000..=1_000_330_003 // 1.3: 4:4:4 two-plane
+            | 1_000_340_000..=1_000_340_001 // 1.3: A4R4G4B4 / A4B4G4R4
+    )
+}
+
+/// Block-compressed formats (BC, ETC2/EAC, ASTC LDR and HDR).
+fn is_compressed(format: vk::Format) -> bool {
+    matches!(format.as_raw(), 131..=184 | 1_000_066_000..=1_000_066_013)
+}
+
+/// Horizontal and vertical chroma subsampling of the Y'CbCr formats (`_422`: width halved;
+/// `_420`: width and height halved). Texel extents of such images must be multiples of it
+/// (VUID-VkImageCreateInfo-format-04712, -04713).
+fn chroma_subsampling(format: vk::Format) -> (u32, u32) {
+    if !(1_000_156_000..=1_000_156_033).contains(&format.as_raw()) {
+        return (1, 1);
+    }
+    let name = format!("{format:?}");
+    if name.contains("_420") {
+        (2, 2)
+    } else if name.contains("_422") {
+        (2, 1)
+    } else {
+        (1, 1)
+    }
+}
+
 /// Checks a buffer description.
 pub(crate) fn buffer(desc: &BufferDesc<'_>, limits: &DeviceLimits) -> Result<()> {
     if desc.size == 0 {
@@ -82,6 +167,16 @@ pub(crate) fn buffer(desc: &BufferDesc<'_>, limits: &DeviceLimits) -> Result<()>
     }
     if desc.usage.is_empty() {
         return Err(Error::invalid("usage", "at least one usage flag is needed"));
+    }
+    let unknown = desc.usage & !(CORE_BUFFER_USAGE | limits.extra_buffer_usage);
+    if !unknown.is_empty() {
+        return Err(Error::invalid(
+            "usage",
+            format!(
+                "{unknown:?} is not core Vulkan usage; name extension usage the device enabled in \
+                 AllocatorDesc::extra_buffer_usage"
+            ),
+        ));
     }
     exceeds("size", desc.size, limits.max_buffer_size)?;
     exceeds("size", desc.size, limits.max_memory_allocation_size)?;
@@ -114,6 +209,18 @@ pub(crate) fn image(desc: &ImageDesc<'_>, limits: &DeviceLimits) -> Result<()> {
     if desc.format == vk::Format::UNDEFINED {
         return Err(Error::invalid("format", "UNDEFINED is not an image format"));
     }
+    if !is_core_format(desc.format) {
+        return Err(Error::invalid(
+            "format",
+            format!("{:?} is not a core Vulkan 1.3 format", desc.format),
+        ));
+    }
+    if desc.tiling != vk::ImageTiling::OPTIMAL && desc.tiling != vk::ImageTiling::LINEAR {
+        return Err(Error::invalid(
+            "tiling",
+            format!("{:?}: only OPTIMAL and LINEAR are supported", desc.tiling),
+        ));
+    }
     if desc.usage.is_empty() {
         return Err(Error::invalid("usage", "at least one usage flag is needed"));
     }
@@ -137,7 +244,10 @@ pub(crate) fn image(desc: &ImageDesc<'_>, limits: &DeviceLimits) -> Result<()> {
             if e.depth != 1 {
                 return Err(Error::invalid("extent.depth", "a 2D image has depth 1"));
             }
-            let max = if desc.cube_compatible {
+            let max = if desc
+                .create_flags()
+                .contains(vk::ImageCreateFlags::CUBE_COMPATIBLE)
+            {
                 limits.max_image_dimension_cube
             } else {
                 limits.max_image_dimension_2d
@@ -159,29 +269,8 @@ pub(crate) fn image(desc: &ImageDesc<'_>, limits: &DeviceLimits) -> Result<()> {
         desc.array_layers,
         limits.max_image_array_layers,
     )?;
-    if desc.cube_compatible {
-        if desc.dimension != ImageDimension::D2 {
-            return Err(Error::invalid(
-                "cube_compatible",
-                "only 2D images can be cubes",
-            ));
-        }
-        if e.width != e.height {
-            return Err(Error::invalid(
-                "extent",
-                format!("cube faces must be square, not {}x{}", e.width, e.height),
-            ));
-        }
-        if desc.array_layers % 6 != 0 {
-            return Err(Error::invalid(
-                "array_layers",
-                format!(
-                    "a cube needs a multiple of 6 layers, not {}",
-                    desc.array_layers
-                ),
-            ));
-        }
-    }
+    check_image_flags(desc)?;
+    check_image_usage(desc, limits)?;
     let full = full_mip_chain(e);
     match desc.mip_levels {
         MipLevels::Count(0) => {
@@ -208,7 +297,9 @@ pub(crate) fn image(desc: &ImageDesc<'_>, limits: &DeviceLimits) -> Result<()> {
         // VUID-VkImageCreateInfo-samples-02257: multisampled images are 2D, optimal, one level,
         // and not cube-compatible.
         if desc.dimension != ImageDimension::D2
-            || desc.cube_compatible
+            || desc
+                .create_flags()
+                .contains(vk::ImageCreateFlags::CUBE_COMPATIBLE)
             || desc.tiling != vk::ImageTiling::OPTIMAL
             || desc.resolved_mip_levels() != 1
         {
@@ -218,8 +309,133 @@ pub(crate) fn image(desc: &ImageDesc<'_>, limits: &DeviceLimits) -> Result<()> {
             ));
         }
     }
+    let (sub_x, sub_y) = chroma_subsampling(desc.format);
+    if e.width % sub_x != 0 || e.height % sub_y != 0 {
+        return Err(Error::invalid(
+            "extent",
+            format!(
+                "{:?} subsamples chroma {sub_x}x{sub_y}: {}x{} is not a multiple of it",
+                desc.format, e.width, e.height
+            ),
+        ));
+    }
+    if desc.samples > 1
+        && desc.usage.contains(vk::ImageUsageFlags::STORAGE)
+        && !limits.storage_image_multisample
+    {
+        // VUID-VkImageCreateInfo-usage-00968
+        return Err(Error::invalid(
+            "samples",
+            "multisampled STORAGE images need the shaderStorageImageMultisample feature, \
+             enabled and named in AllocatorDesc::features",
+        ));
+    }
     check_priority(desc.priority)?;
     check_name(desc.name)
+}
+
+/// Create flags: only those [`SUPPORTED_IMAGE_FLAGS`] names, each with its rules
+/// (VkImageCreateInfo valid usage).
+fn check_image_flags(desc: &ImageDesc<'_>) -> Result<()> {
+    let flags = desc.create_flags();
+    let unsupported = flags & !SUPPORTED_IMAGE_FLAGS;
+    if !unsupported.is_empty() {
+        return Err(Error::invalid(
+            "flags",
+            format!(
+                "{unsupported:?} is not supported: VMA binds one allocation to the whole image \
+                 (no sparse, disjoint or split-instance binding) and allocates no protected memory"
+            ),
+        ));
+    }
+    let e = desc.extent;
+    if flags.contains(vk::ImageCreateFlags::CUBE_COMPATIBLE) {
+        // VUID-VkImageCreateInfo-flags-00949, -imageType-00954
+        if desc.dimension != ImageDimension::D2 {
+            return Err(Error::invalid("flags", "only 2D images can be cubes"));
+        }
+        if e.width != e.height {
+            return Err(Error::invalid(
+                "extent",
+                format!("cube faces must be square, not {}x{}", e.width, e.height),
+            ));
+        }
+        if desc.array_layers < 6 {
+            return Err(Error::invalid(
+                "array_layers",
+                format!(
+                    "a cube-compatible image needs at least 6 layers, not {}",
+                    desc.array_layers
+                ),
+            ));
+        }
+    }
+    // VUID-VkImageCreateInfo-flags-00950
+    if flags.contains(vk::ImageCreateFlags::TYPE_2D_ARRAY_COMPATIBLE)
+        && desc.dimension != ImageDimension::D3
+    {
+        return Err(Error::invalid(
+            "flags",
+            "TYPE_2D_ARRAY_COMPATIBLE is for 3D images only",
+        ));
+    }
+    if flags.contains(vk::ImageCreateFlags::BLOCK_TEXEL_VIEW_COMPATIBLE) {
+        // VUID-VkImageCreateInfo-flags-01572, -01573
+        if !is_compressed(desc.format) {
+            return Err(Error::invalid(
+                "flags",
+                "BLOCK_TEXEL_VIEW_COMPATIBLE needs a block-compressed format",
+            ));
+        }
+        if !flags.contains(vk::ImageCreateFlags::MUTABLE_FORMAT) {
+            return Err(Error::invalid(
+                "flags",
+                "BLOCK_TEXEL_VIEW_COMPATIBLE needs MUTABLE_FORMAT too",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Usage bits: known ones only, transient attachments as the spec allows them, attachments
+/// within the framebuffer limits.
+fn check_image_usage(desc: &ImageDesc<'_>, limits: &DeviceLimits) -> Result<()> {
+    let usage = desc.usage;
+    let unknown = usage & !(CORE_IMAGE_USAGE | limits.extra_image_usage);
+    if !unknown.is_empty() {
+        return Err(Error::invalid(
+            "usage",
+            format!(
+                "{unknown:?} is not core Vulkan usage; name extension usage the device enabled in \
+                 AllocatorDesc::extra_image_usage"
+            ),
+        ));
+    }
+    if usage.contains(vk::ImageUsageFlags::TRANSIENT_ATTACHMENT) {
+        // VUID-VkImageCreateInfo-usage-00963, -00966
+        let other = usage & !(ATTACHMENT_USAGE | vk::ImageUsageFlags::TRANSIENT_ATTACHMENT);
+        if !other.is_empty() || !usage.intersects(ATTACHMENT_USAGE) {
+            return Err(Error::invalid(
+                "usage",
+                "TRANSIENT_ATTACHMENT goes with attachment usage only (colour, depth/stencil or \
+                 input), and needs at least one of them",
+            ));
+        }
+    }
+    if usage.intersects(ATTACHMENT_USAGE) {
+        // VUID-VkImageCreateInfo-usage-00964, -00965
+        exceeds(
+            "extent.width",
+            desc.extent.width,
+            limits.max_framebuffer_width,
+        )?;
+        exceeds(
+            "extent.height",
+            desc.extent.height,
+            limits.max_framebuffer_height,
+        )?;
+    }
+    Ok(())
 }
 
 /// Checks an image description against what `vkGetPhysicalDeviceImageFormatProperties` reported

@@ -27,6 +27,8 @@ struct Messages(Mutex<Vec<String>>);
 pub struct GpuOptions {
     /// Enable the validation layer with synchronization validation (tests); off for benchmarks.
     pub validation: bool,
+    /// Enable `VK_EXT_debug_utils` on the instance (implied by `validation`).
+    pub debug_utils: bool,
 }
 
 /// An instance, a device with one graphics+compute queue, and the validation messages they caused.
@@ -41,6 +43,7 @@ pub struct Gpu {
     pub properties: vk::PhysicalDeviceProperties,
     /// Whether `VK_EXT_memory_budget` was enabled.
     pub memory_budget: bool,
+    debug_utils: bool,
     debug: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
     messages: Box<Messages>,
 }
@@ -106,12 +109,18 @@ impl Gpu {
     /// A device with validation and synchronization validation on. Panics with the fix when
     /// there is no loader, no validation layer or no device.
     pub fn new() -> Self {
-        Self::with_options(GpuOptions { validation: true })
+        Self::with_options(GpuOptions {
+            validation: true,
+            debug_utils: true,
+        })
     }
 
     /// A device without validation, for benchmarks.
     pub fn without_validation() -> Self {
-        Self::with_options(GpuOptions { validation: false })
+        Self::with_options(GpuOptions {
+            validation: false,
+            debug_utils: true,
+        })
     }
 
     /// A device made with `options`.
@@ -132,7 +141,10 @@ impl Gpu {
             .application_name(c"gpu-tests")
             .api_version(api_version);
         let layers = [VALIDATION_LAYER.as_ptr()];
-        let mut extensions = vec![ash::ext::debug_utils::NAME.as_ptr()];
+        let mut extensions = Vec::new();
+        if options.validation || options.debug_utils {
+            extensions.push(ash::ext::debug_utils::NAME.as_ptr());
+        }
         if options.validation {
             extensions.push(ash::ext::validation_features::NAME.as_ptr());
         }
@@ -219,6 +231,7 @@ impl Gpu {
             api_version,
             properties,
             memory_budget,
+            debug_utils: options.validation || options.debug_utils,
             debug,
             messages,
         }
@@ -227,10 +240,15 @@ impl Gpu {
     /// The description of an allocator on this device: debug names on, buffer device address on,
     /// and the memory budget extension where the device has it.
     pub fn allocator_desc(&self) -> allocator::AllocatorDesc<'_> {
-        allocator::AllocatorDesc::new(&self.instance, self.physical_device, &self.device)
-            .api_version(self.api_version)
-            .debug_names(self.debug.is_some())
-            .memory_budget(self.memory_budget)
+        let desc =
+            allocator::AllocatorDesc::new(&self.instance, self.physical_device, &self.device)
+                .api_version(self.api_version);
+        let desc = if self.debug_utils {
+            desc.debug_names(&self.entry)
+        } else {
+            desc
+        };
+        desc.memory_budget(self.memory_budget)
             .buffer_device_address(true)
     }
 

@@ -171,7 +171,7 @@ fn every_bad_description_gets_its_typed_error_and_creates_nothing() {
             "cube that is 3D",
             Desc::Image(cube_3d),
             "InvalidDesc",
-            "cube_compatible",
+            "flags",
         ),
         (
             "1D image with height",
@@ -239,6 +239,128 @@ fn every_bad_description_gets_its_typed_error_and_creates_nothing() {
             "InvalidDesc",
             "name",
         ),
+        (
+            "CUBE_COMPATIBLE flag on a non-square image",
+            Desc::Image(
+                tex(8, 4)
+                    .array_layers(6)
+                    .flags(vk::ImageCreateFlags::CUBE_COMPATIBLE),
+            ),
+            "InvalidDesc",
+            "extent",
+        ),
+        (
+            "CUBE_COMPATIBLE flag with 5 layers",
+            Desc::Image(
+                tex(8, 8)
+                    .array_layers(5)
+                    .flags(vk::ImageCreateFlags::CUBE_COMPATIBLE),
+            ),
+            "InvalidDesc",
+            "array_layers",
+        ),
+        (
+            "TYPE_2D_ARRAY_COMPATIBLE on a 2D image",
+            Desc::Image(tex(8, 8).flags(vk::ImageCreateFlags::TYPE_2D_ARRAY_COMPATIBLE)),
+            "InvalidDesc",
+            "flags",
+        ),
+        (
+            "SPARSE_BINDING (VMA cannot bind sparse images)",
+            Desc::Image(tex(8, 8).flags(vk::ImageCreateFlags::SPARSE_BINDING)),
+            "InvalidDesc",
+            "flags",
+        ),
+        (
+            "PROTECTED",
+            Desc::Image(tex(8, 8).flags(vk::ImageCreateFlags::PROTECTED)),
+            "InvalidDesc",
+            "flags",
+        ),
+        (
+            "an extension's create flag",
+            Desc::Image(tex(8, 8).flags(vk::ImageCreateFlags::from_raw(1 << 30))),
+            "InvalidDesc",
+            "flags",
+        ),
+        (
+            "BLOCK_TEXEL_VIEW_COMPATIBLE without MUTABLE_FORMAT",
+            Desc::Image(
+                ImageDesc::new_2d(vk::Format::BC7_UNORM_BLOCK, 8, 8)
+                    .usage(sampled)
+                    .flags(vk::ImageCreateFlags::BLOCK_TEXEL_VIEW_COMPATIBLE),
+            ),
+            "InvalidDesc",
+            "flags",
+        ),
+        (
+            "BLOCK_TEXEL_VIEW_COMPATIBLE on an uncompressed format",
+            Desc::Image(tex(8, 8).flags(
+                vk::ImageCreateFlags::BLOCK_TEXEL_VIEW_COMPATIBLE
+                    | vk::ImageCreateFlags::MUTABLE_FORMAT,
+            )),
+            "InvalidDesc",
+            "flags",
+        ),
+        (
+            "multisampled STORAGE without the feature",
+            Desc::Image(
+                ImageDesc::new_2d(rgba, 8, 8)
+                    .usage(vk::ImageUsageFlags::STORAGE)
+                    .samples(4),
+            ),
+            "InvalidDesc",
+            "samples",
+        ),
+        (
+            "unknown image usage bit",
+            Desc::Image(tex(8, 8).usage(vk::ImageUsageFlags::from_raw(1 << 29))),
+            "InvalidDesc",
+            "usage",
+        ),
+        (
+            "unknown buffer usage bit",
+            Desc::Buffer(BufferDesc::vertex(64).usage(vk::BufferUsageFlags::from_raw(1 << 29))),
+            "InvalidDesc",
+            "usage",
+        ),
+        (
+            "TRANSIENT_ATTACHMENT with SAMPLED",
+            Desc::Image(tex(8, 8).usage(
+                vk::ImageUsageFlags::TRANSIENT_ATTACHMENT | vk::ImageUsageFlags::COLOR_ATTACHMENT,
+            )),
+            "InvalidDesc",
+            "usage",
+        ),
+        (
+            "colour attachment wider than maxFramebufferWidth",
+            Desc::Image(
+                ImageDesc::new_2d(rgba, limits.max_framebuffer_width + 1, 8)
+                    .usage(vk::ImageUsageFlags::COLOR_ATTACHMENT),
+            ),
+            "ExceedsLimit",
+            "extent.width",
+        ),
+        (
+            "unknown format value",
+            Desc::Image(ImageDesc::new_2d(vk::Format::from_raw(999_999), 8, 8).usage(sampled)),
+            "InvalidDesc",
+            "format",
+        ),
+        (
+            "4:2:0 format with an odd height",
+            Desc::Image(
+                ImageDesc::new_2d(vk::Format::G8_B8R8_2PLANE_420_UNORM, 8, 7).usage(sampled),
+            ),
+            "InvalidDesc",
+            "extent",
+        ),
+        (
+            "tiling from an extension",
+            Desc::Image(tex(8, 8).tiling(vk::ImageTiling::DRM_FORMAT_MODIFIER_EXT)),
+            "InvalidDesc",
+            "tiling",
+        ),
     ];
     assert!(table.len() >= 20);
 
@@ -265,6 +387,47 @@ fn every_bad_description_gets_its_typed_error_and_creates_nothing() {
             "{case}: leaked"
         );
     }
+}
+
+#[test]
+fn a_cube_with_more_than_six_layers_is_accepted() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    // VUID-VkImageCreateInfo-imageType-00954 asks for at least 6 layers, not a multiple of 6: a
+    // cube view takes any 6 of them.
+    let desc = ImageDesc::new_2d(vk::Format::R8G8B8A8_UNORM, 8, 8)
+        .usage(vk::ImageUsageFlags::SAMPLED)
+        .array_layers(7)
+        .flags(vk::ImageCreateFlags::CUBE_COMPATIBLE);
+    let image = alloc
+        .create_image(&desc)
+        .expect("7-layer cube-compatible image");
+    // SAFETY: no GPU work uses it.
+    unsafe { alloc.destroy_image(image) };
+}
+
+#[test]
+fn debug_names_need_the_instance_extension() {
+    // An instance without VK_EXT_debug_utils: vkGetDeviceProcAddr still hands out the entry
+    // point, so only the instance-level query can tell.
+    let gpu = Gpu::with_options(gpu_tests::GpuOptions {
+        validation: false,
+        debug_utils: false,
+    });
+    let desc = gpu.allocator_desc().debug_names(&gpu.entry);
+    // SAFETY: the Gpu's handles outlive the allocator, which matches how the device was made.
+    let err = unsafe { allocator::Allocator::new(&desc) }.unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+    let plain = desc.clone();
+    let plain = allocator::AllocatorDesc {
+        debug_names: None,
+        ..plain
+    };
+    // SAFETY: as above.
+    let alloc = unsafe { allocator::Allocator::new(&plain) }.expect("without debug names");
+    let named = alloc.create_buffer(&BufferDesc::vertex(64).name("named anyway"));
+    // SAFETY: no GPU work uses it.
+    unsafe { alloc.destroy_buffer(named.expect("names are kept in VMA without debug_utils")) };
 }
 
 #[test]

@@ -175,9 +175,28 @@ fn host_access_outside_the_buffer_is_refused() {
         alloc.read_vec::<u32>(&odd),
         Err(Error::OutOfBounds { .. })
     ));
+    // A mapping checks its own ranges too: a bad range must not reach VMA's assert.
+    {
+        let mapping = alloc.map_buffer(&buffer).unwrap();
+        for (offset, len) in [(0, 65), (64, 1), (u64::MAX, 2), (1, u64::MAX)] {
+            let err = mapping.flush(offset, len).unwrap_err();
+            assert!(matches!(err, Error::OutOfBounds { .. }), "{err}");
+            let err = mapping.invalidate(offset, len).unwrap_err();
+            assert!(matches!(err, Error::OutOfBounds { .. }), "{err}");
+        }
+        mapping.flush(0, 64).unwrap();
+        mapping.invalidate(60, 4).unwrap();
+    }
+    // Flushing memory the host cannot touch is an error, not a silent success.
+    let gpu_only = alloc.create_buffer(&BufferDesc::vertex(64)).unwrap();
+    let err = alloc.flush(&gpu_only, 0, 64).unwrap_err();
+    assert!(matches!(err, Error::NotMappable { .. }), "{err}");
+    let err = alloc.invalidate(&gpu_only, 0, 64).unwrap_err();
+    assert!(matches!(err, Error::NotMappable { .. }), "{err}");
     // SAFETY: the handles come from this allocator and no submitted work uses them.
     unsafe {
         alloc.destroy_buffer(buffer);
         alloc.destroy_buffer(odd);
+        alloc.destroy_buffer(gpu_only);
     }
 }
