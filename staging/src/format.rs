@@ -53,14 +53,20 @@ impl BlockInfo {
         self.width > 1 || self.height > 1
     }
 
+    /// Whether the shape is one a format can have (no zero block size), as every shape from
+    /// [`block_info`] is; a hand-made one may not be.
+    pub fn is_valid(&self) -> bool {
+        self.width > 0 && self.height > 0 && self.bytes > 0
+    }
+
     /// Blocks across `width` texels.
     pub fn blocks_wide(&self, width: u32) -> u32 {
-        width.div_ceil(self.width)
+        width.div_ceil(self.width.max(1))
     }
 
     /// Blocks down `height` texels.
     pub fn blocks_high(&self, height: u32) -> u32 {
-        height.div_ceil(self.height)
+        height.div_ceil(self.height.max(1))
     }
 
     /// Bytes of one tightly packed row of blocks across `width` texels.
@@ -68,11 +74,11 @@ impl BlockInfo {
         u64::from(self.blocks_wide(width)) * u64::from(self.bytes)
     }
 
-    /// Bytes of a tightly packed `extent` (all depth slices).
+    /// Bytes of a tightly packed `extent` (all depth slices); `u64::MAX` where that overflows.
     pub fn extent_bytes(&self, extent: vk::Extent3D) -> u64 {
         self.row_bytes(extent.width)
-            * u64::from(self.blocks_high(extent.height))
-            * u64::from(extent.depth)
+            .saturating_mul(u64::from(self.blocks_high(extent.height)))
+            .saturating_mul(u64::from(extent.depth))
     }
 }
 

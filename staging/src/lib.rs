@@ -40,6 +40,7 @@
 
 mod access;
 mod barrier;
+mod check;
 mod error;
 mod format;
 mod mips;

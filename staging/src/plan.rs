@@ -56,49 +56,66 @@ pub struct SubresourceLayout {
     pub slice_pitch: u64,
 }
 
-/// One staged copy: whole rows of blocks of one subresource.
+/// One staged copy: whole rows of blocks of one subresource. Made only by
+/// [`plan_subresource`], so its fields agree with one another and with the data it was planned
+/// against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Piece {
-    /// Mip level.
-    pub level: u32,
-    /// Array layer.
-    pub layer: u32,
+    level: u32,
+    layer: u32,
     /// Offset in the caller's data of the piece's first byte.
-    pub src_offset: u64,
-    /// Source bytes between rows.
-    pub src_row_pitch: u64,
-    /// Source bytes between slices.
-    pub src_slice_pitch: u64,
+    src_offset: u64,
+    src_row_pitch: u64,
+    src_slice_pitch: u64,
     /// Bytes copied per row (a tight row of blocks).
-    pub row_bytes: u64,
+    row_bytes: u64,
     /// Rows of blocks per slice in this piece.
-    pub rows: u32,
-    /// Depth slices in this piece.
-    pub slices: u32,
-    /// Staged bytes between rows.
-    pub staging_row_pitch: u64,
-    /// Where the piece lands in the image.
-    pub image_offset: vk::Offset3D,
-    /// How much of the image it covers, in texels.
-    pub image_extent: vk::Extent3D,
+    rows: u32,
+    slices: u32,
+    staging_row_pitch: u64,
+    image_offset: vk::Offset3D,
+    image_extent: vk::Extent3D,
     /// Texels per staged row (`bufferRowLength`).
-    pub buffer_row_length: u32,
+    buffer_row_length: u32,
+    /// Texel rows per staged slice (`bufferImageHeight`).
+    buffer_image_height: u32,
+    aspect: vk::ImageAspectFlags,
 }
 
 impl Piece {
-    /// Staging bytes the piece occupies.
+    /// Mip level.
+    pub fn level(&self) -> u32 {
+        self.level
+    }
+
+    /// Array layer.
+    pub fn layer(&self) -> u32 {
+        self.layer
+    }
+
+    /// Where the piece lands in the image, in texels.
+    pub fn image_offset(&self) -> vk::Offset3D {
+        self.image_offset
+    }
+
+    /// How much of the image it covers, in texels.
+    pub fn image_extent(&self) -> vk::Extent3D {
+        self.image_extent
+    }
+
+    /// Staging bytes the piece occupies (at most the budget it was planned with).
     pub fn staging_size(&self) -> u64 {
         self.staging_row_pitch * u64::from(self.rows) * u64::from(self.slices)
     }
 
     /// The copy region for this piece staged at `buffer_offset`.
-    pub fn region(&self, buffer_offset: u64, block: &BlockInfo) -> vk::BufferImageCopy {
+    pub fn region(&self, buffer_offset: u64) -> vk::BufferImageCopy {
         vk::BufferImageCopy {
             buffer_offset,
             buffer_row_length: self.buffer_row_length,
-            buffer_image_height: self.rows * block.height,
+            buffer_image_height: self.buffer_image_height,
             image_subresource: vk::ImageSubresourceLayers {
-                aspect_mask: block.aspect,
+                aspect_mask: self.aspect,
                 mip_level: self.level,
                 base_array_layer: self.layer,
                 layer_count: 1,
@@ -119,15 +136,19 @@ impl Piece {
         contiguous.then_some((self.src_offset as usize, len as usize))
     }
 
+    /// One past the last source byte the piece reads (checked against the data when planned).
+    fn src_end(&self) -> u64 {
+        self.src_offset
+            + u64::from(self.slices - 1) * self.src_slice_pitch
+            + u64::from(self.rows - 1) * self.src_row_pitch
+            + self.row_bytes
+    }
+
     /// Copies the piece's rows from `src` (the caller's data) into `dst` (its staging bytes,
     /// `staging_size()` long), repacking rows to the staged pitch. Refuses buffers too short for
     /// the piece instead of reading or writing past them.
     pub fn fill(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
-        let row = self.row_bytes as usize;
-        let src_end = self.src_offset
-            + u64::from(self.slices - 1) * self.src_slice_pitch
-            + u64::from(self.rows - 1) * self.src_row_pitch
-            + self.row_bytes;
+        let src_end = self.src_end();
         if src_end > src.len() as u64 || (dst.len() as u64) < self.staging_size() {
             return Err(Error::invalid(
                 "data",
@@ -143,14 +164,18 @@ impl Piece {
             dst[..len].copy_from_slice(&src[start..start + len]);
             return Ok(());
         }
-        let mut out = 0usize;
-        for z in 0..u64::from(self.slices) {
-            for y in 0..u64::from(self.rows) {
-                let start =
-                    (self.src_offset + z * self.src_slice_pitch + y * self.src_row_pitch) as usize;
-                dst[out..out + row].copy_from_slice(&src[start..start + row]);
-                out += self.staging_row_pitch as usize;
-            }
+        let row = self.row_bytes as usize;
+        let pitch = self.staging_row_pitch as usize;
+        let rows = dst
+            .chunks_mut(pitch)
+            .take(self.rows as usize * self.slices as usize);
+        let starts = (0..u64::from(self.slices)).flat_map(|z| {
+            (0..u64::from(self.rows))
+                .map(move |y| self.src_offset + z * self.src_slice_pitch + y * self.src_row_pitch)
+        });
+        for (out, start) in rows.zip(starts) {
+            let start = start as usize;
+            out[..row].copy_from_slice(&src[start..start + row]);
         }
         Ok(())
     }
@@ -164,18 +189,32 @@ fn gcd(a: u64, b: u64) -> u64 {
     }
 }
 
-/// Least common multiple; both arguments are small positive alignments.
-pub(crate) fn lcm(a: u64, b: u64) -> u64 {
-    a / gcd(a, b) * b
+/// Least common multiple of two positive alignments, `None` where it overflows.
+pub(crate) fn lcm(a: u64, b: u64) -> Option<u64> {
+    let (a, b) = (a.max(1), b.max(1));
+    (a / gcd(a, b)).checked_mul(b)
+}
+
+fn alignment_overflow() -> Error {
+    Error::invalid(
+        "align",
+        "the alignments' least common multiple overflows u64",
+    )
 }
 
 /// Alignment of every staged piece's buffer offset for `block`.
-pub fn offset_alignment(block: &BlockInfo, align: CopyAlignment) -> u64 {
-    lcm(lcm(u64::from(block.bytes), 4), align.offset.max(1))
+pub fn offset_alignment(block: &BlockInfo, align: CopyAlignment) -> Result<u64> {
+    lcm(u64::from(block.bytes), 4)
+        .and_then(|a| lcm(a, align.offset))
+        .ok_or_else(alignment_overflow)
 }
 
+/// The largest offset Vulkan can address in an image (`VkOffset3D` holds `int32_t`).
+const MAX_IMAGE_COORD: u32 = i32::MAX as u32;
+
 /// Splits one subresource of extent `level_extent` into pieces no larger than `max_piece` staging
-/// bytes, checking the caller's layout against `data_len`.
+/// bytes, checking the caller's layout against `data_len`. All arithmetic on the caller's sizes is
+/// checked: an offset or pitch that overflows is an error, never a wrapped value.
 pub fn plan_subresource(
     block: &BlockInfo,
     level_extent: vk::Extent3D,
@@ -184,9 +223,25 @@ pub fn plan_subresource(
     align: CopyAlignment,
     max_piece: u64,
 ) -> Result<Vec<Piece>> {
-    let row_bytes = block.row_bytes(level_extent.width);
-    let block_rows = block.blocks_high(level_extent.height);
-    let depth = level_extent.depth;
+    if !block.is_valid() {
+        return Err(Error::invalid(
+            "block",
+            format!("{block:?} has a zero size"),
+        ));
+    }
+    let e = level_extent;
+    if e.width == 0 || e.height == 0 || e.depth == 0 {
+        return Err(Error::invalid("extent", format!("{e:?} is empty")));
+    }
+    if e.width > MAX_IMAGE_COORD || e.height > MAX_IMAGE_COORD || e.depth > MAX_IMAGE_COORD {
+        return Err(Error::invalid(
+            "extent",
+            format!("{e:?} exceeds Vulkan's i32 offsets"),
+        ));
+    }
+    let row_bytes = block.row_bytes(e.width);
+    let block_rows = block.blocks_high(e.height);
+    let depth = e.depth;
     let src_row_pitch = if src.row_pitch == 0 {
         row_bytes
     } else {
@@ -198,7 +253,18 @@ pub fn plan_subresource(
             format!("{src_row_pitch} bytes is shorter than a row of {row_bytes} bytes"),
         ));
     }
-    let packed_slice = src_row_pitch * u64::from(block_rows);
+    let too_far = || {
+        Error::invalid(
+            "data",
+            format!(
+                "level {} layer {}: offset {} and pitches {}/{} reach past u64",
+                src.level, src.layer, src.offset, src.row_pitch, src.slice_pitch
+            ),
+        )
+    };
+    let packed_slice = src_row_pitch
+        .checked_mul(u64::from(block_rows))
+        .ok_or_else(too_far)?;
     let src_slice_pitch = if src.slice_pitch == 0 {
         packed_slice
     } else {
@@ -210,10 +276,11 @@ pub fn plan_subresource(
             format!("{src_slice_pitch} bytes is shorter than a slice of {packed_slice} bytes"),
         ));
     }
-    let last_byte = src.offset
-        + u64::from(depth - 1) * src_slice_pitch
-        + u64::from(block_rows - 1) * src_row_pitch
-        + row_bytes;
+    let last_byte = u64::from(depth - 1)
+        .checked_mul(src_slice_pitch)
+        .and_then(|z| z.checked_add(u64::from(block_rows - 1).checked_mul(src_row_pitch)?))
+        .and_then(|v| v.checked_add(src.offset)?.checked_add(row_bytes))
+        .ok_or_else(too_far)?;
     if last_byte > data_len {
         return Err(Error::invalid(
             "data",
@@ -225,16 +292,27 @@ pub fn plan_subresource(
     }
 
     // A whole number of blocks, and a multiple of the preferred pitch alignment.
-    let staging_row_pitch =
-        row_bytes.next_multiple_of(lcm(u64::from(block.bytes), align.row_pitch.max(1)));
-    let buffer_row_length = (staging_row_pitch / u64::from(block.bytes)) as u32 * block.width;
+    let staging_row_pitch = lcm(u64::from(block.bytes), align.row_pitch)
+        .and_then(|a| row_bytes.checked_next_multiple_of(a))
+        .ok_or_else(alignment_overflow)?;
+    let buffer_row_length = u32::try_from(staging_row_pitch / u64::from(block.bytes))
+        .ok()
+        .and_then(|blocks| blocks.checked_mul(block.width))
+        .ok_or_else(|| {
+            Error::invalid(
+                "align",
+                format!("a staged row of {staging_row_pitch} bytes exceeds bufferRowLength"),
+            )
+        })?;
     if staging_row_pitch > max_piece {
-        return Err(Error::RingTooSmall {
+        return Err(Error::PieceBudgetTooSmall {
             needed: staging_row_pitch,
-            capacity: max_piece,
+            budget: max_piece,
         });
     }
-    let slice_bytes = staging_row_pitch * u64::from(block_rows);
+    // Every offset below is at most `last_byte`, and every row count at most `block_rows`:
+    // checked above, so the plain arithmetic that follows cannot overflow.
+    let slice_bytes = staging_row_pitch.saturating_mul(u64::from(block_rows));
     let piece = |z0: u32, slices: u32, r0: u32, rows: u32| {
         let y0 = r0 * block.height;
         Piece {
@@ -255,16 +333,18 @@ pub fn plan_subresource(
                 z: z0 as i32,
             },
             image_extent: vk::Extent3D {
-                width: level_extent.width,
-                height: ((r0 + rows) * block.height).min(level_extent.height) - y0,
+                width: e.width,
+                height: ((r0 + rows) * block.height).min(e.height) - y0,
                 depth: slices,
             },
             buffer_row_length,
+            buffer_image_height: rows * block.height,
+            aspect: block.aspect,
         }
     };
     let mut pieces = Vec::new();
     if slice_bytes <= max_piece {
-        let per_piece = ((max_piece / slice_bytes) as u32).clamp(1, depth);
+        let per_piece = (max_piece / slice_bytes).clamp(1, u64::from(depth)) as u32;
         let mut z = 0;
         while z < depth {
             let slices = per_piece.min(depth - z);
@@ -272,7 +352,7 @@ pub fn plan_subresource(
             z += slices;
         }
     } else {
-        let per_piece = (max_piece / staging_row_pitch) as u32;
+        let per_piece = (max_piece / staging_row_pitch).clamp(1, u64::from(block_rows)) as u32;
         for z in 0..depth {
             let mut r = 0;
             while r < block_rows {
@@ -289,21 +369,7 @@ pub fn plan_subresource(
 mod tests {
     use super::*;
     use crate::format::{block_info, known_formats};
-
-    /// xorshift64*: deterministic random cases without a dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use proptest::prelude::*;
 
     /// What vkCmdCopyBufferToImage does with `region` on a block-addressed image, on the CPU: the
     /// blocks land in `image` (tightly packed, one subresource), each counted in `hits`.
@@ -341,82 +407,123 @@ mod tests {
         }
     }
 
-    #[test]
-    fn random_formats_extents_pitches_and_budgets_round_trip_through_staging() {
+    /// One generated planning case: a format, an extent, a source layout and a piece budget.
+    #[derive(Clone, Debug)]
+    struct Case {
+        format: vk::Format,
+        extent: vk::Extent3D,
+        align: CopyAlignment,
+        offset: u64,
+        row_pad: Option<u64>,
+        slice_pad: Option<u64>,
+        /// Fraction (per mille) of the subresource the budget adds to one staged row.
+        budget: u64,
+        seed: u8,
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
         let formats = known_formats();
-        let mut rng = Rng(0x5EED_1234_ABCD_0001);
-        for case in 0..3000 {
-            let format = formats[rng.below(formats.len() as u64) as usize];
-            let block = block_info(format).unwrap();
-            let three_d = !block.is_compressed() && rng.below(4) == 0;
-            let extent = vk::Extent3D {
-                width: 1 + rng.below(70) as u32,
-                height: 1 + rng.below(70) as u32,
-                depth: if three_d { 1 + rng.below(6) as u32 } else { 1 },
-            };
-            let align = CopyAlignment {
-                offset: 1 << rng.below(9),
-                row_pitch: 1 << rng.below(9),
-            };
+        (
+            prop::sample::select(formats),
+            (1u32..70, 1u32..70, 1u32..7, any::<bool>()),
+            (0u32..9, 0u32..9),
+            0u64..100,
+            prop::option::of(0u64..40),
+            prop::option::of(0u64..64),
+            0u64..=1100,
+            any::<u8>(),
+        )
+            .prop_map(
+                |(
+                    format,
+                    (w, h, d, three_d),
+                    (oa, ra),
+                    offset,
+                    row_pad,
+                    slice_pad,
+                    budget,
+                    seed,
+                )| {
+                    let block = block_info(format).unwrap();
+                    let depth = if three_d && !block.is_compressed() {
+                        d
+                    } else {
+                        1
+                    };
+                    Case {
+                        format,
+                        extent: vk::Extent3D {
+                            width: w,
+                            height: h,
+                            depth,
+                        },
+                        align: CopyAlignment {
+                            offset: 1 << oa,
+                            row_pitch: 1 << ra,
+                        },
+                        offset,
+                        row_pad,
+                        slice_pad,
+                        budget,
+                        seed,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Any format, extent, pitches and budget: staging every piece and replaying the copies
+        /// writes every block of the subresource exactly once, with the caller's bytes.
+        #[test]
+        fn random_layouts_round_trip_through_staging(c in case()) {
+            let block = block_info(c.format).unwrap();
+            let extent = c.extent;
             let row_bytes = block.row_bytes(extent.width);
             let rows = u64::from(block.blocks_high(extent.height));
-            let row_pitch = if rng.below(2) == 0 {
-                0
-            } else {
-                row_bytes + rng.below(40)
-            };
+            let row_pitch = c.row_pad.map_or(0, |pad| row_bytes + pad);
             let real_pitch = if row_pitch == 0 { row_bytes } else { row_pitch };
-            let slice_pitch = if rng.below(2) == 0 {
-                0
-            } else {
-                real_pitch * rows + rng.below(64)
-            };
-            let real_slice = if slice_pitch == 0 {
-                real_pitch * rows
-            } else {
-                slice_pitch
-            };
-            let offset = rng.below(100);
-            let data_len = offset + real_slice * u64::from(extent.depth);
-            let data: Vec<u8> = (0..data_len).map(|_| rng.next() as u8).collect();
-            let pitch = row_bytes.next_multiple_of(lcm(u64::from(block.bytes), align.row_pitch));
+            let slice_pitch = c.slice_pad.map_or(0, |pad| real_pitch * rows + pad);
+            let real_slice = if slice_pitch == 0 { real_pitch * rows } else { slice_pitch };
+            let data_len = c.offset + real_slice * u64::from(extent.depth);
+            let data: Vec<u8> = (0..data_len)
+                .map(|i| (i as u8).wrapping_mul(31).wrapping_add(c.seed))
+                .collect();
+            let pitch = row_bytes.next_multiple_of(lcm(u64::from(block.bytes), c.align.row_pitch).unwrap());
             // From one staged row up to the whole subresource and beyond.
-            let max_piece = pitch + rng.below(pitch * rows * u64::from(extent.depth) + 1);
+            let max_piece = pitch + pitch * rows * u64::from(extent.depth) * c.budget / 1000;
             let src = SubresourceLayout {
                 level: 0,
                 layer: 0,
-                offset,
+                offset: c.offset,
                 row_pitch,
                 slice_pitch,
             };
-            let pieces = plan_subresource(&block, extent, &src, data_len, align, max_piece)
-                .unwrap_or_else(|e| panic!("case {case} {format:?} {extent:?}: {e}"));
+            let pieces = plan_subresource(&block, extent, &src, data_len, c.align, max_piece).unwrap();
 
             // Stage every piece at aligned offsets, as the ring would.
-            let offset_align = offset_alignment(&block, align);
+            let offset_align = offset_alignment(&block, c.align).unwrap();
             let mut staging = Vec::new();
             let mut regions = Vec::new();
             for piece in &pieces {
-                assert!(
-                    piece.staging_size() <= max_piece,
-                    "case {case}: piece over budget"
-                );
+                prop_assert!(piece.staging_size() <= max_piece, "piece over budget");
                 let at = (staging.len() as u64).next_multiple_of(offset_align);
                 staging.resize((at + piece.staging_size()) as usize, 0);
                 piece.fill(&data, &mut staging[at as usize..]).unwrap();
-                let region = piece.region(at, &block);
-                assert_eq!(region.buffer_offset % u64::from(block.bytes), 0);
-                assert_eq!(region.buffer_offset % 4, 0);
-                assert_eq!(region.buffer_row_length % block.width, 0);
-                assert_eq!(region.buffer_image_height % block.height, 0);
-                assert_eq!(region.image_offset.y as u32 % block.height, 0);
-                assert!(region.buffer_row_length >= region.image_extent.width);
-                assert_eq!(
+                let region = piece.region(at);
+                prop_assert_eq!(region.buffer_offset % u64::from(block.bytes), 0);
+                prop_assert_eq!(region.buffer_offset % 4, 0);
+                prop_assert_eq!(region.buffer_row_length % block.width, 0);
+                prop_assert_eq!(region.buffer_image_height % block.height, 0);
+                prop_assert_eq!(region.image_offset.y as u32 % block.height, 0);
+                prop_assert!(region.buffer_row_length >= region.image_extent.width);
+                prop_assert_eq!(
                     (u64::from(region.buffer_row_length) / u64::from(block.width)
                         * u64::from(block.bytes))
-                        % align.row_pitch.min(pitch),
+                        % c.align.row_pitch.min(pitch),
                     0,
-                    "case {case}: staged pitch keeps the preferred alignment"
+                    "staged pitch keeps the preferred alignment"
                 );
                 regions.push(region);
             }
@@ -430,21 +537,42 @@ mod tests {
             for region in &regions {
                 emulate_copy(&block, extent, &staging, region, &mut image, &mut hits);
             }
-            assert!(
-                hits.iter().all(|&h| h == 1),
-                "case {case}: every block exactly once"
-            );
+            prop_assert!(hits.iter().all(|&h| h == 1), "every block exactly once");
             let mut expected = Vec::new();
             for z in 0..u64::from(extent.depth) {
                 for y in 0..rows {
-                    let start = (offset + z * real_slice + y * real_pitch) as usize;
+                    let start = (c.offset + z * real_slice + y * real_pitch) as usize;
                     expected.extend_from_slice(&data[start..start + row_bytes as usize]);
                 }
             }
-            assert!(
-                image == expected,
-                "case {case}: {format:?} {extent:?} bytes differ"
-            );
+            prop_assert!(image == expected, "bytes differ");
+        }
+
+        /// Offsets, pitches, alignments and extents anywhere in their range, with overflow checks
+        /// on or off: an error, or pieces that stay inside the data and the budget. Never a
+        /// panic.
+        #[test]
+        fn hostile_layouts_are_refused_or_planned_inside_the_data(
+            format in prop::sample::select(known_formats()),
+            (w, h, d) in (0u32..=u32::MAX, 0u32..=u32::MAX, 0u32..=4),
+            offset in prop_oneof![0u64..64, (u64::MAX - 64)..=u64::MAX, any::<u64>()],
+            row_pitch in prop_oneof![0u64..64, (u64::MAX - 64)..=u64::MAX, any::<u64>()],
+            slice_pitch in prop_oneof![Just(0u64), any::<u64>()],
+            data_len in prop_oneof![0u64..4096, any::<u64>()],
+            (oa, ra) in (any::<u64>(), any::<u64>()),
+            max_piece in any::<u64>(),
+        ) {
+            let block = block_info(format).unwrap();
+            let extent = vk::Extent3D { width: w % 300, height: h % 300, depth: d };
+            let extent = if w % 7 == 0 { vk::Extent3D { width: w, ..extent } } else { extent };
+            let src = SubresourceLayout { level: 0, layer: 0, offset, row_pitch, slice_pitch };
+            let align = CopyAlignment { offset: oa, row_pitch: ra };
+            if let Ok(pieces) = plan_subresource(&block, extent, &src, data_len, align, max_piece) {
+                for piece in pieces.iter().take(64) {
+                    prop_assert!(piece.src_end() <= data_len);
+                    prop_assert!(piece.staging_size() <= max_piece);
+                }
+            }
         }
     }
 
@@ -468,6 +596,7 @@ mod tests {
             row_pitch: 4,
         };
         let piece = plan_subresource(&block, extent, &src, 256, align, 1 << 20).unwrap()[0];
+        assert_eq!(piece.src_end(), 256);
         let data = [0u8; 256];
         assert!(piece.fill(&data, &mut [0u8; 255]).is_err());
         assert!(piece.fill(&data[..255], &mut [0u8; 256]).is_err());
@@ -497,9 +626,9 @@ mod tests {
         assert!(
             matches!(
                 err,
-                Error::RingTooSmall {
+                Error::PieceBudgetTooSmall {
                     needed: 16384,
-                    capacity: 1000
+                    budget: 1000
                 }
             ),
             "{err}"
@@ -509,6 +638,63 @@ mod tests {
             matches!(short, Error::InvalidSource { field: "data", .. }),
             "{short}"
         );
+    }
+
+    #[test]
+    fn offsets_and_pitches_near_u64_max_are_errors_not_overflows() {
+        let block = block_info(vk::Format::R8G8B8A8_UNORM).unwrap();
+        let extent = vk::Extent3D {
+            width: 8,
+            height: 8,
+            depth: 1,
+        };
+        let align = CopyAlignment {
+            offset: 4,
+            row_pitch: 4,
+        };
+        for (offset, row_pitch) in [(u64::MAX - 8, 0), (0, u64::MAX - 1), (u64::MAX, u64::MAX)] {
+            let src = SubresourceLayout {
+                level: 0,
+                layer: 0,
+                offset,
+                row_pitch,
+                slice_pitch: 0,
+            };
+            let err = plan_subresource(&block, extent, &src, u64::MAX, align, 1 << 20).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidSource { field: "data", .. }),
+                "{err}"
+            );
+        }
+        let empty = vk::Extent3D { width: 0, ..extent };
+        let src = SubresourceLayout {
+            level: 0,
+            layer: 0,
+            offset: 0,
+            row_pitch: 0,
+            slice_pitch: 0,
+        };
+        let err = plan_subresource(&block, empty, &src, 1 << 20, align, 1 << 20).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidSource {
+                    field: "extent",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let huge_align = CopyAlignment {
+            offset: u64::MAX,
+            row_pitch: u64::MAX - 1,
+        };
+        let err = plan_subresource(&block, extent, &src, 1 << 20, huge_align, 1 << 20).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidSource { field: "align", .. }),
+            "{err}"
+        );
+        assert!(offset_alignment(&block, huge_align).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use ash::vk;
 
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
+use crate::check;
 use crate::error::{Error, Result};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::offset_alignment;
@@ -59,6 +60,8 @@ pub struct ImageReadback {
     buffer: GpuBuffer,
     entries: Vec<Entry>,
     block: BlockInfo,
+    levels: u32,
+    layers: u32,
 }
 
 impl ImageReadback {
@@ -69,11 +72,11 @@ impl ImageReadback {
             .entries
             .iter()
             .find(|e| e.level == level && e.layer == layer)
-            .ok_or_else(|| {
-                Error::invalid(
-                    "level",
-                    format!("no level {level} layer {layer} was read back"),
-                )
+            .ok_or(Error::InvalidSubresource {
+                level,
+                layer,
+                levels: self.levels,
+                layers: self.layers,
             })?;
         let mut out = vec![0u8; entry.size as usize];
         allocator.read(&self.buffer, entry.offset, &mut out)?;
@@ -112,6 +115,8 @@ impl Stager {
         to: ResourceState,
     ) -> Result<(BufferReadback, Finished)> {
         let (offset, size) = (range.start, range.end.saturating_sub(range.start));
+        check::buffer_state(from, self.queue_families(), "from")?;
+        check::buffer_state(to, self.queue_families(), "to")?;
         if range.end > src.size() || size == 0 {
             return Err(Error::invalid(
                 "size",
@@ -172,7 +177,10 @@ impl Stager {
                 needed: "TRANSFER_SRC",
             });
         }
-        let align = offset_alignment(&block, self.alignment());
+        check::single_sampled(src)?;
+        check::image_state(src, from, self.queue_families(), "from")?;
+        check::image_state(src, to, self.queue_families(), "to")?;
+        let align = offset_alignment(&block, self.alignment())?;
         let mut entries = Vec::new();
         let mut regions = Vec::new();
         let mut offset = 0u64;
@@ -200,7 +208,9 @@ impl Stager {
                     image_offset: vk::Offset3D::default(),
                     image_extent: extent,
                 });
-                offset += size;
+                offset = offset
+                    .checked_add(size)
+                    .ok_or_else(|| Error::invalid("src", "the image's size overflows u64"))?;
             }
         }
         let buffer =
@@ -232,6 +242,8 @@ impl Stager {
                 buffer,
                 entries,
                 block,
+                levels: src.mip_levels(),
+                layers: src.array_layers(),
             },
             Finished { state: to, acquire },
         ))

@@ -8,20 +8,38 @@
 //! staging memory is the ring's size, whatever is uploaded.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use allocator::{Allocator, BufferDesc, GpuBuffer};
 use ash::vk;
 
 use crate::error::{Error, Result};
 
-/// A range of the ring handed out for one piece of an upload.
+/// A range of the ring handed out for one piece of an upload. Only a ring makes spans, and a
+/// span remembers which ring and which allocation it is, so [`StagingRing::bytes_mut`] can refuse
+/// one that belongs to another ring or whose space was reclaimed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RingSpan {
-    /// Offset in the ring's buffer.
-    pub offset: u64,
-    /// Length in bytes.
-    pub size: u64,
+    ring: u64,
+    seq: u64,
+    offset: u64,
+    size: u64,
 }
+
+impl RingSpan {
+    /// Offset in the ring's buffer.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Length in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+/// Identifies rings, so spans cannot cross from one to another.
+static NEXT_RING_ID: AtomicU64 = AtomicU64::new(1);
 
 #[derive(Clone, Copy, Debug)]
 struct Group {
@@ -31,6 +49,8 @@ struct Group {
     bytes: u64,
     /// The submission it belongs to.
     value: u64,
+    /// The sequence number after its last span.
+    end_seq: u64,
 }
 
 /// The ring's bookkeeping, apart from its memory: pure, and tested on its own.
@@ -47,14 +67,67 @@ struct RingAlloc {
     pending: u64,
     groups: VecDeque<Group>,
     high_water: u64,
+    /// Which ring this is, stamped on its spans.
+    id: u64,
+    /// Sequence number of the next span handed out.
+    next_seq: u64,
+    /// Spans numbered below this were reclaimed. Space comes back in the order it was handed
+    /// out, so the live spans are exactly those numbered `freed_below..next_seq`.
+    freed_below: u64,
+}
+
+/// The ring's bookkeeping at one moment, to return to when a recording fails half way.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Checkpoint {
+    head: u64,
+    tail: u64,
+    used: u64,
+    pending: u64,
+    next_seq: u64,
+    groups: usize,
 }
 
 impl RingAlloc {
     fn new(capacity: u64) -> Self {
         Self {
             capacity,
+            id: NEXT_RING_ID.fetch_add(1, Ordering::Relaxed),
             ..Self::default()
         }
+    }
+
+    fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            head: self.head,
+            tail: self.tail,
+            used: self.used,
+            pending: self.pending,
+            next_seq: self.next_seq,
+            groups: self.groups.len(),
+        }
+    }
+
+    /// Forgets every span handed out since `checkpoint`. Only valid while nothing was submitted
+    /// or reclaimed in between (checked: a changed group count makes this a no-op).
+    fn rollback(&mut self, checkpoint: Checkpoint) {
+        if checkpoint.groups != self.groups.len() || checkpoint.next_seq < self.freed_below {
+            return;
+        }
+        self.head = checkpoint.head;
+        self.tail = checkpoint.tail;
+        self.used = checkpoint.used;
+        self.pending = checkpoint.pending;
+        self.next_seq = checkpoint.next_seq;
+    }
+
+    /// Whether `span` is one of this ring's live spans, inside the ring.
+    fn is_live(&self, span: &RingSpan) -> bool {
+        span.ring == self.id
+            && (self.freed_below..self.next_seq).contains(&span.seq)
+            && span
+                .offset
+                .checked_add(span.size)
+                .is_some_and(|end| end <= self.capacity)
     }
 
     fn is_full(&self) -> bool {
@@ -73,22 +146,25 @@ impl RingAlloc {
             self.tail = 0;
         }
         let align = align.max(1);
-        let start = self.head.next_multiple_of(align);
+        // Checked: a huge alignment (or one past the ring) cannot be met anywhere but offset 0.
+        let aligned_end = self
+            .head
+            .checked_next_multiple_of(align)
+            .and_then(|start| Some((start, start.checked_add(size)?)));
         let at = if self.is_full() {
             None
         } else if self.head >= self.tail {
             // Free space is [head, capacity) and then [0, tail).
-            if start + size <= self.capacity {
-                Some((start, start - self.head))
-            } else if size <= self.tail {
-                Some((0, self.capacity - self.head))
-            } else {
-                None
+            match aligned_end {
+                Some((start, end)) if end <= self.capacity => Some((start, start - self.head)),
+                _ if size <= self.tail => Some((0, self.capacity - self.head)),
+                _ => None,
             }
-        } else if start + size <= self.tail {
-            Some((start, start - self.head))
         } else {
-            None
+            match aligned_end {
+                Some((start, end)) if end <= self.tail => Some((start, start - self.head)),
+                _ => None,
+            }
         };
         let Some((offset, waste)) = at else {
             return Ok(None);
@@ -97,7 +173,14 @@ impl RingAlloc {
         self.used += waste + size;
         self.pending += waste + size;
         self.high_water = self.high_water.max(self.used);
-        Ok(Some(RingSpan { offset, size }))
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        Ok(Some(RingSpan {
+            ring: self.id,
+            seq,
+            offset,
+            size,
+        }))
     }
 
     /// The largest run (starting at an `align`ed offset) that fits now, at most `max` bytes.
@@ -108,25 +191,31 @@ impl RingAlloc {
             self.capacity
         } else if self.is_full() {
             0
-        } else if self.head >= self.tail {
-            let end = self
-                .capacity
-                .saturating_sub(self.head.next_multiple_of(align));
-            end.max(self.tail)
         } else {
-            self.tail.saturating_sub(self.head.next_multiple_of(align))
+            let start = self
+                .head
+                .checked_next_multiple_of(align)
+                .unwrap_or(u64::MAX);
+            if self.head >= self.tail {
+                self.capacity.saturating_sub(start).max(self.tail)
+            } else {
+                self.tail.saturating_sub(start)
+            }
         };
         contiguous.min(max)
     }
 
     fn submitted(&mut self, value: u64) {
-        if self.pending == 0 {
+        let last_end = self.groups.back().map_or(self.freed_below, |g| g.end_seq);
+        // Nothing handed out since the last group (zero-byte spans count: they must die too).
+        if self.pending == 0 && self.next_seq == last_end {
             return;
         }
         self.groups.push_back(Group {
             end: self.head,
             bytes: self.pending,
             value,
+            end_seq: self.next_seq,
         });
         self.pending = 0;
     }
@@ -139,6 +228,7 @@ impl RingAlloc {
             self.groups.pop_front();
             self.used -= group.bytes;
             self.tail = group.end;
+            self.freed_below = group.end_seq;
         }
         if self.used == 0 {
             self.head = 0;
@@ -243,22 +333,38 @@ impl StagingRing {
         self.state.alloc(size, align)
     }
 
-    /// The mapped bytes of `span`, to fill.
-    pub fn bytes_mut(&mut self, span: RingSpan) -> &mut [u8] {
-        if span.offset + span.size > self.state.capacity {
-            return &mut [];
+    /// The mapped bytes of `span`, to fill. Refuses a span of another ring, or one whose space
+    /// was reclaimed (the GPU may be reading it for a later span by now).
+    pub fn bytes_mut(&mut self, span: RingSpan) -> Result<&mut [u8]> {
+        if !self.state.is_live(&span) {
+            return Err(Error::StaleSpan);
         }
         // SAFETY: the ring's buffer is persistently mapped over its whole size (checked in
-        // `from_buffer`); the span lies inside it, was handed out by this ring and is not handed
-        // out again until reclaimed, and the `&mut self` borrow excludes other host access.
-        unsafe {
+        // `from_buffer`); `is_live` checked that the span lies inside it and that this ring
+        // handed it out and has not reclaimed it, so no later span overlaps it; the `&mut self`
+        // borrow excludes other host access through the ring.
+        Ok(unsafe {
             std::slice::from_raw_parts_mut(self.base.add(span.offset as usize), span.size as usize)
-        }
+        })
     }
 
     /// Makes host writes to `span` visible to the device where the memory is not coherent.
     pub fn flush(&self, allocator: &Allocator, span: RingSpan) -> Result<()> {
+        if !self.state.is_live(&span) {
+            return Err(Error::StaleSpan);
+        }
         Ok(allocator.flush(&self.buffer, span.offset, span.size)?)
+    }
+
+    /// The ring's bookkeeping now, for [`StagingRing::rollback`].
+    pub(crate) fn checkpoint(&self) -> Checkpoint {
+        self.state.checkpoint()
+    }
+
+    /// Takes back every span handed out since `checkpoint` (a recording that failed half way
+    /// leaves the ring as it found it).
+    pub(crate) fn rollback(&mut self, checkpoint: Checkpoint) {
+        self.state.rollback(checkpoint);
     }
 
     /// Marks everything handed out since the last call as used by the submission `value`.
@@ -291,83 +397,156 @@ impl StagingRing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
-    /// Random allocations, submissions and reclaims: live spans never overlap or leave the ring,
-    /// and the accounting returns to zero.
-    #[test]
-    fn random_alloc_submit_reclaim_never_overlaps_live_spans() {
-        let capacity = 1000;
-        let mut ring = RingAlloc::new(capacity);
-        let mut live: Vec<(RingSpan, u64)> = Vec::new();
-        let (mut value, mut completed) = (0u64, 0u64);
-        let mut seed = 0x1234_5678_9ABC_DEF1u64;
-        let mut rand = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
-        let mut handed = 0;
-        for _ in 0..100_000 {
-            match rand(10) {
-                0..=5 => {
-                    let align = [1, 4, 16, 64, 384][rand(5) as usize];
-                    let span = if rand(2) == 0 {
-                        ring.alloc(1 + rand(300), align).unwrap()
-                    } else {
-                        let size = ring.largest_free(300, align);
-                        if size == 0 {
-                            None
+    #[derive(Clone, Debug)]
+    enum Op {
+        Alloc { size: u64, align: u64 },
+        AllocUpTo { max: u64, align: u64 },
+        Submit,
+        Reclaim { step: u64 },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let align = prop_oneof![
+            Just(1u64),
+            Just(4),
+            Just(16),
+            Just(64),
+            Just(384),
+            Just(u64::MAX / 3),
+            Just(u64::MAX)
+        ];
+        prop_oneof![
+            3 => (0u64..400, align.clone()).prop_map(|(size, align)| Op::Alloc { size, align }),
+            3 => (1u64..400, align).prop_map(|(max, align)| Op::AllocUpTo { max, align }),
+            2 => Just(Op::Submit),
+            2 => (1u64..4).prop_map(|step| Op::Reclaim { step }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Random allocations (any alignment, huge ones included), submissions and reclaims:
+        /// live spans never overlap or leave the ring, reclaimed spans stop being live, and the
+        /// accounting returns to zero.
+        #[test]
+        fn live_spans_never_overlap_and_reclaimed_ones_are_refused(
+            ops in prop::collection::vec(op(), 1..400),
+            capacity in 1u64..1200,
+        ) {
+            let mut ring = RingAlloc::new(capacity);
+            let mut live: Vec<(RingSpan, u64)> = Vec::new();
+            let mut dead: Vec<RingSpan> = Vec::new();
+            let (mut value, mut completed) = (0u64, 0u64);
+            for op in ops {
+                match op {
+                    Op::Alloc { size, align } | Op::AllocUpTo { max: size, align } => {
+                        let span = if let Op::Alloc { .. } = op {
+                            match ring.alloc(size, align) {
+                                Err(Error::RingTooSmall { needed, capacity: c }) => {
+                                    prop_assert!(needed > c);
+                                    None
+                                }
+                                other => other.unwrap(),
+                            }
                         } else {
-                            Some(ring.alloc(size, align).unwrap().expect("largest_free fits"))
+                            let fit = ring.largest_free(size, align);
+                            (fit > 0).then(|| ring.alloc(fit, align).unwrap().expect("largest_free fits"))
+                        };
+                        if let Some(span) = span {
+                            prop_assert_eq!(span.offset % align.max(1), 0);
+                            prop_assert!(span.offset + span.size <= capacity);
+                            prop_assert!(ring.is_live(&span));
+                            for (other, _) in &live {
+                                let disjoint = span.offset + span.size <= other.offset
+                                    || other.offset + other.size <= span.offset
+                                    || span.size == 0
+                                    || other.size == 0;
+                                prop_assert!(disjoint, "{:?} overlaps {:?}", span, other);
+                            }
+                            live.push((span, u64::MAX));
                         }
-                    };
-                    if let Some(span) = span {
-                        handed += 1;
-                        assert_eq!(span.offset % align, 0);
-                        assert!(span.offset + span.size <= capacity);
-                        for (other, _) in &live {
-                            let disjoint = span.offset + span.size <= other.offset
-                                || other.offset + other.size <= span.offset;
-                            assert!(disjoint, "{span:?} overlaps {other:?}");
+                    }
+                    Op::Submit => {
+                        value += 1;
+                        ring.submitted(value);
+                        for (_, v) in live.iter_mut().filter(|(_, v)| *v == u64::MAX) {
+                            *v = value;
                         }
-                        live.push((span, u64::MAX));
+                    }
+                    Op::Reclaim { step } => {
+                        completed = (completed + step).min(value);
+                        ring.reclaim(completed);
+                        let (gone, kept): (Vec<_>, Vec<_>) =
+                            live.into_iter().partition(|(_, v)| *v <= completed);
+                        dead.extend(gone.into_iter().map(|(span, _)| span));
+                        live = kept;
                     }
                 }
-                6..=7 => {
-                    value += 1;
-                    ring.submitted(value);
-                    for (_, v) in live.iter_mut().filter(|(_, v)| *v == u64::MAX) {
-                        *v = value;
-                    }
-                }
-                _ => {
-                    completed = (completed + 1 + rand(3)).min(value);
-                    ring.reclaim(completed);
-                    live.retain(|(_, v)| *v > completed);
+                prop_assert!(ring.used <= capacity);
+                for span in &dead {
+                    prop_assert!(!ring.is_live(span), "reclaimed {:?} still live", span);
                 }
             }
-            assert!(ring.used <= capacity);
+            value += 1;
+            ring.submitted(value);
+            ring.reclaim(value);
+            prop_assert_eq!(ring.used, 0);
+            prop_assert!(ring.high_water <= capacity);
         }
-        assert!(
-            handed > 10_000,
-            "the ring must keep handing out space: {handed}"
-        );
-        value += 1;
-        ring.submitted(value);
-        ring.reclaim(value);
-        assert_eq!(ring.used, 0);
-        assert!(ring.high_water <= capacity);
+    }
+
+    #[test]
+    fn a_huge_alignment_after_an_allocation_wraps_or_waits_instead_of_overflowing() {
+        let mut ring = RingAlloc::new(1000);
+        let first = ring.alloc(10, 1).unwrap().unwrap();
+        assert_eq!(ring.alloc(10, u64::MAX).unwrap(), None, "offset 0 is taken");
+        assert_eq!(ring.largest_free(10, u64::MAX), 0);
+        ring.submitted(1);
+        ring.reclaim(1);
+        assert!(!ring.is_live(&first));
+        let span = ring.alloc(10, u64::MAX).unwrap().unwrap();
+        assert_eq!((span.offset, span.size), (0, 10));
+    }
+
+    #[test]
+    fn spans_of_another_ring_or_forged_ones_are_not_live() {
+        let mut a = RingAlloc::new(100);
+        let b = RingAlloc::new(100);
+        let span = a.alloc(10, 1).unwrap().unwrap();
+        assert!(a.is_live(&span));
+        assert!(!b.is_live(&span));
+        let forged = RingSpan {
+            offset: u64::MAX,
+            ..span
+        };
+        assert!(!a.is_live(&forged));
+        let past_end = RingSpan { size: 200, ..span };
+        assert!(!a.is_live(&past_end));
+    }
+
+    #[test]
+    fn rollback_takes_back_what_was_handed_out_since_the_checkpoint() {
+        let mut ring = RingAlloc::new(100);
+        let kept = ring.alloc(10, 1).unwrap().unwrap();
+        let checkpoint = ring.checkpoint();
+        let dropped = ring.alloc(50, 16).unwrap().unwrap();
+        ring.rollback(checkpoint);
+        assert_eq!((ring.used, ring.pending, ring.head), (10, 10, 10));
+        assert!(ring.is_live(&kept));
+        assert!(!ring.is_live(&dropped));
+        let again = ring.alloc(50, 16).unwrap().unwrap();
+        assert_eq!(again.offset, dropped.offset);
     }
 
     #[test]
     fn a_tail_shorter_than_the_alignment_is_still_handed_out() {
         let mut ring = RingAlloc::new(1000);
         assert_eq!(ring.largest_free(1, 16), 1);
-        assert_eq!(
-            ring.alloc(1, 16).unwrap(),
-            Some(RingSpan { offset: 0, size: 1 })
-        );
+        let span = ring.alloc(1, 16).unwrap().unwrap();
+        assert_eq!((span.offset, span.size), (0, 1));
         assert_eq!(ring.largest_free(5, 16), 5);
     }
 
@@ -386,12 +565,7 @@ mod tests {
         assert_eq!(ring.largest_free(50, 1), 0);
         ring.submitted(1);
         ring.reclaim(1);
-        assert_eq!(
-            ring.alloc(60, 1).unwrap(),
-            Some(RingSpan {
-                offset: 0,
-                size: 60
-            })
-        );
+        let span = ring.alloc(60, 1).unwrap().unwrap();
+        assert_eq!((span.offset, span.size), (0, 60));
     }
 }

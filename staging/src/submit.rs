@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use ash::vk;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ring::StagingRing;
 use crate::upload::{Finished, Progress};
 
@@ -124,39 +124,60 @@ impl Submitter {
     /// Records with `record` into fresh command buffers, submitting each, until it reports
     /// [`Progress::Done`]; waits for the last submission and returns what it finished with.
     ///
+    /// A call that stages nothing (the ring has no room for the next piece) is not submitted:
+    /// the driver waits for the oldest submission still holding ring space and records again
+    /// into the same command buffer. Only when nothing holds space and the call still stages
+    /// nothing does it give up, with [`Error::NoProgress`](crate::Error::NoProgress).
+    ///
     /// # Safety
     /// What `record` records is valid on this queue (its own `# Safety` duties are the caller's),
-    /// and every resource it uses stays alive until this call returns.
+    /// and every resource it uses stays alive until this call returns. `record` stages through
+    /// `ring` whatever it records (a call that stages nothing records nothing).
     pub unsafe fn run(
         &mut self,
         ring: &mut StagingRing,
         mut record: impl FnMut(vk::CommandBuffer, &mut StagingRing) -> Result<Progress>,
     ) -> Result<Finished> {
+        let begin = vk::CommandBufferBeginInfo::default()
+            .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
         loop {
             let completed = self.completed()?;
             ring.reclaim(completed);
             self.recycle(completed);
             let cmd = self.command_buffer()?;
-            let begin = vk::CommandBufferBeginInfo::default()
-                .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
-            // SAFETY: the command buffer is idle (fresh or recycled after its value passed) and
-            // its pool allows individual resets, which begin performs.
-            unsafe { self.device.begin_command_buffer(cmd, &begin) }?;
-            let idle = ring.in_use() == 0;
-            let progress = record(cmd, ring);
-            let staged_any = ring.has_pending();
-            // SAFETY: the command buffer is recording.
-            let ended = unsafe { self.device.end_command_buffer(cmd) };
-            let progress = match (progress, ended) {
-                (Ok(progress), Ok(())) => progress,
-                (Err(err), _) => {
+            let progress = loop {
+                // SAFETY: the command buffer is idle (fresh, recycled after its value passed, or
+                // begun and never submitted) and its pool allows individual resets, which begin
+                // performs.
+                unsafe { self.device.begin_command_buffer(cmd, &begin) }?;
+                let progress = record(cmd, ring);
+                // SAFETY: the command buffer is recording.
+                let ended = unsafe { self.device.end_command_buffer(cmd) };
+                let progress = match (progress, ended) {
+                    (Ok(progress), Ok(())) => progress,
+                    (Err(err), _) => {
+                        self.free.push(cmd);
+                        return Err(err);
+                    }
+                    (_, Err(err)) => {
+                        self.free.push(cmd);
+                        return Err(err.into());
+                    }
+                };
+                if matches!(progress, Progress::Done(_)) || ring.has_pending() {
+                    break progress;
+                }
+                // Nothing staged: wait for ring space rather than submit an empty buffer.
+                let Some(oldest) = ring.oldest_value() else {
+                    self.free.push(cmd);
+                    return Err(Error::NoProgress);
+                };
+                if let Err(err) = self.wait(oldest) {
                     self.free.push(cmd);
                     return Err(err);
                 }
-                (_, Err(err)) => {
-                    self.free.push(cmd);
-                    return Err(err.into());
-                }
+                ring.reclaim(oldest);
+                self.recycle(oldest);
             };
             self.value += 1;
             let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(cmd)];
@@ -175,33 +196,20 @@ impl Submitter {
             }?;
             ring.submitted(self.value);
             self.in_flight.push_back((cmd, self.value));
-            match progress {
-                Progress::Done(finished) => {
-                    self.wait(self.value)?;
-                    ring.reclaim(self.value);
-                    self.recycle(self.value);
-                    return Ok(finished);
-                }
-                Progress::Pending if idle && !staged_any => {
-                    // Nothing recorded although the whole ring was free: another call would do
-                    // the same. Refuse rather than spin.
-                    self.wait(self.value)?;
-                    return Err(crate::error::Error::invalid(
-                        "record",
-                        "made no progress with an empty staging ring",
-                    ));
-                }
-                Progress::Pending => {
-                    // Keep the GPU busy with what is submitted while the host fills the other
-                    // half of the ring; wait only when the ring is more than half full.
-                    while ring.in_use() > ring.capacity() / 2 {
-                        let Some(oldest) = ring.oldest_value() else {
-                            break;
-                        };
-                        self.wait(oldest)?;
-                        ring.reclaim(oldest);
-                    }
-                }
+            if let Progress::Done(finished) = progress {
+                self.wait(self.value)?;
+                ring.reclaim(self.value);
+                self.recycle(self.value);
+                return Ok(finished);
+            }
+            // Keep the GPU busy with what is submitted while the host fills the other half of
+            // the ring; wait only when the ring is more than half full.
+            while ring.in_use() > ring.capacity() / 2 {
+                let Some(oldest) = ring.oldest_value() else {
+                    break;
+                };
+                self.wait(oldest)?;
+                ring.reclaim(oldest);
             }
         }
     }

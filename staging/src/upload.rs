@@ -11,6 +11,7 @@ use ash::vk;
 
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
+use crate::check;
 use crate::error::{Error, Result};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::{offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout};
@@ -28,6 +29,7 @@ pub struct Stager {
     device: ash::Device,
     align: CopyAlignment,
     threads: usize,
+    queue_families: u32,
 }
 
 impl std::fmt::Debug for Stager {
@@ -40,16 +42,35 @@ impl std::fmt::Debug for Stager {
 }
 
 impl Stager {
-    /// A stager for `device`, whose physical device has `limits`. Large host copies use up to 8
-    /// threads (fewer where the machine has fewer cores): on an H100 host, a 256 MiB staged upload
-    /// went from 5.8 GB/s with one thread to 16.6 with 4 and 22.5 with 8 (12 gave no more).
-    pub fn new(device: &ash::Device, limits: &vk::PhysicalDeviceLimits) -> Self {
+    /// A stager for `device`, made from `physical_device` of `instance`; it reads the copy
+    /// alignments and the queue families (states naming a family the device lacks are refused).
+    /// Large host copies use up to 8 threads (fewer where the machine has fewer cores): on an
+    /// H100 host, a 256 MiB staged upload went from 5.8 GB/s with one thread to 16.6 with 4 and
+    /// 22.5 with 8 (12 gave no more).
+    ///
+    /// # Safety
+    /// `physical_device` belongs to `instance`, and `device` was created from it.
+    pub unsafe fn new(
+        instance: &ash::Instance,
+        physical_device: vk::PhysicalDevice,
+        device: &ash::Device,
+    ) -> Self {
+        // SAFETY: forwarded from this function's contract.
+        let limits = unsafe { instance.get_physical_device_properties(physical_device) }.limits;
+        // SAFETY: as above.
+        let queue_families = unsafe { check::queue_family_count(instance, physical_device) };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             device: device.clone(),
-            align: CopyAlignment::from_limits(limits),
+            align: CopyAlignment::from_limits(&limits),
             threads: cores.min(8),
+            queue_families,
         }
+    }
+
+    /// The number of queue families of the device.
+    pub fn queue_families(&self) -> u32 {
+        self.queue_families
     }
 
     /// Sets how many threads fill staging memory (1 for none).
@@ -86,7 +107,10 @@ pub(crate) fn copy_parallel(src: &[u8], dst: &mut [u8], threads: usize) {
 /// How a buffer upload reaches its destination.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum UploadPath {
-    /// Direct when the destination is mappable and idle, staged otherwise.
+    /// Direct when the destination is mappable and its state says the GPU is done with it (the
+    /// host last accessed it: `HostWrite` or `HostRead`), staged otherwise. `Nothing` is not
+    /// enough: UNDEFINED says the contents may be discarded, not that the previous frame's reads
+    /// have finished.
     #[default]
     Auto,
     /// Write straight into the destination's mapping, recording nothing.
@@ -136,7 +160,8 @@ pub struct BufferUpload<'a> {
 
 impl<'a> BufferUpload<'a> {
     /// Uploads `data` into `dst` at `dst_offset`. `from` is the state `dst` is in, `to` the state
-    /// to leave it in.
+    /// to leave it in. Refuses a range outside the buffer, and a destination that can only be
+    /// reached by a copy (not mappable) but lacks `TRANSFER_DST` usage.
     pub fn new(
         dst: &'a mut GpuBuffer,
         dst_offset: u64,
@@ -156,6 +181,14 @@ impl<'a> BufferUpload<'a> {
                     dst.size()
                 ),
             ));
+        }
+        if !dst.is_mappable() && !dst.usage().contains(vk::BufferUsageFlags::TRANSFER_DST) {
+            return Err(Error::MissingUsage {
+                needed: "TRANSFER_DST",
+            });
+        }
+        for (state, which) in [(from, "from"), (to, "to")] {
+            check::buffer_state(state, u32::MAX, which)?;
         }
         Ok(Self {
             dst,
@@ -198,8 +231,11 @@ impl<'a> BufferUpload<'a> {
     pub fn resolved_path(&self) -> UploadPath {
         match self.path {
             UploadPath::Auto => {
-                let idle = matches!(self.from.access, Access::Nothing | Access::HostWrite);
-                if self.dst.is_mappable() && idle && !self.from.transfers_ownership_to(self.to) {
+                let host_owned = matches!(self.from.access, Access::HostWrite | Access::HostRead);
+                if self.dst.is_mappable()
+                    && host_owned
+                    && !self.from.transfers_ownership_to(self.to)
+                {
                     UploadPath::Direct
                 } else {
                     UploadPath::Staged
@@ -209,7 +245,11 @@ impl<'a> BufferUpload<'a> {
         }
     }
 
-    /// Records the next part of the upload into `cmd`.
+    /// Records the next part of the upload into `cmd`. An error leaves `cmd`, the ring and this
+    /// upload as they were, so the same call can be retried.
+    ///
+    /// An empty upload records nothing and is done at once: the range it names is empty, so no
+    /// byte of the buffer changes state.
     ///
     /// # Safety
     /// `cmd` is recording on `stager`'s device, on a queue family that supports transfers; `dst`
@@ -222,32 +262,18 @@ impl<'a> BufferUpload<'a> {
         cmd: vk::CommandBuffer,
         ring: &mut StagingRing,
     ) -> Result<Progress> {
+        let families = stager.queue_families;
+        check::buffer_state(self.from, families, "from")?;
+        check::buffer_state(self.to, families, "to")?;
         let len = self.data.len() as u64;
-        if self.resolved_path() == UploadPath::Direct {
-            let Some(base) = self.dst.mapped_ptr().filter(|_| self.dst.is_mappable()) else {
-                return Err(Error::invalid(
-                    "path",
-                    "the direct path needs a mappable destination",
-                ));
-            };
-            // SAFETY: the destination is persistently mapped over its size, the range was checked
-            // in `new`, `&mut GpuBuffer` excludes other host access, and the caller guarantees no
-            // GPU work touches it (this function's contract).
-            let dst = unsafe {
-                std::slice::from_raw_parts_mut(
-                    base.as_ptr().add(self.dst_offset as usize),
-                    self.data.len(),
-                )
-            };
-            copy_parallel(self.data, dst, stager.threads);
-            allocator.flush(self.dst, self.dst_offset, len)?;
-            self.done = len;
-            // Host writes made before vkQueueSubmit are visible to every command of that submission
-            // (Vulkan spec, "Host Write Ordering Guarantees"): nothing to record.
+        if len == 0 {
             return Ok(Progress::Done(Finished {
                 state: self.to,
                 acquire: BarrierBatch::new(),
             }));
+        }
+        if self.resolved_path() == UploadPath::Direct {
+            return self.write_direct(stager, allocator);
         }
         if !self
             .dst
@@ -258,56 +284,63 @@ impl<'a> BufferUpload<'a> {
                 needed: "TRANSFER_DST",
             });
         }
-        let device = stager.device();
-        let raw = self.dst.raw();
-        let work = working(Access::TransferWrite, self.from);
-        if !self.started {
-            let mut pre = BarrierBatch::new();
-            pre.buffer_local(raw, self.dst_offset, len.max(1), self.from, work);
-            // SAFETY: forwarded from this function's contract.
-            unsafe { pre.record(device, cmd) };
-            self.started = true;
-        }
         let budget = self
             .batch
             .unwrap_or(ring.capacity() / 4)
-            .clamp(1, ring.capacity());
+            .clamp(1, ring.capacity().max(1));
+        // Host work first: fill ring spans, and take them all back if anything fails, so that
+        // an error leaves nothing behind. Commands are recorded only once everything succeeded.
+        let checkpoint = ring.checkpoint();
         let mut regions = Vec::new();
-        let mut recorded = 0;
-        while self.done < len && recorded < budget {
-            let want = (len - self.done).min(budget - recorded);
-            let Some(span) = ring.alloc_up_to(want, want.min(MIN_BUFFER_CHUNK), 16)? else {
-                break;
-            };
-            let start = self.done as usize;
-            let src = &self.data[start..start + span.size as usize];
-            copy_parallel(src, ring.bytes_mut(span), stager.threads);
-            ring.flush(allocator, span)?;
-            regions.push(vk::BufferCopy {
-                src_offset: span.offset,
-                dst_offset: self.dst_offset + self.done,
-                size: span.size,
-            });
-            self.done += span.size;
-            recorded += span.size;
+        let mut done = self.done;
+        let filled = (|| -> Result<()> {
+            let mut recorded = 0;
+            while done < len && recorded < budget {
+                let want = (len - done).min(budget - recorded);
+                let min = want.min(MIN_BUFFER_CHUNK).min(ring.capacity());
+                let Some(span) = ring.alloc_up_to(want, min, 16)? else {
+                    break;
+                };
+                let start = done as usize;
+                let src = &self.data[start..start + span.size() as usize];
+                copy_parallel(src, ring.bytes_mut(span)?, stager.threads);
+                ring.flush(allocator, span)?;
+                regions.push(vk::BufferCopy {
+                    src_offset: span.offset(),
+                    dst_offset: self.dst_offset + done,
+                    size: span.size(),
+                });
+                done += span.size();
+                recorded += span.size();
+            }
+            Ok(())
+        })();
+        if let Err(err) = filled {
+            ring.rollback(checkpoint);
+            return Err(err);
+        }
+
+        let device = stager.device();
+        let raw = self.dst.raw();
+        let work = working(Access::TransferWrite, self.from);
+        if !self.started && !regions.is_empty() {
+            let mut pre = BarrierBatch::new();
+            pre.buffer_local(raw, self.dst_offset, len, self.from, work);
+            // SAFETY: forwarded from this function's contract.
+            unsafe { pre.record(device, cmd) };
+            self.started = true;
         }
         if !regions.is_empty() {
             // SAFETY: both buffers are live and the regions lie inside them; the ring spans were
             // filled and flushed above.
             unsafe { device.cmd_copy_buffer(cmd, ring.buffer().raw(), raw, &regions) };
         }
+        self.done = done;
         if self.done < len {
             return Ok(Progress::Pending);
         }
         let (mut post, mut acquire) = (BarrierBatch::new(), BarrierBatch::new());
-        post.buffer(
-            raw,
-            self.dst_offset,
-            len.max(1),
-            work,
-            self.to,
-            &mut acquire,
-        );
+        post.buffer(raw, self.dst_offset, len, work, self.to, &mut acquire);
         // SAFETY: forwarded from this function's contract.
         unsafe { post.record(device, cmd) };
         Ok(Progress::Done(Finished {
@@ -315,18 +348,55 @@ impl<'a> BufferUpload<'a> {
             acquire,
         }))
     }
+
+    /// The direct path: a host copy into the destination's mapping.
+    fn write_direct(&mut self, stager: &Stager, allocator: &Allocator) -> Result<Progress> {
+        let len = self.data.len() as u64;
+        let Some(base) = self.dst.mapped_ptr().filter(|_| self.dst.is_mappable()) else {
+            return Err(Error::PathUnavailable {
+                path: "direct",
+                reason: "the destination is not mappable",
+            });
+        };
+        // SAFETY: the destination is persistently mapped over its size, the range was checked in
+        // `new`, `&mut GpuBuffer` excludes other host access, and the caller guarantees no GPU
+        // work touches it (`record`'s contract).
+        let dst = unsafe {
+            std::slice::from_raw_parts_mut(
+                base.as_ptr().add(self.dst_offset as usize),
+                self.data.len(),
+            )
+        };
+        copy_parallel(self.data, dst, stager.threads);
+        allocator.flush(self.dst, self.dst_offset, len)?;
+        self.done = len;
+        // Host writes made before vkQueueSubmit are visible to every command of that submission
+        // (Vulkan spec, "Host Write Ordering Guarantees"): nothing to record.
+        Ok(Progress::Done(Finished {
+            state: self.to,
+            acquire: BarrierBatch::new(),
+        }))
+    }
 }
 
 /// Subresource layouts of data that holds `levels` mip levels of every layer of `image`, tightly
 /// packed, level by level and layer by layer within a level (the order of KTX2 and DDS), and the
-/// total byte length.
+/// total byte length. `levels` is between 1 and the image's level count.
 pub fn packed_layouts(image: &GpuImage, levels: u32) -> Result<(Vec<SubresourceLayout>, u64)> {
     let block = block_info(image.format()).ok_or(Error::UnsupportedFormat {
         format: image.format(),
     })?;
+    if levels == 0 || levels > image.mip_levels() {
+        return Err(Error::InvalidSubresource {
+            level: levels.saturating_sub(1),
+            layer: 0,
+            levels: image.mip_levels(),
+            layers: image.array_layers(),
+        });
+    }
     let mut layouts = Vec::new();
-    let mut offset = 0;
-    for level in 0..levels.min(image.mip_levels()) {
+    let mut offset = 0u64;
+    for level in 0..levels {
         let size = block.extent_bytes(image.level_extent(level));
         for layer in 0..image.array_layers() {
             layouts.push(SubresourceLayout {
@@ -336,7 +406,9 @@ pub fn packed_layouts(image: &GpuImage, levels: u32) -> Result<(Vec<SubresourceL
                 row_pitch: 0,
                 slice_pitch: 0,
             });
-            offset += size;
+            offset = offset
+                .checked_add(size)
+                .ok_or_else(|| Error::invalid("levels", "the packed size overflows u64"))?;
         }
     }
     Ok((layouts, offset))
@@ -362,7 +434,8 @@ impl<'a> ImageUpload<'a> {
     /// `max_piece` staging bytes: the ring's capacity at most, and a fraction of it (a quarter,
     /// say) to let the GPU copy one piece while the host fills the next. The whole image goes from
     /// `from` to `to` (levels the data leaves out keep their contents unless `from` discards
-    /// them).
+    /// them). Everything known here is checked here: usage, sample count, states, layouts
+    /// (each subresource at most once) against the data.
     pub fn new(
         stager: &Stager,
         dst: &'a GpuImage,
@@ -380,19 +453,29 @@ impl<'a> ImageUpload<'a> {
                 needed: "TRANSFER_DST",
             });
         }
+        check::single_sampled(dst)?;
+        check::image_state(dst, from, stager.queue_families, "from")?;
+        check::image_state(dst, to, stager.queue_families, "to")?;
         let align = stager.alignment();
-        let offset_align = offset_alignment(&block, align);
+        let offset_align = offset_alignment(&block, align)?;
         let mut pieces = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for layout in layouts {
             if layout.level >= dst.mip_levels() || layout.layer >= dst.array_layers() {
+                return Err(Error::InvalidSubresource {
+                    level: layout.level,
+                    layer: layout.layer,
+                    levels: dst.mip_levels(),
+                    layers: dst.array_layers(),
+                });
+            }
+            // Two copies into one subresource in one submission would race (write after write).
+            if !seen.insert((layout.level, layout.layer)) {
                 return Err(Error::invalid(
                     "layouts",
                     format!(
-                        "level {} layer {} is outside an image of {} levels and {} layers",
-                        layout.level,
-                        layout.layer,
-                        dst.mip_levels(),
-                        dst.array_layers()
+                        "level {} layer {} is listed twice",
+                        layout.level, layout.layer
                     ),
                 ));
             }
@@ -419,7 +502,8 @@ impl<'a> ImageUpload<'a> {
         })
     }
 
-    /// Uploads `levels` tightly packed levels of every layer (see [`packed_layouts`]).
+    /// Uploads `levels` tightly packed levels of every layer (see [`packed_layouts`]); `data`
+    /// must be exactly that long.
     pub fn packed(
         stager: &Stager,
         dst: &'a GpuImage,
@@ -430,11 +514,11 @@ impl<'a> ImageUpload<'a> {
         max_piece: u64,
     ) -> Result<Self> {
         let (layouts, len) = packed_layouts(dst, levels)?;
-        if (data.len() as u64) < len {
+        if data.len() as u64 != len {
             return Err(Error::invalid(
                 "data",
                 format!(
-                    "{levels} packed levels need {len} bytes, the data has {}",
+                    "{levels} packed levels are {len} bytes, the data has {}",
                     data.len()
                 ),
             ));
@@ -454,7 +538,18 @@ impl<'a> ImageUpload<'a> {
         &self.pieces
     }
 
-    /// Records the next part of the upload into `cmd`.
+    /// The smallest staging ring this upload can go through: its largest piece.
+    pub fn min_ring_size(&self) -> u64 {
+        self.pieces
+            .iter()
+            .map(Piece::staging_size)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Records the next part of the upload into `cmd`. An error leaves `cmd`, the ring and this
+    /// upload as they were, so the same call can be retried (with a larger ring, after
+    /// [`Error::RingTooSmall`]).
     ///
     /// # Safety
     /// `cmd` is recording on `stager`'s device, on a queue family that supports transfers; the
@@ -466,6 +561,52 @@ impl<'a> ImageUpload<'a> {
         cmd: vk::CommandBuffer,
         ring: &mut StagingRing,
     ) -> Result<Progress> {
+        let needed = self.min_ring_size();
+        if needed > ring.capacity() {
+            return Err(Error::RingTooSmall {
+                needed,
+                capacity: ring.capacity(),
+            });
+        }
+        let budget = self.batch.unwrap_or(ring.capacity() / 4).max(1);
+        // Host work first (see `BufferUpload::record`).
+        let checkpoint = ring.checkpoint();
+        let mut regions = Vec::new();
+        let mut next = self.next;
+        let filled = (|| -> Result<()> {
+            let mut recorded = 0;
+            while let Some(piece) = self.pieces.get(next) {
+                if recorded > 0 && recorded + piece.staging_size() > budget {
+                    break;
+                }
+                let Some(span) = ring.alloc(piece.staging_size(), self.offset_align)? else {
+                    break;
+                };
+                match piece.contiguous_source() {
+                    Some((start, len)) => copy_parallel(
+                        &self.data[start..start + len],
+                        &mut ring.bytes_mut(span)?[..len],
+                        stager.threads,
+                    ),
+                    None => piece.fill(self.data, ring.bytes_mut(span)?)?,
+                }
+                ring.flush(allocator, span)?;
+                regions.push(piece.region(span.offset()));
+                recorded += piece.staging_size();
+                next += 1;
+            }
+            Ok(())
+        })();
+        if let Err(err) = filled {
+            ring.rollback(checkpoint);
+            return Err(err);
+        }
+
+        if regions.is_empty() && next < self.pieces.len() {
+            // No room in the ring yet: record nothing, not even the first barrier, so that a
+            // caller may reset and reuse `cmd`.
+            return Ok(Progress::Pending);
+        }
         let device = stager.device();
         let range = self.dst.full_range(self.block.aspect);
         let work = working(Access::TransferWrite, self.from);
@@ -475,29 +616,6 @@ impl<'a> ImageUpload<'a> {
             // SAFETY: forwarded from this function's contract.
             unsafe { pre.record(device, cmd) };
             self.started = true;
-        }
-        let budget = self.batch.unwrap_or(ring.capacity() / 4).max(1);
-        let mut regions = Vec::new();
-        let mut recorded = 0;
-        while let Some(piece) = self.pieces.get(self.next) {
-            if recorded > 0 && recorded + piece.staging_size() > budget {
-                break;
-            }
-            let Some(span) = ring.alloc(piece.staging_size(), self.offset_align)? else {
-                break;
-            };
-            match piece.contiguous_source() {
-                Some((start, len)) => copy_parallel(
-                    &self.data[start..start + len],
-                    &mut ring.bytes_mut(span)[..len],
-                    stager.threads,
-                ),
-                None => piece.fill(self.data, ring.bytes_mut(span))?,
-            }
-            ring.flush(allocator, span)?;
-            regions.push(piece.region(span.offset, &self.block));
-            recorded += piece.staging_size();
-            self.next += 1;
         }
         if !regions.is_empty() {
             // SAFETY: the image is in TRANSFER_DST_OPTIMAL (barrier above, in this or an earlier
@@ -512,6 +630,7 @@ impl<'a> ImageUpload<'a> {
                 )
             };
         }
+        self.next = next;
         if self.next < self.pieces.len() {
             return Ok(Progress::Pending);
         }

@@ -266,7 +266,8 @@ impl Gpu {
 
     /// A stager for this device.
     pub fn stager(&self) -> staging::Stager {
-        staging::Stager::new(&self.device, &self.properties.limits)
+        // SAFETY: this Gpu's handles; the device was made from this physical device.
+        unsafe { staging::Stager::new(&self.instance, self.physical_device, &self.device) }
     }
 
     /// Mip generation pipelines for this device.

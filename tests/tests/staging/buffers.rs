@@ -95,11 +95,23 @@ fn direct_upload_writes_mappable_memory_and_records_nothing() {
     let mut buffer = alloc
         .create_buffer(&BufferDesc::new(200_000, usage).memory(MemoryIntent::CpuToGpu))
         .unwrap();
-    let mut upload = BufferUpload::from_pod(
+    // UNDEFINED says the contents may be discarded, not that the GPU is done reading them: Auto
+    // stages. Only a host-side state picks the direct write.
+    let undefined = BufferUpload::from_pod(
         &mut buffer,
         0,
         &data,
         ResourceState::UNDEFINED,
+        Access::VertexBuffer.into(),
+    )
+    .unwrap()
+    .resolved_path();
+    assert_eq!(undefined, UploadPath::Staged);
+    let mut upload = BufferUpload::from_pod(
+        &mut buffer,
+        0,
+        &data,
+        Access::HostWrite.into(),
         Access::VertexBuffer.into(),
     )
     .unwrap();
@@ -167,8 +179,6 @@ fn both_paths_agree_on_a_mappable_buffer() {
 fn bad_buffer_uploads_are_refused_before_recording() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
-    let mut ring = StagingRing::new(&alloc, 4096).unwrap();
     let mut buffer = alloc
         .create_buffer(&BufferDesc::new(64, vk::BufferUsageFlags::VERTEX_BUFFER))
         .unwrap();
@@ -191,18 +201,15 @@ fn bad_buffer_uploads_are_refused_before_recording() {
         ),
         "{err}"
     );
-    let mut upload = BufferUpload::new(
+    // GpuOnly and without TRANSFER_DST: neither path can reach it, known at construction.
+    let err = BufferUpload::new(
         &mut buffer,
         0,
         &data[..8],
         ResourceState::UNDEFINED,
         Access::VertexBuffer.into(),
     )
-    .unwrap();
-    // GpuOnly and without TRANSFER_DST: neither path can reach it.
-    // SAFETY: nothing is recorded on failure, so the null command buffer is never used.
-    let err = unsafe { upload.record(&stager, &alloc, vk::CommandBuffer::null(), &mut ring) }
-        .unwrap_err();
+    .unwrap_err();
     assert!(
         matches!(
             err,
@@ -213,8 +220,5 @@ fn bad_buffer_uploads_are_refused_before_recording() {
         "{err}"
     );
     // SAFETY: nothing was submitted.
-    unsafe {
-        ring.destroy(&alloc);
-        alloc.destroy_buffer(buffer);
-    }
+    unsafe { alloc.destroy_buffer(buffer) };
 }

@@ -270,19 +270,13 @@ fn bad_image_uploads_are_refused_before_recording() {
     )
     .unwrap_err();
     assert!(
-        matches!(
-            err,
-            staging::Error::InvalidSource {
-                field: "layouts",
-                ..
-            }
-        ),
+        matches!(err, staging::Error::InvalidSubresource { level: 9, .. }),
         "{err}"
     );
     let data = [0u8; 1024];
     let err = ImageUpload::packed(&stager, &image, &data, 1, undefined, sampled, 32).unwrap_err();
     assert!(
-        matches!(err, staging::Error::RingTooSmall { needed, capacity: 32 } if needed >= 64),
+        matches!(err, staging::Error::PieceBudgetTooSmall { needed, budget: 32 } if needed >= 64),
         "{err}"
     );
     // SAFETY: nothing was submitted.

@@ -3,6 +3,7 @@
 
 mod buffers;
 mod chaining;
+mod edges;
 mod images;
 mod mips;
 

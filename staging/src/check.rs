@@ -1,0 +1,116 @@
+//! Checks of resource states against the resource they are applied to, run before anything is
+//! recorded.
+
+use allocator::GpuImage;
+use ash::vk;
+
+use crate::access::{Access, ResourceState};
+use crate::error::{Error, Result};
+
+/// The image usage an access's layout needs (VUID-VkImageMemoryBarrier2-oldLayout-01208 and its
+/// neighbours: a barrier may name a layout only where the image has the matching usage), as the
+/// usage bits of which at least one must be present, and their names.
+fn layout_usage(layout: vk::ImageLayout) -> Option<(vk::ImageUsageFlags, &'static str)> {
+    use vk::ImageUsageFlags as U;
+    match layout {
+        vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL => {
+            Some((U::COLOR_ATTACHMENT, "COLOR_ATTACHMENT"))
+        }
+        vk::ImageLayout::DEPTH_STENCIL_ATTACHMENT_OPTIMAL
+        | vk::ImageLayout::DEPTH_STENCIL_READ_ONLY_OPTIMAL => {
+            Some((U::DEPTH_STENCIL_ATTACHMENT, "DEPTH_STENCIL_ATTACHMENT"))
+        }
+        vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL => Some((
+            U::SAMPLED | U::INPUT_ATTACHMENT,
+            "SAMPLED or INPUT_ATTACHMENT",
+        )),
+        vk::ImageLayout::TRANSFER_SRC_OPTIMAL => Some((U::TRANSFER_SRC, "TRANSFER_SRC")),
+        vk::ImageLayout::TRANSFER_DST_OPTIMAL => Some((U::TRANSFER_DST, "TRANSFER_DST")),
+        _ => None,
+    }
+}
+
+/// Checks that `state` names a queue family of the device (`queue_families` of them) or none.
+pub(crate) fn queue_family(
+    state: ResourceState,
+    queue_families: u32,
+    which: &'static str,
+) -> Result<()> {
+    let family = state.queue_family;
+    if family != vk::QUEUE_FAMILY_IGNORED && family >= queue_families {
+        return Err(Error::InvalidState {
+            which,
+            reason: format!(
+                "queue family {family} does not exist; the device has {queue_families}"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a buffer's state.
+pub(crate) fn buffer_state(
+    state: ResourceState,
+    queue_families: u32,
+    which: &'static str,
+) -> Result<()> {
+    if state.access == Access::Present {
+        return Err(Error::InvalidState {
+            which,
+            reason: "buffers are never presented".into(),
+        });
+    }
+    queue_family(state, queue_families, which)
+}
+
+/// Checks an image's state: its queue family, and that the image's usage allows its layout.
+pub(crate) fn image_state(
+    image: &GpuImage,
+    state: ResourceState,
+    queue_families: u32,
+    which: &'static str,
+) -> Result<()> {
+    queue_family(state, queue_families, which)?;
+    if state.access == Access::Present {
+        return Err(Error::InvalidState {
+            which,
+            reason: "an allocator-made image is not a swapchain image; it cannot be presented"
+                .into(),
+        });
+    }
+    let layout = state.access.info().layout;
+    if let Some((needed, names)) = layout_usage(layout) {
+        if !image.usage().intersects(needed) {
+            return Err(Error::InvalidState {
+                which,
+                reason: format!(
+                    "{layout:?} needs {names} usage; the image has {:?}",
+                    image.usage()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses multisampled images for copies and blits.
+pub(crate) fn single_sampled(image: &GpuImage) -> Result<()> {
+    if image.samples() != vk::SampleCountFlags::TYPE_1 {
+        return Err(Error::Multisampled {
+            samples: image.samples(),
+        });
+    }
+    Ok(())
+}
+
+/// The number of queue families of `physical_device`.
+///
+/// # Safety
+/// `physical_device` belongs to `instance`.
+pub(crate) unsafe fn queue_family_count(
+    instance: &ash::Instance,
+    physical_device: vk::PhysicalDevice,
+) -> u32 {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { instance.get_physical_device_queue_family_properties(physical_device) }.len() as u32
+}

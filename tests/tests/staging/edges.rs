@@ -1,0 +1,260 @@
+//! The edges issue 7 found: each defect, and what now happens instead.
+
+use allocator::{BufferDesc, ImageDesc};
+use ash::vk;
+use gpu_tests::Gpu;
+use staging::{Access, BufferUpload, Error, ImageUpload, Progress, ResourceState, StagingRing};
+
+use crate::pattern;
+
+const RGBA: vk::Format = vk::Format::R8G8B8A8_UNORM;
+
+#[test]
+fn an_empty_upload_at_the_buffers_end_records_nothing_and_is_done() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let mut ring = StagingRing::new(&alloc, 4096).unwrap();
+    let mut buffer = alloc.create_buffer(&BufferDesc::vertex(64)).unwrap();
+    gpu.submit_and_wait(|cmd| {
+        let mut upload = BufferUpload::new(
+            &mut buffer,
+            64,
+            &[],
+            ResourceState::UNDEFINED,
+            Access::VertexBuffer.into(),
+        )
+        .unwrap();
+        // SAFETY: `cmd` is recording on the Gpu's queue; buffer and ring outlive the submission.
+        let progress = unsafe { upload.record(&stager, &alloc, cmd, &mut ring) }.unwrap();
+        assert!(matches!(progress, Progress::Done(_)));
+    });
+    assert_eq!(ring.in_use(), 0);
+    // SAFETY: the submission completed.
+    unsafe {
+        ring.destroy(&alloc);
+        alloc.destroy_buffer(buffer);
+    }
+}
+
+#[test]
+fn a_ring_too_small_is_reported_before_anything_is_recorded_and_a_retry_is_correct() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let image = alloc
+        .create_image(&ImageDesc::texture_2d(RGBA, 64, 64).mip_levels(allocator::MipLevels::ONE))
+        .unwrap();
+    let data = pattern(64 * 64 * 4, 7);
+    let mut small = StagingRing::new(&alloc, 1024).unwrap();
+    let mut big = StagingRing::new(&alloc, 1 << 20).unwrap();
+    let undefined = ResourceState::UNDEFINED;
+    let sampled = Access::FragmentShaderSampledRead.into();
+    let mut upload =
+        ImageUpload::packed(&stager, &image, &data, 1, undefined, sampled, 1 << 20).unwrap();
+    assert_eq!(upload.min_ring_size(), 64 * 64 * 4);
+    gpu.submit_and_wait(|cmd| {
+        // SAFETY: recording on the Gpu's queue; image and rings outlive the submission.
+        let err = unsafe { upload.record(&stager, &alloc, cmd, &mut small) }.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::RingTooSmall {
+                    needed: 16384,
+                    capacity: 1024
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(small.in_use(), 0, "the failed call took no ring space");
+        // The retry records the first barrier too: validation would see UNDEFINED otherwise.
+        // SAFETY: as above.
+        let progress = unsafe { upload.record(&stager, &alloc, cmd, &mut big) }.unwrap();
+        assert!(matches!(progress, Progress::Done(_)));
+    });
+    // SAFETY: the submission completed.
+    unsafe {
+        small.destroy(&alloc);
+        big.destroy(&alloc);
+        alloc.destroy_image(image);
+    }
+}
+
+#[test]
+fn multisampled_images_are_refused_for_upload_and_readback() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let image = alloc
+        .create_image(&ImageDesc::new_2d(RGBA, 8, 8).samples(4).usage(
+            vk::ImageUsageFlags::COLOR_ATTACHMENT
+                | vk::ImageUsageFlags::TRANSFER_DST
+                | vk::ImageUsageFlags::TRANSFER_SRC,
+        ))
+        .unwrap();
+    let data = [0u8; 256];
+    let to = Access::TransferRead.into();
+    let err = ImageUpload::packed(
+        &stager,
+        &image,
+        &data,
+        1,
+        ResourceState::UNDEFINED,
+        to,
+        1 << 20,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Multisampled { .. }), "{err}");
+    let live = alloc.live_allocations().unwrap();
+    // SAFETY: refused before recording; the null command buffer is never used.
+    let err =
+        unsafe { stager.record_image_readback(&alloc, vk::CommandBuffer::null(), &image, to, to) }
+            .unwrap_err();
+    assert!(matches!(err, Error::Multisampled { .. }), "{err}");
+    assert_eq!(
+        alloc.live_allocations().unwrap(),
+        live,
+        "no readback memory left behind"
+    );
+    // SAFETY: nothing was submitted.
+    unsafe { alloc.destroy_image(image) };
+}
+
+#[test]
+fn states_the_resource_cannot_take_are_refused() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let image = alloc
+        .create_image(&ImageDesc::texture_2d(RGBA, 8, 8).mip_levels(allocator::MipLevels::ONE))
+        .unwrap();
+    let data = [0u8; 256];
+    let undefined = ResourceState::UNDEFINED;
+    let cases = [
+        // No such queue family.
+        ResourceState::new(Access::FragmentShaderSampledRead).on_queue(stager.queue_families()),
+        // Colour attachment layout without COLOR_ATTACHMENT usage.
+        Access::ColorAttachmentWrite.into(),
+        Access::DepthStencilAttachmentRead.into(),
+        // An allocator image is never a swapchain image.
+        Access::Present.into(),
+    ];
+    for to in cases {
+        let err =
+            ImageUpload::packed(&stager, &image, &data, 1, undefined, to, 1 << 20).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidState { which: "to", .. }),
+            "{to:?}: {err}"
+        );
+        let err =
+            ImageUpload::packed(&stager, &image, &data, 1, to, undefined, 1 << 20).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidState { which: "from", .. }),
+            "{to:?}: {err}"
+        );
+    }
+    let mut buffer = alloc.create_buffer(&BufferDesc::vertex(64)).unwrap();
+    let mut ring = StagingRing::new(&alloc, 4096).unwrap();
+    let far = ResourceState::new(Access::VertexBuffer).on_queue(1000);
+    let mut upload = BufferUpload::new(&mut buffer, 0, &data[..64], undefined, far).unwrap();
+    // SAFETY: refused before recording; the null command buffer is never used.
+    let err = unsafe { upload.record(&stager, &alloc, vk::CommandBuffer::null(), &mut ring) }
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidState { which: "to", .. }),
+        "{err}"
+    );
+    assert_eq!(ring.in_use(), 0);
+    // SAFETY: nothing was submitted.
+    unsafe {
+        ring.destroy(&alloc);
+        alloc.destroy_buffer(buffer);
+        alloc.destroy_image(image);
+    }
+}
+
+#[test]
+fn packed_uploads_take_exactly_the_levels_the_image_has_and_exactly_their_bytes() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let image = alloc
+        .create_image(&ImageDesc::texture_2d(RGBA, 8, 8))
+        .unwrap();
+    let (undefined, sampled) = (
+        ResourceState::UNDEFINED,
+        ResourceState::from(Access::FragmentShaderSampledRead),
+    );
+    let (_, full) = staging::packed_layouts(&image, 4).unwrap();
+    let data = vec![0u8; full as usize + 1];
+    for levels in [0, 5] {
+        let err = ImageUpload::packed(&stager, &image, &data, levels, undefined, sampled, 1 << 20)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidSubresource { .. }),
+            "{levels}: {err}"
+        );
+    }
+    let err =
+        ImageUpload::packed(&stager, &image, &data, 4, undefined, sampled, 1 << 20).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidSource { field: "data", .. }),
+        "{err}"
+    );
+    let exact = ImageUpload::packed(
+        &stager,
+        &image,
+        &data[..full as usize],
+        4,
+        undefined,
+        sampled,
+        1 << 20,
+    );
+    assert!(exact.is_ok());
+    // SAFETY: nothing was submitted.
+    unsafe { alloc.destroy_image(image) };
+}
+
+#[test]
+fn the_submitter_waits_for_ring_space_instead_of_submitting_empty_buffers() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let mut submitter = gpu.submitter();
+    // Pieces of 60% of the ring: two never fit at once, and each is larger than a quarter.
+    let image = alloc
+        .create_image(&ImageDesc::texture_2d(RGBA, 64, 64).mip_levels(allocator::MipLevels::ONE))
+        .unwrap();
+    let data = pattern(64 * 64 * 4, 9);
+    let mut ring = StagingRing::new(&alloc, 4096).unwrap();
+    let sampled = ResourceState::from(Access::FragmentShaderSampledRead);
+    let mut upload = ImageUpload::packed(
+        &stager,
+        &image,
+        &data,
+        1,
+        ResourceState::UNDEFINED,
+        sampled,
+        2560,
+    )
+    .unwrap();
+    let pieces = upload.pieces().len() as u64;
+    // SAFETY: recording on the submitter's queue; image, data and ring outlive `run`.
+    unsafe {
+        submitter.run(&mut ring, |cmd, ring| {
+            upload.record(&stager, &alloc, cmd, ring)
+        })
+    }
+    .unwrap();
+    assert_eq!(
+        submitter.last_value(),
+        pieces,
+        "one submission per piece, none empty"
+    );
+    // SAFETY: completed.
+    unsafe {
+        submitter.destroy().unwrap();
+        ring.destroy(&alloc);
+        alloc.destroy_image(image);
+    }
+}
