@@ -18,6 +18,19 @@
 //! What it deliberately does not do: pooling, reference counting, deferred destruction, uploads
 //! (see the `staging` crate) or anything that records commands.
 //!
+//! # Soundness
+//! Safe methods never reach memory they must not. What makes the crate's `unsafe` blocks sound:
+//! - a handle's memory and mapping live exactly as long as the handle (handles are not `Clone`,
+//!   and `destroy_*` consumes them), so a mapped pointer read through a handle is live;
+//! - every host read, write, flush and invalidate is range-checked against the resource's size
+//!   with checked arithmetic (`Error::OutOfBounds`), and refused on memory the host may not touch
+//!   (`Error::NotMappable`); a [`Mapping`] borrows its resource and checks its own ranges;
+//! - every description is validated before the first Vulkan call (flags, usage, formats,
+//!   features and limits), so only valid create infos reach Vulkan, and only core format values
+//!   reach `vkGetPhysicalDeviceImageFormatProperties`;
+//! - the `unsafe` methods (`new`, `destroy_*`) list the caller's duties: handles of this
+//!   allocator's device, and no pending GPU work on what is destroyed.
+//!
 //! ```no_run
 //! use allocator::{Allocator, AllocatorDesc, BufferDesc, ImageDesc, MemoryIntent};
 //! use ash::vk;

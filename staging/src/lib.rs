@@ -20,6 +20,20 @@
 //! and only when asked), own resources, keep global state, or allocate staging memory per upload
 //! (wgpu allocates a full-size staging buffer per write: wgpu PR #7114).
 //!
+//! # Soundness and errors
+//! - Staging memory is written only through [`StagingRing::bytes_mut`], which takes a
+//!   [`RingSpan`] the ring handed out: spans cannot be built by callers (private fields), carry
+//!   their ring's id and a sequence number, and are refused once reclaimed, so a safe caller
+//!   cannot reach outside the mapping or into space the GPU may be reading for a later span.
+//! - All arithmetic on caller-supplied sizes, offsets, pitches and alignments is checked;
+//!   [`Piece`]s are made only by the planner, which checked each against the caller's data.
+//! - Recording functions check everything first (usage, sample count, states against the
+//!   device's queue families and the image's usage, the ring's size), then do host work, then
+//!   record. An error leaves the command buffer, the ring (rolled back) and the upload object as
+//!   they were, so the same call can be retried.
+//! - `unsafe` is on the functions that record or submit: the caller vouches for the command
+//!   buffer's device and queue, and for the resources outliving the GPU work.
+//!
 //! ```no_run
 //! use staging::{Access, BufferUpload, ResourceState, Stager, StagingRing, Progress};
 //! # fn f(allocator: &allocator::Allocator, stager: &Stager, cmd: ash::vk::CommandBuffer,

@@ -345,6 +345,7 @@ fn run_format(format: vk::Format) {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
     let mips = gpu.mip_generator();
+    assert!(!mips.compute_pipelines_built(), "nothing is built up front");
     for (i, case) in cases(format).iter().enumerate() {
         let three_d = case.desc.dimension == allocator::ImageDimension::D3;
         assert!(
@@ -352,6 +353,9 @@ fn run_format(format: vk::Format) {
             "{} {format:?}: blit refused",
             case.name
         );
+        if i == 0 {
+            assert!(!mips.compute_pipelines_built(), "blits build no pipelines");
+        }
         let computed = check(
             &gpu,
             &alloc,
@@ -365,6 +369,7 @@ fn run_format(format: vk::Format) {
             "{} {format:?}: compute runs on every 2D case and refuses 3D",
             case.name
         );
+        assert!(mips.compute_pipelines_built());
     }
     // SAFETY: nothing is pending.
     unsafe { mips.destroy() };

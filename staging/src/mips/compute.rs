@@ -1,0 +1,410 @@
+//! The single-pass compute downsampler (`shaders/downsample.comp`), and its pipelines, built
+//! on first use.
+
+use allocator::{Allocator, BufferDesc, GpuImage};
+use ash::vk;
+
+use super::plan::{level_extent, plan_compute_passes, LEVELS_PER_PHASE};
+use super::{MipGenerator, MipScratch};
+use crate::access::{Access, ResourceState};
+use crate::barrier::BarrierBatch;
+use crate::error::{Error, Result};
+use crate::upload::Finished;
+
+const SPIRV_RGBA8: &[u8] = include_bytes!("../../../shaders/spirv/downsample_rgba8.spv");
+const SPIRV_RGBA16F: &[u8] = include_bytes!("../../../shaders/spirv/downsample_rgba16f.spv");
+
+/// Destination views bound per dispatch (`dst[12]` in the shader).
+const DST_BINDINGS: u32 = 12;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Push {
+    src_size: [i32; 2],
+    phase1_levels: u32,
+    phase2_levels: u32,
+    srgb: u32,
+    groups_per_layer: u32,
+    counter_base: u32,
+    pad: u32,
+}
+
+/// The compute path's storage format for an image format, and whether values are sRGB-encoded.
+pub(super) fn storage_format(format: vk::Format) -> Option<(vk::Format, bool)> {
+    match format {
+        vk::Format::R8G8B8A8_UNORM => Some((vk::Format::R8G8B8A8_UNORM, false)),
+        vk::Format::R8G8B8A8_SRGB => Some((vk::Format::R8G8B8A8_UNORM, true)),
+        vk::Format::R16G16B16A16_SFLOAT => Some((vk::Format::R16G16B16A16_SFLOAT, false)),
+        _ => None,
+    }
+}
+
+/// A descriptor write of storage images at `binding` of `set`.
+fn storage_images<'a>(
+    set: vk::DescriptorSet,
+    binding: u32,
+    info: &'a [vk::DescriptorImageInfo],
+) -> vk::WriteDescriptorSet<'a> {
+    vk::WriteDescriptorSet::default()
+        .dst_set(set)
+        .dst_binding(binding)
+        .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
+        .image_info(info)
+}
+
+fn shader_module(device: &ash::Device, bytes: &[u8]) -> Result<vk::ShaderModule> {
+    let words = ash::util::read_spv(&mut std::io::Cursor::new(bytes))
+        .map_err(|_| Error::Vulkan(vk::Result::ERROR_INVALID_SHADER_NV))?;
+    let info = vk::ShaderModuleCreateInfo::default().code(&words);
+    // SAFETY: valid device; the words are the SPIR-V built from shaders/downsample.comp.
+    Ok(unsafe { device.create_shader_module(&info, None) }?)
+}
+
+/// The compute path's Vulkan objects: made together on first use, destroyed together.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ComputePipelines {
+    set_layout: vk::DescriptorSetLayout,
+    layout: vk::PipelineLayout,
+    /// `[general, all-even]` pipelines per storage format.
+    rgba8: [vk::Pipeline; 2],
+    rgba16f: [vk::Pipeline; 2],
+}
+
+impl ComputePipelines {
+    /// Builds the descriptor set layout, the pipeline layout and the four pipelines; on failure
+    /// destroys what it made.
+    ///
+    /// # Safety
+    /// `device` is valid.
+    pub(super) unsafe fn new(device: &ash::Device) -> Result<Self> {
+        let bindings = [
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(0)
+                .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE),
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(1)
+                .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
+                .descriptor_count(DST_BINDINGS)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE),
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(2)
+                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE),
+            // Level S+6 again, declared coherent: the last workgroup reads what all wrote.
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(3)
+                .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE),
+        ];
+        let ranges = [vk::PushConstantRange::default()
+            .stage_flags(vk::ShaderStageFlags::COMPUTE)
+            .size(std::mem::size_of::<Push>() as u32)];
+        // SAFETY: valid device (this function's contract); each object made here is destroyed in
+        // `destroy`, or right here if a later step fails.
+        unsafe {
+            let set_layout = device.create_descriptor_set_layout(
+                &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
+                None,
+            )?;
+            let set_layouts = [set_layout];
+            let layout = match device.create_pipeline_layout(
+                &vk::PipelineLayoutCreateInfo::default()
+                    .set_layouts(&set_layouts)
+                    .push_constant_ranges(&ranges),
+                None,
+            ) {
+                Ok(layout) => layout,
+                Err(err) => {
+                    device.destroy_descriptor_set_layout(set_layout, None);
+                    return Err(err.into());
+                }
+            };
+            let mut pipelines = Vec::new();
+            let entries = [vk::SpecializationMapEntry::default()
+                .constant_id(0)
+                .offset(0)
+                .size(4)];
+            // [rgba8 general, rgba8 all-even, rgba16f general, rgba16f all-even]
+            for (bytes, all_even) in [
+                (SPIRV_RGBA8, 0u32),
+                (SPIRV_RGBA8, 1),
+                (SPIRV_RGBA16F, 0),
+                (SPIRV_RGBA16F, 1),
+            ] {
+                let made = shader_module(device, bytes).and_then(|module| {
+                    let value = all_even.to_ne_bytes();
+                    let specialization = vk::SpecializationInfo::default()
+                        .map_entries(&entries)
+                        .data(&value);
+                    let stage = vk::PipelineShaderStageCreateInfo::default()
+                        .stage(vk::ShaderStageFlags::COMPUTE)
+                        .module(module)
+                        .name(c"main")
+                        .specialization_info(&specialization);
+                    let info = [vk::ComputePipelineCreateInfo::default()
+                        .stage(stage)
+                        .layout(layout)];
+                    let result =
+                        device.create_compute_pipelines(vk::PipelineCache::null(), &info, None);
+                    device.destroy_shader_module(module, None);
+                    result.map(|p| p[0]).map_err(|(_, err)| Error::Vulkan(err))
+                });
+                match made {
+                    Ok(pipeline) => pipelines.push(pipeline),
+                    Err(err) => {
+                        for pipeline in pipelines {
+                            device.destroy_pipeline(pipeline, None);
+                        }
+                        device.destroy_pipeline_layout(layout, None);
+                        device.destroy_descriptor_set_layout(set_layout, None);
+                        return Err(err);
+                    }
+                }
+            }
+            Ok(Self {
+                set_layout,
+                layout,
+                rgba8: [pipelines[0], pipelines[1]],
+                rgba16f: [pipelines[2], pipelines[3]],
+            })
+        }
+    }
+
+    /// Destroys the pipelines and layouts.
+    ///
+    /// # Safety
+    /// No pending work uses them; `device` made them.
+    pub(super) unsafe fn destroy(self, device: &ash::Device) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            for pipeline in self.rgba8.into_iter().chain(self.rgba16f) {
+                device.destroy_pipeline(pipeline, None);
+            }
+            device.destroy_pipeline_layout(self.layout, None);
+            device.destroy_descriptor_set_layout(self.set_layout, None);
+        }
+    }
+}
+
+impl MipGenerator {
+    pub(super) unsafe fn record_compute(
+        &self,
+        allocator: &Allocator,
+        cmd: vk::CommandBuffer,
+        image: &GpuImage,
+        base: u32,
+        from: ResourceState,
+        to: ResourceState,
+    ) -> Result<(Finished, MipScratch)> {
+        let device = &self.device;
+        let Some((storage, srgb)) = storage_format(image.format()) else {
+            return Err(Error::MipsUnsupported {
+                format: image.format(),
+                method: "compute",
+                reason: "only RGBA8 UNORM, RGBA8 sRGB and RGBA16F",
+            });
+        };
+        let pipes = self.compute_pipelines()?;
+        let levels = image.mip_levels();
+        let layers = image.array_layers();
+        let extent = image.extent();
+        let passes = plan_compute_passes((extent.width, extent.height), base, levels);
+        let mut scratch = MipScratch::default();
+        // On any failure below, what was made so far is destroyed before returning.
+        let built = (|| -> Result<Vec<vk::DescriptorSet>> {
+            for level in base..levels {
+                let info = vk::ImageViewCreateInfo::default()
+                    .image(image.raw())
+                    .view_type(vk::ImageViewType::TYPE_2D_ARRAY)
+                    .format(storage)
+                    .subresource_range(Self::range(image, level, 1));
+                // SAFETY: a view of a live image in a format its MUTABLE_FORMAT flag (or its own
+                // format) allows, with STORAGE usage (checked by compute_refusal).
+                scratch
+                    .views
+                    .push(unsafe { device.create_image_view(&info, None) }?);
+            }
+            let sets = passes.len().max(1) as u32;
+            let sizes = [
+                vk::DescriptorPoolSize {
+                    ty: vk::DescriptorType::STORAGE_IMAGE,
+                    descriptor_count: sets * (2 + DST_BINDINGS),
+                },
+                vk::DescriptorPoolSize {
+                    ty: vk::DescriptorType::STORAGE_BUFFER,
+                    descriptor_count: sets,
+                },
+            ];
+            let pool_info = vk::DescriptorPoolCreateInfo::default()
+                .max_sets(sets)
+                .pool_sizes(&sizes);
+            // SAFETY: valid device.
+            scratch.pool = unsafe { device.create_descriptor_pool(&pool_info, None) }?;
+            let counter_bytes = u64::from((passes.len() as u32).max(1) * layers) * 4;
+            let counters = allocator.create_buffer(
+                &BufferDesc::new(
+                    counter_bytes,
+                    vk::BufferUsageFlags::STORAGE_BUFFER | vk::BufferUsageFlags::TRANSFER_DST,
+                )
+                .name("mip counters"),
+            )?;
+            let counter_raw = counters.raw();
+            scratch.counters = Some(counters);
+            let set_layouts = vec![pipes.set_layout; sets as usize];
+            let alloc_info = vk::DescriptorSetAllocateInfo::default()
+                .descriptor_pool(scratch.pool)
+                .set_layouts(&set_layouts);
+            // SAFETY: the pool was sized for these sets.
+            let descriptor_sets = unsafe { device.allocate_descriptor_sets(&alloc_info) }?;
+            let view = |level: u32| scratch.views[(level.min(levels - 1) - base) as usize];
+            for (pass, &set) in passes.iter().zip(&descriptor_sets) {
+                let src = [vk::DescriptorImageInfo::default()
+                    .image_view(view(pass.src_level))
+                    .image_layout(vk::ImageLayout::GENERAL)];
+                // Bindings past the last level repeat it; the shader never writes them.
+                let dst: Vec<_> = (0..DST_BINDINGS)
+                    .map(|k| {
+                        vk::DescriptorImageInfo::default()
+                            .image_view(view(pass.src_level + 1 + k))
+                            .image_layout(vk::ImageLayout::GENERAL)
+                    })
+                    .collect();
+                let mid = [vk::DescriptorImageInfo::default()
+                    .image_view(view(pass.src_level + LEVELS_PER_PHASE))
+                    .image_layout(vk::ImageLayout::GENERAL)];
+                let buffer = [vk::DescriptorBufferInfo::default()
+                    .buffer(counter_raw)
+                    .offset(0)
+                    .range(vk::WHOLE_SIZE)];
+                let writes = [
+                    storage_images(set, 0, &src),
+                    storage_images(set, 1, &dst),
+                    vk::WriteDescriptorSet::default()
+                        .dst_set(set)
+                        .dst_binding(2)
+                        .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                        .buffer_info(&buffer),
+                    storage_images(set, 3, &mid),
+                ];
+                // SAFETY: the set, views and buffer are live and match the layout.
+                unsafe { device.update_descriptor_sets(&writes, &[]) };
+            }
+            Ok(descriptor_sets)
+        })();
+        let descriptor_sets = match built {
+            Ok(sets) => sets,
+            Err(err) => {
+                // SAFETY: nothing was recorded, so nothing pending uses them.
+                unsafe { scratch.destroy(device, allocator) };
+                return Err(err);
+            }
+        };
+
+        let raw = image.raw();
+        let family = from.queue_family;
+        let general_read = ResourceState::new(Access::ComputeStorageRead).on_queue(family);
+        let general_rw = ResourceState::new(Access::ComputeStorageReadWrite).on_queue(family);
+        let mut batch = BarrierBatch::new();
+        let mut acquire = BarrierBatch::new();
+        let counters = scratch
+            .counters
+            .as_ref()
+            .map_or(vk::Buffer::null(), |b| b.raw());
+        // SAFETY: recording on this device (caller's contract); the counter buffer is new.
+        unsafe { device.cmd_fill_buffer(cmd, counters, 0, vk::WHOLE_SIZE, 0) };
+        batch.buffer_local(
+            counters,
+            0,
+            vk::WHOLE_SIZE,
+            ResourceState::new(Access::TransferWrite),
+            ResourceState::new(Access::ComputeStorageReadWrite),
+        );
+        Self::enter(
+            &mut batch,
+            &mut acquire,
+            image,
+            base,
+            (from, to),
+            (general_read, general_rw),
+        );
+        let pipelines = if storage == vk::Format::R16G16B16A16_SFLOAT {
+            pipes.rgba16f
+        } else {
+            pipes.rgba8
+        };
+        // SAFETY: as above.
+        unsafe { batch.record(device, cmd) };
+        for (index, (pass, &set)) in passes.iter().zip(&descriptor_sets).enumerate() {
+            let src = level_extent((extent.width, extent.height), pass.src_level);
+            let out = level_extent((extent.width, extent.height), pass.src_level + 1);
+            let groups = (out.0.div_ceil(32), out.1.div_ceil(32));
+            let push = Push {
+                src_size: [src.0 as i32, src.1 as i32],
+                phase1_levels: pass.phase1,
+                phase2_levels: pass.phase2,
+                srgb: u32::from(srgb),
+                groups_per_layer: groups.0 * groups.1,
+                counter_base: index as u32 * layers,
+                pad: 0,
+            };
+            if index > 0 {
+                // The previous dispatch's levels are this one's source.
+                batch.image_local(
+                    raw,
+                    Self::range(image, base, levels - base),
+                    general_rw,
+                    general_rw,
+                );
+            }
+            // SAFETY: the set matches the pipeline layout; every level is in GENERAL; the push
+            // constants fit the declared range.
+            unsafe {
+                batch.record(device, cmd);
+                device.cmd_bind_pipeline(
+                    cmd,
+                    vk::PipelineBindPoint::COMPUTE,
+                    pipelines[usize::from(pass.all_even)],
+                );
+                device.cmd_bind_descriptor_sets(
+                    cmd,
+                    vk::PipelineBindPoint::COMPUTE,
+                    pipes.layout,
+                    0,
+                    &[set],
+                    &[],
+                );
+                device.cmd_push_constants(
+                    cmd,
+                    pipes.layout,
+                    vk::ShaderStageFlags::COMPUTE,
+                    0,
+                    bytemuck::bytes_of(&push),
+                );
+                device.cmd_dispatch(cmd, groups.0, groups.1, layers);
+            }
+        }
+        batch.image(
+            raw,
+            Self::range(image, base, 1),
+            general_read,
+            to,
+            &mut acquire,
+        );
+        if base + 1 < levels {
+            batch.image(
+                raw,
+                Self::range(image, base + 1, levels - base - 1),
+                general_rw,
+                to,
+                &mut acquire,
+            );
+        }
+        // SAFETY: as above.
+        unsafe { batch.record(device, cmd) };
+        Ok((Finished { state: to, acquire }, scratch))
+    }
+}

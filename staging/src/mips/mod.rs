@@ -1,0 +1,342 @@
+//! Mip generation: a blit chain for any blittable image, and a single-pass compute downsampler for
+//! 2D colour images that beats it.
+//!
+//! Both record into the caller's command buffer, take the state the image is in (with the data in
+//! its base level) and leave every level in the state the caller asks for.
+//!
+//! - **Blit**: one `vkCmdBlitImage2` per level with linear filtering, each level's extent
+//!   `max(1, previous / 2)` in every dimension (so 257x129, 1x1024 and 3D images work), sRGB
+//!   filtered in linear space as the spec requires of blits. Refused with a typed error, before
+//!   anything is recorded, where the format lacks `BLIT_SRC`, `BLIT_DST` or linear filtering.
+//! - **Compute**: `shaders/downsample.comp`, in the manner of AMD's SPD: one dispatch makes up to
+//!   12 levels (a workgroup per 64x64 tile makes 6 through shared memory; the last workgroup to
+//!   finish makes the rest), and an odd level, filtered with exact 3-tap area weights rather
+//!   than a 2x2 box that drops texels, starts a new dispatch. RGBA8 UNORM, RGBA8 sRGB (through a
+//!   UNORM view, encoding in the shader; the image needs `MUTABLE_FORMAT`) and RGBA16F.
+
+mod blit;
+mod compute;
+mod plan;
+
+use std::sync::Mutex;
+
+use allocator::{Allocator, GpuBuffer, GpuImage};
+use ash::vk;
+
+use crate::access::ResourceState;
+use crate::barrier::BarrierBatch;
+use crate::check;
+use crate::error::{Error, Result};
+use crate::upload::Finished;
+
+use compute::{storage_format, ComputePipelines};
+pub use plan::{plan_compute_passes, MipPass};
+
+/// How mips are made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MipMethod {
+    /// Compute where the image and device allow it, blit otherwise; blit on CPU devices
+    /// (lavapipe), where the shader runs on the host: measured there 7.5x slower than the blit
+    /// chain (396 ms against 52.6 ms for a 4096x4096 sRGB chain).
+    #[default]
+    Auto,
+    /// The blit chain.
+    Blit,
+    /// The compute downsampler.
+    Compute,
+}
+
+/// Which level holds the data, and how to make the rest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MipOptions {
+    /// The level that holds the data (0 by default); the levels above it are made.
+    pub base_level: u32,
+    /// Blit, compute, or whichever the image allows (compute first).
+    pub method: MipMethod,
+}
+
+impl MipOptions {
+    /// Forces `method`.
+    pub fn method(mut self, method: MipMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Makes the levels above `base_level`.
+    pub fn base_level(mut self, base_level: u32) -> Self {
+        self.base_level = base_level;
+        self
+    }
+}
+
+/// What a compute generation leaves for the caller to destroy once the submission completes.
+#[derive(Debug, Default)]
+pub struct MipScratch {
+    views: Vec<vk::ImageView>,
+    pool: vk::DescriptorPool,
+    counters: Option<GpuBuffer>,
+}
+
+impl MipScratch {
+    /// Destroys the views, descriptor pool and counter buffer.
+    ///
+    /// # Safety
+    /// The submission that used them has completed; `device` and `allocator` made them.
+    pub unsafe fn destroy(self, device: &ash::Device, allocator: &Allocator) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            for view in self.views {
+                device.destroy_image_view(view, None);
+            }
+            if self.pool != vk::DescriptorPool::null() {
+                device.destroy_descriptor_pool(self.pool, None);
+            }
+            if let Some(buffer) = self.counters {
+                allocator.destroy_buffer(buffer);
+            }
+        }
+    }
+}
+
+/// Format facts for mip generation, and the compute pipelines, built the first time the compute
+/// path runs (a renderer that only blits never pays for them). Holds no per-image state.
+pub struct MipGenerator {
+    device: ash::Device,
+    instance: ash::Instance,
+    physical_device: vk::PhysicalDevice,
+    queue_families: u32,
+    cpu_device: bool,
+    compute: Mutex<Option<ComputePipelines>>,
+}
+
+impl std::fmt::Debug for MipGenerator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MipGenerator").finish_non_exhaustive()
+    }
+}
+
+impl MipGenerator {
+    /// A generator for `device`. Creates nothing yet: the compute pipelines are built on the
+    /// first compute generation.
+    ///
+    /// # Safety
+    /// The handles are valid and outlive the generator; `device` was created from `instance` and
+    /// `physical_device`.
+    pub unsafe fn new(
+        instance: &ash::Instance,
+        physical_device: vk::PhysicalDevice,
+        device: &ash::Device,
+    ) -> Result<Self> {
+        // SAFETY: forwarded from this function's contract.
+        let (props, queue_families) = unsafe {
+            (
+                instance.get_physical_device_properties(physical_device),
+                check::queue_family_count(instance, physical_device),
+            )
+        };
+        Ok(Self {
+            device: device.clone(),
+            instance: instance.clone(),
+            physical_device,
+            queue_families,
+            cpu_device: props.device_type == vk::PhysicalDeviceType::CPU,
+            compute: Mutex::new(None),
+        })
+    }
+
+    /// Whether the compute pipelines have been built (by a compute generation).
+    pub fn compute_pipelines_built(&self) -> bool {
+        self.compute
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some()
+    }
+
+    /// The compute pipelines, built on first use.
+    fn compute_pipelines(&self) -> Result<ComputePipelines> {
+        let mut slot = self
+            .compute
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(pipelines) = *slot {
+            return Ok(pipelines);
+        }
+        // SAFETY: the device is valid (constructor contract).
+        let pipelines = unsafe { ComputePipelines::new(&self.device) }?;
+        *slot = Some(pipelines);
+        Ok(pipelines)
+    }
+
+    /// Destroys the pipelines, if they were built.
+    ///
+    /// # Safety
+    /// No pending work uses them.
+    pub unsafe fn destroy(self) {
+        let built = self
+            .compute
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(pipelines) = built {
+            // SAFETY: forwarded from this function's contract.
+            unsafe { pipelines.destroy(&self.device) };
+        }
+    }
+
+    fn features(&self, format: vk::Format) -> vk::FormatFeatureFlags {
+        // SAFETY: valid physical device of this instance.
+        unsafe {
+            self.instance
+                .get_physical_device_format_properties(self.physical_device, format)
+        }
+        .optimal_tiling_features
+    }
+
+    /// Why the blit chain cannot make this image's mips, if it cannot.
+    pub fn blit_refusal(&self, image: &GpuImage) -> Option<&'static str> {
+        let needed = vk::FormatFeatureFlags::BLIT_SRC
+            | vk::FormatFeatureFlags::BLIT_DST
+            | vk::FormatFeatureFlags::SAMPLED_IMAGE_FILTER_LINEAR;
+        if image.tiling() != vk::ImageTiling::OPTIMAL {
+            return Some("only optimal-tiled images are blitted");
+        }
+        // VUID-vkCmdBlitImage2-srcImage-00233
+        if image.samples() != vk::SampleCountFlags::TYPE_1 {
+            return Some("multisampled images cannot be blitted; resolve them first");
+        }
+        if !self.features(image.format()).contains(needed) {
+            return Some("the format lacks BLIT_SRC, BLIT_DST or SAMPLED_IMAGE_FILTER_LINEAR");
+        }
+        let usage = vk::ImageUsageFlags::TRANSFER_SRC | vk::ImageUsageFlags::TRANSFER_DST;
+        if !image.usage().contains(usage) {
+            return Some("the image needs TRANSFER_SRC and TRANSFER_DST usage");
+        }
+        None
+    }
+
+    /// Why the compute path cannot make this image's mips, if it cannot.
+    pub fn compute_refusal(&self, image: &GpuImage) -> Option<&'static str> {
+        if image.image_type() != vk::ImageType::TYPE_2D
+            || image.samples() != vk::SampleCountFlags::TYPE_1
+        {
+            return Some("only single-sampled 2D images (arrays and cubes included)");
+        }
+        let Some((storage, srgb)) = storage_format(image.format()) else {
+            return Some("only RGBA8 UNORM, RGBA8 sRGB and RGBA16F");
+        };
+        if !image.usage().contains(vk::ImageUsageFlags::STORAGE) {
+            return Some("the image needs STORAGE usage");
+        }
+        if srgb && !image.flags().contains(vk::ImageCreateFlags::MUTABLE_FORMAT) {
+            return Some("an sRGB image needs MUTABLE_FORMAT for its UNORM storage view");
+        }
+        if !self
+            .features(storage)
+            .contains(vk::FormatFeatureFlags::STORAGE_IMAGE)
+        {
+            return Some("the storage format lacks STORAGE_IMAGE");
+        }
+        None
+    }
+
+    /// The method `method` comes to for `image` (`Blit` or `Compute`), or why neither can run.
+    pub fn resolve(&self, image: &GpuImage, method: MipMethod) -> Result<MipMethod> {
+        let refuse = |method, reason| Error::MipsUnsupported {
+            format: image.format(),
+            method,
+            reason,
+        };
+        let compute = match method {
+            MipMethod::Blit => false,
+            MipMethod::Compute => match self.compute_refusal(image) {
+                Some(reason) => return Err(refuse("compute", reason)),
+                None => true,
+            },
+            MipMethod::Auto => !self.cpu_device && self.compute_refusal(image).is_none(),
+        };
+        if compute {
+            return Ok(MipMethod::Compute);
+        }
+        match self.blit_refusal(image) {
+            Some(reason) => Err(refuse("blit", reason)),
+            None => Ok(MipMethod::Blit),
+        }
+    }
+
+    /// Records mip generation for `image`: its `options.base_level` holds the data and is in
+    /// `from` (the whole image is); levels above are overwritten; every level ends in `to`.
+    ///
+    /// # Safety
+    /// `cmd` is recording on this generator's device, on a queue family with graphics (blit) or
+    /// compute (compute) support; the image stays alive until the submission completes; the
+    /// returned scratch is destroyed only after it completes.
+    pub unsafe fn record(
+        &self,
+        allocator: &Allocator,
+        cmd: vk::CommandBuffer,
+        image: &GpuImage,
+        from: ResourceState,
+        to: ResourceState,
+        options: MipOptions,
+    ) -> Result<(Finished, MipScratch)> {
+        let MipOptions { base_level, method } = options;
+        if base_level >= image.mip_levels() {
+            return Err(Error::InvalidSubresource {
+                level: base_level,
+                layer: 0,
+                levels: image.mip_levels(),
+                layers: image.array_layers(),
+            });
+        }
+        check::image_state(image, from, self.queue_families, "from")?;
+        check::image_state(image, to, self.queue_families, "to")?;
+        if self.resolve(image, method)? == MipMethod::Blit {
+            // SAFETY: forwarded from this function's contract.
+            let finished = unsafe { self.record_blits(cmd, image, base_level, from, to) };
+            return Ok((finished, MipScratch::default()));
+        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.record_compute(allocator, cmd, image, base_level, from, to) }
+    }
+
+    fn range(image: &GpuImage, base: u32, count: u32) -> vk::ImageSubresourceRange {
+        vk::ImageSubresourceRange {
+            aspect_mask: vk::ImageAspectFlags::COLOR,
+            base_mip_level: base,
+            level_count: count,
+            base_array_layer: 0,
+            layer_count: image.array_layers(),
+        }
+    }
+
+    /// The barriers before making levels: levels below the base go straight to `to` (untouched),
+    /// the base level to `read`, and the levels above, which are overwritten, to `write` with
+    /// their contents discarded (old layout UNDEFINED) while still ordered after whatever last
+    /// touched them.
+    fn enter(
+        batch: &mut BarrierBatch,
+        acquire: &mut BarrierBatch,
+        image: &GpuImage,
+        base: u32,
+        (from, to): (ResourceState, ResourceState),
+        (read, write): (ResourceState, ResourceState),
+    ) {
+        let raw = image.raw();
+        let levels = image.mip_levels();
+        if base > 0 {
+            batch.image(raw, Self::range(image, 0, base), from, to, acquire);
+        }
+        batch.image_local(raw, Self::range(image, base, 1), from, read);
+        if base + 1 < levels {
+            let mut scratch = BarrierBatch::new();
+            scratch.image_local(
+                raw,
+                Self::range(image, base + 1, levels - base - 1),
+                from,
+                write,
+            );
+            if let Some(&barrier) = scratch.image_barriers().first() {
+                batch.push_raw_image(barrier.old_layout(vk::ImageLayout::UNDEFINED));
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Planning compute dispatches for a mip chain, as a pure function.
+
+/// Levels a dispatch can make: 6 per phase, two phases.
+pub(super) const LEVELS_PER_PHASE: u32 = 6;
+/// The largest level the last workgroup can finish alone (its 64x64 tile).
+const PHASE2_MAX: u32 = 64;
+
+/// One compute dispatch of the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MipPass {
+    /// The level read.
+    pub src_level: u32,
+    /// Levels made by every workgroup (1..=6).
+    pub phase1: u32,
+    /// Levels made afterwards by the last workgroup (0..=6).
+    pub phase2: u32,
+    /// Whether every level the dispatch reads has even extents (the specialised pipeline runs).
+    pub all_even: bool,
+}
+
+pub(super) fn level_extent(extent: (u32, u32), level: u32) -> (u32, u32) {
+    let f = |v: u32| v.checked_shr(level).unwrap_or(0).max(1);
+    (f(extent.0), f(extent.1))
+}
+
+/// Whether shared-memory steps can read a level of this extent (each dimension even, or 1).
+fn even_or_one((w, h): (u32, u32)) -> bool {
+    (w == 1 || w % 2 == 0) && (h == 1 || h % 2 == 0)
+}
+
+/// The dispatches that make levels `base + 1 .. levels` of a 2D image of level-0 `extent`: as few
+/// as the odd levels allow. A pure function, tested without a GPU.
+pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32) -> Vec<MipPass> {
+    let mut passes = Vec::new();
+    let mut s = base;
+    while s + 1 < levels {
+        let remaining = levels - 1 - s;
+        // Steps after the first read shared memory, so their source levels must be even or 1.
+        let mut phase1 = 1;
+        while phase1 < LEVELS_PER_PHASE.min(remaining)
+            && even_or_one(level_extent(extent, s + phase1))
+        {
+            phase1 += 1;
+        }
+        let mut phase2 = 0;
+        let mid = level_extent(extent, s + LEVELS_PER_PHASE);
+        if phase1 == LEVELS_PER_PHASE
+            && remaining > phase1
+            && mid.0 <= PHASE2_MAX
+            && mid.1 <= PHASE2_MAX
+        {
+            phase2 = 1;
+            while phase2 < LEVELS_PER_PHASE.min(remaining - phase1)
+                && even_or_one(level_extent(extent, s + LEVELS_PER_PHASE + phase2))
+            {
+                phase2 += 1;
+            }
+        }
+        // Levels read: the source, the shared-memory inputs of phase 1, and those of phase 2.
+        let even = |l: u32| {
+            let (w, h) = level_extent(extent, l);
+            w % 2 == 0 && h % 2 == 0
+        };
+        let all_even = (s..s + phase1).all(even)
+            && (phase2 == 0 || (s + LEVELS_PER_PHASE..s + LEVELS_PER_PHASE + phase2).all(even));
+        passes.push(MipPass {
+            src_level: s,
+            phase1,
+            phase2,
+            all_even,
+        });
+        s += phase1 + phase2;
+    }
+    passes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn levels_made(passes: &[MipPass]) -> u32 {
+        passes.iter().map(|p| p.phase1 + p.phase2).sum()
+    }
+
+    #[test]
+    fn a_4096_square_chain_is_one_dispatch() {
+        let passes = plan_compute_passes((4096, 4096), 0, 13);
+        assert_eq!(
+            passes,
+            vec![MipPass {
+                src_level: 0,
+                phase1: 6,
+                phase2: 6,
+                all_even: true
+            }]
+        );
+    }
+
+    #[test]
+    fn odd_levels_start_new_dispatches_and_every_level_is_made_once() {
+        for (extent, levels) in [
+            ((257, 129), 9),
+            ((100, 60), 7),
+            ((1, 1024), 11),
+            ((4096, 64), 13),
+            ((3, 5), 3),
+            ((8192, 8192), 14),
+        ] {
+            let passes = plan_compute_passes(extent, 0, levels);
+            assert_eq!(levels_made(&passes), levels - 1, "{extent:?}");
+            let mut next = 0;
+            for pass in &passes {
+                assert_eq!(pass.src_level, next, "{extent:?}: passes chain");
+                assert!((1..=6).contains(&pass.phase1) && pass.phase2 <= 6);
+                assert!(pass.phase2 == 0 || pass.phase1 == 6);
+                // Shared-memory steps read only even-or-1 levels.
+                for step in 1..pass.phase1 {
+                    assert!(
+                        even_or_one(level_extent(extent, pass.src_level + step)),
+                        "{extent:?} {pass:?}"
+                    );
+                }
+                next += pass.phase1 + pass.phase2;
+            }
+        }
+        assert_eq!(
+            plan_compute_passes((257, 129), 0, 9).len(),
+            1,
+            "257x129 halves to even levels at once"
+        );
+        assert!(plan_compute_passes((100, 60), 0, 7).len() > 1);
+    }
+
+    #[test]
+    fn only_dispatches_that_read_even_levels_alone_take_the_specialised_pipeline() {
+        assert!(plan_compute_passes((4096, 4096), 0, 13)[0].all_even);
+        assert!(plan_compute_passes((256, 256), 0, 9)[0].all_even);
+        assert!(
+            !plan_compute_passes((257, 129), 0, 9)[0].all_even,
+            "level 0 is odd"
+        );
+        // Level 6 of 4096x64 is 64x1: an extent of 1 needs the general kernel.
+        assert!(!plan_compute_passes((4096, 64), 0, 13)[0].all_even);
+    }
+
+    #[test]
+    fn nothing_to_make_from_the_last_level() {
+        assert!(plan_compute_passes((64, 64), 6, 7).is_empty());
+    }
+}
