@@ -48,16 +48,26 @@ pub(crate) fn queue_family(
     Ok(())
 }
 
-/// Checks a buffer's state.
+/// Checks a buffer's state: accesses that only images have (attachments, presentation) are
+/// refused.
 pub(crate) fn buffer_state(
     state: ResourceState,
     queue_families: u32,
     which: &'static str,
 ) -> Result<()> {
-    if state.access == Access::Present {
+    if matches!(
+        state.access,
+        Access::Present
+            | Access::ColorAttachmentWrite
+            | Access::DepthStencilAttachmentWrite
+            | Access::DepthStencilAttachmentRead
+    ) {
         return Err(Error::InvalidState {
             which,
-            reason: "buffers are never presented".into(),
+            reason: format!(
+                "{:?} is an image access; buffers are never in it",
+                state.access
+            ),
         });
     }
     queue_family(state, queue_families, which)
@@ -79,6 +89,23 @@ pub(crate) fn image_state(
         });
     }
     let layout = state.access.info().layout;
+    if layout == vk::ImageLayout::UNDEFINED && state.access != Access::Nothing {
+        return Err(Error::InvalidState {
+            which,
+            reason: format!(
+                "{:?} is a buffer access; images are never in it",
+                state.access
+            ),
+        });
+    }
+    // VUID-VkImageMemoryBarrier2-newLayout-01198: no transition into UNDEFINED.
+    if state.access == Access::Nothing && which != "from" {
+        return Err(Error::InvalidState {
+            which,
+            reason: "an image cannot be left in UNDEFINED (Access::Nothing); name its next use"
+                .into(),
+        });
+    }
     if let Some((needed, names)) = layout_usage(layout) {
         if !image.usage().intersects(needed) {
             return Err(Error::InvalidState {

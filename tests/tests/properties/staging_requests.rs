@@ -1,0 +1,1 @@
+//! Generated staging requests (next commit).
