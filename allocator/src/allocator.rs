@@ -1,6 +1,6 @@
 //! [`Allocator`]: creation and destruction of buffers and images through VMA.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
@@ -201,10 +201,14 @@ fn supports_device_extension(desc: &AllocatorDesc<'_>, name: &std::ffi::CStr) ->
 }
 
 /// The VMA allocation request for a memory intent.
+/// `name`, when given, becomes the allocation's VMA name: with `USER_DATA_COPY_STRING`, VMA 3
+/// copies `user_data` as a string at creation (`vmaSetAllocationName` under the hood), so no
+/// second call is needed. It must outlive the create call.
 fn allocation_info(
     memory: MemoryIntent,
     dedicated: bool,
     priority: Option<f32>,
+    name: Option<&CStr>,
 ) -> vk_mem::AllocationCreateInfo {
     use vk_mem::AllocationCreateFlags as F;
     let (usage, flags, required, preferred) = match memory {
@@ -241,12 +245,21 @@ fn allocation_info(
     if dedicated {
         flags |= F::DEDICATED_MEMORY;
     }
+    if name.is_some() {
+        // Deprecated in vk-mem in favour of vmaSetAllocationName, which vk-mem 0.5 does not
+        // wrap; VMA 3 still honours the flag by calling SetName on `user_data` at creation.
+        #[allow(deprecated)]
+        {
+            flags |= F::USER_DATA_COPY_STRING;
+        }
+    }
     vk_mem::AllocationCreateInfo {
         flags,
         usage,
         required_flags: required,
         preferred_flags: preferred,
         priority: priority.unwrap_or(0.5),
+        user_data: name.map_or(0, |n| n.as_ptr() as usize),
         ..Default::default()
     }
 }
@@ -386,8 +399,9 @@ impl Allocator {
     }
 
     /// Where a buffer's `allocation` landed, with its persistent mapping for host-visible intents.
-    /// GpuOnly memory is never mapped, so only its flags are asked for (the cheaper query: this
-    /// is on the create path).
+    /// GpuOnly memory is never mapped, so only its flags are asked for, through the cheaper
+    /// query `vma_raw` declares: on lavapipe, GpuOnly create+destroy pairs ran at 0.90x raw vk-mem
+    /// with it and at 0.82-0.86x with `get_allocation_info` plus the memory-type table.
     fn memory_of(&self, allocation: vk_mem::Allocation, intent: MemoryIntent) -> Memory {
         if !intent.is_host_visible() {
             let flags = vma_raw::memory_flags(&self.vma, &allocation);
@@ -414,22 +428,19 @@ impl Allocator {
             .unwrap_or_default()
     }
 
-    /// Names a Vulkan object and its VMA allocation. Naming is a debugging aid: a failure is logged,
-    /// never returned.
-    fn set_names<H: vk::Handle>(&self, handle: H, allocation: &vk_mem::Allocation, name: &str) {
-        let Ok(name) = CString::new(name) else {
-            return; // validated earlier: names hold no NUL
+    /// Names a Vulkan object through `VK_EXT_debug_utils`, where debug names are on (VMA got the
+    /// name at creation). Naming is a debugging aid: a failure is logged, never returned.
+    fn set_debug_name<H: vk::Handle>(&self, handle: H, name: Option<&CStr>) {
+        let (Some(debug_utils), Some(name)) = (&self.debug_utils, name) else {
+            return;
         };
-        vma_raw::set_allocation_name(&self.vma, allocation, &name);
-        if let Some(debug_utils) = &self.debug_utils {
-            let info = vk::DebugUtilsObjectNameInfoEXT::default()
-                .object_handle(handle)
-                .object_name(&name);
-            // SAFETY: the handle was just created on this device; the extension's presence was
-            // checked when the allocator was made.
-            if let Err(err) = unsafe { debug_utils.set_debug_utils_object_name(&info) } {
-                tracing::warn!(target: "allocator", ?err, "could not set a debug name");
-            }
+        let info = vk::DebugUtilsObjectNameInfoEXT::default()
+            .object_handle(handle)
+            .object_name(name);
+        // SAFETY: the handle was just created on this device; the instance enabled the extension
+        // (checked when the allocator was made).
+        if let Err(err) = unsafe { debug_utils.set_debug_utils_object_name(&info) } {
+            tracing::warn!(target: "allocator", ?err, "could not set a debug name");
         }
     }
 
@@ -441,9 +452,13 @@ impl Allocator {
             .size(desc.size)
             .usage(desc.usage)
             .sharing_mode(vk::SharingMode::EXCLUSIVE);
-        let alloc_info = allocation_info(desc.memory, desc.dedicated, desc.priority);
+        // Validated: names hold no NUL.
+        let name = desc.name.and_then(|n| CString::new(n).ok());
+        let alloc_info =
+            allocation_info(desc.memory, desc.dedicated, desc.priority, name.as_deref());
         // SAFETY: `info` passed validation against this device's limits; the device is alive
-        // (type contract). On failure VMA destroys whatever it created.
+        // (type contract); the name string outlives the call. On failure VMA destroys whatever
+        // it created.
         let (raw, allocation) = unsafe { self.vma.create_buffer(&info, &alloc_info) }
             .map_err(|result| Error::from_vma(result, desc.size))?;
         let device_address = desc
@@ -463,9 +478,7 @@ impl Allocator {
             usage: desc.usage,
             device_address,
         };
-        if let Some(name) = desc.name {
-            self.set_names(raw, &buffer.memory.allocation, name);
-        }
+        self.set_debug_name(raw, name.as_deref());
         tracing::debug!(
             target: "allocator",
             buffer = ?raw, size = desc.size, usage = ?desc.usage, memory = ?desc.memory,
@@ -535,8 +548,11 @@ impl Allocator {
             .usage(desc.usage)
             .sharing_mode(vk::SharingMode::EXCLUSIVE)
             .initial_layout(vk::ImageLayout::UNDEFINED);
-        let alloc_info = allocation_info(desc.memory, desc.dedicated, desc.priority);
-        // SAFETY: `info` passed validation against the device limits and the format's properties.
+        let name = desc.name.and_then(|n| CString::new(n).ok());
+        let alloc_info =
+            allocation_info(desc.memory, desc.dedicated, desc.priority, name.as_deref());
+        // SAFETY: `info` passed validation against the device limits and the format's properties;
+        // the name string outlives the call.
         let (raw, allocation) = unsafe { self.vma.create_image(&info, &alloc_info) }
             .map_err(|result| Error::from_vma(result, self.image_size(&info)))?;
         let info = self.vma.get_allocation_info(&allocation);
@@ -559,9 +575,7 @@ impl Allocator {
             usage: desc.usage,
             flags,
         };
-        if let Some(name) = desc.name {
-            self.set_names(raw, &image.memory.allocation, name);
-        }
+        self.set_debug_name(raw, name.as_deref());
         tracing::debug!(
             target: "allocator",
             image = ?raw, format = ?desc.format, extent = ?desc.extent, mip_levels,
