@@ -6,7 +6,21 @@ use gpu_tests::Gpu;
 fn capped_heap_runs_out_then_recovers_once_memory_is_freed() {
     let gpu = Gpu::new();
     let cap = 64 << 20;
-    let alloc = gpu.allocator_with(&gpu.allocator_desc().heap_size_limit(0, cap));
+    // Every heap is capped: GpuOnly prefers device-local memory but may fall back to any heap
+    // the buffer can live in (on the H100, host memory when heap 0 is full).
+    let mut desc = gpu.allocator_desc();
+    let heaps = {
+        // SAFETY: valid physical device of this instance.
+        let props = unsafe {
+            gpu.instance
+                .get_physical_device_memory_properties(gpu.physical_device)
+        };
+        props.memory_heap_count
+    };
+    for heap in 0..heaps {
+        desc = desc.heap_size_limit(heap, cap);
+    }
+    let alloc = gpu.allocator_with(&desc);
     let size = 8 << 20;
     let mut live = Vec::new();
     let failure = loop {
@@ -15,8 +29,8 @@ fn capped_heap_runs_out_then_recovers_once_memory_is_freed() {
             Err(err) => break err,
         }
         assert!(
-            live.len() <= (cap / size) as usize,
-            "the cap was not enforced"
+            live.len() <= (u64::from(heaps) * cap / size) as usize,
+            "the caps were not enforced"
         );
     };
     assert!(
