@@ -38,8 +38,9 @@ impl Submitter {
     ///
     /// # Safety
     /// `queue` belongs to `device` and family `queue_family`; the device has timeline semaphores
-    /// and synchronization2 enabled; nothing else submits to `queue` from another thread while
-    /// this driver runs (Vulkan queues are externally synchronised).
+    /// enabled (and synchronization2, for what the uploads record); nothing else submits to
+    /// `queue` from another thread while this driver runs (Vulkan queues are externally
+    /// synchronised).
     pub unsafe fn new(device: &ash::Device, queue: vk::Queue, queue_family: u32) -> Result<Self> {
         let pool_info = vk::CommandPoolCreateInfo::default()
             .flags(
@@ -180,19 +181,28 @@ impl Submitter {
                 self.recycle(oldest);
             };
             self.value += 1;
-            let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(cmd)];
-            let signals = [vk::SemaphoreSubmitInfo::default()
-                .semaphore(self.timeline)
-                .value(self.value)
-                .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)];
-            let submit = [vk::SubmitInfo2::default()
-                .command_buffer_infos(&cmds)
-                .signal_semaphore_infos(&signals)];
+            // vkQueueSubmit with a VkTimelineSemaphoreSubmitInfo, not vkQueueSubmit2: the same
+            // submission through vkQueueSubmit2 makes GPU-assisted validation in the layers up to
+            // at least 1.3.239 (Debian 12's) time out in its semaphore tracking
+            // ("UNASSIGNED-VkSemaphore-state-timeout ... most likely a validation bug"), stalling
+            // every wait for seconds; through vkQueueSubmit it runs clean. Measured on lavapipe
+            // with a bare submit/wait loop outside this crate, so the layer, not the crate, is
+            // at fault (reported upstream as KhronosGroup/Vulkan-ValidationLayers#4968, fixed by
+            // #6079).
+            let cmds = [cmd];
+            let semaphores = [self.timeline];
+            let values = [self.value];
+            let mut timeline =
+                vk::TimelineSemaphoreSubmitInfo::default().signal_semaphore_values(&values);
+            let submit = [vk::SubmitInfo::default()
+                .command_buffers(&cmds)
+                .signal_semaphores(&semaphores)
+                .push_next(&mut timeline)];
             // SAFETY: the queue is this driver's to submit to (constructor contract); the command
             // buffer is executable and stays untouched until its value passes.
             unsafe {
                 self.device
-                    .queue_submit2(self.queue, &submit, vk::Fence::null())
+                    .queue_submit(self.queue, &submit, vk::Fence::null())
             }?;
             ring.submitted(self.value);
             self.in_flight.push_back((cmd, self.value));

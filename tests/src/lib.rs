@@ -148,7 +148,11 @@ impl Gpu {
         if options.validation {
             extensions.push(ash::ext::validation_features::NAME.as_ptr());
         }
-        let enabled = [vk::ValidationFeatureEnableEXT::SYNCHRONIZATION_VALIDATION];
+        // GPU_TESTS_GPU_AV=1 adds GPU-assisted validation (shader-side checks), slow on lavapipe.
+        let mut enabled = vec![vk::ValidationFeatureEnableEXT::SYNCHRONIZATION_VALIDATION];
+        if std::env::var_os("GPU_TESTS_GPU_AV").is_some_and(|v| v == "1") {
+            enabled.push(vk::ValidationFeatureEnableEXT::GPU_ASSISTED);
+        }
         let mut features =
             vk::ValidationFeaturesEXT::default().enabled_validation_features(&enabled);
         let user_data: *mut c_void = (&*messages as *const Messages).cast_mut().cast();
