@@ -1,7 +1,8 @@
 //! Mip generation, both methods, every level compared with a CPU reference computed in linear
 //! space. Each level's reference is filtered from the level the GPU stored before it, so a level
-//! is judged on its own filtering step: within one unit in the last place for 8-bit UNORM and
-//! sRGB, and within two half-float ULPs for RGBA16F.
+//! is judged on its own filtering step. Our compute kernel must round correctly (8-bit) or within
+//! two half-float ULPs; the driver's blits get the precision conformance allows filtering (see
+//! [`Tolerance`]).
 
 use allocator::{Allocator, GpuImage, ImageDesc, MipLevels};
 use ash::vk;
@@ -66,12 +67,32 @@ fn decode(kind: Kind, bytes: &[u8]) -> Vec<[f32; 4]> {
     }
 }
 
-/// Whether `got` (stored bytes) matches the linear `want` within the tolerance of `kind`.
-fn close(kind: Kind, got: &[u8], want: &[f32; 4], ulps: f32) -> bool {
+/// How far a stored level may be from the exact reference.
+#[derive(Clone, Copy, Debug)]
+enum Tolerance {
+    /// Our compute kernel: correctly rounded 8-bit results ("one of the two closest" values the
+    /// spec allows for float -> UNORM), and two half-float ULPs.
+    Kernel,
+    /// The driver's blit: the spec leaves filtering precision to the implementation beyond
+    /// `subTexelPrecisionBits`, so the bound is the one conformance holds drivers to: dEQP's
+    /// texture-filtering tests accept linear filtering accurate to the format's bits minus 2
+    /// ("1 inaccurate bit if nearest only, 2 otherwise", vktTextureFilteringTests.cpp), i.e.
+    /// 2^-6 of full scale for 8-bit formats (4 stored units, in the stored encoding: sRGB for sRGB)
+    /// and 2^-9 of the unit range for half floats (11 mantissa bits minus 2).
+    DriverFilter,
+}
+
+/// Whether `got` (stored bytes) matches the linear `want` within `tolerance`.
+fn close(kind: Kind, got: &[u8], want: &[f32; 4], tolerance: Tolerance) -> bool {
     match kind {
         Kind::Half => (0..4).all(|c| {
             let g = half::f16::from_le_bytes([got[2 * c], got[2 * c + 1]]).to_f32();
-            (g - want[c]).abs() <= want[c].abs().max(1e-3) * 2.0 * f32::EPSILON.max(1.0 / 1024.0)
+            let ulps = want[c].abs().max(1e-3) * 2.0 / 1024.0;
+            let bound = match tolerance {
+                Tolerance::Kernel => ulps,
+                Tolerance::DriverFilter => ulps.max(1.0 / 512.0),
+            };
+            (g - want[c]).abs() <= bound
         }),
         _ => (0..4).all(|c| {
             let v = if kind == Kind::Srgb && c < 3 {
@@ -79,8 +100,13 @@ fn close(kind: Kind, got: &[u8], want: &[f32; 4], ulps: f32) -> bool {
             } else {
                 want[c]
             };
-            let expected = (v.clamp(0.0, 1.0) * 255.0).round();
-            (f32::from(got[c]) - expected).abs() <= ulps
+            let exact = v.clamp(0.0, 1.0) * 255.0;
+            let g = f32::from(got[c]);
+            match tolerance {
+                // floor or ceil of the exact value (a hair of slack for f32 reference noise).
+                Tolerance::Kernel => g >= (exact - 1e-3).floor() && g <= (exact + 1e-3).ceil(),
+                Tolerance::DriverFilter => (g - exact).abs() <= 4.0,
+            }
         }),
     }
 }
@@ -301,8 +327,11 @@ fn verify(
             let (src, dst) = (image.level_extent(level - 1), image.level_extent(level));
             let got = readback.read(alloc, level, layer).unwrap();
             let want = reference(method, &decode(k, &prev), src, dst);
-            let ulps = ulps(image, k, method);
-            if std::env::var_os("MIPS_ERROR_STATS").is_some() {
+            let tolerance = match method {
+                MipMethod::Blit => Tolerance::DriverFilter,
+                _ => Tolerance::Kernel,
+            };
+            if std::env::var_os("MIPS_ERROR_STATS").is_some() && k != Kind::Half {
                 let worst = want
                     .iter()
                     .zip(got.chunks_exact(bytes_per_texel))
@@ -327,7 +356,7 @@ fn verify(
             let bad = want
                 .iter()
                 .zip(got.chunks_exact(bytes_per_texel))
-                .position(|(w, g)| !close(k, g, w, ulps));
+                .position(|(w, g)| !close(k, g, w, tolerance));
             if let Some(i) = bad {
                 panic!(
                     "{name} {:?} {method:?}: level {level} layer {layer} texel {i} is {:?}, reference {:?}",
@@ -450,20 +479,6 @@ fn a_format_without_linear_filtering_is_refused_before_recording() {
     unsafe {
         alloc.destroy_image(image);
         mips.destroy();
-    }
-}
-
-/// Allowed error in units in the last place (8-bit formats; half floats have their own bound).
-///
-/// One ULP everywhere but 3D blits: there the filtering is the driver's, and lavapipe's 8-bit
-/// trilinear path rounds after each of its three lerps, measured here at 1.5 ULP worst (2D blits,
-/// two lerps, stay within 1.0; the compute path within 0.5, i.e. correctly rounded). Run with
-/// MIPS_ERROR_STATS=1 to print the worst error of every level.
-fn ulps(image: &GpuImage, _k: Kind, method: MipMethod) -> f32 {
-    if method == MipMethod::Blit && image.image_type() == vk::ImageType::TYPE_3D {
-        2.0
-    } else {
-        1.0
     }
 }
 
