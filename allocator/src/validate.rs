@@ -143,6 +143,20 @@ fn is_compressed(format: vk::Format) -> bool {
     matches!(format.as_raw(), 131..=184 | 1_000_066_000..=1_000_066_013)
 }
 
+/// Whether `format` needs a sampler Y'CbCr conversion (the Y'CbCr range, less its four
+/// single- and two-component 10/12-bit formats, plus Vulkan 1.3's 4:4:4 two-plane formats).
+fn requires_ycbcr_conversion(format: vk::Format) -> bool {
+    let raw = format.as_raw();
+    let plain = [
+        vk::Format::R10X6_UNORM_PACK16,
+        vk::Format::R10X6G10X6_UNORM_2PACK16,
+        vk::Format::R12X4_UNORM_PACK16,
+        vk::Format::R12X4G12X4_UNORM_2PACK16,
+    ];
+    ((1_000_156_000..=1_000_156_033).contains(&raw) && !plain.contains(&format))
+        || (1_000_330_000..=1_000_330_003).contains(&raw)
+}
+
 /// Horizontal and vertical chroma subsampling of the Y'CbCr formats (`_422`: width halved;
 /// `_420`: width and height halved). Texel extents of such images must be multiples of it
 /// (VUID-VkImageCreateInfo-format-04712, -04713).
@@ -308,6 +322,20 @@ pub(crate) fn image(desc: &ImageDesc<'_>, limits: &DeviceLimits) -> Result<()> {
                 "multisampled images must be 2D, optimal-tiled, non-cube, with one mip level",
             ));
         }
+    }
+    // VUID-VkImageCreateInfo-format-06410, -06411, -06412
+    if requires_ycbcr_conversion(desc.format)
+        && (desc.dimension != ImageDimension::D2
+            || desc.resolved_mip_levels() != 1
+            || desc.samples != 1)
+    {
+        return Err(Error::invalid(
+            "format",
+            format!(
+                "{:?} needs a Y'CbCr conversion: 2D, one mip level, one sample",
+                desc.format
+            ),
+        ));
     }
     let (sub_x, sub_y) = chroma_subsampling(desc.format);
     if e.width % sub_x != 0 || e.height % sub_y != 0 {

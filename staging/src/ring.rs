@@ -139,7 +139,10 @@ impl RingAlloc {
         // submission group exists exactly when it holds bytes (an empty group reclaimed after
         // the ring was reset would move `tail` back into live spans).
         if size == 0 {
-            return Err(Error::invalid("size", "a ring span holds at least one byte"));
+            return Err(Error::invalid(
+                "size",
+                "a ring span holds at least one byte",
+            ));
         }
         if size > self.capacity {
             return Err(Error::RingTooSmall {

@@ -199,6 +199,13 @@ impl MipGenerator {
         if image.tiling() != vk::ImageTiling::OPTIMAL {
             return Some("only optimal-tiled images are blitted");
         }
+        // Depth and stencil have no linear blit (VUID-VkBlitImageInfo2-srcImage-00232 asks for
+        // NEAREST) and their mips want a min/max reduction, not an average.
+        if crate::format::block_info(image.format())
+            .is_none_or(|b| b.aspect != vk::ImageAspectFlags::COLOR)
+        {
+            return Some("only colour formats get mips (depth/stencil need a min/max reduction)");
+        }
         // VUID-vkCmdBlitImage2-srcImage-00233
         if image.samples() != vk::SampleCountFlags::TYPE_1 {
             return Some("multisampled images cannot be blitted; resolve them first");
