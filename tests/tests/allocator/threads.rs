@@ -1,102 +1,120 @@
-use allocator::{BufferDesc, GpuBuffer, GpuImage, ImageDesc, MemoryIntent};
+use allocator::{Allocator, BufferDesc, GpuBuffer, GpuImage, ImageDesc, MemoryIntent};
 use ash::vk;
 use gpu_tests::Gpu;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 
 enum Handle {
     Buffer(GpuBuffer),
     Image(GpuImage),
 }
 
-/// xorshift64*: a deterministic per-thread sequence without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
+/// One step of one thread's script.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    /// A sampled RGBA8 texture of side 16 << shift (with its mip chain).
+    Image { shift: u8 },
+    /// A vertex buffer of 256 << shift bytes.
+    Buffer { shift: u8, intent: MemoryIntent },
+    /// Destroy the live handle at this index (modulo the live count); create when none is live.
+    Destroy { index: usize },
 }
 
-#[test]
-fn eight_threads_mixing_five_thousand_creates_and_destroys_leave_nothing() {
-    const THREADS: u64 = 8;
-    const OPS: usize = 5_000;
-    let gpu = Gpu::new();
-    let alloc = gpu.allocator();
-    let intents = [
+fn op() -> impl Strategy<Value = Op> {
+    let intent = prop::sample::select(vec![
         MemoryIntent::GpuOnly,
         MemoryIntent::Upload,
         MemoryIntent::Readback,
         MemoryIntent::CpuToGpu,
-    ];
-    let created: u64 = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..THREADS)
-            .map(|t| {
-                let alloc = &alloc;
-                scope.spawn(move || {
-                    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t + 1));
-                    let mut live: Vec<Handle> = Vec::new();
-                    let mut created = 0u64;
-                    for op in 0..OPS {
-                        let create = live.is_empty() || (live.len() < 64 && rng.next() % 3 != 0);
-                        if create {
-                            let r = rng.next();
-                            let handle = if r % 4 == 0 {
-                                let side = 16 << (r % 3);
-                                let name = format!("t{t} image {op}");
-                                Handle::Image(
-                                    alloc
-                                        .create_image(
-                                            &ImageDesc::texture_2d(
-                                                vk::Format::R8G8B8A8_UNORM,
-                                                side,
-                                                side,
-                                            )
-                                            .name(&name),
-                                        )
-                                        .unwrap(),
-                                )
-                            } else {
-                                let size = 256 << (r % 9);
-                                let intent = intents[(r >> 8) as usize % intents.len()];
-                                Handle::Buffer(
-                                    alloc
-                                        .create_buffer(&BufferDesc::vertex(size).memory(intent))
-                                        .unwrap(),
-                                )
-                            };
-                            live.push(handle);
-                            created += 1;
-                        } else {
-                            let index = rng.next() as usize % live.len();
-                            match live.swap_remove(index) {
-                                // SAFETY: the handles come from this allocator and no submitted work uses them.
-                                Handle::Buffer(b) => unsafe { alloc.destroy_buffer(b) },
-                                // SAFETY: the handles come from this allocator and no submitted work uses them.
-                                Handle::Image(i) => unsafe { alloc.destroy_image(i) },
-                            }
-                        }
-                    }
-                    for handle in live {
-                        match handle {
-                            // SAFETY: the handles come from this allocator and no submitted work uses them.
-                            Handle::Buffer(b) => unsafe { alloc.destroy_buffer(b) },
-                            // SAFETY: the handles come from this allocator and no submitted work uses them.
-                            Handle::Image(i) => unsafe { alloc.destroy_image(i) },
-                        }
-                    }
-                    created
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    ]);
+    prop_oneof![
+        1 => (0u8..3).prop_map(|shift| Op::Image { shift }),
+        3 => (0u8..9, intent).prop_map(|(shift, intent)| Op::Buffer { shift, intent }),
+        2 => any::<usize>().prop_map(|index| Op::Destroy { index }),
+    ]
+}
+
+fn destroy(alloc: &Allocator, handle: Handle) {
+    match handle {
+        // SAFETY: the handles come from this allocator and no submitted work uses them.
+        Handle::Buffer(b) => unsafe { alloc.destroy_buffer(b) },
+        // SAFETY: as above.
+        Handle::Image(i) => unsafe { alloc.destroy_image(i) },
+    }
+}
+
+/// Runs one thread's script; returns how many handles it created.
+fn run_script(alloc: &Allocator, thread: usize, script: &[Op]) -> u64 {
+    let mut live: Vec<Handle> = Vec::new();
+    let mut created = 0u64;
+    for (step, &op) in script.iter().enumerate() {
+        let op = match op {
+            Op::Destroy { .. } if live.is_empty() => Op::Buffer {
+                shift: 0,
+                intent: MemoryIntent::GpuOnly,
+            },
+            Op::Image { .. } | Op::Buffer { .. } if live.len() >= 64 => Op::Destroy { index: step },
+            other => other,
+        };
+        match op {
+            Op::Image { shift } => {
+                let side = 16 << shift;
+                let name = format!("t{thread} image {step}");
+                let desc =
+                    ImageDesc::texture_2d(vk::Format::R8G8B8A8_UNORM, side, side).name(&name);
+                live.push(Handle::Image(alloc.create_image(&desc).unwrap()));
+                created += 1;
+            }
+            Op::Buffer { shift, intent } => {
+                let desc = BufferDesc::vertex(256 << shift).memory(intent);
+                live.push(Handle::Buffer(alloc.create_buffer(&desc).unwrap()));
+                created += 1;
+            }
+            Op::Destroy { index } => {
+                let handle = live.swap_remove(index % live.len());
+                destroy(alloc, handle);
+            }
+        }
+    }
+    for handle in live {
+        destroy(alloc, handle);
+    }
+    created
+}
+
+#[test]
+fn eight_threads_mixing_five_thousand_creates_and_destroys_leave_nothing() {
+    const THREADS: usize = 8;
+    const OPS: usize = 5_000;
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let scripts = prop::collection::vec(prop::collection::vec(op(), OPS), THREADS);
+    let mut runner = TestRunner::new(Config {
+        cases: 4,
+        failure_persistence: None,
+        ..Config::default()
     });
-    assert!(
-        created > THREADS * OPS as u64 / 2,
-        "too few creations: {created}"
-    );
-    assert_eq!(alloc.live_allocations().unwrap(), 0);
+    runner
+        .run(&scripts, |scripts| {
+            let created: u64 = std::thread::scope(|scope| {
+                let workers: Vec<_> = scripts
+                    .iter()
+                    .enumerate()
+                    .map(|(t, script)| {
+                        let alloc = &alloc;
+                        scope.spawn(move || run_script(alloc, t, script))
+                    })
+                    .collect();
+                workers.into_iter().map(|w| w.join().unwrap()).sum()
+            });
+            prop_assert!(
+                created > (THREADS * OPS / 3) as u64,
+                "too few creations: {}",
+                created
+            );
+            prop_assert_eq!(alloc.live_allocations().unwrap(), 0);
+            Ok(())
+        })
+        .unwrap();
     alloc.destroy().unwrap();
 }
