@@ -51,8 +51,16 @@ pub enum Access {
     DepthStencilAttachmentWrite,
     /// Depth/stencil attachment tested, not written.
     DepthStencilAttachmentRead,
-    /// Handed to the presentation engine.
+    /// Handed to the presentation engine (`PRESENT_SRC_KHR`). As a source state it names the
+    /// stage the acquire semaphore is waited at, `COLOR_ATTACHMENT_OUTPUT`, so the first barrier
+    /// after `vkAcquireNextImageKHR` chains to that wait (an empty source scope would not: the
+    /// layout transition could run before the presentation engine lets go of the image).
     Present,
+    /// A swapchain image just acquired whose contents may be discarded (`UNDEFINED`): like
+    /// [`Access::Present`], its barrier waits on `COLOR_ATTACHMENT_OUTPUT`, where the caller waits
+    /// on the acquire semaphore. Use it for an image's first use after acquiring it (it may never
+    /// have been presented, so its layout may still be `UNDEFINED`).
+    Acquired,
     /// Any access, `GENERAL` layout: a catch-all for passes this table does not describe.
     General,
 }
@@ -137,8 +145,10 @@ impl Access {
             ),
             // Presentation needs no memory dependency of its own: the semaphore given to
             // vkQueuePresentKHR orders it (Vulkan spec, "Synchronization with the presentation
-            // engine").
-            Self::Present => (S::NONE, A::NONE, L::PRESENT_SRC_KHR),
+            // engine"). The stage is the one the acquire semaphore is waited at, so a barrier
+            // from this state chains to that wait (semaphore waits only cover the stages named).
+            Self::Present => (S::COLOR_ATTACHMENT_OUTPUT, A::NONE, L::PRESENT_SRC_KHR),
+            Self::Acquired => (S::COLOR_ATTACHMENT_OUTPUT, A::NONE, L::UNDEFINED),
             Self::General => (
                 S::ALL_COMMANDS,
                 A::from_raw(A::MEMORY_READ.as_raw() | A::MEMORY_WRITE.as_raw()),
@@ -216,7 +226,7 @@ impl From<Access> for ResourceState {
 mod tests {
     use super::*;
 
-    const ALL: [Access; 21] = [
+    const ALL: [Access; 22] = [
         Access::Nothing,
         Access::TransferRead,
         Access::TransferWrite,
@@ -237,6 +247,7 @@ mod tests {
         Access::DepthStencilAttachmentWrite,
         Access::DepthStencilAttachmentRead,
         Access::Present,
+        Access::Acquired,
         Access::General,
     ];
 
@@ -266,6 +277,28 @@ mod tests {
                 assert!(!info.stage.is_empty(), "{access:?}");
             }
         }
+    }
+
+    #[test]
+    fn swapchain_states_wait_where_the_acquire_semaphore_is_waited() {
+        // The first barrier after acquiring an image must chain to the semaphore wait, whose
+        // scope is COLOR_ATTACHMENT_OUTPUT: an empty (NONE) source scope would not.
+        for access in [Access::Present, Access::Acquired] {
+            assert_eq!(
+                access.info().stage,
+                vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT,
+                "{access:?}"
+            );
+        }
+        let masks =
+            crate::image_masks(Access::Acquired.into(), Access::ColorAttachmentWrite.into())
+                .expect("a layout change");
+        assert_eq!(
+            masks.src_stage,
+            vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT
+        );
+        assert_eq!(masks.old_layout, vk::ImageLayout::UNDEFINED);
+        assert_eq!(masks.src_access, vk::AccessFlags2::NONE);
     }
 
     #[test]

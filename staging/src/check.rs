@@ -58,6 +58,7 @@ pub(crate) fn buffer_state(
     if matches!(
         state.access,
         Access::Present
+            | Access::Acquired
             | Access::ColorAttachmentWrite
             | Access::DepthStencilAttachmentWrite
             | Access::DepthStencilAttachmentRead
@@ -81,10 +82,10 @@ pub(crate) fn image_state(
     which: &'static str,
 ) -> Result<()> {
     queue_family(state, queue_families, which)?;
-    if state.access == Access::Present {
+    if matches!(state.access, Access::Present | Access::Acquired) {
         return Err(Error::InvalidState {
             which,
-            reason: "an allocator-made image is not a swapchain image; it cannot be presented"
+            reason: "an allocator-made image is not a swapchain image; it is never presented"
                 .into(),
         });
     }

@@ -15,7 +15,7 @@ use staging::{
     StagingRing, Submitter, SubresourceLayout, UploadPath,
 };
 
-const ACCESSES: [Access; 21] = [
+const ACCESSES: [Access; 22] = [
     Access::Nothing,
     Access::TransferRead,
     Access::TransferWrite,
@@ -36,6 +36,7 @@ const ACCESSES: [Access; 21] = [
     Access::DepthStencilAttachmentWrite,
     Access::DepthStencilAttachmentRead,
     Access::Present,
+    Access::Acquired,
     Access::General,
 ];
 
@@ -62,7 +63,7 @@ fn state() -> impl Strategy<Value = StateGen> {
     // Half the time one of the accesses uploads usually end in (transfer, sampled, storage).
     let access = prop_oneof![
         1 => 0..ACCESSES.len(),
-        1 => prop::sample::select(vec![1usize, 2, 10, 12, 15, 20]),
+        1 => prop::sample::select(vec![1usize, 2, 10, 12, 15, 21]),
     ];
     (access, 0u8..9).prop_map(|(access, family)| StateGen { access, family })
 }
