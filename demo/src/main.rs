@@ -1,7 +1,236 @@
-//! The windowed demo (winit + ash-window) that loads and unloads textured-mesh scenes through the
-//! allocator and staging crates. It is built in its own issue; for now it only says so.
+//! The demo: loads and unloads textured-mesh scenes through the allocator and staging crates, in
+//! a window (winit + ash-window) or headless.
+//!
+//! Scenes own their nodes; `MeshSystem` and `MaterialSystem` own each scene's GPU resources,
+//! recorded against its `SceneId`, and destroy them once the GPU is done with the scene; the
+//! allocator tracks nothing. See `--help` for the options and the README for the controls.
 
-fn main() {
-    eprintln!("the demo is not built yet: it arrives with the demo issue; run `scripts/test` for the allocator tests");
-    std::process::exit(2);
+mod app;
+mod frame;
+mod gltf;
+mod gpu;
+mod loader;
+mod material_system;
+mod mesh_system;
+mod pipeline;
+mod procedural;
+mod scene;
+mod session;
+mod swapchain;
+mod upload;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use ash::vk;
+use clap::Parser;
+
+use crate::gpu::{Gpu, GpuOptions};
+use crate::loader::SceneSource;
+use crate::session::{summary, Session, Verdict};
+
+/// Loads and unloads textured-mesh scenes through the upload path, in a window or headless.
+#[derive(Parser, Debug, Clone)]
+#[command(version, about)]
+pub struct Options {
+    /// The scene to show first: a built-in name (see --list-scenes) or a .gltf/.glb file.
+    #[arg(long, default_value = "grid")]
+    pub scene: String,
+    /// Lists the built-in scenes and exits.
+    #[arg(long)]
+    pub list_scenes: bool,
+    /// Exits after N frames have been drawn with the scene loaded.
+    #[arg(long, value_name = "N")]
+    pub frames: Option<u64>,
+    /// Saves the last frame as a PNG when the demo exits.
+    #[arg(long, value_name = "FILE.png")]
+    pub screenshot: Option<PathBuf>,
+    /// Loads and unloads every scene (built-ins, and --scene when it is a file) N times, then
+    /// exits; with --check-leaks every unload must bring the live count back.
+    #[arg(long, value_name = "N")]
+    pub cycle: Option<u32>,
+    /// Renders offscreen without a window (no display needed), at WxH (default 1280x720).
+    #[arg(long, value_name = "WxH", num_args = 0..=1, default_missing_value = "1280x720")]
+    pub headless: Option<String>,
+    /// Exits non-zero, with the allocator's leak report, if any unload leaves allocations behind.
+    #[arg(long)]
+    pub check_leaks: bool,
+    /// Khronos validation with synchronization validation; any message makes the exit code
+    /// non-zero.
+    #[arg(long)]
+    pub validation: bool,
+    /// Writes the allocator's JSON dump to FILE at exit.
+    #[arg(long, value_name = "FILE")]
+    pub memory_json: Option<PathBuf>,
+    /// The window's initial size, WxH.
+    #[arg(long, value_name = "WxH", default_value = "1280x720")]
+    pub size: String,
+}
+
+/// Parses `WxH`.
+pub fn parse_size(text: &str) -> Result<vk::Extent2D> {
+    let Some((w, h)) = text.split_once('x') else {
+        bail!("'{text}' is not WxH (e.g. 1280x720)");
+    };
+    let (width, height): (u32, u32) = (w.trim().parse()?, h.trim().parse()?);
+    if width == 0 || height == 0 || width > 16384 || height > 16384 {
+        bail!("'{text}': width and height must be between 1 and 16384");
+    }
+    Ok(vk::Extent2D { width, height })
+}
+
+/// The scene the user named.
+pub fn source_of(name: &str) -> SceneSource {
+    if procedural::SCENES.iter().any(|(n, _)| *n == name) {
+        SceneSource::Builtin(name.to_owned())
+    } else {
+        SceneSource::File(PathBuf::from(name))
+    }
+}
+
+/// The scenes keys 1-9 choose: the built-ins, then the file given on the command line.
+pub fn scene_list(options: &Options) -> Vec<SceneSource> {
+    let mut list: Vec<SceneSource> = procedural::SCENES
+        .iter()
+        .map(|(n, _)| SceneSource::Builtin((*n).to_owned()))
+        .collect();
+    if let SceneSource::File(path) = source_of(&options.scene) {
+        list.push(SceneSource::File(path));
+    }
+    list
+}
+
+/// Drives a session without a window.
+fn run_headless(options: &Options, extent: vk::Extent2D) -> Result<Verdict> {
+    let (gpu, _) = Gpu::new(
+        &GpuOptions {
+            validation: options.validation,
+            display: None,
+        },
+        |_, _| Ok(None),
+    )?;
+    let mut session = Session::new(gpu, None, extent)?;
+    let outcome = drive(&mut session, options, |s| {
+        s.frame()?;
+        Ok(())
+    });
+    finish(session, options, outcome)
+}
+
+/// What a run does, windowed or not, given a way to draw one frame: `--cycle`, or show the
+/// first scene for `--frames`.
+pub fn drive(
+    session: &mut Session,
+    options: &Options,
+    mut frame: impl FnMut(&mut Session) -> Result<()>,
+) -> Result<()> {
+    if let Some(cycles) = options.cycle {
+        let scenes = scene_list(options);
+        for round in 0..cycles {
+            for source in &scenes {
+                session.request(source.clone());
+                session.finish_loading(&mut frame)?;
+                for _ in 0..2 {
+                    session.tick()?;
+                    frame(session)?;
+                }
+                session.unload();
+                while session.busy() {
+                    session.tick()?;
+                    frame(session)?;
+                }
+            }
+            tracing::info!(
+                round = round + 1,
+                of = cycles,
+                live = session.allocator.live_allocations()?,
+                "cycle done"
+            );
+        }
+        return Ok(());
+    }
+    session.request(source_of(&options.scene));
+    session.finish_loading(&mut frame)?;
+    let frames = options.frames.unwrap_or(1);
+    for _ in 0..frames {
+        session.tick()?;
+        frame(session)?;
+    }
+    Ok(())
+}
+
+/// Screenshot, shutdown, and the verdict.
+pub fn finish(mut session: Session, options: &Options, outcome: Result<()>) -> Result<Verdict> {
+    if outcome.is_ok() {
+        if let Some(path) = &options.screenshot {
+            session.screenshot(path)?;
+        }
+    }
+    if let (Some(idle), loading) = (
+        summary(&session.times.idle),
+        summary(&session.times.loading),
+    ) {
+        tracing::info!(
+            idle_median_ms = idle.0,
+            idle_p99_ms = idle.1,
+            idle_max_ms = idle.2,
+            loading = ?loading,
+            "frame times (median, p99, max)"
+        );
+    }
+    let verdict = session.shutdown(options.memory_json.as_deref())?;
+    outcome?;
+    Ok(verdict)
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_target(false)
+        .init();
+    let options = Options::parse();
+    if options.list_scenes {
+        for (name, about) in procedural::SCENES {
+            println!("{name:6} {about}");
+        }
+        println!("(or any .gltf / .glb file)");
+        return ExitCode::SUCCESS;
+    }
+    let result = match &options.headless {
+        Some(size) => parse_size(size).and_then(|extent| run_headless(&options, extent)),
+        None => app::run(&options),
+    };
+    match result {
+        Ok(verdict) => {
+            let mut failed = false;
+            for error in &verdict.errors {
+                eprintln!("error: {error}");
+                failed = true;
+            }
+            for leak in &verdict.leaks {
+                eprintln!("leak: {leak}");
+                failed = true;
+            }
+            if options.validation && !verdict.validation.is_empty() {
+                eprintln!("{} validation message(s):", verdict.validation.len());
+                for message in &verdict.validation {
+                    eprintln!("  {message}");
+                }
+                failed = true;
+            }
+            if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            if err.downcast_ref::<app::NoDisplay>().is_some() {
+                return ExitCode::from(2);
+            }
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! more than half full, so the host fills the next batch while the GPU copies the last.
 
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use ash::vk;
 
@@ -22,6 +23,7 @@ pub struct Submitter {
     value: u64,
     free: Vec<vk::CommandBuffer>,
     in_flight: VecDeque<(vk::CommandBuffer, u64)>,
+    queue_lock: Option<Arc<Mutex<()>>>,
 }
 
 impl std::fmt::Debug for Submitter {
@@ -40,7 +42,7 @@ impl Submitter {
     /// `queue` belongs to `device` and family `queue_family`; the device has timeline semaphores
     /// enabled (and synchronization2, for what the uploads record); nothing else submits to
     /// `queue` from another thread while this driver runs (Vulkan queues are externally
-    /// synchronised).
+    /// synchronised), except while holding the lock given to [`Submitter::queue_lock`].
     pub unsafe fn new(device: &ash::Device, queue: vk::Queue, queue_family: u32) -> Result<Self> {
         let pool_info = vk::CommandPoolCreateInfo::default()
             .flags(
@@ -71,7 +73,16 @@ impl Submitter {
             value: 0,
             free: Vec::new(),
             in_flight: VecDeque::new(),
+            queue_lock: None,
         })
+    }
+
+    /// Shares the queue with other threads: every submission of this driver holds `lock`, and
+    /// so must every other submission or present on the queue (a render thread, say, while this
+    /// driver uploads from a loader thread). The lock is held only around `vkQueueSubmit`.
+    pub fn queue_lock(mut self, lock: Arc<Mutex<()>>) -> Self {
+        self.queue_lock = Some(lock);
+        self
     }
 
     /// The timeline semaphore each submission signals.
@@ -198,12 +209,19 @@ impl Submitter {
                 .command_buffers(&cmds)
                 .signal_semaphores(&semaphores)
                 .push_next(&mut timeline)];
-            // SAFETY: the queue is this driver's to submit to (constructor contract); the command
-            // buffer is executable and stays untouched until its value passes.
-            unsafe {
+            let guard = self
+                .queue_lock
+                .as_ref()
+                .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            // SAFETY: the queue is this driver's to submit to, or shared under `guard`
+            // (constructor contract); the command buffer is executable and stays untouched until
+            // its value passes.
+            let submitted = unsafe {
                 self.device
                     .queue_submit(self.queue, &submit, vk::Fence::null())
-            }?;
+            };
+            drop(guard);
+            submitted?;
             ring.submitted(self.value);
             self.in_flight.push_back((cmd, self.value));
             if let Progress::Done(finished) = progress {
@@ -222,6 +240,14 @@ impl Submitter {
                 ring.reclaim(oldest);
             }
         }
+    }
+
+    /// Waits until every submission so far has completed (after an error, say, before destroying
+    /// what the failed upload used).
+    pub fn wait_idle(&mut self) -> Result<()> {
+        self.wait(self.value)?;
+        self.recycle(self.value);
+        Ok(())
     }
 
     /// Waits for every submission, then destroys the driver's objects.

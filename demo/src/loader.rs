@@ -1,0 +1,303 @@
+//! Loading a scene on a background thread: read or build its data, decode its images on worker
+//! threads, then create and upload its meshes and materials through the systems. The render
+//! thread keeps drawing the current scene and polls for the result.
+//!
+//! A load that fails halfway destroys what it had made for the scene before it reports.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use allocator::Allocator;
+use anyhow::{anyhow, Context as _, Result};
+use ash::vk;
+
+use crate::material_system::MaterialSystem;
+use crate::mesh_system::{self, MeshSystem};
+use crate::scene::{Bounds, Draw, SceneData, SceneId, TextureData, TextureInput};
+use crate::upload::{UploadStats, Uploader};
+
+/// Where a scene comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SceneSource {
+    /// A built-in procedural scene, by name.
+    Builtin(String),
+    /// A glTF or GLB file.
+    File(PathBuf),
+}
+
+impl SceneSource {
+    pub fn name(&self) -> String {
+        match self {
+            Self::Builtin(name) => name.clone(),
+            Self::File(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// A loaded scene: what the render thread needs to draw it.
+#[derive(Clone, Debug)]
+pub struct LoadedScene {
+    pub id: SceneId,
+    pub name: String,
+    /// Draws with mesh and material indices into the systems' lists for `id`.
+    pub draws: Vec<Draw>,
+    pub bounds: Bounds,
+    pub timings: LoadTimings,
+}
+
+/// Where a load's time went.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoadTimings {
+    /// Building or reading the scene data.
+    pub build: Duration,
+    /// Decoding images (worker threads).
+    pub decode: Duration,
+    pub upload: UploadStats,
+    pub total: Duration,
+}
+
+impl LoadTimings {
+    /// Uploaded bytes per second over the upload time.
+    pub fn gb_per_s(&self) -> f64 {
+        self.upload.bytes as f64 / self.upload.upload.as_secs_f64().max(1e-9) / 1e9
+    }
+}
+
+/// What the loader needs from the render side.
+#[derive(Clone)]
+pub struct LoadContext {
+    pub meshes: Arc<MeshSystem>,
+    pub materials: Arc<MaterialSystem>,
+    pub set_layout: vk::DescriptorSetLayout,
+    pub max_texture: u32,
+    pub bc_textures: bool,
+}
+
+/// A load in progress.
+pub struct Loading {
+    pub source: SceneSource,
+    pub id: SceneId,
+    pub started: Instant,
+    thread: Option<JoinHandle<()>>,
+    result: mpsc::Receiver<Result<LoadedScene>>,
+}
+
+impl Loading {
+    /// The result, once the load has finished.
+    pub fn poll(&mut self) -> Option<Result<LoadedScene>> {
+        let result = match self.result.try_recv() {
+            Ok(result) => result,
+            Err(mpsc::TryRecvError::Empty) => return None,
+            Err(mpsc::TryRecvError::Disconnected) => Err(anyhow!("the loader thread died")),
+        };
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        Some(result)
+    }
+
+    /// Blocks until the load has finished.
+    pub fn wait(mut self) -> Result<LoadedScene> {
+        let result = self
+            .result
+            .recv()
+            .unwrap_or_else(|_| Err(anyhow!("the loader thread died")));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        result
+    }
+}
+
+/// Starts loading `source` as scene `id` on a new thread, uploading through `uploader` (handed
+/// back through `give_back` when done).
+pub fn start(
+    source: SceneSource,
+    id: SceneId,
+    context: LoadContext,
+    allocator: Arc<Allocator>,
+    mut uploader: Uploader,
+    give_back: mpsc::Sender<Uploader>,
+) -> Loading {
+    let (send, result) = mpsc::channel();
+    let thread_source = source.clone();
+    let thread = std::thread::Builder::new()
+        .name(format!("load {}", source.name()))
+        .spawn(move || {
+            let loaded = load(&thread_source, id, &context, &allocator, &mut uploader);
+            if loaded.is_err() {
+                // Nothing of a failed scene survives: what it made is destroyed now (the uploader
+                // waited for its own submissions; the render thread never saw this scene).
+                // SAFETY: no GPU work uses them (see above).
+                unsafe {
+                    mesh_system::destroy_meshes(&allocator, context.meshes.take_scene(id));
+                    context
+                        .materials
+                        .destroy(&allocator, context.materials.take_scene(id));
+                }
+            }
+            let _ = give_back.send(uploader);
+            let _ = send.send(loaded);
+        });
+    let (thread, result) = match thread {
+        Ok(thread) => (Some(thread), result),
+        Err(err) => {
+            let (send, result) = mpsc::channel();
+            let _ = send.send(Err(anyhow!("cannot start a loader thread: {err}")));
+            (None, result)
+        }
+    };
+    Loading {
+        source,
+        id,
+        started: Instant::now(),
+        thread,
+        result,
+    }
+}
+
+/// Decodes every encoded texture on worker threads.
+fn decode(textures: Vec<TextureInput>, max: u32) -> Result<Vec<TextureData>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let inputs: Vec<(usize, TextureInput)> = textures.into_iter().enumerate().collect();
+    let chunk = inputs.len().div_ceil(workers).max(1);
+    let mut out: Vec<Option<TextureData>> = vec![None; inputs.len()];
+    std::thread::scope(|scope| -> Result<()> {
+        let handles: Vec<_> = inputs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || -> Result<Vec<(usize, TextureData)>> {
+                    part.iter()
+                        .map(|(i, input)| decode_one(input, max).map(|t| (*i, t)))
+                        .collect()
+                })
+            })
+            .collect();
+        for handle in handles {
+            let decoded = handle
+                .join()
+                .map_err(|_| anyhow!("an image decoder panicked"))??;
+            for (i, texture) in decoded {
+                out[i] = Some(texture);
+            }
+        }
+        Ok(())
+    })?;
+    out.into_iter()
+        .map(|t| t.ok_or_else(|| anyhow!("a texture was not decoded")))
+        .collect()
+}
+
+fn decode_one(input: &TextureInput, max: u32) -> Result<TextureData> {
+    let texture = match input {
+        TextureInput::Ready(texture) => texture.clone(),
+        TextureInput::Encoded { what, bytes } => {
+            let image = image::load_from_memory(bytes)
+                .with_context(|| format!("{what} is not a PNG or JPEG image this demo can decode"))?
+                .into_rgba8();
+            TextureData {
+                name: what.clone(),
+                width: image.width(),
+                height: image.height(),
+                format: vk::Format::R8G8B8A8_SRGB,
+                levels: 1,
+                bytes: image.into_raw(),
+            }
+        }
+    };
+    if texture.width > max || texture.height > max {
+        anyhow::bail!(
+            "{} is {}x{}, larger than this device's {max}x{max} textures",
+            texture.name,
+            texture.width,
+            texture.height
+        );
+    }
+    Ok(texture)
+}
+
+fn load(
+    source: &SceneSource,
+    id: SceneId,
+    context: &LoadContext,
+    allocator: &Allocator,
+    uploader: &mut Uploader,
+) -> Result<LoadedScene> {
+    let start = Instant::now();
+    uploader.stats = UploadStats::default();
+    let data: SceneData = match source {
+        SceneSource::Builtin(name) => crate::procedural::build(name, context.bc_textures)
+            .ok_or_else(|| anyhow!("no built-in scene '{name}' (see --list-scenes)"))?,
+        SceneSource::File(path) => crate::gltf::load(path)?,
+    };
+    let built = start.elapsed();
+    let bounds = data.bounds();
+    let SceneData {
+        name,
+        meshes,
+        textures,
+        materials,
+        draws,
+    } = data;
+    let decode_start = Instant::now();
+    let textures = decode(textures, context.max_texture)?;
+    let decoded = decode_start.elapsed();
+    tracing::info!(
+        scene = name,
+        meshes = meshes.len(),
+        textures = textures.len(),
+        ?built,
+        ?decoded,
+        "scene data ready"
+    );
+    let mut mesh_index = Vec::with_capacity(meshes.len());
+    for mesh in &meshes {
+        mesh_index.push(context.meshes.create(allocator, uploader, id, mesh)?);
+    }
+    let mut texture_index = Vec::with_capacity(textures.len());
+    for texture in &textures {
+        texture_index.push(
+            context
+                .materials
+                .create_texture(allocator, uploader, id, texture)?,
+        );
+    }
+    context
+        .materials
+        .create_materials(id, &materials, &texture_index, context.set_layout)?;
+    let draws = draws
+        .into_iter()
+        .map(|d| Draw {
+            mesh: mesh_index[d.mesh],
+            ..d
+        })
+        .collect();
+    let timings = LoadTimings {
+        build: built,
+        decode: decoded,
+        upload: uploader.stats,
+        total: start.elapsed(),
+    };
+    tracing::info!(
+        scene = name,
+        mib = timings.upload.bytes as f64 / (1 << 20) as f64,
+        decode_ms = decoded.as_secs_f64() * 1e3,
+        upload_ms = timings.upload.upload.as_secs_f64() * 1e3,
+        mips_ms = timings.upload.mips.as_secs_f64() * 1e3,
+        gb_per_s = timings.gb_per_s(),
+        total_ms = timings.total.as_secs_f64() * 1e3,
+        "scene loaded"
+    );
+    Ok(LoadedScene {
+        id,
+        name,
+        draws,
+        bounds,
+        timings,
+    })
+}

@@ -1,0 +1,266 @@
+//! The loader thread's upload path: a staging ring, and submitters on the upload queue (the
+//! transfer queue where the device has one, else the graphics queue, shared with the render
+//! thread under its lock) and on the graphics queue (ownership acquires and mip generation).
+//!
+//! Every upload waits for its own submissions to complete on this thread, never on the frame
+//! path; the render thread keeps drawing meanwhile.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use allocator::{Allocator, GpuBuffer, GpuImage};
+use anyhow::{Context as _, Result};
+use staging::{
+    Access, BarrierBatch, BufferUpload, ImageUpload, MipMethod, MipOptions, Progress,
+    ResourceState, Stager, StagingRing, Submitter,
+};
+
+use crate::gpu::Gpu;
+
+/// Staging ring size: smaller than the big scene's texture (256 MiB) and mesh, so those are
+/// split into pieces across submissions.
+pub const RING_BYTES: u64 = 32 << 20;
+
+/// Byte and time counters of one load.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UploadStats {
+    pub bytes: u64,
+    pub upload: Duration,
+    pub mips: Duration,
+}
+
+/// What the loader uploads through.
+pub struct Uploader {
+    device: ash::Device,
+    stager: Stager,
+    ring: Option<StagingRing>,
+    /// On the upload queue (transfer, or graphics when there is none).
+    upload: Submitter,
+    upload_family: u32,
+    /// On the graphics queue, for acquires and mips; `None` when `upload` already is.
+    graphics: Option<Submitter>,
+    graphics_family: u32,
+    mips: staging::MipGenerator,
+    pub stats: UploadStats,
+}
+
+impl Uploader {
+    /// An uploader for `gpu`'s queues.
+    pub fn new(gpu: &Gpu, allocator: &Allocator) -> Result<Self> {
+        let lock = Arc::clone(&gpu.graphics_lock);
+        let graphics_submitter = || -> Result<Submitter> {
+            // SAFETY: the graphics queue of this device, shared under `graphics_lock`, which the
+            // render thread holds for its own submits and presents.
+            Ok(
+                unsafe { Submitter::new(&gpu.device, gpu.graphics.raw, gpu.graphics.family) }?
+                    .queue_lock(Arc::clone(&lock)),
+            )
+        };
+        let (upload, upload_family, graphics) = match gpu.transfer {
+            Some(transfer) => (
+                // SAFETY: the transfer queue is used by the loader thread alone, one load at a time.
+                unsafe { Submitter::new(&gpu.device, transfer.raw, transfer.family) }?,
+                transfer.family,
+                Some(graphics_submitter()?),
+            ),
+            None => (graphics_submitter()?, gpu.graphics.family, None),
+        };
+        // SAFETY: the context's own handles, alive until the uploader is destroyed.
+        let stager = unsafe { Stager::new(&gpu.instance, gpu.physical_device, &gpu.device) };
+        // SAFETY: as above.
+        let mips =
+            unsafe { staging::MipGenerator::new(&gpu.instance, gpu.physical_device, &gpu.device) }?;
+        let ring = StagingRing::new(allocator, RING_BYTES).context("creating the staging ring")?;
+        Ok(Self {
+            device: gpu.device.clone(),
+            stager,
+            ring: Some(ring),
+            upload,
+            upload_family,
+            graphics,
+            graphics_family: gpu.graphics.family,
+            mips,
+            stats: UploadStats::default(),
+        })
+    }
+
+    /// Whether uploads move between queue families (a transfer queue exists).
+    fn transfers(&self) -> bool {
+        self.graphics.is_some()
+    }
+
+    /// The state a new resource is in, on the upload queue.
+    fn fresh(&self) -> ResourceState {
+        if self.transfers() {
+            ResourceState::UNDEFINED.on_queue(self.upload_family)
+        } else {
+            ResourceState::UNDEFINED
+        }
+    }
+
+    /// `access`, owned by the graphics family when ownership moves.
+    fn on_graphics(&self, access: Access) -> ResourceState {
+        if self.transfers() {
+            ResourceState::new(access).on_queue(self.graphics_family)
+        } else {
+            ResourceState::new(access)
+        }
+    }
+
+    /// Records `acquire` on the graphics queue and waits for it (nothing when empty).
+    fn acquire(&mut self, mut acquire: BarrierBatch) -> Result<()> {
+        let (Some(graphics), false) = (self.graphics.as_mut(), acquire.is_empty()) else {
+            return Ok(());
+        };
+        let ring = self.ring.as_mut().context("uploader already destroyed")?;
+        let device = self.device.clone();
+        // SAFETY: the barriers name resources alive until this returns (run waits).
+        unsafe {
+            graphics.run(ring, |cmd, _| {
+                acquire.record(&device, cmd);
+                Ok(Progress::Done(staging::Finished {
+                    state: ResourceState::UNDEFINED,
+                    acquire: BarrierBatch::new(),
+                }))
+            })
+        }?;
+        Ok(())
+    }
+
+    /// Uploads `data` into the start of `buffer`, leaving it in `access` on the graphics queue.
+    pub fn buffer(
+        &mut self,
+        allocator: &Allocator,
+        buffer: &mut GpuBuffer,
+        data: &[u8],
+        access: Access,
+    ) -> Result<()> {
+        let start = Instant::now();
+        let (from, to) = (self.fresh(), self.on_graphics(access));
+        let mut upload =
+            BufferUpload::new(buffer, 0, data, from, to)?.path(staging::UploadPath::Staged);
+        let ring = self.ring.as_mut().context("uploader already destroyed")?;
+        let stager = &self.stager;
+        // SAFETY: recording on the upload queue's family; buffer, data and ring outlive `run`.
+        let finished = unsafe {
+            self.upload.run(ring, |cmd, ring| {
+                upload.record(stager, allocator, cmd, ring)
+            })
+        };
+        let finished = match finished {
+            Ok(finished) => finished,
+            Err(err) => {
+                self.upload.wait_idle()?;
+                return Err(err.into());
+            }
+        };
+        self.acquire(finished.acquire)?;
+        self.stats.bytes += data.len() as u64;
+        self.stats.upload += start.elapsed();
+        Ok(())
+    }
+
+    /// Uploads `levels` packed levels into `image` and, when `generate` says so, makes the rest
+    /// of the chain; the image ends sampled by fragment shaders on the graphics queue.
+    pub fn texture(
+        &mut self,
+        allocator: &Allocator,
+        image: &GpuImage,
+        data: &[u8],
+        levels: u32,
+        generate: bool,
+    ) -> Result<()> {
+        let start = Instant::now();
+        let sampled = self.on_graphics(Access::FragmentShaderSampledRead);
+        let after_upload = if generate {
+            self.on_graphics(Access::TransferRead)
+        } else {
+            sampled
+        };
+        let fresh = self.fresh();
+        let ring = self.ring.as_mut().context("uploader already destroyed")?;
+        let max_piece = ring.capacity() / 4;
+        let mut upload = ImageUpload::packed(
+            &self.stager,
+            image,
+            data,
+            levels,
+            fresh,
+            after_upload,
+            max_piece,
+        )?;
+        let stager = &self.stager;
+        // SAFETY: recording on the upload queue's family; image, data and ring outlive `run`.
+        let finished = unsafe {
+            self.upload.run(ring, |cmd, ring| {
+                upload.record(stager, allocator, cmd, ring)
+            })
+        };
+        let finished = match finished {
+            Ok(finished) => finished,
+            Err(err) => {
+                self.upload.wait_idle()?;
+                return Err(err.into());
+            }
+        };
+        self.stats.bytes += data.len() as u64;
+        let uploaded = Instant::now();
+        self.stats.upload += uploaded - start;
+        if !generate {
+            return self.acquire(finished.acquire);
+        }
+        let mut acquire = finished.acquire;
+        let mips = &self.mips;
+        let device = self.device.clone();
+        let mut scratch = None;
+        let ring = self.ring.as_mut().context("uploader already destroyed")?;
+        let submitter = self.graphics.as_mut().unwrap_or(&mut self.upload);
+        // SAFETY: on the graphics family (blit and compute capable); the image outlives `run`.
+        let result = unsafe {
+            submitter.run(ring, |cmd, _| {
+                acquire.record(&device, cmd);
+                let (done, s) = mips.record(
+                    allocator,
+                    cmd,
+                    image,
+                    after_upload,
+                    sampled,
+                    MipOptions::default(),
+                )?;
+                scratch = Some(s);
+                Ok(Progress::Done(done))
+            })
+        };
+        if let Some(s) = scratch {
+            if result.is_err() {
+                submitter.wait_idle()?;
+            }
+            // SAFETY: run waited for the submission (or nothing was submitted).
+            unsafe { s.destroy(&device, allocator) };
+        }
+        result?;
+        self.stats.mips += uploaded.elapsed();
+        Ok(())
+    }
+
+    /// Whether the mip generator can make `image`'s chain.
+    pub fn can_generate(&self, image: &GpuImage) -> bool {
+        self.mips.resolve(image, MipMethod::Auto).is_ok()
+    }
+
+    /// Waits for everything, then destroys the ring, submitters and pipelines.
+    pub fn destroy(mut self, allocator: &Allocator) -> Result<()> {
+        // SAFETY: every submitter waits for its own work before destroying.
+        unsafe {
+            self.upload.destroy()?;
+            if let Some(graphics) = self.graphics.take() {
+                graphics.destroy()?;
+            }
+            if let Some(ring) = self.ring.take() {
+                ring.destroy(allocator);
+            }
+            self.mips.destroy();
+        }
+        Ok(())
+    }
+}
