@@ -164,16 +164,25 @@ fn decode(textures: Vec<TextureInput>, max: u32) -> Result<Vec<TextureData>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let inputs: Vec<(usize, TextureInput)> = textures.into_iter().enumerate().collect();
-    let chunk = inputs.len().div_ceil(workers).max(1);
-    let mut out: Vec<Option<TextureData>> = vec![None; inputs.len()];
+    let count = textures.len();
+    let chunk = count.div_ceil(workers).max(1);
+    let mut parts: Vec<Vec<(usize, TextureInput)>> = Vec::new();
+    for (i, input) in textures.into_iter().enumerate() {
+        if i % chunk == 0 {
+            parts.push(Vec::new());
+        }
+        if let Some(part) = parts.last_mut() {
+            part.push((i, input));
+        }
+    }
+    let mut out: Vec<Option<TextureData>> = (0..count).map(|_| None).collect();
     std::thread::scope(|scope| -> Result<()> {
-        let handles: Vec<_> = inputs
-            .chunks(chunk)
+        let handles: Vec<_> = parts
+            .into_iter()
             .map(|part| {
                 scope.spawn(move || -> Result<Vec<(usize, TextureData)>> {
-                    part.iter()
-                        .map(|(i, input)| decode_one(input, max).map(|t| (*i, t)))
+                    part.into_iter()
+                        .map(|(i, input)| decode_one(input, max).map(|t| (i, t)))
                         .collect()
                 })
             })
@@ -193,15 +202,15 @@ fn decode(textures: Vec<TextureInput>, max: u32) -> Result<Vec<TextureData>> {
         .collect()
 }
 
-fn decode_one(input: &TextureInput, max: u32) -> Result<TextureData> {
+fn decode_one(input: TextureInput, max: u32) -> Result<TextureData> {
     let texture = match input {
-        TextureInput::Ready(texture) => texture.clone(),
+        TextureInput::Ready(texture) => texture,
         TextureInput::Encoded { what, bytes } => {
-            let image = image::load_from_memory(bytes)
+            let image = image::load_from_memory(&bytes)
                 .with_context(|| format!("{what} is not a PNG or JPEG image this demo can decode"))?
                 .into_rgba8();
             TextureData {
-                name: what.clone(),
+                name: what,
                 width: image.width(),
                 height: image.height(),
                 format: vk::Format::R8G8B8A8_SRGB,

@@ -8,6 +8,8 @@
 //! - `big`: a 1024x1024-vertex terrain (1M+ vertices, 2M triangles, u32 indices) and an
 //!   8192x8192 texture (256 MiB): uploads far larger than the staging ring, split into pieces.
 
+use std::sync::{Arc, Mutex};
+
 use ash::vk;
 
 use crate::scene::{
@@ -31,14 +33,23 @@ pub const SCENES: [(&str, &str); 3] = [
     ),
 ];
 
-/// Builds built-in scene `name`; `bc` says whether the device samples BC formats.
+/// Builds built-in scene `name`; `bc` says whether the device samples BC formats. The data is
+/// built once per process and copied after that (`--cycle` loads `big` many times).
 pub fn build(name: &str, bc: bool) -> Option<SceneData> {
-    match name {
-        "grid" => Some(grid(bc)),
-        "odd" => Some(odd()),
-        "big" => Some(big()),
-        _ => None,
+    static BUILT: Mutex<Vec<(String, bool, Arc<SceneData>)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, _, data)) = built.iter().find(|(n, b, _)| n == name && *b == bc) {
+        return Some(SceneData::clone(data));
     }
+    let data = match name {
+        "grid" => grid(bc),
+        "odd" => odd(),
+        "big" => big(),
+        _ => return None,
+    };
+    let data = Arc::new(data);
+    built.push((name.to_owned(), bc, Arc::clone(&data)));
+    Some(SceneData::clone(&data))
 }
 
 /// A colour from a small palette.
