@@ -63,6 +63,8 @@ struct App {
     cursor: Option<(f64, f64)>,
     last_title: std::time::Instant,
     outcome: Option<Result<Verdict>>,
+    drawn: u64,
+    resize: Option<(vk::Extent2D, u64)>,
 }
 
 impl App {
@@ -128,6 +130,12 @@ impl App {
                 width: size.width,
                 height: size.height,
             })?;
+        }
+        self.drawn += 1;
+        if let Some((extent, at)) = self.resize {
+            if self.drawn == at {
+                let _ = window.request_inner_size(PhysicalSize::new(extent.width, extent.height));
+            }
         }
         if self.last_title.elapsed().as_millis() > 250 {
             window.set_title(&session.title());
@@ -317,6 +325,12 @@ pub fn run(options: &Options) -> Result<Verdict> {
         cursor: None,
         last_title: std::time::Instant::now(),
         outcome: None,
+        drawn: 0,
+        resize: options
+            .resize
+            .as_deref()
+            .map(crate::parse_resize)
+            .transpose()?,
     };
     event_loop.run_app(&mut app)?;
     app.outcome

@@ -61,6 +61,7 @@ fn sampler(texture: &gltf::Texture<'_>) -> SamplerDesc {
         WrappingMode::MirroredRepeat => vk::SamplerAddressMode::MIRRORED_REPEAT,
         WrappingMode::Repeat => vk::SamplerAddressMode::REPEAT,
     };
+    let mipmapped = !matches!(s.min_filter(), Some(MinFilter::Nearest | MinFilter::Linear));
     let (min, mipmap) = match s.min_filter() {
         Some(MinFilter::Nearest | MinFilter::NearestMipmapNearest) => {
             (vk::Filter::NEAREST, vk::SamplerMipmapMode::NEAREST)
@@ -80,6 +81,7 @@ fn sampler(texture: &gltf::Texture<'_>) -> SamplerDesc {
         },
         min,
         mipmap,
+        mipmapped,
         wrap_u: wrap(s.wrap_s()),
         wrap_v: wrap(s.wrap_t()),
     }
@@ -364,6 +366,6 @@ mod tests {
 
     #[test]
     fn base_colour_factors_are_encoded_as_srgb() {
-        assert_eq!(srgb_texel([1.0, 0.0, 0.2140, 1.0]), [255, 0, 128, 255]);
+        assert_eq!(srgb_texel([1.0, 0.0, 0.2158, 1.0]), [255, 0, 128, 255]);
     }
 }

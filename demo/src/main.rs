@@ -66,6 +66,18 @@ pub struct Options {
     /// The window's initial size, WxH.
     #[arg(long, value_name = "WxH", default_value = "1280x720")]
     pub size: String,
+    /// Resizes the window to WxH once N frames have been drawn (exercises swapchain
+    /// recreation; the tests use it).
+    #[arg(long, value_name = "WxH@N")]
+    pub resize: Option<String>,
+}
+
+/// Parses `WxH@N`.
+pub fn parse_resize(text: &str) -> Result<(vk::Extent2D, u64)> {
+    let Some((size, frame)) = text.split_once('@') else {
+        bail!("'{text}' is not WxH@N (e.g. 640x480@10)");
+    };
+    Ok((parse_size(size)?, frame.trim().parse()?))
 }
 
 /// Parses `WxH`.
@@ -188,6 +200,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let options = Options::parse();
     if options.list_scenes {

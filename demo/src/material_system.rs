@@ -144,6 +144,9 @@ impl MaterialSystem {
                     continue;
                 }
                 let s = material.sampler;
+                // Anisotropy only for linear filtering: a nearest-filtered texture must stay crisp.
+                let anisotropy = anisotropy
+                    .filter(|_| s.mag == vk::Filter::LINEAR && s.min == vk::Filter::LINEAR);
                 let info = vk::SamplerCreateInfo::default()
                     .mag_filter(s.mag)
                     .min_filter(s.min)
@@ -153,7 +156,13 @@ impl MaterialSystem {
                     .address_mode_w(vk::SamplerAddressMode::REPEAT)
                     .anisotropy_enable(anisotropy.is_some())
                     .max_anisotropy(anisotropy.unwrap_or(1.0))
-                    .max_lod(vk::LOD_CLAMP_NONE);
+                    // 0.25 keeps an unmipmapped filter on level 0 (the Vulkan idiom for GL's
+                    // non-mipmap min filters).
+                    .max_lod(if s.mipmapped {
+                        vk::LOD_CLAMP_NONE
+                    } else {
+                        0.25
+                    });
                 // SAFETY: valid device; anisotropy only when the feature was enabled.
                 let sampler = unsafe { device.create_sampler(&info, None) }?;
                 m.samplers.push(sampler);

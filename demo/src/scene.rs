@@ -94,6 +94,8 @@ pub struct SamplerDesc {
     pub mag: vk::Filter,
     pub min: vk::Filter,
     pub mipmap: vk::SamplerMipmapMode,
+    /// Whether minification uses the mip chain (glTF's NEAREST and LINEAR min filters do not).
+    pub mipmapped: bool,
     pub wrap_u: vk::SamplerAddressMode,
     pub wrap_v: vk::SamplerAddressMode,
 }
@@ -104,6 +106,7 @@ impl Default for SamplerDesc {
             mag: vk::Filter::LINEAR,
             min: vk::Filter::LINEAR,
             mipmap: vk::SamplerMipmapMode::LINEAR,
+            mipmapped: true,
             wrap_u: vk::SamplerAddressMode::REPEAT,
             wrap_v: vk::SamplerAddressMode::REPEAT,
         }

@@ -1,0 +1,395 @@
+//! The demo, run as a user would: its binary with validation on, in a real window (under Xvfb in
+//! CI: `scripts/test` provides the display) and headless.
+//!
+//! Screenshots are compared with committed references rendered on lavapipe. The measure: the
+//! largest channel difference of each pixel (0-255); the mean of those must stay within 1.5, and
+//! at most 0.5% of pixels may differ by more than 32 (rasterisation at triangle edges is the
+//! driver's choice; texture and shading errors move far more pixels than that).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine as _;
+
+const SIZE: &str = "320x180";
+
+fn demo() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_demo"));
+    command.env(
+        "LP_NUM_THREADS",
+        std::env::var("LP_NUM_THREADS").unwrap_or_else(|_| "2".into()),
+    );
+    command
+}
+
+fn windowed() -> Command {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "the windowed demo tests need a display: run them through scripts/test, which starts Xvfb"
+    );
+    let mut command = demo();
+    command.args(["--size", SIZE]);
+    command
+}
+
+fn headless() -> Command {
+    let mut command = demo();
+    command.args(["--headless", SIZE]);
+    command
+}
+
+fn run(mut command: Command) -> Output {
+    let output = command.output().expect("the demo runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    output
+}
+
+fn succeeds(command: Command) -> Output {
+    let output = run(command);
+    assert!(
+        output.status.success(),
+        "the demo failed: {:?}",
+        output.status
+    );
+    output
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("demo-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn screenshot(mut command: Command, name: &str) -> image::RgbaImage {
+    let path = temp(name);
+    command.args([
+        "--frames",
+        "3",
+        "--validation",
+        "--check-leaks",
+        "--screenshot",
+    ]);
+    command.arg(&path);
+    succeeds(command);
+    image::open(&path).unwrap().into_rgba8()
+}
+
+/// (mean of per-pixel max channel differences, fraction of pixels differing by more than 32).
+fn difference(a: &image::RgbaImage, b: &image::RgbaImage) -> (f64, f64) {
+    assert_eq!(a.dimensions(), b.dimensions(), "screenshot sizes differ");
+    let mut sum = 0u64;
+    let mut far = 0u64;
+    for (p, q) in a.pixels().zip(b.pixels()) {
+        let d = (0..3).map(|c| p.0[c].abs_diff(q.0[c])).max().unwrap_or(0);
+        sum += u64::from(d);
+        far += u64::from(d > 32);
+    }
+    let n = f64::from(a.width() * a.height());
+    (sum as f64 / n, far as f64 / n)
+}
+
+fn assert_close(a: &image::RgbaImage, b: &image::RgbaImage, what: &str) {
+    let (mean, far) = difference(a, b);
+    println!(
+        "{what}: mean max-channel difference {mean:.3}, {:.3}% of pixels beyond 32",
+        far * 100.0
+    );
+    assert!(
+        mean <= 1.5 && far <= 0.005,
+        "{what}: mean {mean:.3}, far {far:.4}"
+    );
+}
+
+fn reference(scene: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/reference")
+        .join(format!("{scene}.png"))
+}
+
+#[test]
+fn every_builtin_scene_in_a_window_matches_its_reference_and_headless_matches_the_window() {
+    for scene in ["grid", "odd", "big"] {
+        let mut window = windowed();
+        window.args(["--scene", scene]);
+        let window = screenshot(window, &format!("{scene}-window.png"));
+        let mut offscreen = headless();
+        offscreen.args(["--scene", scene]);
+        let offscreen = screenshot(offscreen, &format!("{scene}-headless.png"));
+        assert_close(
+            &window,
+            &offscreen,
+            &format!("{scene}: window against headless"),
+        );
+        let path = reference(scene);
+        if std::env::var_os("DEMO_WRITE_REFERENCES").is_some() {
+            offscreen.save(&path).unwrap();
+        }
+        let reference = image::open(&path)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (DEMO_WRITE_REFERENCES=1 writes it)",
+                    path.display()
+                )
+            })
+            .into_rgba8();
+        assert_close(
+            &window,
+            &reference,
+            &format!("{scene}: window against the reference"),
+        );
+    }
+}
+
+#[test]
+fn a_resized_window_keeps_drawing_and_the_next_frames_are_the_new_size() {
+    let mut command = windowed();
+    command.args(["--scene", "odd", "--resize", "400x300@4"]);
+    let shot = screenshot(command, "resized.png");
+    assert_eq!(shot.dimensions(), (400, 300));
+}
+
+/// A glTF scene: one quad facing +Z with a 2x2 texture (red, green / blue, white), nearest
+/// sampling, as `(json, bin, png)` with the buffer and image named by `buffer_uri` and
+/// `image_uri` (None: in the GLB binary chunk / a buffer view).
+fn gltf_parts(buffer_uri: Option<&str>, image_uri: Option<&str>) -> (String, Vec<u8>, Vec<u8>) {
+    let mut png = Vec::new();
+    let texels = image::RgbaImage::from_raw(
+        2,
+        2,
+        vec![
+            255, 0, 0, 255, 0, 255, 0, 255, //
+            0, 0, 255, 255, 255, 255, 255, 255,
+        ],
+    )
+    .unwrap();
+    texels
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let positions: [[f32; 3]; 4] = [
+        [-1.0, -1.0, 0.0],
+        [1.0, -1.0, 0.0],
+        [1.0, 1.0, 0.0],
+        [-1.0, 1.0, 0.0],
+    ];
+    let uvs: [[f32; 2]; 4] = [[0.0, 1.0], [1.0, 1.0], [1.0, 0.0], [0.0, 0.0]];
+    let indices: [u16; 6] = [0, 1, 2, 0, 2, 3];
+    let mut bin = Vec::new();
+    bin.extend_from_slice(bytemuck::cast_slice(&positions));
+    bin.extend_from_slice(bytemuck::cast_slice(&uvs));
+    bin.extend_from_slice(bytemuck::cast_slice(&indices));
+    bin.extend_from_slice(&[0, 0]);
+    let image_view = bin.len();
+    if image_uri.is_none() {
+        bin.extend_from_slice(&png);
+        while bin.len() % 4 != 0 {
+            bin.push(0);
+        }
+    }
+    let buffer = match buffer_uri {
+        Some(uri) => format!(r#"{{"byteLength": {}, "uri": "{uri}"}}"#, bin.len()),
+        None => format!(r#"{{"byteLength": {}}}"#, bin.len()),
+    };
+    let image = match image_uri {
+        Some(uri) => format!(r#"{{"uri": "{uri}"}}"#),
+        None => r#"{"bufferView": 3, "mimeType": "image/png"}"#.to_owned(),
+    };
+    let json = format!(
+        r#"{{
+  "asset": {{"version": "2.0"}},
+  "scene": 0,
+  "scenes": [{{"nodes": [0]}}],
+  "nodes": [{{"children": [1], "translation": [0.5, 0, 0]}}, {{"mesh": 0, "translation": [-0.5, 0, 0]}}],
+  "meshes": [{{"primitives": [{{"attributes": {{"POSITION": 0, "TEXCOORD_0": 1}}, "indices": 2, "material": 0}}]}}],
+  "materials": [{{"pbrMetallicRoughness": {{"baseColorTexture": {{"index": 0}}}}}}],
+  "textures": [{{"source": 0, "sampler": 0}}],
+  "samplers": [{{"magFilter": 9728, "minFilter": 9728, "wrapS": 33071, "wrapT": 33071}}],
+  "images": [{image}],
+  "buffers": [{buffer}],
+  "bufferViews": [
+    {{"buffer": 0, "byteOffset": 0, "byteLength": 48}},
+    {{"buffer": 0, "byteOffset": 48, "byteLength": 32}},
+    {{"buffer": 0, "byteOffset": 80, "byteLength": 12}},
+    {{"buffer": 0, "byteOffset": {image_view}, "byteLength": {png_len}}}
+  ],
+  "accessors": [
+    {{"bufferView": 0, "componentType": 5126, "count": 4, "type": "VEC3", "min": [-1, -1, 0], "max": [1, 1, 0]}},
+    {{"bufferView": 1, "componentType": 5126, "count": 4, "type": "VEC2"}},
+    {{"bufferView": 2, "componentType": 5123, "count": 6, "type": "SCALAR"}}
+  ]
+}}"#,
+        png_len = png.len(),
+    );
+    (json, bin, png)
+}
+
+/// The same scene as a GLB.
+fn glb() -> Vec<u8> {
+    let (json, bin, _) = gltf_parts(None, None);
+    let mut json = json.into_bytes();
+    while json.len() % 4 != 0 {
+        json.push(b' ');
+    }
+    let total = 12 + 8 + json.len() + 8 + bin.len();
+    let mut out = Vec::new();
+    out.extend_from_slice(b"glTF");
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&(total as u32).to_le_bytes());
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"JSON");
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&(bin.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"BIN\0");
+    out.extend_from_slice(&bin);
+    out
+}
+
+/// The scene with everything embedded as data URIs.
+fn embedded_gltf() -> String {
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let (_, bin, png) = gltf_parts(None, Some("X"));
+    let (json, _, _) = gltf_parts(
+        Some(&format!(
+            "data:application/octet-stream;base64,{}",
+            b64(&bin)
+        )),
+        Some(&format!("data:image/png;base64,{}", b64(&png))),
+    );
+    json
+}
+
+/// Writes the scene as a .gltf with a .bin and a .png beside it; returns the .gltf's path.
+fn external_gltf(dir: &str) -> PathBuf {
+    let dir = temp(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, bin, png) = gltf_parts(Some("quad.bin"), Some("quad%20texture.png"));
+    std::fs::write(dir.join("quad.gltf"), json).unwrap();
+    std::fs::write(dir.join("quad.bin"), bin).unwrap();
+    std::fs::write(dir.join("quad texture.png"), png).unwrap();
+    dir.join("quad.gltf")
+}
+
+/// How many pixels are clearly `which` (lit, so darker than the texel), and their centroid.
+fn find(shot: &image::RgbaImage, which: [bool; 3]) -> (usize, (f64, f64)) {
+    let (mut n, mut sx, mut sy) = (0usize, 0.0, 0.0);
+    for (x, y, p) in shot.enumerate_pixels() {
+        if (0..3).all(|c| if which[c] { p.0[c] > 140 } else { p.0[c] < 70 }) {
+            n += 1;
+            sx += f64::from(x);
+            sy += f64::from(y);
+        }
+    }
+    (n, (sx / n.max(1) as f64, sy / n.max(1) as f64))
+}
+
+#[test]
+fn a_gltf_scene_in_every_form_renders_its_texture_colours() {
+    let embedded = temp("embedded.gltf");
+    std::fs::write(&embedded, embedded_gltf()).unwrap();
+    let binary = temp("quad.glb");
+    std::fs::write(&binary, glb()).unwrap();
+    let external = external_gltf("external");
+    let mut shots = Vec::new();
+    for path in [&embedded, &binary, &external] {
+        let mut command = headless();
+        command.arg("--scene").arg(path);
+        let shot = screenshot(command, "gltf.png");
+        let mut at = Vec::new();
+        for (colour, which) in [
+            ("red", [true, false, false]),
+            ("green", [false, true, false]),
+            ("blue", [false, false, true]),
+            ("white", [true, true, true]),
+        ] {
+            let (n, centroid) = find(&shot, which);
+            assert!(n > 500, "{}: only {n} {colour} pixels", path.display());
+            at.push(centroid);
+        }
+        // The texture's layout: red | green over blue | white (uv (0,0) at the top left).
+        let (red, green, blue, white) = (at[0], at[1], at[2], at[3]);
+        assert!(
+            red.0 < green.0 && blue.0 < white.0,
+            "{}: left/right swapped",
+            path.display()
+        );
+        assert!(
+            red.1 < blue.1 && green.1 < white.1,
+            "{}: top/bottom swapped",
+            path.display()
+        );
+        shots.push(shot);
+    }
+    assert_close(&shots[0], &shots[1], "embedded .gltf against .glb");
+    assert_close(
+        &shots[0],
+        &shots[2],
+        "embedded .gltf against external files",
+    );
+}
+
+#[test]
+fn cycling_every_scene_fifty_times_leaves_no_allocation_and_no_validation_message() {
+    let glb_path = temp("cycle.glb");
+    std::fs::write(&glb_path, glb()).unwrap();
+    let mut command = headless();
+    command.args(["--cycle", "50", "--check-leaks", "--validation", "--scene"]);
+    command.arg(&glb_path);
+    let output = succeeds(command);
+    let log = String::from_utf8_lossy(&output.stdout);
+    assert!(log.contains("round=50 of=50"), "all 50 rounds ran");
+}
+
+#[test]
+fn bad_input_gets_an_error_naming_the_file_and_leaves_nothing_behind() {
+    let missing = temp("does-not-exist.gltf");
+    let truncated = temp("truncated.glb");
+    let full = glb();
+    std::fs::write(&truncated, &full[..full.len() / 2]).unwrap();
+    let no_image = external_gltf("no-image");
+    std::fs::remove_file(no_image.with_file_name("quad texture.png")).unwrap();
+    let not_image = external_gltf("not-image");
+    std::fs::write(
+        not_image.with_file_name("quad texture.png"),
+        b"this is text",
+    )
+    .unwrap();
+    let not_gltf = temp("notes.gltf");
+    std::fs::write(&not_gltf, "just some notes").unwrap();
+    let huge = external_gltf("huge");
+    let wide = image::RgbaImage::new(70_000, 1);
+    wide.save(huge.with_file_name("quad texture.png")).unwrap();
+    let cases: [(&Path, &str); 6] = [
+        (&missing, "cannot read"),
+        (&truncated, "truncated.glb"),
+        (&no_image, "cannot read"),
+        (&not_image, "is not a PNG or JPEG"),
+        (&not_gltf, "is not a valid glTF"),
+        (&huge, "larger than this device's"),
+    ];
+    for (path, says) in cases {
+        let mut command = headless();
+        command.args(["--check-leaks", "--validation", "--scene"]);
+        command.arg(path);
+        let output = run(command);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{}: accepted", path.display());
+        let name = path.file_name().unwrap().to_string_lossy();
+        assert!(
+            stderr.contains(&*name) && stderr.contains(says),
+            "{}: {stderr}",
+            path.display()
+        );
+        assert!(
+            !stderr.contains("leak:"),
+            "{}: leaked: {stderr}",
+            path.display()
+        );
+        assert!(
+            !stderr.contains("validation message"),
+            "{}: {stderr}",
+            path.display()
+        );
+        assert!(!stderr.contains("panicked"), "{}: {stderr}", path.display());
+    }
+}
