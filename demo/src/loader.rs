@@ -5,6 +5,7 @@
 //! A load that fails halfway destroys what it had made for the scene before it reports.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -81,11 +82,20 @@ pub struct Loading {
     pub source: SceneSource,
     pub id: SceneId,
     pub started: Instant,
+    /// Bytes uploaded so far, and the scene's total once known (0 before).
+    pub uploaded: Arc<AtomicU64>,
+    pub total: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
     result: mpsc::Receiver<Result<LoadedScene>>,
 }
 
 impl Loading {
+    /// Uploaded fraction, once the scene's size is known.
+    pub fn progress(&self) -> Option<f64> {
+        let total = self.total.load(Ordering::Relaxed);
+        (total > 0).then(|| self.uploaded.load(Ordering::Relaxed) as f64 / total as f64)
+    }
+
     /// The result, once the load has finished.
     pub fn poll(&mut self) -> Option<Result<LoadedScene>> {
         let result = match self.result.try_recv() {
@@ -124,10 +134,21 @@ pub fn start(
 ) -> Loading {
     let (send, result) = mpsc::channel();
     let thread_source = source.clone();
+    uploader.progress.store(0, Ordering::Relaxed);
+    let uploaded = Arc::clone(&uploader.progress);
+    let total = Arc::new(AtomicU64::new(0));
+    let thread_total = Arc::clone(&total);
     let thread = std::thread::Builder::new()
         .name(format!("load {}", source.name()))
         .spawn(move || {
-            let loaded = load(&thread_source, id, &context, &allocator, &mut uploader);
+            let loaded = load(
+                &thread_source,
+                id,
+                &context,
+                &allocator,
+                &mut uploader,
+                &thread_total,
+            );
             if loaded.is_err() {
                 // Nothing of a failed scene survives: what it made is destroyed now (the uploader
                 // waited for its own submissions; the render thread never saw this scene).
@@ -154,6 +175,8 @@ pub fn start(
         source,
         id,
         started: Instant::now(),
+        uploaded,
+        total,
         thread,
         result,
     }
@@ -236,6 +259,7 @@ fn load(
     context: &LoadContext,
     allocator: &Allocator,
     uploader: &mut Uploader,
+    total: &AtomicU64,
 ) -> Result<LoadedScene> {
     let start = Instant::now();
     uploader.stats = UploadStats::default();
@@ -256,6 +280,12 @@ fn load(
     let decode_start = Instant::now();
     let textures = decode(textures, context.max_texture)?;
     let decoded = decode_start.elapsed();
+    let bytes: usize = meshes
+        .iter()
+        .map(|m| std::mem::size_of_val(m.vertices.as_slice()) + m.indices.bytes().len())
+        .chain(textures.iter().map(|t| t.bytes.len()))
+        .sum();
+    total.store(bytes as u64, Ordering::Relaxed);
     tracing::info!(
         scene = name,
         meshes = meshes.len(),

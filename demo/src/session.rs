@@ -62,6 +62,7 @@ pub struct Session {
     /// Leak checks that failed (with the allocator's report).
     pub leaks: Vec<String>,
     pub last_load: Option<loader::LoadTimings>,
+    last_progress: Instant,
 }
 
 impl Session {
@@ -102,6 +103,7 @@ impl Session {
             errors: Vec::new(),
             leaks: Vec::new(),
             last_load: None,
+            last_progress: Instant::now(),
             gpu,
         })
     }
@@ -161,6 +163,20 @@ impl Session {
 
     /// Polls the load and retires scenes the GPU is done with.
     pub fn tick(&mut self) -> Result<()> {
+        if let Some(loading) = &self.loading {
+            // A long load reports its progress once a second.
+            if loading.started.elapsed() > Duration::from_secs(1)
+                && self.last_progress.elapsed() > Duration::from_secs(1)
+            {
+                self.last_progress = Instant::now();
+                let progress = loading.progress().unwrap_or(0.0);
+                tracing::info!(
+                    scene = loading.source.name(),
+                    percent = (progress * 100.0).round(),
+                    "loading"
+                );
+            }
+        }
         if let Some(loading) = self.loading.as_mut() {
             if let Some(result) = loading.poll() {
                 let source = loading.source.clone();

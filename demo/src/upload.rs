@@ -5,6 +5,7 @@
 //! Every upload waits for its own submissions to complete on this thread, never on the frame
 //! path; the render thread keeps drawing meanwhile.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,8 @@ pub struct Uploader {
     graphics_family: u32,
     mips: staging::MipGenerator,
     pub stats: UploadStats,
+    /// Bytes uploaded by the current load, for progress reports on the render thread.
+    pub progress: Arc<AtomicU64>,
 }
 
 impl Uploader {
@@ -81,6 +84,7 @@ impl Uploader {
             graphics_family: gpu.graphics.family,
             mips,
             stats: UploadStats::default(),
+            progress: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -156,6 +160,8 @@ impl Uploader {
         };
         self.acquire(finished.acquire)?;
         self.stats.bytes += data.len() as u64;
+        self.progress
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
         self.stats.upload += start.elapsed();
         Ok(())
     }
@@ -204,6 +210,8 @@ impl Uploader {
             }
         };
         self.stats.bytes += data.len() as u64;
+        self.progress
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
         let uploaded = Instant::now();
         self.stats.upload += uploaded - start;
         if !generate {
