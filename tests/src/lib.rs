@@ -208,9 +208,9 @@ impl Gpu {
         let mut features12 = vk::PhysicalDeviceVulkan12Features::default()
             .timeline_semaphore(true)
             .buffer_device_address(supported12.buffer_device_address == vk::TRUE);
-        let mut features13 = vk::PhysicalDeviceVulkan13Features::default()
-            .synchronization2(true)
-            .maintenance4(supported13.maintenance4 == vk::TRUE);
+        // Only what the crates document as required: a feature enabled here but not by a user
+        // would hide a dependency on it (maintenance4 once hid the downsampler's LocalSizeId).
+        let mut features13 = vk::PhysicalDeviceVulkan13Features::default().synchronization2(true);
         let priorities = [1.0];
         let queue_info = [vk::DeviceQueueCreateInfo::default()
             .queue_family_index(queue_family)
