@@ -258,3 +258,77 @@ fn the_submitter_waits_for_ring_space_instead_of_submitting_empty_buffers() {
         alloc.destroy_image(image);
     }
 }
+
+#[test]
+fn a_queue_shared_under_a_lock_takes_uploads_from_one_thread_and_submits_from_another() {
+    // The demo's situation: a loader thread uploads through a Submitter while the render thread
+    // submits on the same queue. The validation layer's thread-safety checks report any
+    // unsynchronised use of the queue.
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let lock = std::sync::Arc::new(std::sync::Mutex::new(()));
+    let mut submitter = gpu.submitter().queue_lock(std::sync::Arc::clone(&lock));
+    let mut ring = StagingRing::new(&alloc, 64 * 1024).unwrap();
+    let data = pattern(1 << 20, 11);
+    let mut buffer = alloc
+        .create_buffer(&BufferDesc::vertex(1 << 20).usage(vk::BufferUsageFlags::TRANSFER_SRC))
+        .unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let render = scope.spawn(|| {
+            // Empty submissions with a fence each, under the lock, until the upload is done.
+            let mut submits = 0;
+            while !done.load(std::sync::atomic::Ordering::Acquire) || submits < 10 {
+                // SAFETY: the Gpu's queue, used only under `lock` while the upload runs.
+                unsafe {
+                    let fence = gpu
+                        .device
+                        .create_fence(&vk::FenceCreateInfo::default(), None)
+                        .unwrap();
+                    {
+                        let _guard = lock.lock().unwrap();
+                        gpu.device.queue_submit2(gpu.queue, &[], fence).unwrap();
+                    }
+                    gpu.device
+                        .wait_for_fences(&[fence], true, u64::MAX)
+                        .unwrap();
+                    gpu.device.destroy_fence(fence, None);
+                }
+                submits += 1;
+            }
+            submits
+        });
+        let mut upload = BufferUpload::new(
+            &mut buffer,
+            0,
+            &data,
+            ResourceState::UNDEFINED,
+            Access::TransferRead.into(),
+        )
+        .unwrap()
+        .path(staging::UploadPath::Staged);
+        // SAFETY: recording on the submitter's queue; buffer, data and ring outlive `run`.
+        unsafe {
+            submitter.run(&mut ring, |cmd, ring| {
+                upload.record(&stager, &alloc, cmd, ring)
+            })
+        }
+        .unwrap();
+        done.store(true, std::sync::atomic::Ordering::Release);
+        assert!(render.join().unwrap() >= 10);
+    });
+    assert!(
+        submitter.last_value() > 1,
+        "the upload took several submissions"
+    );
+    submitter.wait_idle().unwrap();
+    let back = crate::buffers_read_back(&gpu, &alloc, &buffer);
+    assert!(back == data, "bytes differ");
+    // SAFETY: everything completed.
+    unsafe {
+        submitter.destroy().unwrap();
+        ring.destroy(&alloc);
+        alloc.destroy_buffer(buffer);
+    }
+}

@@ -19,3 +19,27 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Reads a whole buffer (in state `TransferRead`) back through the GPU.
+pub fn buffers_read_back(
+    gpu: &gpu_tests::Gpu,
+    alloc: &allocator::Allocator,
+    buffer: &allocator::GpuBuffer,
+) -> Vec<u8> {
+    let stager = gpu.stager();
+    let mut out = None;
+    let from = staging::ResourceState::new(staging::Access::TransferRead);
+    gpu.submit_and_wait(|cmd| {
+        // SAFETY: recording on the Gpu's queue; the buffer outlives the wait.
+        let (readback, _) = unsafe {
+            stager.record_buffer_readback(alloc, cmd, buffer, 0..buffer.size(), from, from)
+        }
+        .unwrap();
+        out = Some(readback);
+    });
+    let readback = out.unwrap();
+    let bytes = readback.read(alloc).unwrap();
+    // SAFETY: the copy has completed (submit_and_wait waited).
+    unsafe { readback.destroy(alloc) };
+    bytes
+}
