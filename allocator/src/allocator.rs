@@ -129,16 +129,16 @@ impl<'a> AllocatorDesc<'a> {
 /// - every handle passed to it was created by it (or by the VMA allocator it wraps);
 /// - nothing is destroyed while GPU work that uses it is pending.
 pub struct Allocator {
-    vma: ManuallyDrop<Arc<vk_mem::Allocator>>,
-    device: ash::Device,
+    pub(crate) vma: ManuallyDrop<Arc<vk_mem::Allocator>>,
+    pub(crate) device: ash::Device,
     instance: ash::Instance,
     physical_device: vk::PhysicalDevice,
     debug_utils: Option<ash::ext::debug_utils::Device>,
-    limits: DeviceLimits,
-    memory_types: Vec<vk::MemoryPropertyFlags>,
+    pub(crate) limits: DeviceLimits,
+    pub(crate) memory_types: Vec<vk::MemoryPropertyFlags>,
     memory_heaps: Vec<vk::MemoryHeap>,
     non_coherent_atom_size: vk::DeviceSize,
-    api_version: u32,
+    pub(crate) api_version: u32,
 }
 
 impl std::fmt::Debug for Allocator {
@@ -231,6 +231,13 @@ fn allocation_info(
             F::HOST_ACCESS_RANDOM | F::MAPPED,
             vk::MemoryPropertyFlags::HOST_VISIBLE,
             vk::MemoryPropertyFlags::HOST_CACHED,
+        ),
+        // Device-local; `allocation_info_for` switches to lazily allocated types where they exist.
+        MemoryIntent::Transient => (
+            vk_mem::MemoryUsage::AutoPreferDevice,
+            F::empty(),
+            vk::MemoryPropertyFlags::empty(),
+            vk::MemoryPropertyFlags::DEVICE_LOCAL,
         ),
         // Host-visible is required and device-local preferred: resizable BAR or unified memory
         // where the device has it, plain host memory otherwise.
@@ -421,7 +428,7 @@ impl Allocator {
         }
     }
 
-    fn memory_type_flags(&self, memory_type: u32) -> vk::MemoryPropertyFlags {
+    pub(crate) fn memory_type_flags(&self, memory_type: u32) -> vk::MemoryPropertyFlags {
         self.memory_types
             .get(memory_type as usize)
             .copied()
@@ -505,49 +512,9 @@ impl Allocator {
     /// checked against the device's limits and, through `vkGetPhysicalDeviceImageFormatProperties`,
     /// against what the device supports for its format, usage and tiling.
     pub fn create_image(&self, desc: &ImageDesc<'_>) -> Result<GpuImage> {
-        validate::image(desc, &self.limits)?;
-        let image_type = desc.dimension.to_vk();
-        let flags = desc.create_flags();
-        // SAFETY: valid physical device of this instance (type contract); every argument is a
-        // valid enum value or flag set.
-        let format_props = unsafe {
-            self.instance.get_physical_device_image_format_properties(
-                self.physical_device,
-                desc.format,
-                image_type,
-                desc.tiling,
-                desc.usage,
-                flags,
-            )
-        };
-        let format_props = match format_props {
-            Ok(props) => props,
-            Err(vk::Result::ERROR_FORMAT_NOT_SUPPORTED) => {
-                return Err(Error::UnsupportedFormat {
-                    format: desc.format,
-                    usage: desc.usage,
-                    tiling: desc.tiling,
-                    flags,
-                })
-            }
-            Err(other) => return Err(Error::Vulkan(other)),
-        };
-        validate::image_against_format(desc, &format_props)?;
-
-        let mip_levels = desc.resolved_mip_levels();
-        let samples = vk::SampleCountFlags::from_raw(desc.samples);
-        let info = vk::ImageCreateInfo::default()
-            .flags(flags)
-            .image_type(image_type)
-            .format(desc.format)
-            .extent(desc.extent)
-            .mip_levels(mip_levels)
-            .array_layers(desc.array_layers)
-            .samples(samples)
-            .tiling(desc.tiling)
-            .usage(desc.usage)
-            .sharing_mode(vk::SharingMode::EXCLUSIVE)
-            .initial_layout(vk::ImageLayout::UNDEFINED);
+        let info = self.checked_image_info(desc)?;
+        let (image_type, flags, mip_levels, samples) =
+            (info.image_type, info.flags, info.mip_levels, info.samples);
         let name = desc.name.and_then(|n| CString::new(n).ok());
         let alloc_info =
             allocation_info(desc.memory, desc.dedicated, desc.priority, name.as_deref());
@@ -582,6 +549,55 @@ impl Allocator {
             array_layers = desc.array_layers, name = desc.name, "created image"
         );
         Ok(image)
+    }
+
+    /// Checks `desc` against the device's limits and, through
+    /// `vkGetPhysicalDeviceImageFormatProperties`, against what the device supports for its format,
+    /// usage and tiling; returns the create info it resolves to.
+    pub(crate) fn checked_image_info(
+        &self,
+        desc: &ImageDesc<'_>,
+    ) -> Result<vk::ImageCreateInfo<'static>> {
+        validate::image(desc, &self.limits)?;
+        let image_type = desc.dimension.to_vk();
+        let flags = desc.create_flags();
+        // SAFETY: valid physical device of this instance (type contract); every argument is a
+        // valid enum value or flag set (validated above).
+        let format_props = unsafe {
+            self.instance.get_physical_device_image_format_properties(
+                self.physical_device,
+                desc.format,
+                image_type,
+                desc.tiling,
+                desc.usage,
+                flags,
+            )
+        };
+        let format_props = match format_props {
+            Ok(props) => props,
+            Err(vk::Result::ERROR_FORMAT_NOT_SUPPORTED) => {
+                return Err(Error::UnsupportedFormat {
+                    format: desc.format,
+                    usage: desc.usage,
+                    tiling: desc.tiling,
+                    flags,
+                })
+            }
+            Err(other) => return Err(Error::Vulkan(other)),
+        };
+        validate::image_against_format(desc, &format_props)?;
+        Ok(vk::ImageCreateInfo::default()
+            .flags(flags)
+            .image_type(image_type)
+            .format(desc.format)
+            .extent(desc.extent)
+            .mip_levels(desc.resolved_mip_levels())
+            .array_layers(desc.array_layers)
+            .samples(vk::SampleCountFlags::from_raw(desc.samples))
+            .tiling(desc.tiling)
+            .usage(desc.usage)
+            .sharing_mode(vk::SharingMode::EXCLUSIVE)
+            .initial_layout(vk::ImageLayout::UNDEFINED))
     }
 
     /// Destroys an image and frees its memory.

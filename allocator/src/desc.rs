@@ -23,12 +23,17 @@ pub enum MemoryIntent {
     /// Host-visible and persistently mapped; prefers device-local host-visible memory (resizable
     /// BAR, unified memory) and falls back to host memory the GPU reads over the bus.
     CpuToGpu,
+    /// Attachments that live only inside a frame (a render graph's transients). Memory from
+    /// [`crate::Allocator::allocate_memory`] is lazily allocated where the device has such a type
+    /// among those allowed (tile-based GPUs never back it with RAM), device-local otherwise;
+    /// resources created directly get device-local memory.
+    Transient,
 }
 
 impl MemoryIntent {
     /// Whether this intent always yields host-visible, persistently mapped memory.
     pub fn is_host_visible(self) -> bool {
-        !matches!(self, Self::GpuOnly)
+        !matches!(self, Self::GpuOnly | Self::Transient)
     }
 }
 
@@ -326,6 +331,42 @@ impl<'a> ImageDesc<'a> {
         } else {
             self.flags
         }
+    }
+}
+
+/// A request for a block of memory in which the caller places resources itself (a render graph's
+/// transient attachments, whose lifetimes it knows): see [`crate::Allocator::allocate_memory`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryDesc<'a> {
+    /// Bytes; must not be zero.
+    pub size: vk::DeviceSize,
+    /// Alignment of the block's start (the largest alignment of what will be placed in it).
+    pub alignment: vk::DeviceSize,
+    /// Memory types the block may come from: the intersection of the `memoryTypeBits` of the
+    /// resources to be placed in it.
+    pub memory_type_bits: u32,
+    /// Where it should live.
+    pub memory: MemoryIntent,
+    /// Debug name of the VMA allocation.
+    pub name: Option<&'a str>,
+}
+
+impl<'a> MemoryDesc<'a> {
+    /// A block for resources whose combined requirements are `requirements`.
+    pub fn new(requirements: vk::MemoryRequirements, memory: MemoryIntent) -> Self {
+        Self {
+            size: requirements.size,
+            alignment: requirements.alignment,
+            memory_type_bits: requirements.memory_type_bits,
+            memory,
+            name: None,
+        }
+    }
+
+    /// Sets the debug name.
+    pub fn name(mut self, name: &'a str) -> Self {
+        self.name = Some(name);
+        self
     }
 }
 

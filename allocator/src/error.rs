@@ -88,6 +88,35 @@ pub enum Error {
         size: u64,
     },
 
+    /// A placed resource's offset is not a multiple of the alignment it needs.
+    #[error("offset {offset} is not a multiple of the resource's alignment {alignment}")]
+    MisalignedOffset {
+        /// The offset asked for.
+        offset: u64,
+        /// The alignment the resource needs (`VkMemoryRequirements::alignment`).
+        alignment: u64,
+    },
+
+    /// A placed resource would run past the end of its memory.
+    #[error("{size} bytes at offset {offset} run past the end of {memory_size} bytes of memory")]
+    PastEndOfMemory {
+        /// The offset asked for.
+        offset: u64,
+        /// Bytes the resource needs.
+        size: u64,
+        /// Bytes of the memory.
+        memory_size: u64,
+    },
+
+    /// The memory's type is not one the resource can be bound to.
+    #[error("memory type {memory_type} is not among the types the resource allows ({allowed:#b})")]
+    IncompatibleMemoryType {
+        /// The memory's type index.
+        memory_type: u32,
+        /// `VkMemoryRequirements::memoryTypeBits` of the resource.
+        allowed: u32,
+    },
+
     /// Any other Vulkan failure, passed through unchanged.
     #[error("Vulkan call failed: {0}")]
     Vulkan(#[from] vk::Result),

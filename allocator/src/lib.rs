@@ -72,17 +72,19 @@ mod desc;
 mod error;
 mod handle;
 mod host;
+mod placed;
 mod validate;
 mod vma_raw;
 
 pub use crate::allocator::{Allocator, AllocatorDesc};
 pub use crate::debug::{HeapStatistics, LeakReport, Leaked, LeakedAllocation, Statistics};
 pub use crate::desc::{
-    full_mip_chain, BufferDesc, ImageDesc, ImageDimension, MemoryIntent, MipLevels,
+    full_mip_chain, BufferDesc, ImageDesc, ImageDimension, MemoryDesc, MemoryIntent, MipLevels,
 };
 pub use crate::error::{Error, Result};
 pub use crate::handle::{GpuBuffer, GpuImage};
 pub use crate::host::Mapping;
+pub use crate::placed::{GpuMemory, PlacedBuffer, PlacedImage, PlacedImageInfo};
 
 pub use ash;
 pub use vk_mem;

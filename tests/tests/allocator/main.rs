@@ -7,4 +7,5 @@ mod host_access;
 mod leaks;
 mod lifecycle;
 mod out_of_memory;
+mod placed;
 mod threads;

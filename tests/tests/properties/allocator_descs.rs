@@ -16,6 +16,7 @@ fn intent() -> impl Strategy<Value = MemoryIntent> {
         Just(MemoryIntent::Upload),
         Just(MemoryIntent::Readback),
         Just(MemoryIntent::CpuToGpu),
+        Just(MemoryIntent::Transient),
     ]
 }
 
