@@ -73,6 +73,7 @@ mod error;
 mod handle;
 mod host;
 mod placed;
+pub mod placement;
 mod validate;
 mod vma_raw;
 
