@@ -100,6 +100,14 @@ pub struct PlacedImageInfo {
     pub array_layers: u32,
     /// Usage.
     pub usage: vk::ImageUsageFlags,
+    /// 1D, 2D or 3D.
+    pub image_type: vk::ImageType,
+    /// Samples per texel.
+    pub samples: vk::SampleCountFlags,
+    /// Tiling.
+    pub tiling: vk::ImageTiling,
+    /// Create flags.
+    pub flags: vk::ImageCreateFlags,
 }
 
 impl PlacedImage {
@@ -363,6 +371,10 @@ impl Allocator {
                 mip_levels: info.mip_levels,
                 array_layers: info.array_layers,
                 usage: info.usage,
+                image_type: info.image_type,
+                samples: info.samples,
+                tiling: info.tiling,
+                flags: info.flags,
             },
             offset,
         })

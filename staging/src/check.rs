@@ -1,7 +1,7 @@
 //! Checks of resource states against the resource they are applied to, run before anything is
 //! recorded.
 
-use allocator::GpuImage;
+use crate::target::ImageTarget;
 use ash::vk;
 
 use crate::access::{Access, ResourceState};
@@ -76,7 +76,7 @@ pub(crate) fn buffer_state(
 
 /// Checks an image's state: its queue family, and that the image's usage allows its layout.
 pub(crate) fn image_state(
-    image: &GpuImage,
+    image: &ImageTarget,
     state: ResourceState,
     queue_families: u32,
     which: &'static str,
@@ -122,7 +122,7 @@ pub(crate) fn image_state(
 }
 
 /// Refuses multisampled images for copies and blits.
-pub(crate) fn single_sampled(image: &GpuImage) -> Result<()> {
+pub(crate) fn single_sampled(image: &ImageTarget) -> Result<()> {
     if image.samples() != vk::SampleCountFlags::TYPE_1 {
         return Err(Error::Multisampled {
             samples: image.samples(),

@@ -62,6 +62,7 @@ mod plan;
 mod readback;
 mod ring;
 mod submit;
+mod target;
 mod upload;
 
 pub use crate::access::{Access, AccessInfo, ResourceState};
@@ -77,6 +78,7 @@ pub use crate::plan::{
 pub use crate::readback::{BufferReadback, ImageReadback};
 pub use crate::ring::{RingSpan, StagingRing};
 pub use crate::submit::Submitter;
+pub use crate::target::ImageTarget;
 pub use crate::upload::{
     packed_layouts, BufferUpload, Finished, ImageUpload, Progress, Stager, UploadPath,
 };

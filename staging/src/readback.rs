@@ -1,7 +1,7 @@
 //! Readback of buffers and images into host memory: recorded like uploads, read after the
 //! submission completes.
 
-use allocator::{Allocator, BufferDesc, GpuBuffer, GpuImage};
+use allocator::{Allocator, BufferDesc, GpuBuffer};
 use ash::vk;
 
 use crate::access::{Access, ResourceState};
@@ -10,6 +10,7 @@ use crate::check;
 use crate::error::{Error, Result};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::offset_alignment;
+use crate::target::ImageTarget;
 use crate::upload::{Finished, Stager};
 
 /// Makes transfer writes into a readback buffer visible to host reads.
@@ -165,10 +166,11 @@ impl Stager {
         &self,
         allocator: &Allocator,
         cmd: vk::CommandBuffer,
-        src: &GpuImage,
+        src: impl Into<ImageTarget>,
         from: ResourceState,
         to: ResourceState,
     ) -> Result<(ImageReadback, Finished)> {
+        let src = &src.into();
         let block = block_info(src.format()).ok_or(Error::UnsupportedFormat {
             format: src.format(),
         })?;

@@ -6,7 +6,7 @@
 //! the last piece is recorded, then [`Progress::Done`] with the state the resource was left in.
 //! Between calls the caller submits the command buffer and tells the ring which submission it was.
 
-use allocator::{Allocator, GpuBuffer, GpuImage};
+use allocator::{Allocator, GpuBuffer};
 use ash::vk;
 
 use crate::access::{Access, ResourceState};
@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::{offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout};
 use crate::ring::StagingRing;
+use crate::target::ImageTarget;
 
 /// Smallest run of buffer bytes worth a copy region when the ring has little room left.
 const MIN_BUFFER_CHUNK: u64 = 64 * 1024;
@@ -382,7 +383,11 @@ impl<'a> BufferUpload<'a> {
 /// Subresource layouts of data that holds `levels` mip levels of every layer of `image`, tightly
 /// packed, level by level and layer by layer within a level (the order of KTX2 and DDS), and the
 /// total byte length. `levels` is between 1 and the image's level count.
-pub fn packed_layouts(image: &GpuImage, levels: u32) -> Result<(Vec<SubresourceLayout>, u64)> {
+pub fn packed_layouts(
+    image: impl Into<ImageTarget>,
+    levels: u32,
+) -> Result<(Vec<SubresourceLayout>, u64)> {
+    let image = image.into();
     let block = block_info(image.format()).ok_or(Error::UnsupportedFormat {
         format: image.format(),
     })?;
@@ -417,7 +422,7 @@ pub fn packed_layouts(image: &GpuImage, levels: u32) -> Result<(Vec<SubresourceL
 /// An upload of mip levels and array layers into an image.
 #[derive(Debug)]
 pub struct ImageUpload<'a> {
-    dst: &'a GpuImage,
+    dst: ImageTarget,
     data: &'a [u8],
     block: BlockInfo,
     pieces: Vec<Piece>,
@@ -438,13 +443,14 @@ impl<'a> ImageUpload<'a> {
     /// (each subresource at most once) against the data.
     pub fn new(
         stager: &Stager,
-        dst: &'a GpuImage,
+        dst: impl Into<ImageTarget>,
         data: &'a [u8],
         layouts: &[SubresourceLayout],
         from: ResourceState,
         to: ResourceState,
         max_piece: u64,
     ) -> Result<Self> {
+        let dst = dst.into();
         let block = block_info(dst.format()).ok_or(Error::UnsupportedFormat {
             format: dst.format(),
         })?;
@@ -453,9 +459,9 @@ impl<'a> ImageUpload<'a> {
                 needed: "TRANSFER_DST",
             });
         }
-        check::single_sampled(dst)?;
-        check::image_state(dst, from, stager.queue_families, "from")?;
-        check::image_state(dst, to, stager.queue_families, "to")?;
+        check::single_sampled(&dst)?;
+        check::image_state(&dst, from, stager.queue_families, "from")?;
+        check::image_state(&dst, to, stager.queue_families, "to")?;
         let align = stager.alignment();
         let offset_align = offset_alignment(&block, align)?;
         let mut pieces = Vec::new();
@@ -506,13 +512,14 @@ impl<'a> ImageUpload<'a> {
     /// must be exactly that long.
     pub fn packed(
         stager: &Stager,
-        dst: &'a GpuImage,
+        dst: impl Into<ImageTarget>,
         data: &'a [u8],
         levels: u32,
         from: ResourceState,
         to: ResourceState,
         max_piece: u64,
     ) -> Result<Self> {
+        let dst = dst.into();
         let (layouts, len) = packed_layouts(dst, levels)?;
         if data.len() as u64 != len {
             return Err(Error::invalid(

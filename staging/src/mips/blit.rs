@@ -1,11 +1,11 @@
 //! The blit chain: one `vkCmdBlitImage2` per level, linear filtering.
 
-use allocator::GpuImage;
 use ash::vk;
 
 use super::MipGenerator;
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
+use crate::target::ImageTarget;
 use crate::upload::Finished;
 
 impl MipGenerator {
@@ -16,7 +16,7 @@ impl MipGenerator {
     pub(super) unsafe fn record_blits(
         &self,
         cmd: vk::CommandBuffer,
-        image: &GpuImage,
+        image: &ImageTarget,
         base: u32,
         from: ResourceState,
         to: ResourceState,

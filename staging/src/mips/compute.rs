@@ -1,7 +1,7 @@
 //! The single-pass compute downsampler (`shaders/downsample.comp`), and its pipelines, built
 //! on first use.
 
-use allocator::{Allocator, BufferDesc, GpuImage};
+use allocator::{Allocator, BufferDesc};
 use ash::vk;
 
 use super::plan::{level_extent, plan_compute_passes, LEVELS_PER_PHASE};
@@ -9,6 +9,7 @@ use super::{MipGenerator, MipScratch};
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
 use crate::error::{Error, Result};
+use crate::target::ImageTarget;
 use crate::upload::Finished;
 
 const SPIRV_RGBA8: &[u8] = include_bytes!("../../../shaders/spirv/downsample_rgba8.spv");
@@ -195,7 +196,7 @@ impl MipGenerator {
         &self,
         allocator: &Allocator,
         cmd: vk::CommandBuffer,
-        image: &GpuImage,
+        image: &ImageTarget,
         base: u32,
         from: ResourceState,
         to: ResourceState,

@@ -20,13 +20,14 @@ mod plan;
 
 use std::sync::Mutex;
 
-use allocator::{Allocator, GpuBuffer, GpuImage};
+use allocator::{Allocator, GpuBuffer};
 use ash::vk;
 
 use crate::access::ResourceState;
 use crate::barrier::BarrierBatch;
 use crate::check;
 use crate::error::{Error, Result};
+use crate::target::ImageTarget;
 use crate::upload::Finished;
 
 use compute::{storage_format, ComputePipelines};
@@ -192,7 +193,8 @@ impl MipGenerator {
     }
 
     /// Why the blit chain cannot make this image's mips, if it cannot.
-    pub fn blit_refusal(&self, image: &GpuImage) -> Option<&'static str> {
+    pub fn blit_refusal(&self, image: impl Into<ImageTarget>) -> Option<&'static str> {
+        let image = &image.into();
         let needed = vk::FormatFeatureFlags::BLIT_SRC
             | vk::FormatFeatureFlags::BLIT_DST
             | vk::FormatFeatureFlags::SAMPLED_IMAGE_FILTER_LINEAR;
@@ -221,7 +223,8 @@ impl MipGenerator {
     }
 
     /// Why the compute path cannot make this image's mips, if it cannot.
-    pub fn compute_refusal(&self, image: &GpuImage) -> Option<&'static str> {
+    pub fn compute_refusal(&self, image: impl Into<ImageTarget>) -> Option<&'static str> {
+        let image = &image.into();
         if image.image_type() != vk::ImageType::TYPE_2D
             || image.samples() != vk::SampleCountFlags::TYPE_1
         {
@@ -246,7 +249,8 @@ impl MipGenerator {
     }
 
     /// The method `method` comes to for `image` (`Blit` or `Compute`), or why neither can run.
-    pub fn resolve(&self, image: &GpuImage, method: MipMethod) -> Result<MipMethod> {
+    pub fn resolve(&self, image: impl Into<ImageTarget>, method: MipMethod) -> Result<MipMethod> {
+        let image = &image.into();
         let refuse = |method, reason| Error::MipsUnsupported {
             format: image.format(),
             method,
@@ -280,11 +284,12 @@ impl MipGenerator {
         &self,
         allocator: &Allocator,
         cmd: vk::CommandBuffer,
-        image: &GpuImage,
+        image: impl Into<ImageTarget>,
         from: ResourceState,
         to: ResourceState,
         options: MipOptions,
     ) -> Result<(Finished, MipScratch)> {
+        let image = &image.into();
         let MipOptions { base_level, method } = options;
         if base_level >= image.mip_levels() {
             return Err(Error::InvalidSubresource {
@@ -305,7 +310,7 @@ impl MipGenerator {
         unsafe { self.record_compute(allocator, cmd, image, base_level, from, to) }
     }
 
-    fn range(image: &GpuImage, base: u32, count: u32) -> vk::ImageSubresourceRange {
+    fn range(image: &ImageTarget, base: u32, count: u32) -> vk::ImageSubresourceRange {
         vk::ImageSubresourceRange {
             aspect_mask: vk::ImageAspectFlags::COLOR,
             base_mip_level: base,
@@ -322,7 +327,7 @@ impl MipGenerator {
     fn enter(
         batch: &mut BarrierBatch,
         acquire: &mut BarrierBatch,
-        image: &GpuImage,
+        image: &ImageTarget,
         base: u32,
         (from, to): (ResourceState, ResourceState),
         (read, write): (ResourceState, ResourceState),

@@ -332,3 +332,62 @@ fn a_queue_shared_under_a_lock_takes_uploads_from_one_thread_and_submits_from_an
         alloc.destroy_buffer(buffer);
     }
 }
+
+#[test]
+fn an_image_placed_by_the_caller_is_uploaded_and_read_back_through_its_plain_description() {
+    // A render graph's resource: placed in memory the graph allocated, not made by create_image.
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let desc = ImageDesc::new_2d(RGBA, 33, 17)
+        .mip_levels(allocator::MipLevels::ONE)
+        .usage(
+            vk::ImageUsageFlags::TRANSFER_DST
+                | vk::ImageUsageFlags::TRANSFER_SRC
+                | vk::ImageUsageFlags::SAMPLED,
+        );
+    let requirements = alloc.image_requirements(&desc).unwrap();
+    let memory = alloc
+        .allocate_memory(&allocator::MemoryDesc::new(
+            requirements,
+            allocator::MemoryIntent::GpuOnly,
+        ))
+        .unwrap();
+    let image = alloc.create_placed_image(&desc, &memory, 0).unwrap();
+    let data = pattern(33 * 17 * 4, 21);
+    let mut ring = StagingRing::new(&alloc, 1 << 16).unwrap();
+    let sampled = ResourceState::from(Access::FragmentShaderSampledRead);
+    let mut upload = ImageUpload::packed(
+        &stager,
+        &image,
+        &data,
+        1,
+        ResourceState::UNDEFINED,
+        sampled,
+        1 << 16,
+    )
+    .unwrap();
+    let mut readback = None;
+    gpu.submit_and_wait(|cmd| {
+        // SAFETY: recording on the Gpu's queue; the image, its memory and the ring outlive the wait.
+        unsafe {
+            let Progress::Done(done) = upload.record(&stager, &alloc, cmd, &mut ring).unwrap()
+            else {
+                panic!("fits in one go");
+            };
+            let (r, _) = stager
+                .record_image_readback(&alloc, cmd, &image, done.state, sampled)
+                .unwrap();
+            readback = Some(r);
+        }
+    });
+    let readback = readback.unwrap();
+    assert!(readback.read(&alloc, 0, 0).unwrap() == data, "bytes differ");
+    // SAFETY: the submission completed; the image before its memory.
+    unsafe {
+        readback.destroy(&alloc);
+        ring.destroy(&alloc);
+        alloc.destroy_placed_image(image);
+        alloc.free_memory(memory);
+    }
+}
