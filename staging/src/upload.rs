@@ -568,6 +568,88 @@ impl<'a> ImageUpload<'a> {
         cmd: vk::CommandBuffer,
         ring: &mut StagingRing,
     ) -> Result<Progress> {
+        let (regions, next) = self.fill(stager, allocator, ring)?;
+        if regions.is_empty() && next < self.pieces.len() {
+            // No room in the ring yet: record nothing, not even the first barrier, so that a
+            // caller may reset and reuse `cmd`.
+            return Ok(Progress::Pending);
+        }
+        let device = stager.device();
+        let mut pre = BarrierBatch::new();
+        self.begin(&mut pre);
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            pre.record(device, cmd);
+            self.emit(device, cmd, ring, &regions, next);
+        }
+        if self.next < self.pieces.len() {
+            return Ok(Progress::Pending);
+        }
+        let mut post = BarrierBatch::new();
+        let finished = self.end(&mut post);
+        // SAFETY: forwarded from this function's contract.
+        unsafe { post.record(device, cmd) };
+        Ok(Progress::Done(finished))
+    }
+
+    /// Adds this upload's first barrier (from `from` to a transfer write) to `pre`, once. With
+    /// [`ImageUpload::record_copies`], many uploads share one `vkCmdPipelineBarrier2` before
+    /// their copies and one after: call `begin` on each, record `pre`, call `record_copies` on
+    /// each with one `post` batch, record `post`.
+    pub fn begin(&mut self, pre: &mut BarrierBatch) {
+        if self.started {
+            return;
+        }
+        let range = self.dst.full_range(self.block.aspect);
+        pre.image_local(
+            self.dst.raw(),
+            range,
+            self.from,
+            working(Access::TransferWrite, self.from),
+        );
+        self.started = true;
+    }
+
+    /// Records the next copies only (the barriers are the caller's batches, see
+    /// [`ImageUpload::begin`]); when the last piece is recorded, the closing barrier goes into
+    /// `post` and the upload is done. An error leaves `cmd`, the ring and the upload as they
+    /// were.
+    ///
+    /// # Safety
+    /// As for [`ImageUpload::record`], and the `pre` batch that `begin` filled is recorded in
+    /// `cmd` (or earlier on the same queue) before these copies; `post` is recorded after them.
+    pub unsafe fn record_copies(
+        &mut self,
+        stager: &Stager,
+        allocator: &Allocator,
+        cmd: vk::CommandBuffer,
+        ring: &mut StagingRing,
+        post: &mut BarrierBatch,
+    ) -> Result<Progress> {
+        if !self.started {
+            return Err(Error::InvalidState {
+                which: "from",
+                reason: "record_copies before begin: the image is not in TRANSFER_DST_OPTIMAL"
+                    .into(),
+            });
+        }
+        let (regions, next) = self.fill(stager, allocator, ring)?;
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.emit(stager.device(), cmd, ring, &regions, next) };
+        if self.next < self.pieces.len() {
+            return Ok(Progress::Pending);
+        }
+        Ok(Progress::Done(self.end(post)))
+    }
+
+    /// Host work: stages as many pieces as fit (at least one when the ring has room), and takes
+    /// the ring back to where it was if anything fails.
+    fn fill(
+        &self,
+        stager: &Stager,
+        allocator: &Allocator,
+        ring: &mut StagingRing,
+    ) -> Result<(Vec<vk::BufferImageCopy>, usize)> {
         let needed = self.min_ring_size();
         if needed > ring.capacity() {
             return Err(Error::RingTooSmall {
@@ -576,7 +658,6 @@ impl<'a> ImageUpload<'a> {
             });
         }
         let budget = self.batch.unwrap_or(ring.capacity() / 4).max(1);
-        // Host work first (see `BufferUpload::record`).
         let checkpoint = ring.checkpoint();
         let mut regions = Vec::new();
         let mut next = self.next;
@@ -608,46 +689,52 @@ impl<'a> ImageUpload<'a> {
             ring.rollback(checkpoint);
             return Err(err);
         }
+        Ok((regions, next))
+    }
 
-        if regions.is_empty() && next < self.pieces.len() {
-            // No room in the ring yet: record nothing, not even the first barrier, so that a
-            // caller may reset and reuse `cmd`.
-            return Ok(Progress::Pending);
-        }
-        let device = stager.device();
-        let range = self.dst.full_range(self.block.aspect);
-        let work = working(Access::TransferWrite, self.from);
-        if !self.started {
-            let mut pre = BarrierBatch::new();
-            pre.image_local(self.dst.raw(), range, self.from, work);
-            // SAFETY: forwarded from this function's contract.
-            unsafe { pre.record(device, cmd) };
-            self.started = true;
-        }
+    /// Records the staged copies and commits the progress.
+    ///
+    /// # Safety
+    /// `cmd` is recording; the image is in TRANSFER_DST_OPTIMAL by then; the regions came from
+    /// `fill` on this ring.
+    unsafe fn emit(
+        &mut self,
+        device: &ash::Device,
+        cmd: vk::CommandBuffer,
+        ring: &StagingRing,
+        regions: &[vk::BufferImageCopy],
+        next: usize,
+    ) {
         if !regions.is_empty() {
-            // SAFETY: the image is in TRANSFER_DST_OPTIMAL (barrier above, in this or an earlier
-            // submission on this queue); every region was planned inside its subresource.
+            // SAFETY: every region was planned inside its subresource (this function's contract).
             unsafe {
                 device.cmd_copy_buffer_to_image(
                     cmd,
                     ring.buffer().raw(),
                     self.dst.raw(),
                     vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                    &regions,
+                    regions,
                 )
             };
         }
         self.next = next;
-        if self.next < self.pieces.len() {
-            return Ok(Progress::Pending);
-        }
-        let (mut post, mut acquire) = (BarrierBatch::new(), BarrierBatch::new());
-        post.image(self.dst.raw(), range, work, self.to, &mut acquire);
-        // SAFETY: forwarded from this function's contract.
-        unsafe { post.record(device, cmd) };
-        Ok(Progress::Done(Finished {
+    }
+
+    /// Adds the closing barrier (transfer write to `to`, with the release half when ownership
+    /// moves) to `post`.
+    fn end(&self, post: &mut BarrierBatch) -> Finished {
+        let range = self.dst.full_range(self.block.aspect);
+        let mut acquire = BarrierBatch::new();
+        post.image(
+            self.dst.raw(),
+            range,
+            working(Access::TransferWrite, self.from),
+            self.to,
+            &mut acquire,
+        );
+        Finished {
             state: self.to,
             acquire,
-        }))
+        }
     }
 }

@@ -391,3 +391,105 @@ fn an_image_placed_by_the_caller_is_uploaded_and_read_back_through_its_plain_des
         alloc.free_memory(memory);
     }
 }
+
+#[test]
+fn a_frames_uploads_share_one_barrier_before_their_copies_and_one_after() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let mut ring = StagingRing::new(&alloc, 1 << 20).unwrap();
+    let images: Vec<_> = (0..8)
+        .map(|i| {
+            alloc
+                .create_image(
+                    &ImageDesc::texture_2d(RGBA, 16 + i, 9 + i)
+                        .mip_levels(allocator::MipLevels::ONE),
+                )
+                .unwrap()
+        })
+        .collect();
+    let data: Vec<Vec<u8>> = (0..8u32)
+        .map(|i| pattern(((16 + i) * (9 + i) * 4) as usize, u64::from(i)))
+        .collect();
+    let sampled = ResourceState::from(Access::FragmentShaderSampledRead);
+    let mut uploads: Vec<_> = images
+        .iter()
+        .zip(&data)
+        .map(|(image, bytes)| {
+            ImageUpload::packed(
+                &stager,
+                image,
+                bytes,
+                1,
+                ResourceState::UNDEFINED,
+                sampled,
+                1 << 18,
+            )
+            .unwrap()
+        })
+        .collect();
+    let mut readbacks = Vec::new();
+    gpu.submit_and_wait(|cmd| {
+        let (mut pre, mut post) = (staging::BarrierBatch::new(), staging::BarrierBatch::new());
+        for upload in &mut uploads {
+            upload.begin(&mut pre);
+        }
+        assert_eq!(
+            pre.image_barriers().len(),
+            8,
+            "one barrier each, in one batch"
+        );
+        // SAFETY: recording on the Gpu's queue; images, data and ring outlive the wait; `pre` is
+        // recorded before the copies and `post` after them.
+        unsafe {
+            pre.record(&gpu.device, cmd);
+            for upload in &mut uploads {
+                let progress = upload
+                    .record_copies(&stager, &alloc, cmd, &mut ring, &mut post)
+                    .unwrap();
+                assert!(matches!(progress, Progress::Done(_)));
+            }
+            assert_eq!(post.image_barriers().len(), 8);
+            post.record(&gpu.device, cmd);
+            for image in &images {
+                readbacks.push(
+                    stager
+                        .record_image_readback(&alloc, cmd, image, sampled, sampled)
+                        .unwrap()
+                        .0,
+                );
+            }
+        }
+    });
+    for (readback, bytes) in readbacks.into_iter().zip(&data) {
+        assert!(
+            &readback.read(&alloc, 0, 0).unwrap() == bytes,
+            "bytes differ"
+        );
+        // SAFETY: completed.
+        unsafe { readback.destroy(&alloc) };
+    }
+    // An upload whose barrier was never batched refuses to record copies.
+    let mut late =
+        ImageUpload::packed(&stager, &images[0], &data[0], 1, sampled, sampled, 1 << 18).unwrap();
+    let mut post = staging::BarrierBatch::new();
+    // SAFETY: refused before recording; the null command buffer is never used.
+    let err = unsafe {
+        late.record_copies(
+            &stager,
+            &alloc,
+            vk::CommandBuffer::null(),
+            &mut ring,
+            &mut post,
+        )
+    }
+    .unwrap_err();
+    assert!(matches!(err, Error::InvalidState { .. }), "{err}");
+    // SAFETY: completed.
+    unsafe {
+        ring.destroy(&alloc);
+        for image in images {
+            alloc.destroy_image(image);
+        }
+    }
+}
