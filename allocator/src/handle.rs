@@ -30,6 +30,33 @@ impl Memory {
     }
 }
 
+/// A buffer's persistent mapping, as plain data: where its bytes are, how many, and what
+/// [`Allocator::flush_host`](crate::Allocator::flush_host) needs to make host writes visible.
+/// Holding one grants nothing: writing through `ptr` is `unsafe`, and the caller must keep the
+/// buffer alive and its range free of other host access meanwhile.
+#[derive(Clone, Copy, Debug)]
+pub struct HostAccess {
+    /// The first byte of the buffer in the mapping.
+    pub ptr: NonNull<u8>,
+    /// Bytes of the buffer.
+    pub len: vk::DeviceSize,
+    pub(crate) allocation: vk_mem::Allocation,
+    pub(crate) flags: vk::MemoryPropertyFlags,
+}
+
+// SAFETY: plain data (an address, a size, an opaque VMA handle VMA synchronises); using the
+// address is `unsafe` and carries its own duties.
+unsafe impl Send for HostAccess {}
+// SAFETY: as above.
+unsafe impl Sync for HostAccess {}
+
+impl HostAccess {
+    /// Whether host writes are visible to the device without a flush.
+    pub fn is_coherent(&self) -> bool {
+        self.flags.contains(vk::MemoryPropertyFlags::HOST_COHERENT)
+    }
+}
+
 /// A buffer and the memory bound to it.
 #[derive(Debug)]
 pub struct GpuBuffer {
@@ -93,6 +120,18 @@ impl GpuBuffer {
     /// the caller's responsibility: prefer [`Allocator::write`](crate::Allocator::write).
     pub fn mapped_ptr(&self) -> Option<NonNull<u8>> {
         self.memory.mapped
+    }
+
+    /// Its persistent mapping as plain data, for code that writes without holding a borrow of
+    /// the buffer (see [`HostAccess`]); `None` unless the buffer is mappable.
+    pub fn host_access(&self) -> Option<HostAccess> {
+        let ptr = self.memory.mapped.filter(|_| self.memory.is_mappable())?;
+        Some(HostAccess {
+            ptr,
+            len: self.size,
+            allocation: self.memory.allocation,
+            flags: self.memory.flags,
+        })
     }
 
     /// Its GPU address, when created with `SHADER_DEVICE_ADDRESS` usage.

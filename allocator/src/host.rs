@@ -242,6 +242,25 @@ impl Allocator {
         )
     }
 
+    /// Makes host writes to `offset..offset + len` of the buffer behind `access` available to the
+    /// device (a no-op on coherent memory). Refuses ranges outside the buffer.
+    pub fn flush_host(
+        &self,
+        access: &crate::handle::HostAccess,
+        offset: vk::DeviceSize,
+        len: vk::DeviceSize,
+    ) -> Result<()> {
+        check_range(offset, len, access.len)?;
+        sync_range(
+            self.vma_ref(),
+            &access.allocation,
+            access.flags,
+            Sync::Flush,
+            offset,
+            len,
+        )
+    }
+
     /// Reads the whole buffer into a new vector of `T` (its size must be a multiple of
     /// `size_of::<T>()`).
     pub fn read_vec<T: bytemuck::Pod + Default>(&self, buffer: &GpuBuffer) -> Result<Vec<T>> {

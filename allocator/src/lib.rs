@@ -83,7 +83,7 @@ pub use crate::desc::{
     full_mip_chain, BufferDesc, ImageDesc, ImageDimension, MemoryDesc, MemoryIntent, MipLevels,
 };
 pub use crate::error::{Error, Result};
-pub use crate::handle::{GpuBuffer, GpuImage};
+pub use crate::handle::{GpuBuffer, GpuImage, HostAccess};
 pub use crate::host::Mapping;
 pub use crate::placed::{GpuMemory, PlacedBuffer, PlacedImage, PlacedImageInfo};
 

@@ -78,7 +78,7 @@ pub use crate::plan::{
 pub use crate::readback::{BufferReadback, ImageReadback};
 pub use crate::ring::{RingSpan, StagingRing};
 pub use crate::submit::Submitter;
-pub use crate::target::ImageTarget;
+pub use crate::target::{BufferTarget, ImageTarget};
 pub use crate::upload::{
     packed_layouts, BufferUpload, Finished, ImageUpload, Progress, Stager, UploadPath,
 };

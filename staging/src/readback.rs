@@ -10,7 +10,7 @@ use crate::check;
 use crate::error::{Error, Result};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::offset_alignment;
-use crate::target::ImageTarget;
+use crate::target::{BufferTarget, ImageTarget};
 use crate::upload::{Finished, Stager};
 
 /// Makes transfer writes into a readback buffer visible to host reads.
@@ -110,11 +110,12 @@ impl Stager {
         &self,
         allocator: &Allocator,
         cmd: vk::CommandBuffer,
-        src: &GpuBuffer,
+        src: impl Into<BufferTarget>,
         range: std::ops::Range<u64>,
         from: ResourceState,
         to: ResourceState,
     ) -> Result<(BufferReadback, Finished)> {
+        let src = &src.into();
         let (offset, size) = (range.start, range.end.saturating_sub(range.start));
         check::buffer_state(from, self.queue_families(), "from")?;
         check::buffer_state(to, self.queue_families(), "to")?;

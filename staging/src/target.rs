@@ -8,7 +8,7 @@
 //! the image alive until the GPU is done with it stays the caller's duty, stated on every
 //! `unsafe` recording function.
 
-use allocator::{GpuImage, PlacedImage};
+use allocator::{GpuBuffer, GpuImage, HostAccess, PlacedBuffer, PlacedImage};
 use ash::vk;
 
 /// What this crate needs to know about an image.
@@ -172,6 +172,76 @@ impl From<&PlacedImage> for ImageTarget {
 
 impl From<&ImageTarget> for ImageTarget {
     fn from(target: &ImageTarget) -> Self {
+        *target
+    }
+}
+
+/// What this crate needs to know about a buffer: its handle, size and usage, and its mapping
+/// where the host may write it directly. `&GpuBuffer` and `&PlacedBuffer` convert into one;
+/// [`BufferTarget::new`] describes a buffer made elsewhere. Like [`ImageTarget`] it is `Copy` and
+/// borrows nothing; the `unsafe` recording functions carry the duty to keep the buffer alive.
+#[derive(Clone, Copy, Debug)]
+pub struct BufferTarget {
+    raw: vk::Buffer,
+    size: vk::DeviceSize,
+    usage: vk::BufferUsageFlags,
+    host: Option<HostAccess>,
+}
+
+impl BufferTarget {
+    /// Describes a buffer made elsewhere (no host mapping: uploads into it are staged).
+    pub fn new(raw: vk::Buffer, size: vk::DeviceSize, usage: vk::BufferUsageFlags) -> Self {
+        Self {
+            raw,
+            size,
+            usage,
+            host: None,
+        }
+    }
+
+    /// The `VkBuffer`.
+    pub fn raw(&self) -> vk::Buffer {
+        self.raw
+    }
+    /// Size in bytes.
+    pub fn size(&self) -> vk::DeviceSize {
+        self.size
+    }
+    /// Usage.
+    pub fn usage(&self) -> vk::BufferUsageFlags {
+        self.usage
+    }
+    /// Its persistent mapping, where the host may write it.
+    pub fn host(&self) -> Option<HostAccess> {
+        self.host
+    }
+}
+
+impl From<&GpuBuffer> for BufferTarget {
+    fn from(buffer: &GpuBuffer) -> Self {
+        Self {
+            raw: buffer.raw(),
+            size: buffer.size(),
+            usage: buffer.usage(),
+            host: buffer.host_access(),
+        }
+    }
+}
+
+impl From<&mut GpuBuffer> for BufferTarget {
+    fn from(buffer: &mut GpuBuffer) -> Self {
+        Self::from(&*buffer)
+    }
+}
+
+impl From<&PlacedBuffer> for BufferTarget {
+    fn from(buffer: &PlacedBuffer) -> Self {
+        Self::new(buffer.raw(), buffer.size(), buffer.usage())
+    }
+}
+
+impl From<&BufferTarget> for BufferTarget {
+    fn from(target: &BufferTarget) -> Self {
         *target
     }
 }

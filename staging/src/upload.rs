@@ -6,7 +6,7 @@
 //! the last piece is recorded, then [`Progress::Done`] with the state the resource was left in.
 //! Between calls the caller submits the command buffer and tells the ring which submission it was.
 
-use allocator::{Allocator, GpuBuffer};
+use allocator::Allocator;
 use ash::vk;
 
 use crate::access::{Access, ResourceState};
@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::{offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout};
 use crate::ring::StagingRing;
-use crate::target::ImageTarget;
+use crate::target::{BufferTarget, ImageTarget};
 
 /// Smallest run of buffer bytes worth a copy region when the ring has little room left.
 const MIN_BUFFER_CHUNK: u64 = 64 * 1024;
@@ -148,7 +148,7 @@ fn working(access: Access, from: ResourceState) -> ResourceState {
 /// An upload of bytes into a range of a buffer.
 #[derive(Debug)]
 pub struct BufferUpload<'a> {
-    dst: &'a mut GpuBuffer,
+    dst: BufferTarget,
     dst_offset: u64,
     data: &'a [u8],
     done: u64,
@@ -162,14 +162,16 @@ pub struct BufferUpload<'a> {
 impl<'a> BufferUpload<'a> {
     /// Uploads `data` into `dst` at `dst_offset`. `from` is the state `dst` is in, `to` the state
     /// to leave it in. Refuses a range outside the buffer, and a destination that can only be
-    /// reached by a copy (not mappable) but lacks `TRANSFER_DST` usage.
+    /// reached by a copy (not mappable) but lacks `TRANSFER_DST` usage. The upload borrows the
+    /// data, not the buffer (see [`BufferTarget`]).
     pub fn new(
-        dst: &'a mut GpuBuffer,
+        dst: impl Into<BufferTarget>,
         dst_offset: u64,
         data: &'a [u8],
         from: ResourceState,
         to: ResourceState,
     ) -> Result<Self> {
+        let dst = dst.into();
         let len = data.len() as u64;
         if dst_offset
             .checked_add(len)
@@ -183,7 +185,7 @@ impl<'a> BufferUpload<'a> {
                 ),
             ));
         }
-        if !dst.is_mappable() && !dst.usage().contains(vk::BufferUsageFlags::TRANSFER_DST) {
+        if dst.host().is_none() && !dst.usage().contains(vk::BufferUsageFlags::TRANSFER_DST) {
             return Err(Error::MissingUsage {
                 needed: "TRANSFER_DST",
             });
@@ -206,7 +208,7 @@ impl<'a> BufferUpload<'a> {
 
     /// Uploads a slice of `Pod` values.
     pub fn from_pod<T: bytemuck::Pod>(
-        dst: &'a mut GpuBuffer,
+        dst: impl Into<BufferTarget>,
         dst_offset: u64,
         data: &'a [T],
         from: ResourceState,
@@ -233,7 +235,7 @@ impl<'a> BufferUpload<'a> {
         match self.path {
             UploadPath::Auto => {
                 let host_owned = matches!(self.from.access, Access::HostWrite | Access::HostRead);
-                if self.dst.is_mappable()
+                if self.dst.host().is_some()
                     && host_owned
                     && !self.from.transfers_ownership_to(self.to)
                 {
@@ -255,7 +257,8 @@ impl<'a> BufferUpload<'a> {
     /// # Safety
     /// `cmd` is recording on `stager`'s device, on a queue family that supports transfers; `dst`
     /// and the ring stay alive until the submissions that use them complete; for the direct path,
-    /// no pending GPU work accesses the destination range (the host writes it now).
+    /// no pending GPU work and no other host access touches the destination range (the host
+    /// writes it now).
     pub unsafe fn record(
         &mut self,
         stager: &Stager,
@@ -276,6 +279,90 @@ impl<'a> BufferUpload<'a> {
         if self.resolved_path() == UploadPath::Direct {
             return self.write_direct(stager, allocator);
         }
+        let (regions, done) = self.fill(stager, allocator, ring)?;
+        let device = stager.device();
+        if !regions.is_empty() {
+            let mut pre = BarrierBatch::new();
+            self.begin(&mut pre);
+            // SAFETY: forwarded from this function's contract.
+            unsafe { pre.record(device, cmd) };
+        }
+        // SAFETY: forwarded from this function's contract; the first barrier is recorded (above,
+        // or by an earlier call on this queue).
+        unsafe { self.emit(device, cmd, ring, &regions, done) };
+        if self.done < len {
+            return Ok(Progress::Pending);
+        }
+        let mut post = BarrierBatch::new();
+        let finished = self.end(&mut post);
+        // SAFETY: forwarded from this function's contract.
+        unsafe { post.record(device, cmd) };
+        Ok(Progress::Done(finished))
+    }
+
+    /// Adds this upload's first barrier (from `from` to a transfer write) to `pre`, once; nothing
+    /// for an empty upload or the direct path. See [`ImageUpload::begin`] for sharing batches
+    /// across uploads.
+    pub fn begin(&mut self, pre: &mut BarrierBatch) {
+        let len = self.data.len() as u64;
+        if self.started || len == 0 || self.resolved_path() == UploadPath::Direct {
+            return;
+        }
+        let work = working(Access::TransferWrite, self.from);
+        pre.buffer_local(self.dst.raw(), self.dst_offset, len, self.from, work);
+        self.started = true;
+    }
+
+    /// Records the next copies only, the closing barrier going into `post` when done (the
+    /// direct path writes and records nothing). Refuses to run on the staged path before
+    /// [`BufferUpload::begin`].
+    ///
+    /// # Safety
+    /// As for [`BufferUpload::record`], and the `pre` batch is recorded before these copies,
+    /// `post` after them.
+    pub unsafe fn record_copies(
+        &mut self,
+        stager: &Stager,
+        allocator: &Allocator,
+        cmd: vk::CommandBuffer,
+        ring: &mut StagingRing,
+        post: &mut BarrierBatch,
+    ) -> Result<Progress> {
+        check::buffer_state(self.from, stager.queue_families, "from")?;
+        check::buffer_state(self.to, stager.queue_families, "to")?;
+        let len = self.data.len() as u64;
+        if len == 0 {
+            return Ok(Progress::Done(Finished {
+                state: self.to,
+                acquire: BarrierBatch::new(),
+            }));
+        }
+        if self.resolved_path() == UploadPath::Direct {
+            return self.write_direct(stager, allocator);
+        }
+        if !self.started {
+            return Err(Error::InvalidState {
+                which: "from",
+                reason: "record_copies before begin: no barrier orders the copies".into(),
+            });
+        }
+        let (regions, done) = self.fill(stager, allocator, ring)?;
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.emit(stager.device(), cmd, ring, &regions, done) };
+        if self.done < len {
+            return Ok(Progress::Pending);
+        }
+        Ok(Progress::Done(self.end(post)))
+    }
+
+    /// Host work: stages as much as the batch and ring allow, and takes the ring back to where it
+    /// was if anything fails.
+    fn fill(
+        &self,
+        stager: &Stager,
+        allocator: &Allocator,
+        ring: &mut StagingRing,
+    ) -> Result<(Vec<vk::BufferCopy>, u64)> {
         if !self
             .dst
             .usage()
@@ -285,12 +372,11 @@ impl<'a> BufferUpload<'a> {
                 needed: "TRANSFER_DST",
             });
         }
+        let len = self.data.len() as u64;
         let budget = self
             .batch
             .unwrap_or(ring.capacity() / 4)
             .clamp(1, ring.capacity().max(1));
-        // Host work first: fill ring spans, and take them all back if anything fails, so that
-        // an error leaves nothing behind. Commands are recorded only once everything succeeded.
         let checkpoint = ring.checkpoint();
         let mut regions = Vec::new();
         let mut done = self.done;
@@ -320,56 +406,69 @@ impl<'a> BufferUpload<'a> {
             ring.rollback(checkpoint);
             return Err(err);
         }
+        Ok((regions, done))
+    }
 
-        let device = stager.device();
-        let raw = self.dst.raw();
-        let work = working(Access::TransferWrite, self.from);
-        if !self.started && !regions.is_empty() {
-            let mut pre = BarrierBatch::new();
-            pre.buffer_local(raw, self.dst_offset, len, self.from, work);
-            // SAFETY: forwarded from this function's contract.
-            unsafe { pre.record(device, cmd) };
-            self.started = true;
-        }
+    /// Records the staged copies and commits the progress.
+    ///
+    /// # Safety
+    /// `cmd` is recording; a barrier orders the copies after `from`; the regions came from
+    /// `fill` on this ring.
+    unsafe fn emit(
+        &mut self,
+        device: &ash::Device,
+        cmd: vk::CommandBuffer,
+        ring: &StagingRing,
+        regions: &[vk::BufferCopy],
+        done: u64,
+    ) {
         if !regions.is_empty() {
             // SAFETY: both buffers are live and the regions lie inside them; the ring spans were
-            // filled and flushed above.
-            unsafe { device.cmd_copy_buffer(cmd, ring.buffer().raw(), raw, &regions) };
+            // filled and flushed by `fill` (this function's contract).
+            unsafe { device.cmd_copy_buffer(cmd, ring.buffer().raw(), self.dst.raw(), regions) };
         }
         self.done = done;
-        if self.done < len {
-            return Ok(Progress::Pending);
-        }
-        let (mut post, mut acquire) = (BarrierBatch::new(), BarrierBatch::new());
-        post.buffer(raw, self.dst_offset, len, work, self.to, &mut acquire);
-        // SAFETY: forwarded from this function's contract.
-        unsafe { post.record(device, cmd) };
-        Ok(Progress::Done(Finished {
+    }
+
+    /// Adds the closing barrier (with the release half when ownership moves) to `post`.
+    fn end(&self, post: &mut BarrierBatch) -> Finished {
+        let len = self.data.len() as u64;
+        let mut acquire = BarrierBatch::new();
+        let work = working(Access::TransferWrite, self.from);
+        post.buffer(
+            self.dst.raw(),
+            self.dst_offset,
+            len,
+            work,
+            self.to,
+            &mut acquire,
+        );
+        Finished {
             state: self.to,
             acquire,
-        }))
+        }
     }
 
     /// The direct path: a host copy into the destination's mapping.
     fn write_direct(&mut self, stager: &Stager, allocator: &Allocator) -> Result<Progress> {
         let len = self.data.len() as u64;
-        let Some(base) = self.dst.mapped_ptr().filter(|_| self.dst.is_mappable()) else {
+        let Some(host) = self.dst.host() else {
             return Err(Error::PathUnavailable {
                 path: "direct",
                 reason: "the destination is not mappable",
             });
         };
-        // SAFETY: the destination is persistently mapped over its size, the range was checked in
-        // `new`, `&mut GpuBuffer` excludes other host access, and the caller guarantees no GPU
-        // work touches it (`record`'s contract).
+        // SAFETY: the destination is persistently mapped over its size and alive, the range was
+        // checked in `new`, and the caller guarantees that nothing else (host or GPU) touches the
+        // range meanwhile (`record`'s contract).
         let dst = unsafe {
             std::slice::from_raw_parts_mut(
-                base.as_ptr().add(self.dst_offset as usize),
+                host.ptr.as_ptr().add(self.dst_offset as usize),
                 self.data.len(),
             )
         };
         copy_parallel(self.data, dst, stager.threads);
-        allocator.flush(self.dst, self.dst_offset, len)?;
+        allocator.flush_host(&host, self.dst_offset, len)?;
         self.done = len;
         // Host writes made before vkQueueSubmit are visible to every command of that submission
         // (Vulkan spec, "Host Write Ordering Guarantees"): nothing to record.

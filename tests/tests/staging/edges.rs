@@ -493,3 +493,83 @@ fn a_frames_uploads_share_one_barrier_before_their_copies_and_one_after() {
         }
     }
 }
+
+#[test]
+fn buffers_placed_by_the_caller_share_batched_barriers_and_are_not_borrowed_by_their_uploads() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let desc = BufferDesc::new(
+        4096,
+        vk::BufferUsageFlags::TRANSFER_DST
+            | vk::BufferUsageFlags::TRANSFER_SRC
+            | vk::BufferUsageFlags::VERTEX_BUFFER,
+    );
+    let req = alloc.buffer_requirements(&desc).unwrap();
+    let stride = req.size.next_multiple_of(req.alignment);
+    let memory = alloc
+        .allocate_memory(&allocator::MemoryDesc::new(
+            vk::MemoryRequirements {
+                size: stride * 4,
+                ..req
+            },
+            allocator::MemoryIntent::GpuOnly,
+        ))
+        .unwrap();
+    let buffers: Vec<_> = (0..4)
+        .map(|i| {
+            alloc
+                .create_placed_buffer(&desc, &memory, i * stride)
+                .unwrap()
+        })
+        .collect();
+    let data: Vec<Vec<u8>> = (0..4).map(|i| pattern(4096, 40 + i)).collect();
+    let mut ring = StagingRing::new(&alloc, 1 << 16).unwrap();
+    let vertex = ResourceState::from(Access::VertexBuffer);
+    // Built before the command buffer exists: the uploads hold the data, not the buffers.
+    let mut uploads: Vec<_> = buffers
+        .iter()
+        .zip(&data)
+        .map(|(b, d)| BufferUpload::new(b, 0, d, ResourceState::UNDEFINED, vertex).unwrap())
+        .collect();
+    let mut readbacks = Vec::new();
+    gpu.submit_and_wait(|cmd| {
+        let (mut pre, mut post) = (staging::BarrierBatch::new(), staging::BarrierBatch::new());
+        for upload in &mut uploads {
+            upload.begin(&mut pre);
+        }
+        assert_eq!(pre.buffer_barriers().len(), 4);
+        // SAFETY: recording on the Gpu's queue; buffers, memory and ring outlive the wait.
+        unsafe {
+            pre.record(&gpu.device, cmd);
+            for upload in &mut uploads {
+                let progress = upload
+                    .record_copies(&stager, &alloc, cmd, &mut ring, &mut post)
+                    .unwrap();
+                assert!(matches!(progress, Progress::Done(_)));
+            }
+            post.record(&gpu.device, cmd);
+            for b in &buffers {
+                readbacks.push(
+                    stager
+                        .record_buffer_readback(&alloc, cmd, b, 0..4096, vertex, vertex)
+                        .unwrap()
+                        .0,
+                );
+            }
+        }
+    });
+    for (readback, d) in readbacks.into_iter().zip(&data) {
+        assert!(&readback.read(&alloc).unwrap() == d, "bytes differ");
+        // SAFETY: completed.
+        unsafe { readback.destroy(&alloc) };
+    }
+    // SAFETY: completed; buffers before their memory.
+    unsafe {
+        ring.destroy(&alloc);
+        for b in buffers {
+            alloc.destroy_placed_buffer(b);
+        }
+        alloc.free_memory(memory);
+    }
+}
