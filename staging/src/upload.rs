@@ -531,6 +531,37 @@ pub struct ImageUpload<'a> {
     to: ResourceState,
     batch: Option<u64>,
     started: bool,
+    /// The subresources `from` and `to` apply to: the whole image, or (see
+    /// [`ImageUpload::listed_subresources_only`]) the ones the layouts list.
+    ranges: Vec<vk::ImageSubresourceRange>,
+    listed: Vec<(u32, u32)>,
+}
+
+/// The ranges covering exactly `subresources` ((level, layer) pairs): per level, one range per
+/// run of consecutive layers.
+fn ranges_of(
+    aspect: vk::ImageAspectFlags,
+    subresources: &[(u32, u32)],
+) -> Vec<vk::ImageSubresourceRange> {
+    let mut sorted = subresources.to_vec();
+    sorted.sort_unstable();
+    let mut ranges: Vec<vk::ImageSubresourceRange> = Vec::new();
+    for (level, layer) in sorted {
+        if let Some(last) = ranges.last_mut() {
+            if last.base_mip_level == level && last.base_array_layer + last.layer_count == layer {
+                last.layer_count += 1;
+                continue;
+            }
+        }
+        ranges.push(vk::ImageSubresourceRange {
+            aspect_mask: aspect,
+            base_mip_level: level,
+            level_count: 1,
+            base_array_layer: layer,
+            layer_count: 1,
+        });
+    }
+    ranges
 }
 
 impl<'a> ImageUpload<'a> {
@@ -565,6 +596,7 @@ impl<'a> ImageUpload<'a> {
         let offset_align = offset_alignment(&block, align)?;
         let mut pieces = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let mut listed = Vec::with_capacity(layouts.len());
         for layout in layouts {
             if layout.level >= dst.mip_levels() || layout.layer >= dst.array_layers() {
                 return Err(Error::InvalidSubresource {
@@ -575,6 +607,7 @@ impl<'a> ImageUpload<'a> {
                 });
             }
             // Two copies into one subresource in one submission would race (write after write).
+            listed.push((layout.level, layout.layer));
             if !seen.insert((layout.level, layout.layer)) {
                 return Err(Error::invalid(
                     "layouts",
@@ -604,6 +637,8 @@ impl<'a> ImageUpload<'a> {
             to,
             batch: None,
             started: false,
+            ranges: vec![dst.full_range(block.aspect)],
+            listed,
         })
     }
 
@@ -636,6 +671,15 @@ impl<'a> ImageUpload<'a> {
     /// piece is always recorded when the ring has room for it).
     pub fn batch_bytes(mut self, bytes: u64) -> Self {
         self.batch = Some(bytes.max(1));
+        self
+    }
+
+    /// Makes `from` and `to` describe only the subresources the layouts list: the barriers cover
+    /// those alone, and every other level and layer keeps its state and contents (stream one
+    /// level in while the others are sampled). By default the whole image moves from `from` to
+    /// `to`.
+    pub fn listed_subresources_only(mut self) -> Self {
+        self.ranges = ranges_of(self.block.aspect, &self.listed);
         self
     }
 
@@ -699,13 +743,14 @@ impl<'a> ImageUpload<'a> {
         if self.started {
             return;
         }
-        let range = self.dst.full_range(self.block.aspect);
-        pre.image_local(
-            self.dst.raw(),
-            range,
-            self.from,
-            working(Access::TransferWrite, self.from),
-        );
+        for &range in &self.ranges {
+            pre.image_local(
+                self.dst.raw(),
+                range,
+                self.from,
+                working(Access::TransferWrite, self.from),
+            );
+        }
         self.started = true;
     }
 
@@ -822,15 +867,16 @@ impl<'a> ImageUpload<'a> {
     /// Adds the closing barrier (transfer write to `to`, with the release half when ownership
     /// moves) to `post`.
     fn end(&self, post: &mut BarrierBatch) -> Finished {
-        let range = self.dst.full_range(self.block.aspect);
         let mut acquire = BarrierBatch::new();
-        post.image(
-            self.dst.raw(),
-            range,
-            working(Access::TransferWrite, self.from),
-            self.to,
-            &mut acquire,
-        );
+        for &range in &self.ranges {
+            post.image(
+                self.dst.raw(),
+                range,
+                working(Access::TransferWrite, self.from),
+                self.to,
+                &mut acquire,
+            );
+        }
         Finished {
             state: self.to,
             acquire,

@@ -573,3 +573,75 @@ fn buffers_placed_by_the_caller_share_batched_barriers_and_are_not_borrowed_by_t
         alloc.free_memory(memory);
     }
 }
+
+#[test]
+fn one_level_streams_in_while_the_others_keep_their_state_and_contents() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let image = alloc
+        .create_image(&ImageDesc::texture_2d(RGBA, 8, 8))
+        .unwrap();
+    assert_eq!(image.mip_levels(), 4);
+    let (all, len) = staging::packed_layouts(&image, 4).unwrap();
+    let data = pattern(len as usize, 77);
+    let undefined = ResourceState::UNDEFINED;
+    let sampled = ResourceState::from(Access::FragmentShaderSampledRead);
+    let mut ring = StagingRing::new(&alloc, 1 << 16).unwrap();
+    // Levels 0, 1 and 3 first; level 2 is still UNDEFINED afterwards.
+    let first: Vec<_> = all.iter().copied().filter(|l| l.level != 2).collect();
+    let level2: Vec<_> = all.iter().copied().filter(|l| l.level == 2).collect();
+    let mut readback = None;
+    gpu.submit_and_wait(|cmd| {
+        for layouts in [&first, &level2] {
+            // Each upload names only its own levels: the second one's UNDEFINED `from` must not
+            // discard what the first one wrote.
+            let mut upload =
+                ImageUpload::new(&stager, &image, &data, layouts, undefined, sampled, 1 << 16)
+                    .unwrap()
+                    .listed_subresources_only();
+            let mut pre = staging::BarrierBatch::new();
+            upload.begin(&mut pre);
+            let covered: Vec<u32> = pre
+                .image_barriers()
+                .iter()
+                .flat_map(|b| {
+                    let r = b.subresource_range;
+                    r.base_mip_level..r.base_mip_level + r.level_count
+                })
+                .collect();
+            let listed: Vec<u32> = layouts.iter().map(|l| l.level).collect();
+            assert_eq!(covered, listed, "the barriers cover the listed levels only");
+            // SAFETY: recording on the Gpu's queue; image, data and ring outlive the wait; the
+            // first barrier is recorded before the copies.
+            let progress = unsafe {
+                pre.record(&gpu.device, cmd);
+                upload.record(&stager, &alloc, cmd, &mut ring)
+            }
+            .unwrap();
+            assert!(matches!(progress, Progress::Done(_)));
+        }
+        // SAFETY: as above; every level is now sampled.
+        let (r, _) =
+            unsafe { stager.record_image_readback(&alloc, cmd, &image, sampled, sampled) }.unwrap();
+        readback = Some(r);
+    });
+    let readback = readback.unwrap();
+    for layout in &all {
+        let size = staging::block_info(RGBA)
+            .unwrap()
+            .extent_bytes(image.level_extent(layout.level)) as usize;
+        let want = &data[layout.offset as usize..][..size];
+        assert!(
+            readback.read(&alloc, layout.level, 0).unwrap() == want,
+            "level {} differs",
+            layout.level
+        );
+    }
+    // SAFETY: completed.
+    unsafe {
+        readback.destroy(&alloc);
+        ring.destroy(&alloc);
+        alloc.destroy_image(image);
+    }
+}
