@@ -78,7 +78,7 @@ struct RingAlloc {
 
 /// The ring's bookkeeping at one moment, to return to when a recording fails half way.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Checkpoint {
+struct Checkpoint {
     head: u64,
     tail: u64,
     used: u64,
@@ -363,15 +363,19 @@ impl StagingRing {
         Ok(allocator.flush(&self.buffer, span.offset, span.size)?)
     }
 
-    /// The ring's bookkeeping now, for [`StagingRing::rollback`].
-    pub(crate) fn checkpoint(&self) -> Checkpoint {
-        self.state.checkpoint()
-    }
-
-    /// Takes back every span handed out since `checkpoint` (a recording that failed half way
-    /// leaves the ring as it found it).
-    pub(crate) fn rollback(&mut self, checkpoint: Checkpoint) {
-        self.state.rollback(checkpoint);
+    /// Runs `fill` (which hands out and fills spans) all or nothing: when it fails, every span
+    /// it was handed is taken back, so a recording that fails half way leaves the ring as it
+    /// found it.
+    pub(crate) fn all_or_nothing<T>(
+        &mut self,
+        fill: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        let checkpoint = self.state.checkpoint();
+        let result = fill(self);
+        if result.is_err() {
+            self.state.rollback(checkpoint);
+        }
+        result
     }
 
     /// Marks everything handed out since the last call as used by the submission `value`.

@@ -377,11 +377,9 @@ impl<'a> BufferUpload<'a> {
             .batch
             .unwrap_or(ring.capacity() / 4)
             .clamp(1, ring.capacity().max(1));
-        let checkpoint = ring.checkpoint();
-        let mut regions = Vec::new();
-        let mut done = self.done;
-        let filled = (|| -> Result<()> {
-            let mut recorded = 0;
+        ring.all_or_nothing(|ring| {
+            let mut regions = Vec::new();
+            let (mut done, mut recorded) = (self.done, 0);
             while done < len && recorded < budget {
                 let want = (len - done).min(budget - recorded);
                 let min = want.min(MIN_BUFFER_CHUNK).min(ring.capacity());
@@ -400,13 +398,8 @@ impl<'a> BufferUpload<'a> {
                 done += span.size();
                 recorded += span.size();
             }
-            Ok(())
-        })();
-        if let Err(err) = filled {
-            ring.rollback(checkpoint);
-            return Err(err);
-        }
-        Ok((regions, done))
+            Ok((regions, done))
+        })
     }
 
     /// Records the staged copies and commits the progress.
@@ -802,11 +795,9 @@ impl<'a> ImageUpload<'a> {
             });
         }
         let budget = self.batch.unwrap_or(ring.capacity() / 4).max(1);
-        let checkpoint = ring.checkpoint();
-        let mut regions = Vec::new();
-        let mut next = self.next;
-        let filled = (|| -> Result<()> {
-            let mut recorded = 0;
+        ring.all_or_nothing(|ring| {
+            let mut regions = Vec::new();
+            let (mut next, mut recorded) = (self.next, 0);
             while let Some(piece) = self.pieces.get(next) {
                 if recorded > 0 && recorded + piece.staging_size() > budget {
                     break;
@@ -827,13 +818,8 @@ impl<'a> ImageUpload<'a> {
                 recorded += piece.staging_size();
                 next += 1;
             }
-            Ok(())
-        })();
-        if let Err(err) = filled {
-            ring.rollback(checkpoint);
-            return Err(err);
-        }
-        Ok((regions, next))
+            Ok((regions, next))
+        })
     }
 
     /// Records the staged copies and commits the progress.
