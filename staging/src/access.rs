@@ -77,6 +77,32 @@ pub struct AccessInfo {
 }
 
 impl Access {
+    /// Every access, for code that sweeps the table (tests, tools).
+    pub const ALL: [Access; 22] = [
+        Self::Nothing,
+        Self::TransferRead,
+        Self::TransferWrite,
+        Self::HostRead,
+        Self::HostWrite,
+        Self::VertexBuffer,
+        Self::IndexBuffer,
+        Self::IndirectBuffer,
+        Self::UniformRead,
+        Self::VertexShaderSampledRead,
+        Self::FragmentShaderSampledRead,
+        Self::ComputeShaderSampledRead,
+        Self::AnyShaderSampledRead,
+        Self::ComputeStorageRead,
+        Self::ComputeStorageWrite,
+        Self::ComputeStorageReadWrite,
+        Self::ColorAttachmentWrite,
+        Self::DepthStencilAttachmentWrite,
+        Self::DepthStencilAttachmentRead,
+        Self::Present,
+        Self::Acquired,
+        Self::General,
+    ];
+
     /// Stage, access and layout of this access.
     pub const fn info(self) -> AccessInfo {
         use vk::AccessFlags2 as A;
@@ -226,31 +252,6 @@ impl From<Access> for ResourceState {
 mod tests {
     use super::*;
 
-    const ALL: [Access; 22] = [
-        Access::Nothing,
-        Access::TransferRead,
-        Access::TransferWrite,
-        Access::HostRead,
-        Access::HostWrite,
-        Access::VertexBuffer,
-        Access::IndexBuffer,
-        Access::IndirectBuffer,
-        Access::UniformRead,
-        Access::VertexShaderSampledRead,
-        Access::FragmentShaderSampledRead,
-        Access::ComputeShaderSampledRead,
-        Access::AnyShaderSampledRead,
-        Access::ComputeStorageRead,
-        Access::ComputeStorageWrite,
-        Access::ComputeStorageReadWrite,
-        Access::ColorAttachmentWrite,
-        Access::DepthStencilAttachmentWrite,
-        Access::DepthStencilAttachmentRead,
-        Access::Present,
-        Access::Acquired,
-        Access::General,
-    ];
-
     #[test]
     fn writes_carry_a_write_access_flag_and_reads_do_not() {
         let write_bits = vk::AccessFlags2::TRANSFER_WRITE
@@ -259,7 +260,7 @@ mod tests {
             | vk::AccessFlags2::COLOR_ATTACHMENT_WRITE
             | vk::AccessFlags2::DEPTH_STENCIL_ATTACHMENT_WRITE
             | vk::AccessFlags2::MEMORY_WRITE;
-        for access in ALL {
+        for access in Access::ALL {
             let info = access.info();
             assert_eq!(
                 access.is_write(),
@@ -271,7 +272,7 @@ mod tests {
 
     #[test]
     fn accesses_with_memory_traffic_name_a_stage() {
-        for access in ALL {
+        for access in Access::ALL {
             let info = access.info();
             if !info.access.is_empty() {
                 assert!(!info.stage.is_empty(), "{access:?}");

@@ -15,31 +15,6 @@ use staging::{
     StagingRing, Submitter, SubresourceLayout, UploadPath,
 };
 
-const ACCESSES: [Access; 22] = [
-    Access::Nothing,
-    Access::TransferRead,
-    Access::TransferWrite,
-    Access::HostRead,
-    Access::HostWrite,
-    Access::VertexBuffer,
-    Access::IndexBuffer,
-    Access::IndirectBuffer,
-    Access::UniformRead,
-    Access::VertexShaderSampledRead,
-    Access::FragmentShaderSampledRead,
-    Access::ComputeShaderSampledRead,
-    Access::AnyShaderSampledRead,
-    Access::ComputeStorageRead,
-    Access::ComputeStorageWrite,
-    Access::ComputeStorageReadWrite,
-    Access::ColorAttachmentWrite,
-    Access::DepthStencilAttachmentWrite,
-    Access::DepthStencilAttachmentRead,
-    Access::Present,
-    Access::Acquired,
-    Access::General,
-];
-
 /// A state to leave a resource in: any access, on no family, ours, or one the device lacks.
 #[derive(Clone, Copy, Debug)]
 struct StateGen {
@@ -49,7 +24,7 @@ struct StateGen {
 
 impl StateGen {
     fn resolve(self, ours: u32, families: u32) -> ResourceState {
-        let state = ResourceState::new(ACCESSES[self.access]);
+        let state = ResourceState::new(Access::ALL[self.access]);
         match self.family {
             0..=3 => state,
             4..=6 => state.on_queue(ours),
@@ -62,7 +37,7 @@ impl StateGen {
 fn state() -> impl Strategy<Value = StateGen> {
     // Half the time one of the accesses uploads usually end in (transfer, sampled, storage).
     let access = prop_oneof![
-        1 => 0..ACCESSES.len(),
+        1 => 0..Access::ALL.len(),
         1 => prop::sample::select(vec![1usize, 2, 10, 12, 15, 21]),
     ];
     (access, 0u8..9).prop_map(|(access, family)| StateGen { access, family })
