@@ -454,11 +454,7 @@ impl Allocator {
     /// Creates a buffer and binds memory to it. The description is checked first; a refused
     /// description or a failed allocation creates nothing.
     pub fn create_buffer(&self, desc: &BufferDesc<'_>) -> Result<GpuBuffer> {
-        validate::buffer(desc, &self.limits)?;
-        let info = vk::BufferCreateInfo::default()
-            .size(desc.size)
-            .usage(desc.usage)
-            .sharing_mode(vk::SharingMode::EXCLUSIVE);
+        let info = self.checked_buffer_info(desc)?;
         // Validated: names hold no NUL.
         let name = desc.name.and_then(|n| CString::new(n).ok());
         let alloc_info =
@@ -551,6 +547,18 @@ impl Allocator {
         Ok(image)
     }
 
+    /// Checks `desc` against the device's limits; returns the create info it resolves to.
+    pub(crate) fn checked_buffer_info(
+        &self,
+        desc: &BufferDesc<'_>,
+    ) -> Result<vk::BufferCreateInfo<'static>> {
+        validate::buffer(desc, &self.limits)?;
+        Ok(vk::BufferCreateInfo::default()
+            .size(desc.size)
+            .usage(desc.usage)
+            .sharing_mode(vk::SharingMode::EXCLUSIVE))
+    }
+
     /// Checks `desc` against the device's limits and, through
     /// `vkGetPhysicalDeviceImageFormatProperties`, against what the device supports for its format,
     /// usage and tiling; returns the create info it resolves to.
@@ -616,17 +624,7 @@ impl Allocator {
 
     /// Bytes an image of `info` needs, for error reports (0 where the device cannot say).
     fn image_size(&self, info: &vk::ImageCreateInfo<'_>) -> vk::DeviceSize {
-        if self.api_version < vk::API_VERSION_1_3 {
-            return 0;
-        }
-        let query = vk::DeviceImageMemoryRequirements::default().create_info(info);
-        let mut requirements = vk::MemoryRequirements2::default();
-        // SAFETY: Vulkan 1.3 device; `info` is a valid, validated create info.
-        unsafe {
-            self.device
-                .get_device_image_memory_requirements(&query, &mut requirements)
-        };
-        requirements.memory_requirements.size
+        self.image_info_requirements(info).map_or(0, |r| r.size)
     }
 
     pub(crate) fn vma_ref(&self) -> &vk_mem::Allocator {

@@ -15,7 +15,6 @@ use ash::vk;
 
 use crate::desc::{BufferDesc, ImageDesc, MemoryDesc, MemoryIntent};
 use crate::error::{Error, Result};
-use crate::validate;
 use crate::Allocator;
 
 /// A block of device memory for placed resources. Not `Clone`: freed once, by
@@ -161,40 +160,49 @@ fn check_fit(
 impl Allocator {
     /// The memory a buffer of `desc` needs, without creating it (`vkGetDeviceBufferMemoryRequirements`).
     pub fn buffer_requirements(&self, desc: &BufferDesc<'_>) -> Result<vk::MemoryRequirements> {
-        validate::buffer(desc, &self.limits)?;
-        let info = vk::BufferCreateInfo::default()
-            .size(desc.size)
-            .usage(desc.usage)
-            .sharing_mode(vk::SharingMode::EXCLUSIVE);
-        let query = vk::DeviceBufferMemoryRequirements::default().create_info(&info);
-        let mut out = vk::MemoryRequirements2::default();
-        // SAFETY: a Vulkan 1.3 device (checked by `require_1_3`); `info` passed validation.
-        unsafe {
-            self.require_1_3()?;
-            self.device
-                .get_device_buffer_memory_requirements(&query, &mut out);
-        }
-        Ok(out.memory_requirements)
+        self.buffer_info_requirements(&self.checked_buffer_info(desc)?)
     }
 
     /// The memory an image of `desc` needs, without creating it (`vkGetDeviceImageMemoryRequirements`).
     pub fn image_requirements(&self, desc: &ImageDesc<'_>) -> Result<vk::MemoryRequirements> {
-        let info = self.checked_image_info(desc)?;
-        let query = vk::DeviceImageMemoryRequirements::default().create_info(&info);
+        self.image_info_requirements(&self.checked_image_info(desc)?)
+    }
+
+    /// Requirements of a checked buffer create info.
+    fn buffer_info_requirements(
+        &self,
+        info: &vk::BufferCreateInfo<'_>,
+    ) -> Result<vk::MemoryRequirements> {
+        self.require_1_3()?;
+        let query = vk::DeviceBufferMemoryRequirements::default().create_info(info);
         let mut out = vk::MemoryRequirements2::default();
-        // SAFETY: a Vulkan 1.3 device; `info` passed validation against the device and format.
+        // SAFETY: a Vulkan 1.3 device (checked above); `info` passed validation.
         unsafe {
-            self.require_1_3()?;
             self.device
-                .get_device_image_memory_requirements(&query, &mut out);
-        }
+                .get_device_buffer_memory_requirements(&query, &mut out)
+        };
         Ok(out.memory_requirements)
     }
 
-    /// # Safety
-    /// Nothing: a check that the device is Vulkan 1.3, for the `vkGetDevice*MemoryRequirements`
-    /// calls that follow it.
-    unsafe fn require_1_3(&self) -> Result<()> {
+    /// Requirements of a checked image create info.
+    pub(crate) fn image_info_requirements(
+        &self,
+        info: &vk::ImageCreateInfo<'_>,
+    ) -> Result<vk::MemoryRequirements> {
+        self.require_1_3()?;
+        let query = vk::DeviceImageMemoryRequirements::default().create_info(info);
+        let mut out = vk::MemoryRequirements2::default();
+        // SAFETY: a Vulkan 1.3 device (checked above); `info` passed validation against the
+        // device and the format.
+        unsafe {
+            self.device
+                .get_device_image_memory_requirements(&query, &mut out)
+        };
+        Ok(out.memory_requirements)
+    }
+
+    /// The `vkGetDevice*MemoryRequirements` entry points are Vulkan 1.3.
+    fn require_1_3(&self) -> Result<()> {
         if self.api_version < vk::API_VERSION_1_3 {
             return Err(Error::Unsupported {
                 feature: "Vulkan 1.3 (vkGetDeviceBufferMemoryRequirements)",
@@ -306,12 +314,9 @@ impl Allocator {
         memory: &GpuMemory,
         offset: vk::DeviceSize,
     ) -> Result<PlacedBuffer> {
-        let requirements = self.buffer_requirements(desc)?;
+        let info = self.checked_buffer_info(desc)?;
+        let requirements = self.buffer_info_requirements(&info)?;
         check_fit(&requirements, memory.memory_type, memory.size, offset)?;
-        let info = vk::BufferCreateInfo::default()
-            .size(desc.size)
-            .usage(desc.usage)
-            .sharing_mode(vk::SharingMode::EXCLUSIVE);
         // SAFETY: a validated create info on this device.
         let raw = unsafe { self.device.create_buffer(&info, None) }?;
         // SAFETY: the buffer is new and unbound; the range was checked against its requirements.
@@ -350,7 +355,7 @@ impl Allocator {
         offset: vk::DeviceSize,
     ) -> Result<PlacedImage> {
         let info = self.checked_image_info(desc)?;
-        let requirements = self.image_requirements(desc)?;
+        let requirements = self.image_info_requirements(&info)?;
         check_fit(&requirements, memory.memory_type, memory.size, offset)?;
         // SAFETY: a validated create info on this device.
         let raw = unsafe { self.device.create_image(&info, None) }?;
