@@ -169,6 +169,17 @@ pub fn full_mip_chain(extent: vk::Extent3D) -> u32 {
     u32::BITS - largest.leading_zeros()
 }
 
+/// The extent of mip `level` of an image whose level 0 is `extent`: each dimension halved per
+/// level, never below 1.
+pub fn level_extent(extent: vk::Extent3D, level: u32) -> vk::Extent3D {
+    let shrink = |v: u32| v.checked_shr(level).unwrap_or(0).max(1);
+    vk::Extent3D {
+        width: shrink(extent.width),
+        height: shrink(extent.height),
+        depth: shrink(extent.depth),
+    }
+}
+
 /// A request for one image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImageDesc<'a> {

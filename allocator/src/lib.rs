@@ -80,7 +80,8 @@ mod vma_raw;
 pub use crate::allocator::{Allocator, AllocatorDesc};
 pub use crate::debug::{HeapStatistics, LeakReport, Leaked, LeakedAllocation, Statistics};
 pub use crate::desc::{
-    full_mip_chain, BufferDesc, ImageDesc, ImageDimension, MemoryDesc, MemoryIntent, MipLevels,
+    full_mip_chain, level_extent, BufferDesc, ImageDesc, ImageDimension, MemoryDesc, MemoryIntent,
+    MipLevels,
 };
 pub use crate::error::{Error, Result};
 pub use crate::handle::{GpuBuffer, GpuImage, HostAccess};

@@ -115,12 +115,7 @@ impl ImageTarget {
 
     /// Extent of mip `level` (each dimension halved per level, never below 1).
     pub fn level_extent(&self, level: u32) -> vk::Extent3D {
-        let shrink = |v: u32| v.checked_shr(level).unwrap_or(0).max(1);
-        vk::Extent3D {
-            width: shrink(self.extent.width),
-            height: shrink(self.extent.height),
-            depth: shrink(self.extent.depth),
-        }
+        allocator::level_extent(self.extent, level)
     }
 
     /// The range covering every level and layer of `aspect`.
