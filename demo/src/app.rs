@@ -17,6 +17,7 @@ use winit::window::{Window, WindowId};
 
 use crate::frame::Presented;
 use crate::gpu::{Gpu, GpuOptions};
+use crate::loader::SceneSource;
 use crate::session::{Session, Verdict};
 use crate::{parse_size, scene_list, source_of, Options};
 
@@ -54,6 +55,8 @@ enum Script {
 
 struct App {
     options: Options,
+    /// The scenes keys 1-9 and `--cycle` go through.
+    scenes: Vec<SceneSource>,
     size: PhysicalSize<u32>,
     window: Option<Window>,
     session: Option<Session>,
@@ -141,7 +144,7 @@ impl App {
             window.set_title(&session.title());
             self.last_title = std::time::Instant::now();
         }
-        let scenes = scene_list(&self.options);
+        let scenes = &self.scenes;
         match &mut self.script {
             Script::Interactive => {}
             Script::Frames { left, started } => {
@@ -203,7 +206,7 @@ impl App {
         let Some(session) = self.session.as_mut() else {
             return;
         };
-        let scenes = scene_list(&self.options);
+        let scenes = &self.scenes;
         match key {
             Key::Named(NamedKey::Escape) => event_loop.exit(),
             Key::Character(c) => match c.as_str() {
@@ -316,6 +319,7 @@ pub fn run(options: &Options) -> Result<Verdict> {
     };
     let mut app = App {
         options: options.clone(),
+        scenes: scene_list(options),
         size: PhysicalSize::new(size.width, size.height),
         window: None,
         session: None,

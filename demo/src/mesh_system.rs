@@ -92,11 +92,6 @@ impl MeshSystem {
         let mut scenes = self.scenes.lock().unwrap_or_else(|p| p.into_inner());
         scenes.remove(&scene).unwrap_or_default()
     }
-
-    /// Scenes that still hold meshes.
-    pub fn scene_count(&self) -> usize {
-        self.scenes.lock().map_or(0, |s| s.len())
-    }
 }
 
 /// Destroys meshes taken from the system.

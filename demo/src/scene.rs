@@ -47,14 +47,6 @@ impl Indices {
             Self::U32(_) => vk::IndexType::UINT32,
         }
     }
-
-    /// The largest index, to check against the vertex count.
-    pub fn max(&self) -> Option<u32> {
-        match self {
-            Self::U16(v) => v.iter().max().map(|&i| u32::from(i)),
-            Self::U32(v) => v.iter().max().copied(),
-        }
-    }
 }
 
 /// A mesh: one primitive's vertices and triangle-list indices.

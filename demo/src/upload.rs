@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use allocator::{Allocator, GpuBuffer, GpuImage};
 use anyhow::{Context as _, Result};
 use staging::{
-    Access, BarrierBatch, BufferUpload, ImageUpload, MipMethod, MipOptions, Progress,
+    Access, BarrierBatch, BufferUpload, Finished, ImageUpload, MipMethod, MipOptions, Progress,
     ResourceState, Stager, StagingRing, Submitter,
 };
 
@@ -28,6 +28,15 @@ pub struct UploadStats {
     pub bytes: u64,
     pub upload: Duration,
     pub mips: Duration,
+}
+
+/// The result of a run on `submitter`; after an error it first waits for what the run did
+/// submit, so the caller may destroy what the upload used.
+fn settle(submitter: &mut Submitter, result: staging::Result<Finished>) -> Result<Finished> {
+    result.or_else(|err| {
+        submitter.wait_idle()?;
+        Err(err.into())
+    })
 }
 
 /// What the loader uploads through.
@@ -88,6 +97,12 @@ impl Uploader {
         })
     }
 
+    /// Counts `bytes` uploaded, for the load's statistics and the render thread's progress.
+    fn count(&mut self, bytes: usize) {
+        self.stats.bytes += bytes as u64;
+        self.progress.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
     /// Whether uploads move between queue families (a transfer queue exists).
     fn transfers(&self) -> bool {
         self.graphics.is_some()
@@ -122,7 +137,7 @@ impl Uploader {
         unsafe {
             graphics.run(ring, |cmd, _| {
                 acquire.record(&device, cmd);
-                Ok(Progress::Done(staging::Finished {
+                Ok(Progress::Done(Finished {
                     state: ResourceState::UNDEFINED,
                     acquire: BarrierBatch::new(),
                 }))
@@ -151,17 +166,9 @@ impl Uploader {
                 upload.record(stager, allocator, cmd, ring)
             })
         };
-        let finished = match finished {
-            Ok(finished) => finished,
-            Err(err) => {
-                self.upload.wait_idle()?;
-                return Err(err.into());
-            }
-        };
+        let finished = settle(&mut self.upload, finished)?;
         self.acquire(finished.acquire)?;
-        self.stats.bytes += data.len() as u64;
-        self.progress
-            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.count(data.len());
         self.stats.upload += start.elapsed();
         Ok(())
     }
@@ -202,16 +209,8 @@ impl Uploader {
                 upload.record(stager, allocator, cmd, ring)
             })
         };
-        let finished = match finished {
-            Ok(finished) => finished,
-            Err(err) => {
-                self.upload.wait_idle()?;
-                return Err(err.into());
-            }
-        };
-        self.stats.bytes += data.len() as u64;
-        self.progress
-            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        let finished = settle(&mut self.upload, finished)?;
+        self.count(data.len());
         let uploaded = Instant::now();
         self.stats.upload += uploaded - start;
         if !generate {
@@ -239,11 +238,9 @@ impl Uploader {
                 Ok(Progress::Done(done))
             })
         };
+        let result = settle(submitter, result);
         if let Some(s) = scratch {
-            if result.is_err() {
-                submitter.wait_idle()?;
-            }
-            // SAFETY: run waited for the submission (or nothing was submitted).
+            // SAFETY: run, or `settle` after an error, waited for the submission.
             unsafe { s.destroy(&device, allocator) };
         }
         result?;
