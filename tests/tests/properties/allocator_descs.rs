@@ -268,29 +268,43 @@ fn one_case<T>(
     Ok(made)
 }
 
-#[test]
-fn generated_buffer_descriptions_are_created_cleanly_or_refused_with_a_typed_error() {
+/// Runs `cases` descriptions from `strategy` through `create` / `destroy` on one device and
+/// returns how many were created.
+fn run_descriptions<D: std::fmt::Debug, T>(
+    cases: u32,
+    strategy: impl Strategy<Value = D>,
+    create: impl Fn(&allocator::Allocator, &D) -> allocator::Result<T>,
+    destroy: impl Fn(&allocator::Allocator, T),
+) -> u32 {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
     let made = std::cell::Cell::new(0u32);
-    super::runner(1500)
-        .run(&buffer_desc(), |desc| {
+    super::runner(cases)
+        .run(&strategy, |desc| {
             let case = format!("{desc:?}");
-            made.set(
-                made.get()
-                    + u32::from(one_case(
-                        &gpu,
-                        &alloc,
-                        &case,
-                        || alloc.create_buffer(&desc),
-                        // SAFETY: no GPU work uses it.
-                        |buffer| unsafe { alloc.destroy_buffer(buffer) },
-                    )?),
-            );
+            let created = one_case(
+                &gpu,
+                &alloc,
+                &case,
+                || create(&alloc, &desc),
+                |handle| destroy(&alloc, handle),
+            )?;
+            made.set(made.get() + u32::from(created));
             Ok(())
         })
         .unwrap();
-    let made = made.get();
+    made.get()
+}
+
+#[test]
+fn generated_buffer_descriptions_are_created_cleanly_or_refused_with_a_typed_error() {
+    let made = run_descriptions(
+        1500,
+        buffer_desc(),
+        |alloc, desc| alloc.create_buffer(desc),
+        // SAFETY: no GPU work uses it.
+        |alloc, buffer| unsafe { alloc.destroy_buffer(buffer) },
+    );
     assert!(
         made > 100,
         "the generator must reach valid descriptions too: {made}"
@@ -299,27 +313,13 @@ fn generated_buffer_descriptions_are_created_cleanly_or_refused_with_a_typed_err
 
 #[test]
 fn generated_image_descriptions_are_created_cleanly_or_refused_with_a_typed_error() {
-    let gpu = Gpu::new();
-    let alloc = gpu.allocator();
-    let made = std::cell::Cell::new(0u32);
-    super::runner(6000)
-        .run(&image_desc(), |desc| {
-            let case = format!("{desc:?}");
-            made.set(
-                made.get()
-                    + u32::from(one_case(
-                        &gpu,
-                        &alloc,
-                        &case,
-                        || alloc.create_image(&desc),
-                        // SAFETY: no GPU work uses it.
-                        |image| unsafe { alloc.destroy_image(image) },
-                    )?),
-            );
-            Ok(())
-        })
-        .unwrap();
-    let made = made.get();
+    let made = run_descriptions(
+        6000,
+        image_desc(),
+        |alloc, desc| alloc.create_image(desc),
+        // SAFETY: no GPU work uses it.
+        |alloc, image| unsafe { alloc.destroy_image(image) },
+    );
     assert!(
         made > 30,
         "the generator must reach valid descriptions too: {made}"
