@@ -3,37 +3,7 @@ use ash::vk;
 use gpu_tests::Gpu;
 use staging::{Access, BufferUpload, Progress, ResourceState, StagingRing, UploadPath};
 
-use crate::pattern;
-
-fn read_back(
-    gpu: &Gpu,
-    alloc: &allocator::Allocator,
-    buffer: &allocator::GpuBuffer,
-    from: Access,
-) -> Vec<u8> {
-    let stager = gpu.stager();
-    let mut out = None;
-    gpu.submit_and_wait(|cmd| {
-        // SAFETY: recording on the Gpu's queue; the buffer outlives the wait.
-        let (readback, _) = unsafe {
-            stager.record_buffer_readback(
-                alloc,
-                cmd,
-                buffer,
-                0..buffer.size(),
-                from.into(),
-                from.into(),
-            )
-        }
-        .unwrap();
-        out = Some(readback);
-    });
-    let readback = out.unwrap();
-    let bytes = readback.read(alloc).unwrap();
-    // SAFETY: the copy has completed (submit_and_wait waited).
-    unsafe { readback.destroy(alloc) };
-    bytes
-}
+use crate::{pattern, read_back};
 
 #[test]
 fn staged_upload_through_a_ring_smaller_than_the_data_round_trips() {

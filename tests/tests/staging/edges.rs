@@ -323,7 +323,7 @@ fn a_queue_shared_under_a_lock_takes_uploads_from_one_thread_and_submits_from_an
         "the upload took several submissions"
     );
     submitter.wait_idle().unwrap();
-    let back = crate::buffers_read_back(&gpu, &alloc, &buffer);
+    let back = crate::read_back(&gpu, &alloc, &buffer, Access::TransferRead);
     assert!(back == data, "bytes differ");
     // SAFETY: everything completed.
     unsafe {

@@ -20,15 +20,16 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-/// Reads a whole buffer (in state `TransferRead`) back through the GPU.
-pub fn buffers_read_back(
+/// Reads a whole buffer, in state `from`, back through the GPU.
+pub fn read_back(
     gpu: &gpu_tests::Gpu,
     alloc: &allocator::Allocator,
     buffer: &allocator::GpuBuffer,
+    from: staging::Access,
 ) -> Vec<u8> {
     let stager = gpu.stager();
     let mut out = None;
-    let from = staging::ResourceState::new(staging::Access::TransferRead);
+    let from = staging::ResourceState::new(from);
     gpu.submit_and_wait(|cmd| {
         // SAFETY: recording on the Gpu's queue; the buffer outlives the wait.
         let (readback, _) = unsafe {
