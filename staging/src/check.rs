@@ -48,13 +48,38 @@ pub(crate) fn queue_family(
     Ok(())
 }
 
+/// Checks the states a buffer goes from and to.
+pub(crate) fn buffer_states(
+    from: ResourceState,
+    to: ResourceState,
+    queue_families: u32,
+) -> Result<()> {
+    buffer_state(from, queue_families, "from")?;
+    buffer_state(to, queue_families, "to")
+}
+
+/// Checks the states an image goes from and to: each as [`image_state`] does, and `to` is never
+/// UNDEFINED (VUID-VkImageMemoryBarrier2-newLayout-01198: no transition into it).
+pub(crate) fn image_states(
+    image: &ImageTarget,
+    from: ResourceState,
+    to: ResourceState,
+    queue_families: u32,
+) -> Result<()> {
+    image_state(image, from, queue_families, "from")?;
+    if to.access == Access::Nothing {
+        return Err(Error::InvalidState {
+            which: "to",
+            reason: "an image cannot be left in UNDEFINED (Access::Nothing); name its next use"
+                .into(),
+        });
+    }
+    image_state(image, to, queue_families, "to")
+}
+
 /// Checks a buffer's state: accesses that only images have (attachments, presentation) are
 /// refused.
-pub(crate) fn buffer_state(
-    state: ResourceState,
-    queue_families: u32,
-    which: &'static str,
-) -> Result<()> {
+fn buffer_state(state: ResourceState, queue_families: u32, which: &'static str) -> Result<()> {
     if matches!(
         state.access,
         Access::Present
@@ -75,7 +100,7 @@ pub(crate) fn buffer_state(
 }
 
 /// Checks an image's state: its queue family, and that the image's usage allows its layout.
-pub(crate) fn image_state(
+fn image_state(
     image: &ImageTarget,
     state: ResourceState,
     queue_families: u32,
@@ -97,14 +122,6 @@ pub(crate) fn image_state(
                 "{:?} is a buffer access; images are never in it",
                 state.access
             ),
-        });
-    }
-    // VUID-VkImageMemoryBarrier2-newLayout-01198: no transition into UNDEFINED.
-    if state.access == Access::Nothing && which != "from" {
-        return Err(Error::InvalidState {
-            which,
-            reason: "an image cannot be left in UNDEFINED (Access::Nothing); name its next use"
-                .into(),
         });
     }
     if let Some((needed, names)) = layout_usage(layout) {

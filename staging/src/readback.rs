@@ -117,8 +117,7 @@ impl Stager {
     ) -> Result<(BufferReadback, Finished)> {
         let src = &src.into();
         let (offset, size) = (range.start, range.end.saturating_sub(range.start));
-        check::buffer_state(from, self.queue_families(), "from")?;
-        check::buffer_state(to, self.queue_families(), "to")?;
+        check::buffer_states(from, to, self.queue_families())?;
         if range.end > src.size() || size == 0 {
             return Err(Error::invalid(
                 "size",
@@ -181,8 +180,7 @@ impl Stager {
             });
         }
         check::single_sampled(src)?;
-        check::image_state(src, from, self.queue_families(), "from")?;
-        check::image_state(src, to, self.queue_families(), "to")?;
+        check::image_states(src, from, to, self.queue_families())?;
         let align = offset_alignment(&block, self.alignment())?;
         let mut entries = Vec::new();
         let mut regions = Vec::new();

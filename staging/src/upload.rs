@@ -190,9 +190,8 @@ impl<'a> BufferUpload<'a> {
                 needed: "TRANSFER_DST",
             });
         }
-        for (state, which) in [(from, "from"), (to, "to")] {
-            check::buffer_state(state, u32::MAX, which)?;
-        }
+        // The queue families are checked at record, where the stager says how many exist.
+        check::buffer_states(from, to, u32::MAX)?;
         Ok(Self {
             dst,
             dst_offset,
@@ -267,8 +266,7 @@ impl<'a> BufferUpload<'a> {
         ring: &mut StagingRing,
     ) -> Result<Progress> {
         let families = stager.queue_families;
-        check::buffer_state(self.from, families, "from")?;
-        check::buffer_state(self.to, families, "to")?;
+        check::buffer_states(self.from, self.to, families)?;
         let len = self.data.len() as u64;
         if len == 0 {
             return Ok(Progress::Done(Finished {
@@ -328,8 +326,7 @@ impl<'a> BufferUpload<'a> {
         ring: &mut StagingRing,
         post: &mut BarrierBatch,
     ) -> Result<Progress> {
-        check::buffer_state(self.from, stager.queue_families, "from")?;
-        check::buffer_state(self.to, stager.queue_families, "to")?;
+        check::buffer_states(self.from, self.to, stager.queue_families)?;
         let len = self.data.len() as u64;
         if len == 0 {
             return Ok(Progress::Done(Finished {
@@ -583,8 +580,7 @@ impl<'a> ImageUpload<'a> {
             });
         }
         check::single_sampled(&dst)?;
-        check::image_state(&dst, from, stager.queue_families, "from")?;
-        check::image_state(&dst, to, stager.queue_families, "to")?;
+        check::image_states(&dst, from, to, stager.queue_families)?;
         let align = stager.alignment();
         let offset_align = offset_alignment(&block, align)?;
         let mut pieces = Vec::new();

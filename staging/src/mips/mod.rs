@@ -299,8 +299,7 @@ impl MipGenerator {
                 layers: image.array_layers(),
             });
         }
-        check::image_state(image, from, self.queue_families, "from")?;
-        check::image_state(image, to, self.queue_families, "to")?;
+        check::image_states(image, from, to, self.queue_families)?;
         if self.resolve(image, method)? == MipMethod::Blit {
             // SAFETY: forwarded from this function's contract.
             let finished = unsafe { self.record_blits(cmd, image, base_level, from, to) };
