@@ -234,7 +234,7 @@ impl Renderer {
         materials: &MaterialSystem,
         swapchain: Option<&Swapchain>,
     ) -> Result<Presented> {
-        let device = self.device.clone();
+        let device = &self.device;
         let slot = self.next % self.frames.len();
         self.wait(self.frames[slot].value)?;
         let (pool, cmd, acquired) = {
@@ -326,7 +326,7 @@ impl Renderer {
         // buffer, set and view drawn is alive until this frame's timeline value passes (scenes
         // are retired by that value).
         unsafe {
-            batch.record(&device, cmd);
+            batch.record(device, cmd);
             device.cmd_begin_rendering(cmd, &rendering);
             device.cmd_set_viewport(
                 cmd,
@@ -350,7 +350,7 @@ impl Renderer {
             );
             if let Some((scene, camera)) = scene {
                 draw(
-                    &device,
+                    device,
                     &self.pipeline,
                     cmd,
                     scene,
@@ -413,12 +413,12 @@ impl Renderer {
                 .filter(vk::Filter::NEAREST);
             // SAFETY: both images are in the layouts named (barriers above).
             unsafe {
-                batch.record(&device, cmd);
+                batch.record(device, cmd);
                 device.cmd_blit_image2(cmd, &blit);
             }
             batch.image_local(image, range, write, Access::Present.into());
             // SAFETY: as above.
-            unsafe { batch.record(&device, cmd) };
+            unsafe { batch.record(device, cmd) };
             wait.push(
                 vk::SemaphoreSubmitInfo::default()
                     .semaphore(acquired)

@@ -16,11 +16,6 @@ use ash::vk;
 pub struct Messages(Mutex<Vec<String>>);
 
 impl Messages {
-    /// How many arrived so far.
-    pub fn count(&self) -> usize {
-        self.0.lock().map_or(0, |m| m.len())
-    }
-
     /// All of them.
     pub fn all(&self) -> Vec<String> {
         self.0.lock().map(|m| m.clone()).unwrap_or_default()
