@@ -150,46 +150,18 @@ impl Submitter {
         ring: &mut StagingRing,
         mut record: impl FnMut(vk::CommandBuffer, &mut StagingRing) -> Result<Progress>,
     ) -> Result<Finished> {
-        let begin = vk::CommandBufferBeginInfo::default()
-            .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
         loop {
             let completed = self.completed()?;
             ring.reclaim(completed);
             self.recycle(completed);
             let cmd = self.command_buffer()?;
-            let progress = loop {
-                // SAFETY: the command buffer is idle (fresh, recycled after its value passed, or
-                // begun and never submitted) and its pool allows individual resets, which begin
-                // performs.
-                unsafe { self.device.begin_command_buffer(cmd, &begin) }?;
-                let progress = record(cmd, ring);
-                // SAFETY: the command buffer is recording.
-                let ended = unsafe { self.device.end_command_buffer(cmd) };
-                let progress = match (progress, ended) {
-                    (Ok(progress), Ok(())) => progress,
-                    (Err(err), _) => {
-                        self.free.push(cmd);
-                        return Err(err);
-                    }
-                    (_, Err(err)) => {
-                        self.free.push(cmd);
-                        return Err(err.into());
-                    }
-                };
-                if matches!(progress, Progress::Done(_)) || ring.has_pending() {
-                    break progress;
-                }
-                // Nothing staged: wait for ring space rather than submit an empty buffer.
-                let Some(oldest) = ring.oldest_value() else {
-                    self.free.push(cmd);
-                    return Err(Error::NoProgress);
-                };
-                if let Err(err) = self.wait(oldest) {
+            let progress = match self.record_until_staged(cmd, ring, &mut record) {
+                Ok(progress) => progress,
+                Err(err) => {
+                    // Begun but never submitted: idle, and reusable.
                     self.free.push(cmd);
                     return Err(err);
                 }
-                ring.reclaim(oldest);
-                self.recycle(oldest);
             };
             self.value += 1;
             // vkQueueSubmit with a VkTimelineSemaphoreSubmitInfo, not vkQueueSubmit2: the same
@@ -248,6 +220,37 @@ impl Submitter {
         self.wait(self.value)?;
         self.recycle(self.value);
         Ok(())
+    }
+
+    /// Records into `cmd` until the recording is done or has staged something, waiting for ring
+    /// space in between (an empty buffer is never submitted).
+    fn record_until_staged(
+        &mut self,
+        cmd: vk::CommandBuffer,
+        ring: &mut StagingRing,
+        record: &mut impl FnMut(vk::CommandBuffer, &mut StagingRing) -> Result<Progress>,
+    ) -> Result<Progress> {
+        let begin = vk::CommandBufferBeginInfo::default()
+            .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
+        loop {
+            // SAFETY: the command buffer is idle (fresh, recycled after its value passed, or
+            // begun and never submitted) and its pool allows individual resets, which begin
+            // performs.
+            unsafe { self.device.begin_command_buffer(cmd, &begin) }?;
+            let progress = record(cmd, ring);
+            // SAFETY: the command buffer is recording.
+            let ended = unsafe { self.device.end_command_buffer(cmd) };
+            let progress = progress?;
+            ended?;
+            if matches!(progress, Progress::Done(_)) || ring.has_pending() {
+                return Ok(progress);
+            }
+            // Nothing staged: wait for ring space rather than submit an empty buffer.
+            let oldest = ring.oldest_value().ok_or(Error::NoProgress)?;
+            self.wait(oldest)?;
+            ring.reclaim(oldest);
+            self.recycle(oldest);
+        }
     }
 
     /// Waits for every submission, then destroys the driver's objects.
