@@ -371,6 +371,17 @@ mod tests {
     use crate::format::{block_info, known_formats};
     use proptest::prelude::*;
 
+    /// Level 0 of layer 0, tightly packed at the start of the data.
+    fn level0() -> SubresourceLayout {
+        SubresourceLayout {
+            level: 0,
+            layer: 0,
+            offset: 0,
+            row_pitch: 0,
+            slice_pitch: 0,
+        }
+    }
+
     /// What vkCmdCopyBufferToImage does with `region` on a block-addressed image, on the CPU: the
     /// blocks land in `image` (tightly packed, one subresource), each counted in `hits`.
     fn emulate_copy(
@@ -584,13 +595,7 @@ mod tests {
             height: 8,
             depth: 1,
         };
-        let src = SubresourceLayout {
-            level: 0,
-            layer: 0,
-            offset: 0,
-            row_pitch: 0,
-            slice_pitch: 0,
-        };
+        let src = level0();
         let align = CopyAlignment {
             offset: 4,
             row_pitch: 4,
@@ -611,13 +616,7 @@ mod tests {
             height: 4,
             depth: 1,
         };
-        let src = SubresourceLayout {
-            level: 0,
-            layer: 0,
-            offset: 0,
-            row_pitch: 0,
-            slice_pitch: 0,
-        };
+        let src = level0();
         let align = CopyAlignment {
             offset: 16,
             row_pitch: 16,
@@ -654,11 +653,9 @@ mod tests {
         };
         for (offset, row_pitch) in [(u64::MAX - 8, 0), (0, u64::MAX - 1), (u64::MAX, u64::MAX)] {
             let src = SubresourceLayout {
-                level: 0,
-                layer: 0,
                 offset,
                 row_pitch,
-                slice_pitch: 0,
+                ..level0()
             };
             let err = plan_subresource(&block, extent, &src, u64::MAX, align, 1 << 20).unwrap_err();
             assert!(
@@ -667,13 +664,7 @@ mod tests {
             );
         }
         let empty = vk::Extent3D { width: 0, ..extent };
-        let src = SubresourceLayout {
-            level: 0,
-            layer: 0,
-            offset: 0,
-            row_pitch: 0,
-            slice_pitch: 0,
-        };
+        let src = level0();
         let err = plan_subresource(&block, empty, &src, 1 << 20, align, 1 << 20).unwrap_err();
         assert!(
             matches!(
@@ -705,13 +696,7 @@ mod tests {
             height: 129,
             depth: 1,
         };
-        let src = SubresourceLayout {
-            level: 0,
-            layer: 0,
-            offset: 0,
-            row_pitch: 0,
-            slice_pitch: 0,
-        };
+        let src = level0();
         let align = CopyAlignment {
             offset: 128,
             row_pitch: 128,
