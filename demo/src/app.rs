@@ -98,6 +98,7 @@ impl App {
             height: size.height.max(1),
         };
         let mut session = Session::new(gpu, surface, extent)?;
+        session.renderer.set_aliasing(!self.options.no_aliasing);
         if self.options.cycle.is_none() {
             session.request(source_of(&self.options.scene));
         }
@@ -211,6 +212,11 @@ impl App {
             Key::Named(NamedKey::Escape) => event_loop.exit(),
             Key::Character(c) => match c.as_str() {
                 "u" | "U" => session.unload(),
+                "a" | "A" => {
+                    let on = !session.renderer.aliasing();
+                    session.renderer.set_aliasing(on);
+                    tracing::info!(aliasing = on, "transient aliasing toggled");
+                }
                 "r" | "R" => {
                     if let Some((_, _, source)) = &session.current {
                         let source = source.clone();

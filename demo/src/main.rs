@@ -9,14 +9,17 @@ mod app;
 mod frame;
 mod gltf;
 mod gpu;
+mod graph;
 mod loader;
 mod material_system;
 mod mesh_system;
 mod pipeline;
+mod post;
 mod procedural;
 mod scene;
 mod session;
 mod swapchain;
+mod transients;
 mod upload;
 
 use std::path::PathBuf;
@@ -66,6 +69,10 @@ pub struct Options {
     /// The window's initial size, WxH.
     #[arg(long, value_name = "WxH", default_value = "1280x720")]
     pub size: String,
+    /// Gives every transient of the frame graph memory of its own instead of placing them by
+    /// lifetime in shared memory (for comparison; the A key toggles it in the window).
+    #[arg(long)]
+    pub no_aliasing: bool,
     /// Resizes the window to WxH once N frames have been drawn (exercises swapchain
     /// recreation; the tests use it).
     #[arg(long, value_name = "WxH@N")]
@@ -123,6 +130,7 @@ fn run_headless(options: &Options, extent: vk::Extent2D) -> Result<Verdict> {
         |_, _| Ok(None),
     )?;
     let mut session = Session::new(gpu, None, extent)?;
+    session.renderer.set_aliasing(!options.no_aliasing);
     let outcome = drive(&mut session, options, |s| {
         s.frame()?;
         Ok(())

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use allocator::{Allocator, GpuImage, ImageDesc, MipLevels};
 use anyhow::{bail, Context as _, Result};
 use ash::vk;
+use staging::ResourceState;
 
 use crate::scene::{MaterialData, SamplerDesc, SceneId, TextureData};
 use crate::upload::Uploader;
@@ -15,7 +16,8 @@ use crate::upload::Uploader;
 /// One scene's material resources.
 #[derive(Default)]
 pub struct SceneMaterials {
-    textures: Vec<(GpuImage, vk::ImageView)>,
+    /// Each texture, its view, and the state its upload left it in.
+    textures: Vec<(GpuImage, vk::ImageView, ResourceState)>,
     samplers: Vec<vk::Sampler>,
     pool: vk::DescriptorPool,
     /// One descriptor set per material, in the scene's material order.
@@ -95,11 +97,14 @@ impl MaterialSystem {
             generate = false;
         }
         let levels = if brings_levels { data.levels } else { 1 };
-        if let Err(err) = uploader.texture(allocator, &image, &data.bytes, levels, generate) {
-            // SAFETY: the uploader waited for its submissions before reporting the error.
-            unsafe { allocator.destroy_image(image) };
-            return Err(err.context(what()));
-        }
+        let state = match uploader.texture(allocator, &image, &data.bytes, levels, generate) {
+            Ok(state) => state,
+            Err(err) => {
+                // SAFETY: the uploader waited for its submissions before reporting the error.
+                unsafe { allocator.destroy_image(image) };
+                return Err(err.context(what()));
+            }
+        };
         let view_info = vk::ImageViewCreateInfo::default()
             .image(image.raw())
             .view_type(vk::ImageViewType::TYPE_2D)
@@ -119,7 +124,7 @@ impl MaterialSystem {
             }
         };
         Ok(self.with_scene_mut(scene, |m| {
-            m.textures.push((image, view));
+            m.textures.push((image, view, state));
             m.textures.len() - 1
         }))
     }
@@ -193,7 +198,7 @@ impl MaterialSystem {
                         texture_index.len()
                     );
                 };
-                let Some((_, view)) = m.textures.get(texture) else {
+                let Some((_, view, _)) = m.textures.get(texture) else {
                     bail!(
                         "material '{}': texture {texture} was not created",
                         material.name
@@ -221,6 +226,27 @@ impl MaterialSystem {
         f(scenes.get(&scene).map_or(&[], |m| m.sets.as_slice()))
     }
 
+    /// Each texture of `scene` with its whole range and the state its upload left it in, for the
+    /// frame graph's imports.
+    pub fn texture_states(
+        &self,
+        scene: SceneId,
+    ) -> Vec<(vk::Image, vk::ImageSubresourceRange, ResourceState)> {
+        let scenes = self.scenes.lock().unwrap_or_else(|p| p.into_inner());
+        scenes.get(&scene).map_or_else(Vec::new, |m| {
+            m.textures
+                .iter()
+                .map(|(image, _, state)| {
+                    (
+                        image.raw(),
+                        image.full_range(vk::ImageAspectFlags::COLOR),
+                        *state,
+                    )
+                })
+                .collect()
+        })
+    }
+
     /// Removes `scene`'s materials, for destruction once the GPU is done with them.
     pub fn take_scene(&self, scene: SceneId) -> SceneMaterials {
         let mut scenes = self.scenes.lock().unwrap_or_else(|p| p.into_inner());
@@ -240,7 +266,7 @@ impl MaterialSystem {
             for sampler in materials.samplers {
                 self.device.destroy_sampler(sampler, None);
             }
-            for (image, view) in materials.textures {
+            for (image, view, _) in materials.textures {
                 self.device.destroy_image_view(view, None);
                 allocator.destroy_image(image);
             }

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use allocator::{Allocator, BufferDesc, GpuBuffer};
 use anyhow::{Context as _, Result};
 use ash::vk;
-use staging::Access;
+use staging::{Access, ResourceState};
 
 use crate::scene::{MeshData, SceneId};
 use crate::upload::Uploader;
@@ -20,6 +20,9 @@ pub struct Mesh {
     pub indices: GpuBuffer,
     pub index_count: u32,
     pub index_type: vk::IndexType,
+    /// The states the uploads left the buffers in.
+    pub vertex_state: ResourceState,
+    pub index_state: ResourceState,
 }
 
 /// Meshes per scene. Shared by the loader thread (which creates) and the render thread (which
@@ -59,17 +62,22 @@ impl MeshSystem {
         };
         let uploaded = uploader
             .buffer(allocator, &mut vertices, vertex_bytes, Access::VertexBuffer)
-            .and_then(|()| {
-                uploader.buffer(allocator, &mut indices, index_bytes, Access::IndexBuffer)
+            .and_then(|v| {
+                uploader
+                    .buffer(allocator, &mut indices, index_bytes, Access::IndexBuffer)
+                    .map(|i| (v, i))
             });
-        if let Err(err) = uploaded {
-            // SAFETY: the uploader waited for its submissions before reporting the error.
-            unsafe {
-                allocator.destroy_buffer(vertices);
-                allocator.destroy_buffer(indices);
+        let (vertex_state, index_state) = match uploaded {
+            Ok(states) => states,
+            Err(err) => {
+                // SAFETY: the uploader waited for its submissions before reporting the error.
+                unsafe {
+                    allocator.destroy_buffer(vertices);
+                    allocator.destroy_buffer(indices);
+                }
+                return Err(err.context(what()));
             }
-            return Err(err.context(what()));
-        }
+        };
         let mut scenes = self.scenes.lock().unwrap_or_else(|p| p.into_inner());
         let list = scenes.entry(scene).or_default();
         list.push(Mesh {
@@ -77,6 +85,8 @@ impl MeshSystem {
             indices,
             index_count: data.indices.len() as u32,
             index_type: data.indices.index_type(),
+            vertex_state,
+            index_state,
         });
         Ok(list.len() - 1)
     }

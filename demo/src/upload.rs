@@ -146,14 +146,15 @@ impl Uploader {
         Ok(())
     }
 
-    /// Uploads `data` into the start of `buffer`, leaving it in `access` on the graphics queue.
+    /// Uploads `data` into the start of `buffer`, leaving it in `access` on the graphics queue;
+    /// returns the state staging left it in (the frame graph imports it in that state).
     pub fn buffer(
         &mut self,
         allocator: &Allocator,
         buffer: &mut GpuBuffer,
         data: &[u8],
         access: Access,
-    ) -> Result<()> {
+    ) -> Result<ResourceState> {
         let start = Instant::now();
         let (from, to) = (self.fresh(), self.on_graphics(access));
         let mut upload =
@@ -170,11 +171,12 @@ impl Uploader {
         self.acquire(finished.acquire)?;
         self.count(data.len());
         self.stats.upload += start.elapsed();
-        Ok(())
+        Ok(finished.state)
     }
 
     /// Uploads `levels` packed levels into `image` and, when `generate` says so, makes the rest
-    /// of the chain; the image ends sampled by fragment shaders on the graphics queue.
+    /// of the chain; the image ends sampled by fragment shaders on the graphics queue, in the
+    /// state returned.
     pub fn texture(
         &mut self,
         allocator: &Allocator,
@@ -182,7 +184,7 @@ impl Uploader {
         data: &[u8],
         levels: u32,
         generate: bool,
-    ) -> Result<()> {
+    ) -> Result<ResourceState> {
         let start = Instant::now();
         let sampled = self.on_graphics(Access::FragmentShaderSampledRead);
         let after_upload = if generate {
@@ -214,7 +216,8 @@ impl Uploader {
         let uploaded = Instant::now();
         self.stats.upload += uploaded - start;
         if !generate {
-            return self.acquire(finished.acquire);
+            self.acquire(finished.acquire)?;
+            return Ok(finished.state);
         }
         let mut acquire = finished.acquire;
         let mips = &self.mips;
@@ -243,9 +246,9 @@ impl Uploader {
             // SAFETY: run, or `settle` after an error, waited for the submission.
             unsafe { s.destroy(&device, allocator) };
         }
-        result?;
+        let done = result?;
         self.stats.mips += uploaded.elapsed();
-        Ok(())
+        Ok(done.state)
     }
 
     /// Whether the mip generator can make `image`'s chain.

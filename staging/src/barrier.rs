@@ -112,6 +112,45 @@ pub fn image_masks(from: ResourceState, to: ResourceState) -> Option<BarrierMask
     masks(from, to, Half::Whole, true)
 }
 
+/// Masks of the first use, in state `to`, of a resource placed in memory that other resources
+/// (or earlier frames of this one) used before: `previous` is the last access of each of them.
+///
+/// Aliased memory holds no contents worth keeping, so the layout goes from `UNDEFINED`; but the
+/// bytes may still be read or written by those earlier accesses, so the barrier waits for all
+/// their stages and makes their writes available (Vulkan spec, "Memory Aliasing": a resource
+/// that takes over aliased memory needs a dependency on the accesses to the one it replaces,
+/// like any write-after-write or write-after-read on the same bytes). An empty `previous` (the
+/// memory was never used) gives a barrier with no source scope, needed only for the layout.
+pub fn aliased_masks(
+    previous: impl IntoIterator<Item = Access>,
+    to: ResourceState,
+    image: bool,
+) -> BarrierMasks {
+    let (mut src_stage, mut src_access) = (vk::PipelineStageFlags2::NONE, vk::AccessFlags2::NONE);
+    for access in previous {
+        let info = access.info();
+        src_stage |= info.stage;
+        if access.is_write() {
+            src_access |= info.access;
+        }
+    }
+    let t = to.access.info();
+    BarrierMasks {
+        src_stage,
+        src_access,
+        dst_stage: t.stage,
+        dst_access: t.access,
+        old_layout: vk::ImageLayout::UNDEFINED,
+        new_layout: if image {
+            t.layout
+        } else {
+            vk::ImageLayout::UNDEFINED
+        },
+        src_queue_family: vk::QUEUE_FAMILY_IGNORED,
+        dst_queue_family: vk::QUEUE_FAMILY_IGNORED,
+    }
+}
+
 /// Buffer and image barriers gathered for one `vkCmdPipelineBarrier2`.
 #[derive(Clone, Debug, Default)]
 pub struct BarrierBatch {
@@ -249,6 +288,31 @@ impl BarrierBatch {
         }
     }
 
+    /// Adds the first use of `range` of an image that takes over aliased memory, discarding its
+    /// contents (see [`aliased_masks`]; `previous` are the last accesses of the resources that
+    /// used the same bytes before it, itself in an earlier frame included).
+    pub fn image_over_aliases(
+        &mut self,
+        image: vk::Image,
+        range: vk::ImageSubresourceRange,
+        previous: impl IntoIterator<Item = Access>,
+        to: ResourceState,
+    ) {
+        self.push_image(image, range, aliased_masks(previous, to, true));
+    }
+
+    /// Adds the first use of a buffer that takes over aliased memory (see [`aliased_masks`]).
+    pub fn buffer_over_aliases(
+        &mut self,
+        buffer: vk::Buffer,
+        offset: u64,
+        size: u64,
+        previous: impl IntoIterator<Item = Access>,
+        to: ResourceState,
+    ) {
+        self.push_buffer(buffer, offset, size, aliased_masks(previous, to, false));
+    }
+
     /// Adds an image barrier built by hand.
     pub fn push_raw_image(&mut self, barrier: vk::ImageMemoryBarrier2<'static>) {
         self.images.push(barrier);
@@ -355,6 +419,42 @@ mod tests {
         assert_eq!(a.src_stage_mask, vk::PipelineStageFlags2::NONE);
         assert_eq!(a.dst_stage_mask, vk::PipelineStageFlags2::FRAGMENT_SHADER);
         assert_eq!(a.dst_access_mask, vk::AccessFlags2::SHADER_SAMPLED_READ);
+    }
+
+    #[test]
+    fn taking_over_aliased_memory_waits_for_every_earlier_access_and_discards() {
+        let m = aliased_masks(
+            [
+                Access::FragmentShaderSampledRead,
+                Access::ColorAttachmentWrite,
+            ],
+            state(Access::DepthStencilAttachmentWrite),
+            true,
+        );
+        assert_eq!(
+            m.src_stage,
+            vk::PipelineStageFlags2::FRAGMENT_SHADER
+                | vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT
+        );
+        // Only the write has something to make available.
+        assert_eq!(
+            m.src_access,
+            vk::AccessFlags2::COLOR_ATTACHMENT_READ | vk::AccessFlags2::COLOR_ATTACHMENT_WRITE
+        );
+        assert_eq!(m.old_layout, vk::ImageLayout::UNDEFINED);
+        assert_eq!(
+            m.new_layout,
+            vk::ImageLayout::DEPTH_STENCIL_ATTACHMENT_OPTIMAL
+        );
+        let fresh = aliased_masks([], state(Access::ColorAttachmentWrite), true);
+        assert_eq!(fresh.src_stage, vk::PipelineStageFlags2::NONE);
+        let buffer = aliased_masks(
+            [Access::TransferWrite],
+            state(Access::ComputeStorageRead),
+            false,
+        );
+        assert_eq!(buffer.new_layout, vk::ImageLayout::UNDEFINED);
+        assert_eq!(buffer.src_access, vk::AccessFlags2::TRANSFER_WRITE);
     }
 
     #[test]

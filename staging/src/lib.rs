@@ -66,7 +66,7 @@ mod target;
 mod upload;
 
 pub use crate::access::{Access, AccessInfo, ResourceState};
-pub use crate::barrier::{buffer_masks, image_masks, BarrierBatch, BarrierMasks};
+pub use crate::barrier::{aliased_masks, buffer_masks, image_masks, BarrierBatch, BarrierMasks};
 pub use crate::error::{Error, Result};
 pub use crate::format::{block_info, BlockInfo};
 pub use crate::mips::{

@@ -1,0 +1,262 @@
+//! The post-process pipelines (`shaders/fullscreen.vert`, `shaders/post.frag`): bloom's
+//! prefilter, downsample and upsample passes into HDR transients, and the tonemap pass into the
+//! sRGB output. One pipeline per target format; the pass is chosen by a push constant. Each pass
+//! samples one or two images through its own descriptor set, rewritten when the transients are
+//! re-placed.
+
+use anyhow::Result;
+use ash::vk;
+
+use crate::pipeline::module;
+
+const VERT: &[u8] = include_bytes!("../../shaders/spirv/fullscreen_vert.spv");
+const FRAG: &[u8] = include_bytes!("../../shaders/spirv/post_frag.spv");
+
+/// Most post passes a frame has (descriptor pool size).
+pub const MAX_PASSES: u32 = 32;
+
+/// `post.frag`'s modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Mode {
+    Prefilter = 0,
+    Downsample = 1,
+    Upsample = 2,
+    Tonemap = 3,
+}
+
+/// The push constants of `post.frag`.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Push {
+    pub texel: [f32; 2],
+    pub mode: u32,
+    pub param: f32,
+}
+
+pub struct PostPipelines {
+    pub set_layout: vk::DescriptorSetLayout,
+    pub layout: vk::PipelineLayout,
+    /// Renders into the HDR format.
+    pub hdr: vk::Pipeline,
+    /// Renders into the output format.
+    pub output: vk::Pipeline,
+    pub sampler: vk::Sampler,
+    pub pool: vk::DescriptorPool,
+}
+
+impl PostPipelines {
+    pub fn new(
+        device: &ash::Device,
+        hdr_format: vk::Format,
+        output_format: vk::Format,
+    ) -> Result<Self> {
+        let mut this = Self {
+            set_layout: vk::DescriptorSetLayout::null(),
+            layout: vk::PipelineLayout::null(),
+            hdr: vk::Pipeline::null(),
+            output: vk::Pipeline::null(),
+            sampler: vk::Sampler::null(),
+            pool: vk::DescriptorPool::null(),
+        };
+        if let Err(err) = this.build(device, hdr_format, output_format) {
+            // SAFETY: nothing was used yet; null handles are ignored by vkDestroy*.
+            unsafe { this.destroy(device) };
+            return Err(err);
+        }
+        Ok(this)
+    }
+
+    fn build(
+        &mut self,
+        device: &ash::Device,
+        hdr_format: vk::Format,
+        output_format: vk::Format,
+    ) -> Result<()> {
+        let binding = |b| {
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(b)
+                .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::FRAGMENT)
+        };
+        let bindings = [binding(0), binding(1)];
+        // SAFETY: valid device; every object is destroyed in `destroy`.
+        self.set_layout = unsafe {
+            device.create_descriptor_set_layout(
+                &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
+                None,
+            )
+        }?;
+        let ranges = [vk::PushConstantRange::default()
+            .stage_flags(vk::ShaderStageFlags::FRAGMENT)
+            .size(std::mem::size_of::<Push>() as u32)];
+        let set_layouts = [self.set_layout];
+        // SAFETY: as above.
+        self.layout = unsafe {
+            device.create_pipeline_layout(
+                &vk::PipelineLayoutCreateInfo::default()
+                    .set_layouts(&set_layouts)
+                    .push_constant_ranges(&ranges),
+                None,
+            )
+        }?;
+        let sampler_info = vk::SamplerCreateInfo::default()
+            .mag_filter(vk::Filter::LINEAR)
+            .min_filter(vk::Filter::LINEAR)
+            .address_mode_u(vk::SamplerAddressMode::CLAMP_TO_EDGE)
+            .address_mode_v(vk::SamplerAddressMode::CLAMP_TO_EDGE)
+            .address_mode_w(vk::SamplerAddressMode::CLAMP_TO_EDGE)
+            .max_lod(0.0);
+        // SAFETY: as above.
+        self.sampler = unsafe { device.create_sampler(&sampler_info, None) }?;
+        let sizes = [vk::DescriptorPoolSize {
+            ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+            descriptor_count: 2 * MAX_PASSES,
+        }];
+        // SAFETY: as above.
+        self.pool = unsafe {
+            device.create_descriptor_pool(
+                &vk::DescriptorPoolCreateInfo::default()
+                    .max_sets(MAX_PASSES)
+                    .pool_sizes(&sizes),
+                None,
+            )
+        }?;
+        self.hdr = self.pipeline(device, hdr_format)?;
+        self.output = self.pipeline(device, output_format)?;
+        Ok(())
+    }
+
+    fn pipeline(&self, device: &ash::Device, format: vk::Format) -> Result<vk::Pipeline> {
+        let vert = module(device, VERT)?;
+        let frag = match module(device, FRAG) {
+            Ok(frag) => frag,
+            Err(err) => {
+                // SAFETY: unused.
+                unsafe { device.destroy_shader_module(vert, None) };
+                return Err(err);
+            }
+        };
+        let stages = [
+            vk::PipelineShaderStageCreateInfo::default()
+                .stage(vk::ShaderStageFlags::VERTEX)
+                .module(vert)
+                .name(c"main"),
+            vk::PipelineShaderStageCreateInfo::default()
+                .stage(vk::ShaderStageFlags::FRAGMENT)
+                .module(frag)
+                .name(c"main"),
+        ];
+        let vertex_input = vk::PipelineVertexInputStateCreateInfo::default();
+        let assembly = vk::PipelineInputAssemblyStateCreateInfo::default()
+            .topology(vk::PrimitiveTopology::TRIANGLE_LIST);
+        let viewport = vk::PipelineViewportStateCreateInfo::default()
+            .viewport_count(1)
+            .scissor_count(1);
+        let raster = vk::PipelineRasterizationStateCreateInfo::default()
+            .polygon_mode(vk::PolygonMode::FILL)
+            .cull_mode(vk::CullModeFlags::NONE)
+            .line_width(1.0);
+        let multisample = vk::PipelineMultisampleStateCreateInfo::default()
+            .rasterization_samples(vk::SampleCountFlags::TYPE_1);
+        let blend_attachments = [vk::PipelineColorBlendAttachmentState::default()
+            .color_write_mask(vk::ColorComponentFlags::RGBA)];
+        let blend =
+            vk::PipelineColorBlendStateCreateInfo::default().attachments(&blend_attachments);
+        let dynamic_states = [vk::DynamicState::VIEWPORT, vk::DynamicState::SCISSOR];
+        let dynamic = vk::PipelineDynamicStateCreateInfo::default().dynamic_states(&dynamic_states);
+        let formats = [format];
+        let mut rendering =
+            vk::PipelineRenderingCreateInfo::default().color_attachment_formats(&formats);
+        let depth = vk::PipelineDepthStencilStateCreateInfo::default();
+        let info = vk::GraphicsPipelineCreateInfo::default()
+            .stages(&stages)
+            .vertex_input_state(&vertex_input)
+            .input_assembly_state(&assembly)
+            .viewport_state(&viewport)
+            .rasterization_state(&raster)
+            .multisample_state(&multisample)
+            .depth_stencil_state(&depth)
+            .color_blend_state(&blend)
+            .dynamic_state(&dynamic)
+            .layout(self.layout)
+            .push_next(&mut rendering);
+        // SAFETY: every pointer in `info` refers to locals alive for the call; the modules are
+        // destroyed right after, which Vulkan allows once the pipeline exists.
+        unsafe {
+            let result = device.create_graphics_pipelines(vk::PipelineCache::null(), &[info], None);
+            device.destroy_shader_module(vert, None);
+            device.destroy_shader_module(frag, None);
+            Ok(result.map_err(|(_, err)| err)?[0])
+        }
+    }
+
+    /// Frees every set and allocates one per entry of `sources`, each sampling its two views.
+    ///
+    /// # Safety
+    /// No pending GPU work uses the pool's sets; the views are alive while the sets are used.
+    pub unsafe fn write_sets(
+        &self,
+        device: &ash::Device,
+        sources: &[[vk::ImageView; 2]],
+    ) -> Result<Vec<vk::DescriptorSet>> {
+        if sources.len() > MAX_PASSES as usize {
+            anyhow::bail!("{} post passes, the pool holds {MAX_PASSES}", sources.len());
+        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { device.reset_descriptor_pool(self.pool, vk::DescriptorPoolResetFlags::empty()) }?;
+        if sources.is_empty() {
+            return Ok(Vec::new());
+        }
+        let layouts = vec![self.set_layout; sources.len()];
+        // SAFETY: the pool was sized for MAX_PASSES sets of this layout (checked above).
+        let sets = unsafe {
+            device.allocate_descriptor_sets(
+                &vk::DescriptorSetAllocateInfo::default()
+                    .descriptor_pool(self.pool)
+                    .set_layouts(&layouts),
+            )
+        }?;
+        let infos: Vec<[vk::DescriptorImageInfo; 2]> = sources
+            .iter()
+            .map(|views| {
+                views.map(|view| vk::DescriptorImageInfo {
+                    sampler: self.sampler,
+                    image_view: view,
+                    image_layout: vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
+                })
+            })
+            .collect();
+        let writes: Vec<vk::WriteDescriptorSet<'_>> = sets
+            .iter()
+            .zip(&infos)
+            .flat_map(|(&set, info)| {
+                (0..2).map(move |b| {
+                    vk::WriteDescriptorSet::default()
+                        .dst_set(set)
+                        .dst_binding(b as u32)
+                        .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+                        .image_info(std::slice::from_ref(&info[b]))
+                })
+            })
+            .collect();
+        // SAFETY: fresh sets of this device; the views are alive (contract).
+        unsafe { device.update_descriptor_sets(&writes, &[]) };
+        Ok(sets)
+    }
+
+    /// # Safety
+    /// No pending work uses any of the objects.
+    pub unsafe fn destroy(&self, device: &ash::Device) {
+        // SAFETY: forwarded from this function's contract; null handles are ignored.
+        unsafe {
+            device.destroy_pipeline(self.hdr, None);
+            device.destroy_pipeline(self.output, None);
+            device.destroy_descriptor_pool(self.pool, None);
+            device.destroy_sampler(self.sampler, None);
+            device.destroy_pipeline_layout(self.layout, None);
+            device.destroy_descriptor_set_layout(self.set_layout, None);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The frame graph's transient images, placed by lifetime in shared memory.
+//!
+//! [`Transients::new`] asks the allocator for each image's memory requirements without creating
+//! it, places them with `allocator::placement::place` (resources whose pass intervals do not
+//! overlap may share bytes), allocates one block per placement group and creates each image at
+//! its offset. With aliasing off every image gets bytes of its own (the same blocks and code path,
+//! lifetimes stretched over the whole frame), for comparison. The set is rebuilt only when the
+//! graph's transients change (a resize) or aliasing is toggled.
+
+use allocator::placement::{self, Placement, Transient};
+use allocator::{Allocator, GpuMemory, ImageDesc, MemoryDesc, MemoryIntent, PlacedImage};
+use anyhow::{Context as _, Result};
+use ash::vk;
+
+use crate::graph::{ImageId, TransientUse};
+
+/// Bytes of a transient set, against the two bounds of the placement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransientMemory {
+    /// What was allocated.
+    pub placed: u64,
+    /// The sum of the images' sizes (no aliasing).
+    pub unaliased: u64,
+    /// The most bytes alive at one pass: no placement can use less.
+    pub lower_bound: u64,
+}
+
+struct Placed {
+    id: ImageId,
+    image: PlacedImage,
+    view: vk::ImageView,
+    group: usize,
+    offset: u64,
+    size: u64,
+}
+
+/// The transient images of one graph shape.
+pub struct Transients {
+    device: ash::Device,
+    uses: Vec<TransientUse>,
+    aliasing: bool,
+    memory: Vec<GpuMemory>,
+    images: Vec<Placed>,
+    pub memory_use: TransientMemory,
+}
+
+impl Transients {
+    /// Places and creates `uses`' images (sharing memory by lifetime when `aliasing`).
+    pub fn new(
+        device: &ash::Device,
+        allocator: &Allocator,
+        uses: &[TransientUse],
+        aliasing: bool,
+    ) -> Result<Self> {
+        let descs: Vec<ImageDesc<'_>> = uses
+            .iter()
+            .map(|u| {
+                ImageDesc::new_2d(u.image.format, u.image.extent.width, u.image.extent.height)
+                    .usage(u.usage)
+                    .name(u.image.name)
+            })
+            .collect();
+        let mut resources = Vec::with_capacity(uses.len());
+        for (u, desc) in uses.iter().zip(&descs) {
+            let req = allocator
+                .image_requirements(desc)
+                .with_context(|| format!("transient '{}'", u.image.name))?;
+            resources.push(Transient {
+                size: req.size,
+                alignment: req.alignment,
+                memory_type_bits: req.memory_type_bits,
+                first_pass: u.first_pass,
+                last_pass: u.last_pass,
+            });
+        }
+        let memory_use = TransientMemory {
+            placed: 0,
+            unaliased: placement::unaliased_total(&resources),
+            lower_bound: placement::lower_bound(&resources),
+        };
+        let placement = if aliasing {
+            placement::place(&resources)
+        } else {
+            // Every image alive for the whole frame: nothing shares a byte.
+            let whole: Vec<Transient> = resources
+                .iter()
+                .map(|r| Transient {
+                    first_pass: 0,
+                    last_pass: u32::MAX,
+                    ..*r
+                })
+                .collect();
+            placement::place(&whole)
+        }
+        .context("placing the transients")?;
+        let mut set = Self {
+            device: device.clone(),
+            uses: uses.to_vec(),
+            aliasing,
+            memory: Vec::new(),
+            images: Vec::new(),
+            memory_use: TransientMemory {
+                placed: placement.total(),
+                ..memory_use
+            },
+        };
+        if let Err(err) = set.create(allocator, &descs, &resources, &placement) {
+            // SAFETY: nothing was recorded with them yet.
+            unsafe { set.destroy(allocator) };
+            return Err(err);
+        }
+        Ok(set)
+    }
+
+    fn create(
+        &mut self,
+        allocator: &Allocator,
+        descs: &[ImageDesc<'_>],
+        resources: &[Transient],
+        placement: &Placement,
+    ) -> Result<()> {
+        for (g, group) in placement.groups.iter().enumerate() {
+            let desc = MemoryDesc::new(
+                vk::MemoryRequirements {
+                    size: group.size,
+                    alignment: group.alignment,
+                    memory_type_bits: group.memory_type_bits,
+                },
+                MemoryIntent::Transient,
+            )
+            .name("frame graph transients");
+            let memory = allocator
+                .allocate_memory(&desc)
+                .with_context(|| format!("transient memory group {g} ({} bytes)", group.size))?;
+            self.memory.push(memory);
+        }
+        for (i, u) in self.uses.clone().iter().enumerate() {
+            let slot = placement.slots[i];
+            let image = allocator
+                .create_placed_image(&descs[i], &self.memory[slot.group], slot.offset)
+                .with_context(|| format!("placing transient '{}'", u.image.name))?;
+            let info = vk::ImageViewCreateInfo::default()
+                .image(image.raw())
+                .view_type(vk::ImageViewType::TYPE_2D)
+                .format(u.image.format)
+                .subresource_range(u.image.range());
+            // SAFETY: a live image of this device; the view matches its format and range.
+            let view = match unsafe { self.device.create_image_view(&info, None) } {
+                Ok(view) => view,
+                Err(err) => {
+                    // SAFETY: never used.
+                    unsafe { allocator.destroy_placed_image(image) };
+                    return Err(err.into());
+                }
+            };
+            self.images.push(Placed {
+                id: u.id,
+                image,
+                view,
+                group: slot.group,
+                offset: slot.offset,
+                size: resources[i].size,
+            });
+        }
+        Ok(())
+    }
+
+    /// How many memory blocks it allocated.
+    pub fn memory_blocks(&self) -> usize {
+        self.memory.len()
+    }
+
+    /// Whether this set was made for `uses` with `aliasing`.
+    pub fn fits(&self, uses: &[TransientUse], aliasing: bool) -> bool {
+        self.aliasing == aliasing && self.uses == uses
+    }
+
+    fn find(&self, id: ImageId) -> Option<&Placed> {
+        self.images.iter().find(|p| p.id == id)
+    }
+
+    /// The image placed for `id`.
+    pub fn image(&self, id: ImageId) -> Option<vk::Image> {
+        self.find(id).map(|p| p.image.raw())
+    }
+
+    /// The view of the image placed for `id`.
+    pub fn view(&self, id: ImageId) -> Option<vk::ImageView> {
+        self.find(id).map(|p| p.view)
+    }
+
+    /// Whether `a` and `b` were placed over common bytes.
+    pub fn share_bytes(&self, a: ImageId, b: ImageId) -> bool {
+        match (self.find(a), self.find(b)) {
+            (Some(a), Some(b)) => {
+                a.group == b.group && a.offset < b.offset + b.size && b.offset < a.offset + a.size
+            }
+            _ => false,
+        }
+    }
+
+    /// Pairs of transients that share bytes (for the log and the tests).
+    pub fn aliased_pairs(&self) -> usize {
+        let n = self.images.len();
+        (0..n)
+            .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+            .filter(|&(i, j)| self.share_bytes(self.images[i].id, self.images[j].id))
+            .count()
+    }
+
+    /// Destroys the views, images and memory.
+    ///
+    /// # Safety
+    /// No pending GPU work uses them; `allocator` made them.
+    pub unsafe fn destroy(&mut self, allocator: &Allocator) {
+        for placed in self.images.drain(..) {
+            // SAFETY: forwarded from this function's contract.
+            unsafe {
+                self.device.destroy_image_view(placed.view, None);
+                allocator.destroy_placed_image(placed.image);
+            }
+        }
+        for memory in self.memory.drain(..) {
+            // SAFETY: every image placed in it was destroyed above.
+            unsafe { allocator.free_memory(memory) };
+        }
+    }
+}
