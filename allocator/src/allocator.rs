@@ -141,6 +141,16 @@ pub struct Allocator {
     pub(crate) api_version: u32,
 }
 
+/// Exclusive sharing for no families, concurrent between the (validated) families otherwise.
+fn sharing<'a>(info: vk::BufferCreateInfo<'a>, families: &'a [u32]) -> vk::BufferCreateInfo<'a> {
+    if families.is_empty() {
+        info.sharing_mode(vk::SharingMode::EXCLUSIVE)
+    } else {
+        info.sharing_mode(vk::SharingMode::CONCURRENT)
+            .queue_family_indices(families)
+    }
+}
+
 impl std::fmt::Debug for Allocator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Allocator")
@@ -185,6 +195,14 @@ fn device_limits(desc: &AllocatorDesc<'_>) -> (vk::PhysicalDeviceProperties, Dev
         storage_image_multisample: desc.features.shader_storage_image_multisample == vk::TRUE,
         extra_buffer_usage: desc.extra_buffer_usage,
         extra_image_usage: desc.extra_image_usage,
+        queue_family_count: {
+            // SAFETY: as above.
+            unsafe {
+                desc.instance
+                    .get_physical_device_queue_family_properties(desc.physical_device)
+            }
+            .len() as u32
+        },
     };
     (props, limits)
 }
@@ -548,24 +566,24 @@ impl Allocator {
     }
 
     /// Checks `desc` against the device's limits; returns the create info it resolves to.
-    pub(crate) fn checked_buffer_info(
+    pub(crate) fn checked_buffer_info<'a>(
         &self,
-        desc: &BufferDesc<'_>,
-    ) -> Result<vk::BufferCreateInfo<'static>> {
+        desc: &BufferDesc<'a>,
+    ) -> Result<vk::BufferCreateInfo<'a>> {
         validate::buffer(desc, &self.limits)?;
-        Ok(vk::BufferCreateInfo::default()
+        let info = vk::BufferCreateInfo::default()
             .size(desc.size)
-            .usage(desc.usage)
-            .sharing_mode(vk::SharingMode::EXCLUSIVE))
+            .usage(desc.usage);
+        Ok(sharing(info, desc.concurrent))
     }
 
     /// Checks `desc` against the device's limits and, through
     /// `vkGetPhysicalDeviceImageFormatProperties`, against what the device supports for its format,
     /// usage and tiling; returns the create info it resolves to.
-    pub(crate) fn checked_image_info(
+    pub(crate) fn checked_image_info<'a>(
         &self,
-        desc: &ImageDesc<'_>,
-    ) -> Result<vk::ImageCreateInfo<'static>> {
+        desc: &ImageDesc<'a>,
+    ) -> Result<vk::ImageCreateInfo<'a>> {
         validate::image(desc, &self.limits)?;
         let image_type = desc.dimension.to_vk();
         let flags = desc.create_flags();
@@ -594,7 +612,7 @@ impl Allocator {
             Err(other) => return Err(Error::Vulkan(other)),
         };
         validate::image_against_format(desc, &format_props)?;
-        Ok(vk::ImageCreateInfo::default()
+        let info = vk::ImageCreateInfo::default()
             .flags(flags)
             .image_type(image_type)
             .format(desc.format)
@@ -604,8 +622,14 @@ impl Allocator {
             .samples(vk::SampleCountFlags::from_raw(desc.samples))
             .tiling(desc.tiling)
             .usage(desc.usage)
-            .sharing_mode(vk::SharingMode::EXCLUSIVE)
-            .initial_layout(vk::ImageLayout::UNDEFINED))
+            .initial_layout(vk::ImageLayout::UNDEFINED);
+        let info = if desc.concurrent.is_empty() {
+            info.sharing_mode(vk::SharingMode::EXCLUSIVE)
+        } else {
+            info.sharing_mode(vk::SharingMode::CONCURRENT)
+                .queue_family_indices(desc.concurrent)
+        };
+        Ok(info)
     }
 
     /// Destroys an image and frees its memory.

@@ -53,6 +53,10 @@ pub struct BufferDesc<'a> {
     pub dedicated: bool,
     /// Priority in `0.0..=1.0` for `VK_EXT_memory_priority`; ignored where that is not enabled.
     pub priority: Option<f32>,
+    /// Queue families that use the buffer concurrently (`VK_SHARING_MODE_CONCURRENT`): two or more
+    /// distinct families of the device. Empty (the default): exclusive to one family at a time,
+    /// with ownership transfers between families.
+    pub concurrent: &'a [u32],
 }
 
 impl<'a> BufferDesc<'a> {
@@ -65,6 +69,7 @@ impl<'a> BufferDesc<'a> {
             name: None,
             dedicated: false,
             priority: None,
+            concurrent: &[],
         }
     }
 
@@ -109,6 +114,14 @@ impl<'a> BufferDesc<'a> {
     /// Sets the debug name.
     pub fn name(mut self, name: &'a str) -> Self {
         self.name = Some(name);
+        self
+    }
+
+    /// Shares the resource concurrently between `queue_families` (two or more distinct families
+    /// of the device), so that no ownership transfer is needed between them; often slower to
+    /// access than exclusive sharing on some devices (DCC or compression may be off).
+    pub fn concurrent(mut self, queue_families: &'a [u32]) -> Self {
+        self.concurrent = queue_families;
         self
     }
 
@@ -211,6 +224,9 @@ pub struct ImageDesc<'a> {
     pub dedicated: bool,
     /// Priority in `0.0..=1.0` for `VK_EXT_memory_priority`.
     pub priority: Option<f32>,
+    /// Queue families that use the image concurrently; empty (the default) for exclusive
+    /// sharing. See [`BufferDesc::concurrent`].
+    pub concurrent: &'a [u32],
 }
 
 impl<'a> ImageDesc<'a> {
@@ -230,6 +246,7 @@ impl<'a> ImageDesc<'a> {
             name: None,
             dedicated: false,
             priority: None,
+            concurrent: &[],
         }
     }
 
@@ -312,6 +329,14 @@ impl<'a> ImageDesc<'a> {
     /// Sets the debug name.
     pub fn name(mut self, name: &'a str) -> Self {
         self.name = Some(name);
+        self
+    }
+
+    /// Shares the resource concurrently between `queue_families` (two or more distinct families
+    /// of the device), so that no ownership transfer is needed between them; often slower to
+    /// access than exclusive sharing on some devices (DCC or compression may be off).
+    pub fn concurrent(mut self, queue_families: &'a [u32]) -> Self {
+        self.concurrent = queue_families;
         self
     }
 

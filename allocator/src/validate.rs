@@ -31,6 +31,8 @@ pub(crate) struct DeviceLimits {
     pub extra_buffer_usage: vk::BufferUsageFlags,
     /// Image usage bits of extensions the caller enabled.
     pub extra_image_usage: vk::ImageUsageFlags,
+    /// How many queue families the physical device has.
+    pub queue_family_count: u32,
 }
 
 impl DeviceLimits {
@@ -51,6 +53,7 @@ impl DeviceLimits {
             storage_image_multisample: true,
             extra_buffer_usage: vk::BufferUsageFlags::empty(),
             extra_image_usage: vk::ImageUsageFlags::empty(),
+            queue_family_count: u32::MAX,
         }
     }
 }
@@ -175,6 +178,39 @@ fn chroma_subsampling(format: vk::Format) -> (u32, u32) {
 }
 
 /// Checks a buffer description.
+/// `VK_SHARING_MODE_CONCURRENT` needs two or more distinct families, each one the device has
+/// (VUID-VkBufferCreateInfo-sharingMode-00914, -01419; VUID-VkImageCreateInfo-sharingMode-00942,
+/// -01420).
+fn check_concurrent(families: &[u32], limits: &DeviceLimits) -> Result<()> {
+    if families.is_empty() {
+        return Ok(());
+    }
+    if families.len() < 2 {
+        return Err(Error::invalid(
+            "concurrent",
+            "concurrent sharing names at least two queue families (one family is exclusive sharing)",
+        ));
+    }
+    for (i, &family) in families.iter().enumerate() {
+        if family >= limits.queue_family_count {
+            return Err(Error::invalid(
+                "concurrent",
+                format!(
+                    "queue family {family} does not exist (the device has {})",
+                    limits.queue_family_count
+                ),
+            ));
+        }
+        if families[..i].contains(&family) {
+            return Err(Error::invalid(
+                "concurrent",
+                format!("queue family {family} is named twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn buffer(desc: &BufferDesc<'_>, limits: &DeviceLimits) -> Result<()> {
     if desc.size == 0 {
         return Err(Error::invalid("size", "a buffer cannot be empty"));
@@ -205,6 +241,7 @@ pub(crate) fn buffer(desc: &BufferDesc<'_>, limits: &DeviceLimits) -> Result<()>
         ));
     }
     check_priority(desc.priority)?;
+    check_concurrent(desc.concurrent, limits)?;
     check_name(desc.name)
 }
 
@@ -359,6 +396,7 @@ pub(crate) fn image(desc: &ImageDesc<'_>, limits: &DeviceLimits) -> Result<()> {
         ));
     }
     check_priority(desc.priority)?;
+    check_concurrent(desc.concurrent, limits)?;
     check_name(desc.name)
 }
 

@@ -2,14 +2,14 @@
 
 use ash::vk;
 
-use super::MipGenerator;
+use super::{Levels, MipGenerator};
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
 use crate::target::ImageTarget;
 use crate::upload::Finished;
 
 impl MipGenerator {
-    /// Records the chain from `base`.
+    /// Records the chain over `range`.
     ///
     /// # Safety
     /// As for [`MipGenerator::record`], with the blit refusal checked.
@@ -17,13 +17,13 @@ impl MipGenerator {
         &self,
         cmd: vk::CommandBuffer,
         image: &ImageTarget,
-        base: u32,
+        range: Levels,
         from: ResourceState,
         to: ResourceState,
     ) -> Finished {
         let device = &self.device;
         let raw = image.raw();
-        let levels = image.mip_levels();
+        let (base, levels) = (range.base, range.end);
         let family = from.queue_family;
         let read = ResourceState::new(Access::TransferRead).on_queue(family);
         let write = ResourceState::new(Access::TransferWrite).on_queue(family);
@@ -33,7 +33,7 @@ impl MipGenerator {
             &mut batch,
             &mut acquire,
             image,
-            base,
+            range,
             (from, to),
             (read, write),
         );

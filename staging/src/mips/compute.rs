@@ -5,7 +5,7 @@ use allocator::{Allocator, BufferDesc};
 use ash::vk;
 
 use super::plan::{level_extent, plan_compute_passes, LEVELS_PER_PHASE};
-use super::{MipGenerator, MipScratch};
+use super::{Levels, MipGenerator, MipScratch};
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
 use crate::error::{Error, Result};
@@ -197,7 +197,7 @@ impl MipGenerator {
         allocator: &Allocator,
         cmd: vk::CommandBuffer,
         image: &ImageTarget,
-        base: u32,
+        range: Levels,
         from: ResourceState,
         to: ResourceState,
     ) -> Result<(Finished, MipScratch)> {
@@ -210,7 +210,8 @@ impl MipGenerator {
             });
         };
         let pipes = self.compute_pipelines()?;
-        let levels = image.mip_levels();
+        // Levels past the range are neither made nor touched: `levels` is the range's end.
+        let (base, levels) = (range.base, range.end);
         let layers = image.array_layers();
         let extent = image.extent();
         let passes = plan_compute_passes((extent.width, extent.height), base, levels);
@@ -328,7 +329,7 @@ impl MipGenerator {
             &mut batch,
             &mut acquire,
             image,
-            base,
+            range,
             (from, to),
             (general_read, general_rw),
         );

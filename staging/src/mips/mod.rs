@@ -47,13 +47,19 @@ pub enum MipMethod {
     Compute,
 }
 
-/// Which level holds the data, and how to make the rest.
+/// Which level holds the data, which levels to make, and how.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MipOptions {
     /// The level that holds the data (0 by default); the levels above it are made.
     pub base_level: u32,
     /// Blit, compute, or whichever the image allows (compute first).
     pub method: MipMethod,
+    /// `None` (the default): the whole image is in the `from` state and ends in `to`, and every
+    /// level above the base is made. `Some(n)`: only levels `base_level..base_level + n` (all
+    /// layers) are touched: they are in `from` and end in `to`, levels `base_level + 1..` of
+    /// them are made, and every other level keeps its state and contents, so a renderer can go
+    /// on sampling the levels it already has while new ones stream in.
+    pub level_count: Option<u32>,
 }
 
 impl MipOptions {
@@ -68,6 +74,21 @@ impl MipOptions {
         self.base_level = base_level;
         self
     }
+
+    /// Touches only `count` levels from the base (see [`MipOptions::level_count`]).
+    pub fn level_count(mut self, count: u32) -> Self {
+        self.level_count = Some(count);
+        self
+    }
+}
+
+/// The levels a generation touches: `base` holds the data, `base + 1..end` are made; `whole`
+/// when the rest of the image (levels below `base`) moves from `from` to `to` too.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Levels {
+    pub base: u32,
+    pub end: u32,
+    pub whole: bool,
 }
 
 /// What a compute generation leaves for the caller to destroy once the submission completes.
@@ -274,7 +295,8 @@ impl MipGenerator {
     }
 
     /// Records mip generation for `image`: its `options.base_level` holds the data and is in
-    /// `from` (the whole image is); levels above are overwritten; every level ends in `to`.
+    /// `from` (the whole image is, or the levels `options.level_count` names); levels above are
+    /// overwritten; every level touched ends in `to`.
     ///
     /// # Safety
     /// `cmd` is recording on this generator's device, on a queue family with graphics (blit) or
@@ -290,23 +312,44 @@ impl MipGenerator {
         options: MipOptions,
     ) -> Result<(Finished, MipScratch)> {
         let image = &image.into();
-        let MipOptions { base_level, method } = options;
+        let MipOptions {
+            base_level,
+            method,
+            level_count,
+        } = options;
+        let invalid = |level| Error::InvalidSubresource {
+            level,
+            layer: 0,
+            levels: image.mip_levels(),
+            layers: image.array_layers(),
+        };
         if base_level >= image.mip_levels() {
-            return Err(Error::InvalidSubresource {
-                level: base_level,
-                layer: 0,
-                levels: image.mip_levels(),
-                layers: image.array_layers(),
-            });
+            return Err(invalid(base_level));
         }
+        let levels = match level_count {
+            None => Levels {
+                base: base_level,
+                end: image.mip_levels(),
+                whole: true,
+            },
+            Some(0) => return Err(invalid(base_level)),
+            Some(count) => match base_level.checked_add(count) {
+                Some(end) if end <= image.mip_levels() => Levels {
+                    base: base_level,
+                    end,
+                    whole: false,
+                },
+                _ => return Err(invalid(base_level.saturating_add(count) - 1)),
+            },
+        };
         check::image_states(image, from, to, self.queue_families)?;
         if self.resolve(image, method)? == MipMethod::Blit {
             // SAFETY: forwarded from this function's contract.
-            let finished = unsafe { self.record_blits(cmd, image, base_level, from, to) };
+            let finished = unsafe { self.record_blits(cmd, image, levels, from, to) };
             return Ok((finished, MipScratch::default()));
         }
         // SAFETY: forwarded from this function's contract.
-        unsafe { self.record_compute(allocator, cmd, image, base_level, from, to) }
+        unsafe { self.record_compute(allocator, cmd, image, levels, from, to) }
     }
 
     fn range(image: &ImageTarget, base: u32, count: u32) -> vk::ImageSubresourceRange {
@@ -327,13 +370,17 @@ impl MipGenerator {
         batch: &mut BarrierBatch,
         acquire: &mut BarrierBatch,
         image: &ImageTarget,
-        base: u32,
+        range: Levels,
         (from, to): (ResourceState, ResourceState),
         (read, write): (ResourceState, ResourceState),
     ) {
         let raw = image.raw();
-        let levels = image.mip_levels();
-        if base > 0 {
+        let Levels {
+            base,
+            end: levels,
+            whole,
+        } = range;
+        if whole && base > 0 {
             batch.image(raw, Self::range(image, 0, base), from, to, acquire);
         }
         batch.image_local(raw, Self::range(image, base, 1), from, read);

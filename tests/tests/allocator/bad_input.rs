@@ -356,6 +356,24 @@ fn every_bad_description_gets_its_typed_error_and_creates_nothing() {
             "extent",
         ),
         (
+            "concurrent sharing with one family",
+            Desc::Buffer(BufferDesc::new(64, vertex).concurrent(&[0])),
+            "InvalidDesc",
+            "concurrent",
+        ),
+        (
+            "concurrent sharing with a family the device lacks",
+            Desc::Image(tex(8, 8).concurrent(&[0, 4096])),
+            "InvalidDesc",
+            "concurrent",
+        ),
+        (
+            "concurrent sharing naming a family twice",
+            Desc::Buffer(BufferDesc::new(64, vertex).concurrent(&[0, 0])),
+            "InvalidDesc",
+            "concurrent",
+        ),
+        (
             "tiling from an extension",
             Desc::Image(tex(8, 8).tiling(vk::ImageTiling::DRM_FORMAT_MODIFIER_EXT)),
             "InvalidDesc",

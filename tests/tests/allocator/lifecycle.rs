@@ -293,3 +293,41 @@ fn wraps_a_vma_allocator_the_renderer_already_has() {
     assert_eq!(std::sync::Arc::strong_count(&vma), 1);
     drop(vma);
 }
+
+/// Concurrent sharing between every queue family the device has: created where there are two or
+/// more (the device machine's GPU), refused as bad input where there is one (lavapipe), so the
+/// test asserts on every device.
+#[test]
+fn concurrent_sharing_spans_every_family_or_is_refused_with_one_family() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    // SAFETY: a physical device of this instance.
+    let count = unsafe {
+        gpu.instance
+            .get_physical_device_queue_family_properties(gpu.physical_device)
+    }
+    .len() as u32;
+    let families: Vec<u32> = (0..count.max(2)).collect();
+    let buffer = alloc.create_buffer(
+        &BufferDesc::new(4096, vk::BufferUsageFlags::STORAGE_BUFFER).concurrent(&families),
+    );
+    let image = alloc.create_image(
+        &ImageDesc::new_2d(vk::Format::R8G8B8A8_UNORM, 16, 16)
+            .usage(vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST)
+            .concurrent(&families),
+    );
+    println!("{count} queue families");
+    if count >= 2 {
+        // SAFETY: never used by the GPU.
+        unsafe {
+            alloc.destroy_buffer(buffer.expect("concurrent buffer"));
+            alloc.destroy_image(image.expect("concurrent image"));
+        }
+    } else {
+        for err in [buffer.err(), image.err()] {
+            let err = err.expect("a family the device lacks is refused");
+            assert_eq!(err.field(), Some("concurrent"), "{err}");
+        }
+    }
+    assert_eq!(alloc.live_allocations().unwrap(), 0);
+}
