@@ -150,6 +150,84 @@ fn a_resized_window_keeps_drawing_and_the_next_frames_are_the_new_size() {
     assert_eq!(shot.dimensions(), (400, 300));
 }
 
+#[test]
+fn aliased_and_unaliased_transients_render_the_same_frame() {
+    for scene in ["grid", "odd"] {
+        let mut aliased = headless();
+        aliased.args(["--scene", scene]);
+        let aliased = screenshot(aliased, &format!("{scene}-aliased.png"));
+        let mut unaliased = headless();
+        unaliased.args(["--scene", scene, "--no-aliasing"]);
+        let unaliased = screenshot(unaliased, &format!("{scene}-unaliased.png"));
+        let identical = aliased
+            .pixels()
+            .zip(unaliased.pixels())
+            .filter(|(a, b)| a == b)
+            .count();
+        println!(
+            "{scene}: {identical} of {} pixels identical",
+            aliased.pixels().len()
+        );
+        assert_close(
+            &aliased,
+            &unaliased,
+            &format!("{scene}: aliased against unaliased transients"),
+        );
+    }
+}
+
+/// The `transient memory` lines of a log: (extent, aliasing, aliased pairs).
+fn transient_lines(log: &str) -> Vec<(String, bool, u32)> {
+    let field = |line: &str, key: &str| -> String {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    log.lines()
+        .filter(|l| l.contains("transient memory"))
+        .map(|l| {
+            (
+                field(l, "extent="),
+                field(l, "aliasing=") == "true",
+                field(l, "aliased_pairs=").parse().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_hundred_aliased_frames_through_a_resize_are_clean_and_re_place_the_transients() {
+    let mut command = windowed();
+    command.args([
+        "--scene",
+        "grid",
+        "--frames",
+        "100",
+        "--resize",
+        "400x300@50",
+        "--validation",
+        "--check-leaks",
+    ]);
+    let output = succeeds(command);
+    let log = String::from_utf8_lossy(&output.stdout);
+    let placed = transient_lines(&log);
+    println!("{placed:?}");
+    assert!(
+        placed
+            .iter()
+            .all(|&(_, aliasing, pairs)| aliasing && pairs >= 2),
+        "every placement aliases at least two pairs of transients: {placed:?}"
+    );
+    let extents: Vec<&str> = placed.iter().map(|(e, ..)| e.as_str()).collect();
+    assert_eq!(extents.first(), Some(&"320x180"), "{placed:?}");
+    assert_eq!(
+        extents.last(),
+        Some(&"400x300"),
+        "re-placed for the new size"
+    );
+}
+
 /// A glTF scene: one quad facing +Z with a 2x2 texture (red, green / blue, white), nearest
 /// sampling, as `(json, bin, png)` with the buffer and image named by `buffer_uri` and
 /// `image_uri` (None: in the GLB binary chunk / a buffer view).
