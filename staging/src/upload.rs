@@ -31,6 +31,7 @@ pub struct Stager {
     align: CopyAlignment,
     threads: usize,
     queue_families: u32,
+    family: Option<u32>,
 }
 
 impl std::fmt::Debug for Stager {
@@ -66,12 +67,76 @@ impl Stager {
             align: CopyAlignment::from_limits(&limits),
             threads: cores.min(8),
             queue_families,
+            family: None,
         }
     }
 
     /// The number of queue families of the device.
     pub fn queue_families(&self) -> u32 {
         self.queue_families
+    }
+
+    /// Says which queue family the command buffers given to this stager record on. Uploads then
+    /// take ownership of a resource another family owns before copying into it: its `from`
+    /// state names that family, whose queue must already have executed the release, a barrier
+    /// from `from` to the same access on `family` over the whole buffer, or over the image
+    /// ranges the upload's states describe (`BarrierBatch::buffer` / `BarrierBatch::image` from
+    /// `from` to `from.access` on `family` record exactly that release). Without it (the
+    /// default) a recording is taken to run on the family of its `from` state, and `from` and
+    /// `to` on different families mean a release at the end.
+    pub fn recording_family(mut self, family: u32) -> Self {
+        self.family = Some(family);
+        self
+    }
+
+    /// The family set by [`Stager::recording_family`].
+    pub fn family(&self) -> Option<u32> {
+        self.family
+    }
+
+    /// What an upload from `from` must do on this stager's family before its first barrier:
+    /// nothing (`Ok(None)`: `from` is local, unowned, or its contents are discarded) or an
+    /// acquire to the returned local state. Refuses a family the device lacks.
+    pub(crate) fn ownership_in(&self, from: ResourceState) -> Result<Ownership> {
+        let Some(family) = self.family else {
+            return Ok(Ownership::Local(from));
+        };
+        if family >= self.queue_families {
+            return Err(Error::InvalidState {
+                which: "stager",
+                reason: format!(
+                    "records on queue family {family}; the device has {}",
+                    self.queue_families
+                ),
+            });
+        }
+        let foreign = from.queue_family != vk::QUEUE_FAMILY_IGNORED && from.queue_family != family;
+        Ok(if !foreign {
+            Ownership::Local(from)
+        } else if from.access == Access::Nothing {
+            // Discarded contents need no ownership transfer (Vulkan spec, "Queue Family
+            // Ownership Transfer"): the resource is simply used on this family.
+            Ownership::Local(from.on_queue(family))
+        } else {
+            Ownership::Acquire(from.on_queue(family))
+        })
+    }
+
+    /// Refuses copies into a resource another family owns when this stager records elsewhere
+    /// (the split `begin` / `record_copies` path, where the caller did not adopt it).
+    pub(crate) fn check_owned(&self, from: ResourceState) -> Result<()> {
+        match self.ownership_in(from)? {
+            Ownership::Acquire(_) => Err(Error::InvalidState {
+                which: "from",
+                reason: format!(
+                    "owned by queue family {} while this stager records on {:?}: call adopt \
+                     before begin (record does), or the copies run on a family that does not \
+                     own the resource",
+                    from.queue_family, self.family
+                ),
+            }),
+            Ownership::Local(_) => Ok(()),
+        }
     }
 
     /// Sets how many threads fill staging memory (1 for none).
@@ -138,6 +203,15 @@ pub enum Progress {
     Pending,
     /// Everything is recorded.
     Done(Finished),
+}
+
+/// Where a resource's ownership stands for a recording (see [`Stager::ownership_in`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ownership {
+    /// Usable as it is, in this state.
+    Local(ResourceState),
+    /// Acquire first, into this state.
+    Acquire(ResourceState),
 }
 
 /// The working state of a transfer on the queue family of `from`.
@@ -247,6 +321,32 @@ impl<'a> BufferUpload<'a> {
         }
     }
 
+    /// Takes ownership of the whole buffer on `stager`'s recording family (see
+    /// [`Stager::recording_family`]; the release named the whole buffer too) before the first
+    /// barrier: the acquire half goes into `acquire`, to be recorded before the batch
+    /// [`BufferUpload::begin`] fills. Nothing when no family moves, or once begun.
+    pub fn adopt(&mut self, stager: &Stager, acquire: &mut BarrierBatch) -> Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        match stager.ownership_in(self.from)? {
+            Ownership::Local(state) => self.from = state,
+            Ownership::Acquire(local) => {
+                // Ownership moves for the whole buffer, as the release named it.
+                BarrierBatch::new().buffer(
+                    self.dst.raw(),
+                    0,
+                    vk::WHOLE_SIZE,
+                    self.from,
+                    local,
+                    acquire,
+                );
+                self.from = local;
+            }
+        }
+        Ok(())
+    }
+
     /// Records the next part of the upload into `cmd`. An error leaves `cmd`, the ring and this
     /// upload as they were, so the same call can be retried.
     ///
@@ -277,13 +377,20 @@ impl<'a> BufferUpload<'a> {
         if self.resolved_path() == UploadPath::Direct {
             return self.write_direct(stager, allocator);
         }
+        // Validated before any host work; applied once the copies are certain.
+        stager.ownership_in(self.from)?;
         let (regions, done) = self.fill(stager, allocator, ring)?;
         let device = stager.device();
         if !regions.is_empty() {
-            let mut pre = BarrierBatch::new();
+            let (mut acquire, mut pre) = (BarrierBatch::new(), BarrierBatch::new());
+            self.adopt(stager, &mut acquire)?;
             self.begin(&mut pre);
-            // SAFETY: forwarded from this function's contract.
-            unsafe { pre.record(device, cmd) };
+            // SAFETY: forwarded from this function's contract; the acquire (a barrier of its
+            // own) completes before the transition to the copy's state.
+            unsafe {
+                acquire.record(device, cmd);
+                pre.record(device, cmd);
+            }
         }
         // SAFETY: forwarded from this function's contract; the first barrier is recorded (above,
         // or by an earlier call on this queue).
@@ -337,6 +444,7 @@ impl<'a> BufferUpload<'a> {
         if self.resolved_path() == UploadPath::Direct {
             return self.write_direct(stager, allocator);
         }
+        stager.check_owned(self.from)?;
         if !self.started {
             return Err(Error::InvalidState {
                 which: "from",
@@ -700,6 +808,7 @@ impl<'a> ImageUpload<'a> {
         cmd: vk::CommandBuffer,
         ring: &mut StagingRing,
     ) -> Result<Progress> {
+        stager.ownership_in(self.from)?;
         let (regions, next) = self.fill(stager, allocator, ring)?;
         if regions.is_empty() && next < self.pieces.len() {
             // No room in the ring yet: record nothing, not even the first barrier, so that a
@@ -707,10 +816,13 @@ impl<'a> ImageUpload<'a> {
             return Ok(Progress::Pending);
         }
         let device = stager.device();
-        let mut pre = BarrierBatch::new();
+        let (mut acquire, mut pre) = (BarrierBatch::new(), BarrierBatch::new());
+        self.adopt(stager, &mut acquire)?;
         self.begin(&mut pre);
-        // SAFETY: forwarded from this function's contract.
+        // SAFETY: forwarded from this function's contract; the acquire is its own barrier,
+        // complete before the transition to TRANSFER_DST.
         unsafe {
+            acquire.record(device, cmd);
             pre.record(device, cmd);
             self.emit(device, cmd, ring, &regions, next);
         }
@@ -722,6 +834,27 @@ impl<'a> ImageUpload<'a> {
         // SAFETY: forwarded from this function's contract.
         unsafe { post.record(device, cmd) };
         Ok(Progress::Done(finished))
+    }
+
+    /// Takes ownership on `stager`'s recording family (see [`Stager::recording_family`]) before
+    /// the first barrier, over the ranges the upload's states describe: the acquire half goes
+    /// into `acquire`, to be recorded before the batch [`ImageUpload::begin`] fills. Nothing
+    /// when no family moves, or once begun.
+    pub fn adopt(&mut self, stager: &Stager, acquire: &mut BarrierBatch) -> Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        match stager.ownership_in(self.from)? {
+            Ownership::Local(state) => self.from = state,
+            Ownership::Acquire(local) => {
+                let mut release = BarrierBatch::new();
+                for &range in &self.ranges {
+                    release.image(self.dst.raw(), range, self.from, local, acquire);
+                }
+                self.from = local;
+            }
+        }
+        Ok(())
     }
 
     /// Adds this upload's first barrier (from `from` to a transfer write) to `pre`, once. With
@@ -759,6 +892,7 @@ impl<'a> ImageUpload<'a> {
         ring: &mut StagingRing,
         post: &mut BarrierBatch,
     ) -> Result<Progress> {
+        stager.check_owned(self.from)?;
         if !self.started {
             return Err(Error::InvalidState {
                 which: "from",

@@ -39,6 +39,9 @@ pub struct Gpu {
     pub device: ash::Device,
     pub queue: vk::Queue,
     pub queue_family: u32,
+    /// A queue of a transfer family without graphics, where the device has one (GPUs; lavapipe
+    /// has a single family): `(family, queue)`.
+    pub transfer: Option<(u32, vk::Queue)>,
     pub api_version: u32,
     pub properties: vk::PhysicalDeviceProperties,
     /// Whether `VK_EXT_memory_budget` was enabled.
@@ -212,9 +215,17 @@ impl Gpu {
         // would hide a dependency on it (maintenance4 once hid the downsampler's LocalSizeId).
         let mut features13 = vk::PhysicalDeviceVulkan13Features::default().synchronization2(true);
         let priorities = [1.0];
-        let queue_info = [vk::DeviceQueueCreateInfo::default()
+        let transfer_family = transfer_queue_family(&instance, physical_device);
+        let mut queue_info = vec![vk::DeviceQueueCreateInfo::default()
             .queue_family_index(queue_family)
             .queue_priorities(&priorities)];
+        if let Some(family) = transfer_family {
+            queue_info.push(
+                vk::DeviceQueueCreateInfo::default()
+                    .queue_family_index(family)
+                    .queue_priorities(&priorities),
+            );
+        }
         let device_info = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queue_info)
             .enabled_extension_names(&enabled_extensions)
@@ -225,6 +236,8 @@ impl Gpu {
             .unwrap_or_else(|err| panic!("vkCreateDevice failed: {err}"));
         // SAFETY: the family was requested with one queue.
         let queue = unsafe { device.get_device_queue(queue_family, 0) };
+        // SAFETY: as above.
+        let transfer = transfer_family.map(|f| (f, unsafe { device.get_device_queue(f, 0) }));
         Self {
             entry,
             instance,
@@ -232,6 +245,7 @@ impl Gpu {
             device,
             queue,
             queue_family,
+            transfer,
             api_version,
             properties,
             memory_budget,
@@ -287,6 +301,13 @@ impl Gpu {
         // synchronization2 are enabled; each test drives its queue from one thread.
         unsafe { staging::Submitter::new(&self.device, self.queue, self.queue_family) }
             .expect("submitter")
+    }
+
+    /// A multi-submission driver on the transfer queue, where there is one.
+    pub fn transfer_submitter(&self) -> Option<staging::Submitter> {
+        let (family, queue) = self.transfer?;
+        // SAFETY: as for `submitter`, on the transfer queue of `family`.
+        Some(unsafe { staging::Submitter::new(&self.device, queue, family) }.expect("submitter"))
     }
 
     /// Records commands with `record`, submits them on the queue and waits for them to finish.
@@ -403,6 +424,21 @@ fn graphics_queue_family(instance: &ash::Instance, physical_device: vk::Physical
         .position(|f| f.queue_flags.contains(wanted))
         .map(|i| i as u32)
         .expect("the device has no graphics+compute queue family")
+}
+
+fn transfer_queue_family(
+    instance: &ash::Instance,
+    physical_device: vk::PhysicalDevice,
+) -> Option<u32> {
+    // SAFETY: valid physical device.
+    let families = unsafe { instance.get_physical_device_queue_family_properties(physical_device) };
+    families
+        .iter()
+        .position(|f| {
+            f.queue_flags.contains(vk::QueueFlags::TRANSFER)
+                && !f.queue_flags.contains(vk::QueueFlags::GRAPHICS)
+        })
+        .map(|i| i as u32)
 }
 
 impl Drop for Gpu {

@@ -6,6 +6,7 @@ mod chaining;
 mod edges;
 mod images;
 mod mips;
+mod ownership;
 
 /// Deterministic bytes for a test case.
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {

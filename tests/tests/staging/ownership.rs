@@ -1,0 +1,169 @@
+//! Uploads recorded on a queue family other than the resource's owner: a stager that knows its
+//! recording family acquires before copying, and the split begin / record_copies path refuses
+//! copies into a resource it did not adopt. The transfer itself needs a second queue family (the
+//! GPUs we test on have a transfer family); on a device with one family (lavapipe) this test
+//! asserts the refusals it can provoke there and says so.
+
+use allocator::BufferDesc;
+use ash::vk;
+use gpu_tests::Gpu;
+use staging::{Access, BarrierBatch, BufferUpload, Finished, Progress, ResourceState, StagingRing};
+
+use crate::{pattern, read_back};
+
+const HALF: usize = 64 * 1024;
+
+#[test]
+fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_released() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let graphics = gpu.queue_family;
+    let buffer = alloc
+        .create_buffer(&BufferDesc::new(
+            2 * HALF as u64,
+            vk::BufferUsageFlags::VERTEX_BUFFER
+                | vk::BufferUsageFlags::TRANSFER_DST
+                | vk::BufferUsageFlags::TRANSFER_SRC,
+        ))
+        .unwrap();
+    let (first, second) = (pattern(HALF, 1), pattern(HALF, 2));
+    let mut ring = StagingRing::new(&alloc, 1 << 20).unwrap();
+
+    // A stager recording on a family the device lacks is refused before anything is recorded.
+    let lost = gpu.stager().recording_family(1000);
+    let mut upload = BufferUpload::new(
+        &buffer,
+        0,
+        &first,
+        ResourceState::UNDEFINED,
+        Access::VertexBuffer.into(),
+    )
+    .unwrap();
+    // SAFETY: refused before the null command buffer is touched.
+    let err =
+        unsafe { upload.record(&lost, &alloc, vk::CommandBuffer::null(), &mut ring) }.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            staging::Error::InvalidState {
+                which: "stager",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let Some((transfer, _)) = gpu.transfer else {
+        println!(
+            "one queue family: the ownership transfer itself runs on GPUs with a transfer family"
+        );
+        // SAFETY: nothing was submitted.
+        unsafe {
+            ring.destroy(&alloc);
+            alloc.destroy_buffer(buffer);
+        }
+        return;
+    };
+    let stager = gpu.stager().recording_family(graphics);
+    let on_transfer = ResourceState::new(Access::TransferWrite).on_queue(transfer);
+    // The first half, written on the transfer queue, which keeps ownership ...
+    let mut submitter = gpu.transfer_submitter().unwrap();
+    let mut upload = BufferUpload::new(
+        &buffer,
+        0,
+        &first,
+        ResourceState::UNDEFINED.on_queue(transfer),
+        on_transfer,
+    )
+    .unwrap()
+    .path(staging::UploadPath::Staged);
+    let transfer_stager = gpu.stager().recording_family(transfer);
+    // SAFETY: recording on the transfer queue's family; the buffer and ring outlive `run`.
+    let done = unsafe {
+        submitter.run(&mut ring, |cmd, ring| {
+            upload.record(&transfer_stager, &alloc, cmd, ring)
+        })
+    }
+    .unwrap();
+    assert_eq!(done.state, on_transfer);
+    // ... then releases the whole buffer to the graphics family.
+    let mut release = BarrierBatch::new();
+    release.buffer(
+        buffer.raw(),
+        0,
+        vk::WHOLE_SIZE,
+        on_transfer,
+        ResourceState::new(Access::TransferWrite).on_queue(graphics),
+        &mut BarrierBatch::new(),
+    );
+    // SAFETY: as above.
+    unsafe {
+        submitter
+            .run(&mut ring, |cmd, _| {
+                release.record(&gpu.device, cmd);
+                Ok(Progress::Done(Finished {
+                    state: on_transfer,
+                    acquire: BarrierBatch::new(),
+                }))
+            })
+            .unwrap();
+        submitter.destroy().unwrap();
+    }
+
+    // The split path without adopting refuses to copy into a buffer another family owns.
+    let mut split = BufferUpload::new(
+        &buffer,
+        HALF as u64,
+        &second,
+        on_transfer,
+        Access::TransferRead.into(),
+    )
+    .unwrap()
+    .path(staging::UploadPath::Staged);
+    let mut pre = BarrierBatch::new();
+    split.begin(&mut pre);
+    // SAFETY: refused before anything is recorded.
+    let err = unsafe {
+        split.record_copies(
+            &stager,
+            &alloc,
+            vk::CommandBuffer::null(),
+            &mut ring,
+            &mut BarrierBatch::new(),
+        )
+    }
+    .unwrap_err();
+    assert!(
+        matches!(err, staging::Error::InvalidState { which: "from", .. }),
+        "{err}"
+    );
+
+    // The second half, on the graphics queue: `record` acquires first.
+    let mut graphics_submitter = gpu.submitter();
+    let mut upload = BufferUpload::new(
+        &buffer,
+        HALF as u64,
+        &second,
+        on_transfer,
+        Access::TransferRead.into(),
+    )
+    .unwrap()
+    .path(staging::UploadPath::Staged);
+    // SAFETY: recording on the graphics queue's family; the buffer and ring outlive `run`.
+    unsafe {
+        graphics_submitter
+            .run(&mut ring, |cmd, ring| {
+                upload.record(&stager, &alloc, cmd, ring)
+            })
+            .unwrap();
+        graphics_submitter.destroy().unwrap();
+    }
+    let bytes = read_back(&gpu, &alloc, &buffer, Access::TransferRead);
+    assert!(bytes[..HALF] == first[..], "the transfer queue's half");
+    assert!(bytes[HALF..] == second[..], "the graphics queue's half");
+    // SAFETY: every submission completed.
+    unsafe {
+        ring.destroy(&alloc);
+        alloc.destroy_buffer(buffer);
+    }
+}
