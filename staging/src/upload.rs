@@ -384,6 +384,7 @@ impl<'a> BufferUpload<'a> {
         if !regions.is_empty() {
             let (mut acquire, mut pre) = (BarrierBatch::new(), BarrierBatch::new());
             self.adopt(stager, &mut acquire)?;
+            debug_assert!(stager.check_owned(self.from).is_ok());
             self.begin(&mut pre);
             // SAFETY: forwarded from this function's contract; the acquire (a barrier of its
             // own) completes before the transition to the copy's state.

@@ -138,6 +138,28 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
         "{err}"
     );
 
+    // Adopting yields exactly the acquire half of that release: whole buffer, same families.
+    let mut probe = BufferUpload::new(
+        &buffer,
+        HALF as u64,
+        &second,
+        on_transfer,
+        Access::TransferRead.into(),
+    )
+    .unwrap();
+    let mut acquire = BarrierBatch::new();
+    probe.adopt(&stager, &mut acquire).unwrap();
+    let barriers = acquire.buffer_barriers();
+    assert_eq!(barriers.len(), 1, "one acquire");
+    let b = barriers[0];
+    assert_eq!(
+        (b.src_queue_family_index, b.dst_queue_family_index),
+        (transfer, graphics)
+    );
+    assert_eq!((b.offset, b.size), (0, vk::WHOLE_SIZE));
+    assert_eq!(b.src_stage_mask, vk::PipelineStageFlags2::NONE);
+    assert_eq!(b.dst_access_mask, vk::AccessFlags2::TRANSFER_WRITE);
+
     // The second half, on the graphics queue: `record` acquires first.
     let mut graphics_submitter = gpu.submitter();
     let mut upload = BufferUpload::new(
