@@ -160,6 +160,48 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     assert_eq!(b.src_stage_mask, vk::PipelineStageFlags2::NONE);
     assert_eq!(b.dst_access_mask, vk::AccessFlags2::TRANSFER_WRITE);
 
+    // An image's acquire covers the ranges its upload describes, with the layout unchanged.
+    let image = alloc
+        .create_image(
+            &allocator::ImageDesc::new_2d(vk::Format::R8G8B8A8_UNORM, 16, 16)
+                .usage(vk::ImageUsageFlags::TRANSFER_DST | vk::ImageUsageFlags::SAMPLED),
+        )
+        .unwrap();
+    let texels = pattern(16 * 16 * 4, 3);
+    let sampled_there = ResourceState::new(Access::FragmentShaderSampledRead).on_queue(transfer);
+    let mut image_probe = staging::ImageUpload::packed(
+        &stager,
+        &image,
+        &texels,
+        1,
+        sampled_there,
+        Access::FragmentShaderSampledRead.into(),
+        1 << 20,
+    )
+    .unwrap();
+    let mut acquire = BarrierBatch::new();
+    image_probe.adopt(&stager, &mut acquire).unwrap();
+    let b = acquire.image_barriers()[0];
+    assert_eq!(
+        (b.src_queue_family_index, b.dst_queue_family_index),
+        (transfer, graphics)
+    );
+    assert_eq!(b.old_layout, vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL);
+    assert_eq!(b.new_layout, vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL);
+    let r = b.subresource_range;
+    assert_eq!(
+        (
+            r.base_mip_level,
+            r.level_count,
+            r.base_array_layer,
+            r.layer_count
+        ),
+        (0, image.mip_levels(), 0, 1)
+    );
+    drop(image_probe);
+    // SAFETY: never used by the GPU.
+    unsafe { alloc.destroy_image(image) };
+
     // The second half, on the graphics queue: `record` acquires first.
     let mut graphics_submitter = gpu.submitter();
     let mut upload = BufferUpload::new(
