@@ -1,0 +1,197 @@
+//! Row 5: scene loading through the whole path, by the demo itself (headless): its largest
+//! built-in scene and a generated glTF file (a 512x512-vertex grid with a 2048x2048 PNG
+//! texture), from the request to the scene being drawable, split into decode, upload and mips as
+//! the demo's loader reports them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::stats::{Row, Sample};
+
+/// The demo binary built next to this one (`cargo build --release -p demo`).
+fn demo_exe() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let demo = exe.with_file_name("demo");
+    if demo.exists() {
+        Ok(demo)
+    } else {
+        Err(format!(
+            "{} is missing: build the demo first (cargo build --release -p demo)",
+            demo.display()
+        ))
+    }
+}
+
+/// `key=value` of the demo's `scene loaded` line.
+fn field(line: &str, key: &str) -> Option<f64> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|v| v.trim_matches('"').parse().ok())
+}
+
+fn load(demo: &Path, scene: &str) -> Result<[f64; 4], String> {
+    let out = Command::new(demo)
+        .args(["--headless", "1280x720", "--frames", "1", "--scene", scene])
+        .env("NO_COLOR", "1")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let log = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "the demo failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ));
+    }
+    let line = log
+        .lines()
+        .find(|l| l.contains("scene loaded"))
+        .ok_or("no 'scene loaded' line")?;
+    let get = |k| field(line, k).ok_or_else(|| format!("no {k} in '{line}'"));
+    Ok([
+        get("total_ms")?,
+        get("decode_ms")?,
+        get("upload_ms")?,
+        get("mips_ms")?,
+    ])
+}
+
+/// A glTF binary: a `n`x`n`-vertex grid with a `side`x`side` PNG base colour texture.
+fn glb(n: u32, side: u32) -> Result<Vec<u8>, String> {
+    let mut bin = Vec::new();
+    let mut views = Vec::new();
+    let mut push = |bytes: &[u8]| {
+        let start = bin.len();
+        bin.extend_from_slice(bytes);
+        while bin.len() % 4 != 0 {
+            bin.push(0);
+        }
+        views.push((start, bytes.len()));
+    };
+    let (mut pos, mut nrm, mut uv, mut idx) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for y in 0..n {
+        for x in 0..n {
+            let (u, v) = (x as f32 / (n - 1) as f32, y as f32 / (n - 1) as f32);
+            let h = (u * 12.0).sin() * (v * 9.0).cos() * 0.05;
+            pos.extend([u - 0.5, h, v - 0.5]);
+            nrm.extend([0.0f32, 1.0, 0.0]);
+            uv.extend([u, v]);
+        }
+    }
+    for y in 0..n - 1 {
+        for x in 0..n - 1 {
+            let i = y * n + x;
+            idx.extend([i, i + n, i + 1, i + 1, i + n, i + n + 1]);
+        }
+    }
+    let as_bytes = |f: &[f32]| f.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+    push(&as_bytes(&pos));
+    push(&as_bytes(&nrm));
+    push(&as_bytes(&uv));
+    push(
+        &idx.iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    );
+    let image = image::RgbaImage::from_fn(side, side, |x, y| {
+        image::Rgba([
+            (x * 255 / side) as u8,
+            (y * 255 / side) as u8,
+            ((x ^ y) & 0xff) as u8,
+            255,
+        ])
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    push(png.get_ref());
+    let count = n * n;
+    let view = |i: usize| serde_json::json!({ "buffer": 0, "byteOffset": views[i].0, "byteLength": views[i].1 });
+    let json = serde_json::json!({
+        "asset": { "version": "2.0" },
+        "scene": 0,
+        "scenes": [{ "nodes": [0] }],
+        "nodes": [{ "mesh": 0 }],
+        "meshes": [{ "primitives": [{
+            "attributes": { "POSITION": 0, "NORMAL": 1, "TEXCOORD_0": 2 },
+            "indices": 3, "material": 0 }] }],
+        "materials": [{ "pbrMetallicRoughness": { "baseColorTexture": { "index": 0 } } }],
+        "textures": [{ "source": 0, "sampler": 0 }],
+        "samplers": [{ "magFilter": 9729, "minFilter": 9987 }],
+        "images": [{ "bufferView": 4, "mimeType": "image/png" }],
+        "accessors": [
+            { "bufferView": 0, "componentType": 5126, "count": count, "type": "VEC3",
+              "min": [-0.5, -0.05, -0.5], "max": [0.5, 0.05, 0.5] },
+            { "bufferView": 1, "componentType": 5126, "count": count, "type": "VEC3" },
+            { "bufferView": 2, "componentType": 5126, "count": count, "type": "VEC2" },
+            { "bufferView": 3, "componentType": 5125, "count": idx.len(), "type": "SCALAR" },
+        ],
+        "bufferViews": [view(0), view(1), view(2), view(3), view(4)],
+        "buffers": [{ "byteLength": bin.len() }],
+    });
+    let mut text = json.to_string().into_bytes();
+    while text.len() % 4 != 0 {
+        text.push(b' ');
+    }
+    let total = 12 + 8 + text.len() + 8 + bin.len();
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(b"glTF");
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&(total as u32).to_le_bytes());
+    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"JSON");
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&(bin.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"BIN\0");
+    out.extend_from_slice(&bin);
+    Ok(out)
+}
+
+/// The scene rows.
+pub fn run(quick: bool) -> Vec<Row> {
+    let rounds = if quick { 1 } else { 3 };
+    let mut scenes: Vec<(String, Result<String, String>)> = vec![(
+        if quick { "grid" } else { "big" }.to_owned(),
+        Ok(if quick { "grid" } else { "big" }.to_owned()),
+    )];
+    let (n, side) = if quick { (64, 256) } else { (512, 2048) };
+    let path = std::env::temp_dir().join(format!("bench-scene-{}.glb", std::process::id()));
+    let file = glb(n, side).and_then(|bytes| {
+        std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
+        Ok(path.display().to_string())
+    });
+    scenes.push((format!("glTF: {n}x{n} grid, {side}x{side} PNG"), file));
+    let demo = demo_exe();
+    let mut rows = Vec::new();
+    for (name, scene) in scenes {
+        let runs: Result<Vec<[f64; 4]>, String> = demo.clone().and_then(|demo| {
+            let scene = scene?;
+            (0..rounds).map(|_| load(&demo, &scene)).collect()
+        });
+        let part = |k: usize| -> Result<Sample, String> {
+            let runs = runs.as_ref().map_err(|e| e.clone())?;
+            Sample::of(&runs.iter().map(|r| r[k]).collect::<Vec<_>>())
+                .ok_or_else(|| "no run".into())
+        };
+        rows.push(Row {
+            group: "Scene load",
+            case: format!("{name} (demo, headless)"),
+            unit: "ms",
+            higher_is_better: false,
+            size: None,
+            results: vec![
+                ("request to loaded".into(), part(0)),
+                ("decode".into(), part(1)),
+                ("upload".into(), part(2)),
+                ("mips".into(), part(3)),
+            ],
+            note: None,
+            compare: false,
+        });
+    }
+    let _ = std::fs::remove_file(&path);
+    rows
+}

@@ -1,0 +1,456 @@
+//! Rows 2 and 3: buffer and texture uploads, end to end (host copy, GPU copy, wait), ours against
+//! a one-thread memcpy (the floor of any upload), a hand-written staged copy, and wgpu.
+
+use allocator::{Allocator, BufferDesc, GpuImage, ImageDesc, MemoryIntent, MipLevels};
+use ash::vk;
+use gpu_tests::Gpu;
+use staging::{
+    Access, BarrierBatch, BufferUpload, Finished, ImageUpload, Progress, ResourceState, Stager,
+    StagingRing, Submitter, UploadPath,
+};
+
+use crate::peer::Wgpu;
+use crate::stats::{interleaved, seconds, size_label, Contender, Row};
+
+/// The staging ring of every upload here: smaller than the largest upload, so those are split.
+const RING: u64 = 64 << 20;
+
+fn data(len: usize, seed: u32) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            ((i as u32) ^ seed)
+                .wrapping_mul(2_654_435_761)
+                .rotate_left(7) as u8
+        })
+        .collect()
+}
+
+/// A command buffer and fence for the hand-written baseline.
+struct Baseline<'g> {
+    gpu: &'g Gpu,
+    pool: vk::CommandPool,
+    cmd: vk::CommandBuffer,
+    fence: vk::Fence,
+}
+
+impl<'g> Baseline<'g> {
+    fn new(gpu: &'g Gpu) -> Self {
+        let device = &gpu.device;
+        // SAFETY: plain object creation on the benchmark's device; destroyed in `drop`.
+        unsafe {
+            let pool = device
+                .create_command_pool(
+                    &vk::CommandPoolCreateInfo::default()
+                        .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER)
+                        .queue_family_index(gpu.queue_family),
+                    None,
+                )
+                .expect("pool");
+            let cmd = device
+                .allocate_command_buffers(
+                    &vk::CommandBufferAllocateInfo::default()
+                        .command_pool(pool)
+                        .command_buffer_count(1),
+                )
+                .expect("cmd")[0];
+            let fence = device
+                .create_fence(&vk::FenceCreateInfo::default(), None)
+                .expect("fence");
+            Self {
+                gpu,
+                pool,
+                cmd,
+                fence,
+            }
+        }
+    }
+
+    /// memcpy into the mapped staging buffer, one `vkCmdCopyBuffer`, submit, wait.
+    fn upload(
+        &self,
+        alloc: &Allocator,
+        staging: &mut allocator::GpuBuffer,
+        dst: vk::Buffer,
+        data: &[u8],
+    ) -> Result<(), String> {
+        alloc.write(staging, 0, data).map_err(|e| e.to_string())?;
+        let device = &self.gpu.device;
+        // SAFETY: the command buffer is idle (the last submission was waited for); both buffers
+        // are live and at least `data.len()` bytes long.
+        unsafe {
+            device
+                .begin_command_buffer(
+                    self.cmd,
+                    &vk::CommandBufferBeginInfo::default()
+                        .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
+                )
+                .map_err(|e| e.to_string())?;
+            device.cmd_copy_buffer(
+                self.cmd,
+                staging.raw(),
+                dst,
+                &[vk::BufferCopy::default().size(data.len() as u64)],
+            );
+            device
+                .end_command_buffer(self.cmd)
+                .map_err(|e| e.to_string())?;
+            let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(self.cmd)];
+            device
+                .queue_submit2(
+                    self.gpu.queue,
+                    &[vk::SubmitInfo2::default().command_buffer_infos(&cmds)],
+                    self.fence,
+                )
+                .map_err(|e| e.to_string())?;
+            device
+                .wait_for_fences(&[self.fence], true, u64::MAX)
+                .map_err(|e| e.to_string())?;
+            device
+                .reset_fences(&[self.fence])
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Baseline<'_> {
+    fn drop(&mut self) {
+        // SAFETY: every submission was waited for.
+        unsafe {
+            self.gpu.device.destroy_fence(self.fence, None);
+            self.gpu.device.destroy_command_pool(self.pool, None);
+        }
+    }
+}
+
+/// One buffer upload through `stager`, staged or direct, run to completion.
+fn ours_buffer(
+    stager: &Stager,
+    alloc: &Allocator,
+    submitter: &mut Submitter,
+    ring: &mut StagingRing,
+    dst: &allocator::GpuBuffer,
+    data: &[u8],
+    path: UploadPath,
+) -> Result<(), String> {
+    let mut upload = BufferUpload::new(
+        dst,
+        0,
+        data,
+        ResourceState::UNDEFINED,
+        Access::VertexBuffer.into(),
+    )
+    .map_err(|e| e.to_string())?
+    .path(path);
+    // SAFETY: recording on the submitter's queue; the destination is idle (every earlier
+    // upload into it was waited for) and outlives `run`.
+    unsafe { submitter.run(ring, |cmd, ring| upload.record(stager, alloc, cmd, ring)) }
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Row 2: buffer uploads from 4 KiB to 256 MiB.
+pub fn buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row> {
+    let sizes: &[u64] = if quick {
+        &[4 << 10, 64 << 10]
+    } else {
+        &[4 << 10, 64 << 10, 1 << 20, 16 << 20, 256 << 20]
+    };
+    let rounds = if quick { 2 } else { 7 };
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let one_thread = gpu.stager().threads(1);
+    let mut submitter = gpu.submitter();
+    let mut ring = StagingRing::new(&alloc, RING).expect("ring");
+    let baseline = Baseline::new(gpu);
+    let mut rows = Vec::new();
+    let mut direct_memory = String::new();
+    for &size in sizes {
+        let bytes = data(size as usize, 1);
+        // Small uploads repeat within one measurement, so each takes long enough to time.
+        let reps = ((64u64 << 20) / size).clamp(1, if quick { 4 } else { 256 }) as usize;
+        let total = (size * reps as u64) as f64;
+        let usage = vk::BufferUsageFlags::TRANSFER_DST | vk::BufferUsageFlags::VERTEX_BUFFER;
+        let gpu_only = alloc
+            .create_buffer(&BufferDesc::new(size, usage))
+            .expect("destination");
+        let mappable = alloc
+            .create_buffer(&BufferDesc::new(size, usage).memory(MemoryIntent::CpuToGpu))
+            .expect("mappable destination");
+        direct_memory = format!("{:?}", mappable.memory_flags());
+        let mut staging = alloc
+            .create_buffer(&BufferDesc::staging(size))
+            .expect("staging");
+        let mut host = vec![0u8; size as usize];
+        let wgpu_buffer = peer.ok().map(|p| p.buffer(size));
+        let results = {
+            let (submitter, ring) = (&mut submitter, &mut ring);
+            let cell = std::cell::RefCell::new((submitter, ring));
+            let gbps = |f: &mut dyn FnMut() -> Result<(), String>| -> Result<f64, String> {
+                let mut result = Ok(());
+                let secs = seconds(|| {
+                    for _ in 0..reps {
+                        if let Err(e) = f() {
+                            result = Err(e);
+                            return;
+                        }
+                    }
+                });
+                result.map(|()| total / secs / 1e9)
+            };
+            let mut contenders = [
+                Contender::new("ours staged", || {
+                    let mut c = cell.borrow_mut();
+                    let (s, r) = &mut *c;
+                    gbps(&mut || {
+                        ours_buffer(&stager, &alloc, s, r, &gpu_only, &bytes, UploadPath::Staged)
+                    })
+                }),
+                Contender::new("ours staged, 1 thread", || {
+                    let mut c = cell.borrow_mut();
+                    let (s, r) = &mut *c;
+                    gbps(&mut || {
+                        ours_buffer(
+                            &one_thread,
+                            &alloc,
+                            s,
+                            r,
+                            &gpu_only,
+                            &bytes,
+                            UploadPath::Staged,
+                        )
+                    })
+                }),
+                Contender::new("ours direct", || {
+                    let mut c = cell.borrow_mut();
+                    let (s, r) = &mut *c;
+                    gbps(&mut || {
+                        ours_buffer(&stager, &alloc, s, r, &mappable, &bytes, UploadPath::Direct)
+                    })
+                }),
+                Contender::new("memcpy, 1 thread", || {
+                    gbps(&mut || {
+                        host.copy_from_slice(&bytes);
+                        std::hint::black_box(&host);
+                        Ok(())
+                    })
+                }),
+                Contender::new("hand-written staged copy", || {
+                    gbps(&mut || baseline.upload(&alloc, &mut staging, gpu_only.raw(), &bytes))
+                }),
+                Contender::new("wgpu write_buffer", || match (peer, &wgpu_buffer) {
+                    (Ok(p), Some(b)) => gbps(&mut || p.write_buffer(b, &bytes)),
+                    (Err(why), _) => Err(why.clone()),
+                    _ => Err("no wgpu buffer".into()),
+                }),
+            ];
+            interleaved(rounds, &mut contenders)
+        };
+        rows.push(Row {
+            group: "Buffer upload",
+            case: size_label(size),
+            unit: "GB/s",
+            higher_is_better: true,
+            size: Some(size),
+            results,
+            note: None,
+            compare: true,
+        });
+        // SAFETY: every upload into them was waited for.
+        unsafe {
+            alloc.destroy_buffer(gpu_only);
+            alloc.destroy_buffer(mappable);
+            alloc.destroy_buffer(staging);
+        }
+    }
+    if let Some(last) = rows.last_mut() {
+        last.note = Some(format!(
+            "end to end: host copy, GPU copy, wait for completion; ours staged goes through a \
+             {} MiB ring (uploads larger than it in several submissions), ours direct writes \
+             {direct_memory} memory; small sizes repeat up to 256 times per measurement",
+            RING >> 20
+        ));
+    }
+    // SAFETY: every submission completed.
+    unsafe {
+        submitter.destroy().expect("submitter");
+        ring.destroy(&alloc);
+    }
+    rows
+}
+
+/// Every level of a `side`-square RGBA8 image, packed.
+fn chain(side: u32) -> (Vec<u8>, Vec<(u32, std::ops::Range<usize>)>) {
+    let mut levels = Vec::new();
+    let mut offset = 0usize;
+    let mut s = side;
+    loop {
+        let len = (s * s * 4) as usize;
+        levels.push((s, offset..offset + len));
+        offset += len;
+        if s == 1 {
+            break;
+        }
+        s = (s / 2).max(1);
+    }
+    (data(offset, side), levels)
+}
+
+/// Uploads every image's full chain through one submitter run (several submissions when the
+/// ring fills).
+fn ours_textures(
+    stager: &Stager,
+    alloc: &Allocator,
+    submitter: &mut Submitter,
+    ring: &mut StagingRing,
+    images: &[GpuImage],
+    bytes: &[u8],
+) -> Result<(), String> {
+    let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
+    let mut uploads = images
+        .iter()
+        .map(|image| {
+            ImageUpload::packed(
+                stager,
+                image,
+                bytes,
+                image.mip_levels(),
+                ResourceState::UNDEFINED,
+                sampled,
+                RING / 4,
+            )
+        })
+        .collect::<staging::Result<Vec<_>>>()
+        .map_err(|e| e.to_string())?;
+    let mut next = 0;
+    // SAFETY: recording on the submitter's queue; images and data outlive `run`, which waits.
+    unsafe {
+        submitter.run(ring, |cmd, ring| {
+            while next < uploads.len() {
+                match uploads[next].record(stager, alloc, cmd, ring)? {
+                    Progress::Done(_) => next += 1,
+                    Progress::Pending => return Ok(Progress::Pending),
+                }
+            }
+            Ok(Progress::Done(Finished {
+                state: sampled,
+                acquire: BarrierBatch::new(),
+            }))
+        })
+    }
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+/// Row 3: one large texture with all levels, and many small ones.
+pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row> {
+    let rounds = if quick { 2 } else { 5 };
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let mut submitter = gpu.submitter();
+    let mut rows = Vec::new();
+    let cases: [(u32, usize); 2] = if quick {
+        [(256, 1), (64, 16)]
+    } else {
+        [(4096, 1), (256, 256)]
+    };
+    for (side, count) in cases {
+        let (bytes, levels) = chain(side);
+        let images: Vec<GpuImage> = (0..count)
+            .map(|_| {
+                alloc
+                    .create_image(
+                        &ImageDesc::new_2d(vk::Format::R8G8B8A8_SRGB, side, side)
+                            .mip_levels(MipLevels::Full)
+                            .usage(
+                                vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST,
+                            ),
+                    )
+                    .expect("texture")
+            })
+            .collect();
+        let textures: Vec<wgpu::Texture> = peer
+            .ok()
+            .map(|p| {
+                (0..count)
+                    .map(|_| p.texture(side, levels.len() as u32))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut ring = StagingRing::new(&alloc, RING).expect("ring");
+        let total = (bytes.len() * count) as f64;
+        let mut wgpu_peak = 0u64;
+        let results = {
+            let mut contenders = [
+                Contender::new("ours", || {
+                    let mut result = Ok(());
+                    let secs = seconds(|| {
+                        result = ours_textures(
+                            &stager,
+                            &alloc,
+                            &mut submitter,
+                            &mut ring,
+                            &images,
+                            &bytes,
+                        )
+                    });
+                    result.map(|()| total / secs / 1e9)
+                }),
+                Contender::new("wgpu write_texture", || {
+                    let p = peer.map_err(|why| why.clone())?;
+                    let before = p.allocated_bytes();
+                    let mut result = Ok(());
+                    let secs = seconds(|| {
+                        for texture in &textures {
+                            for (level, (s, range)) in levels.iter().enumerate() {
+                                p.write_level(texture, level as u32, *s, &bytes[range.clone()]);
+                            }
+                        }
+                        if let (Some(b), Some(a)) = (before, p.allocated_bytes()) {
+                            wgpu_peak = wgpu_peak.max(a.saturating_sub(b));
+                        }
+                        result = p.wait();
+                    });
+                    result.map(|()| total / secs / 1e9)
+                }),
+            ];
+            interleaved(rounds, &mut contenders)
+        };
+        let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+        rows.push(Row {
+            group: "Texture upload",
+            case: format!(
+                "{count} x {side}x{side} RGBA8, {} levels ({:.1} MiB)",
+                levels.len(),
+                mib(total as u64)
+            ),
+            unit: "GB/s",
+            higher_is_better: true,
+            size: Some(total as u64),
+            results,
+            compare: true,
+            note: Some(format!(
+                "peak host-visible staging: ours {:.1} MiB (the ring's high-water mark; the ring \
+                 is {} MiB), wgpu {} (growth of wgpu's allocator between the first \
+                 write_texture and the submit)",
+                mib(ring.high_water()),
+                RING >> 20,
+                if peer.is_ok() {
+                    format!("{:.1} MiB", mib(wgpu_peak))
+                } else {
+                    "n/a".into()
+                }
+            )),
+        });
+        // SAFETY: every upload completed.
+        unsafe {
+            ring.destroy(&alloc);
+            for image in images {
+                alloc.destroy_image(image);
+            }
+        }
+    }
+    // SAFETY: as above.
+    unsafe { submitter.destroy().expect("submitter") };
+    rows
+}
