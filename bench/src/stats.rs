@@ -41,9 +41,10 @@ impl<'a> Contender<'a> {
     }
 }
 
-/// Runs every contender once to warm up, then `rounds` rounds in which the order rotates, so no
-/// contender always runs first or after the same neighbour. A contender that fails is not run
-/// again; its result is the reason.
+/// Runs every contender once to warm up, then `rounds` rounds, each in a fresh pseudo-random
+/// order, so no contender always runs first or right after the same neighbour (whose freed
+/// memory or warmed caches it would inherit). A contender that fails is not run again; its
+/// result is the reason.
 pub fn interleaved(
     rounds: usize,
     contenders: &mut [Contender<'_>],
@@ -53,9 +54,15 @@ pub fn interleaved(
         .iter_mut()
         .map(|c| (c.run)().map(|_| Vec::new()))
         .collect();
-    for round in 0..rounds {
-        for k in 0..n {
-            let i = (round + k) % n;
+    let mut lcg = Lcg::new(rounds as u64 * 31 + n as u64);
+    for _ in 0..rounds {
+        // Fisher-Yates.
+        let mut order: Vec<usize> = (0..n).collect();
+        for k in (1..n).rev() {
+            let j = (lcg.unit() * (k + 1) as f64) as usize % (k + 1);
+            order.swap(k, j);
+        }
+        for i in order {
             if let Ok(list) = &mut values[i] {
                 match (contenders[i].run)() {
                     Ok(v) => list.push(v),
