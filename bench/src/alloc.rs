@@ -355,11 +355,32 @@ fn pairs_per_second<M: Maker>(
     result.map(|()| sizes.len() as f64 / secs)
 }
 
+/// A round of `maker` sized to take about 200 ms: the warm-up call runs the first 1024 sizes and
+/// sets how many later rounds run (a prefix of the same sequence, 256 to all of it), so a fast
+/// allocator gets enough pairs to time and a raw `vkAllocateMemory` on a real driver (thousands
+/// of pairs per second) does not take minutes.
+fn adaptive<'a, M: Maker>(
+    maker: &'a M,
+    kind: Kind,
+    sizes: &'a [u64],
+    threads: usize,
+) -> impl FnMut() -> Result<f64, String> + 'a {
+    let mut count: Option<usize> = None;
+    move || {
+        let n = count.unwrap_or(1024).min(sizes.len());
+        let rate = pairs_per_second(maker, kind, &sizes[..n], threads)?;
+        if count.is_none() {
+            count = Some(((rate * 0.2) as usize).clamp(256, sizes.len()));
+        }
+        Ok(rate)
+    }
+}
+
 /// The allocation rows.
 pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
-    let rounds = if quick { 2 } else { 9 };
+    let rounds = if quick { 2 } else { 15 };
     // Enough pairs that one round of the fastest contender takes tens of milliseconds.
-    let pairs = if quick { 256 } else { 65_536 };
+    let pairs = if quick { 256 } else { 262_144 };
     let mut info =
         vk_mem::AllocatorCreateInfo::new(&gpu.instance, &gpu.device, gpu.physical_device);
     info.vulkan_api_version = gpu.api_version;
@@ -403,14 +424,10 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
         for threads in [1usize, 8] {
             let sizes = &sizes;
             let mut contenders = [
-                Contender::new("ours", || pairs_per_second(&o, kind, sizes, threads)),
-                Contender::new("vk-mem", || pairs_per_second(&v, kind, sizes, threads)),
-                Contender::new("gpu-allocator", || {
-                    pairs_per_second(&g, kind, sizes, threads)
-                }),
-                Contender::new("vkAllocateMemory", || {
-                    pairs_per_second(&raw, kind, sizes, threads)
-                }),
+                Contender::new("ours", adaptive(&o, kind, sizes, threads)),
+                Contender::new("vk-mem", adaptive(&v, kind, sizes, threads)),
+                Contender::new("gpu-allocator", adaptive(&g, kind, sizes, threads)),
+                Contender::new("vkAllocateMemory", adaptive(&raw, kind, sizes, threads)),
             ];
             let range = if kind == Kind::Buffer {
                 format!(
