@@ -122,6 +122,7 @@ fn main() -> ExitCode {
         let peer = peer::Wgpu::new(&header.device);
         if wants("buffer") {
             rows.extend(upload::buffers(&gpu, peer.as_ref(), args.quick));
+            rows.push(upload::small_buffers(&gpu, peer.as_ref(), args.quick));
         }
         if wants("texture") {
             rows.extend(upload::textures(&gpu, peer.as_ref(), args.quick));

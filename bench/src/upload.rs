@@ -279,6 +279,128 @@ pub fn buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row>
     rows
 }
 
+/// Many small buffer uploads in a row (a level's worth of meshes and uniform blocks): ours records
+/// them all through one submitter run, several per command buffer; wgpu queues one
+/// `write_buffer` each and submits once. GB/s end to end, and the host time per upload spent
+/// recording (ours) or in `write_buffer` (wgpu).
+pub fn small_buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Row {
+    let count = if quick { 100 } else { 10_000 };
+    let rounds = if quick { 2 } else { 5 };
+    let mut lcg = crate::stats::Lcg::new(5);
+    let sizes: Vec<u64> = (0..count)
+        .map(|_| lcg.log_uniform(4 << 10, 64 << 10).next_multiple_of(4))
+        .collect();
+    let total: u64 = sizes.iter().sum();
+    let bytes = data(64 << 10, 9);
+    let alloc = gpu.allocator();
+    let stager = gpu.stager();
+    let mut submitter = gpu.submitter();
+    let mut ring = StagingRing::new(&alloc, RING).expect("ring");
+    let usage = vk::BufferUsageFlags::TRANSFER_DST | vk::BufferUsageFlags::VERTEX_BUFFER;
+    let buffers: Vec<allocator::GpuBuffer> = sizes
+        .iter()
+        .map(|&s| {
+            alloc
+                .create_buffer(&BufferDesc::new(s, usage))
+                .expect("buffer")
+        })
+        .collect();
+    let wgpu_buffers: Vec<wgpu::Buffer> = peer
+        .ok()
+        .map(|p| sizes.iter().map(|&s| p.buffer(s)).collect())
+        .unwrap_or_default();
+    let (mut ours_cpu, mut wgpu_cpu) = (Vec::new(), Vec::new());
+    let results = {
+        let mut contenders = [
+            Contender::new("ours staged", || {
+                let mut uploads = buffers
+                    .iter()
+                    .zip(&sizes)
+                    .map(|(b, &s)| {
+                        BufferUpload::new(
+                            b,
+                            0,
+                            &bytes[..s as usize],
+                            ResourceState::UNDEFINED,
+                            Access::VertexBuffer.into(),
+                        )
+                        .map(|u| u.path(UploadPath::Staged))
+                    })
+                    .collect::<staging::Result<Vec<_>>>()
+                    .map_err(|e| e.to_string())?;
+                let (mut next, mut recording) = (0, 0.0);
+                let start = std::time::Instant::now();
+                // SAFETY: recording on the submitter's queue; the buffers and data outlive
+                // `run`, which waits.
+                let result = unsafe {
+                    submitter.run(&mut ring, |cmd, ring| {
+                        let t = std::time::Instant::now();
+                        while next < uploads.len() {
+                            match uploads[next].record(&stager, &alloc, cmd, ring) {
+                                Ok(Progress::Done(_)) => next += 1,
+                                Ok(Progress::Pending) => {
+                                    recording += t.elapsed().as_secs_f64();
+                                    return Ok(Progress::Pending);
+                                }
+                                Err(e) => return Err(e),
+                            }
+                        }
+                        recording += t.elapsed().as_secs_f64();
+                        Ok(Progress::Done(Finished {
+                            state: Access::VertexBuffer.into(),
+                            acquire: BarrierBatch::new(),
+                        }))
+                    })
+                };
+                let secs = start.elapsed().as_secs_f64();
+                result.map_err(|e| e.to_string())?;
+                ours_cpu.push(recording / count as f64 * 1e6);
+                Ok(total as f64 / secs / 1e9)
+            }),
+            Contender::new("wgpu write_buffer", || {
+                let p = peer.map_err(|why| why.clone())?;
+                let start = std::time::Instant::now();
+                for (b, &s) in wgpu_buffers.iter().zip(&sizes) {
+                    p.queue.write_buffer(b, 0, &bytes[..s as usize]);
+                }
+                let queued = start.elapsed().as_secs_f64();
+                p.wait()?;
+                let secs = start.elapsed().as_secs_f64();
+                wgpu_cpu.push(queued / count as f64 * 1e6);
+                Ok(total as f64 / secs / 1e9)
+            }),
+        ];
+        interleaved(rounds, &mut contenders)
+    };
+    let median = |v: &[f64]| crate::stats::Sample::of(v).map_or(f64::NAN, |s| s.median);
+    // SAFETY: every upload completed.
+    unsafe {
+        for b in buffers {
+            alloc.destroy_buffer(b);
+        }
+        submitter.destroy().expect("submitter");
+        ring.destroy(&alloc);
+    }
+    Row {
+        group: "Buffer upload",
+        case: format!(
+            "{count} buffers of 4-64 KiB ({:.0} MiB)",
+            total as f64 / (1u64 << 20) as f64
+        ),
+        unit: "GB/s",
+        higher_is_better: true,
+        size: None,
+        results,
+        note: Some(format!(
+            "host time per upload: ours {:.2} µs recording (ring fill included), wgpu {:.2} µs \
+             in write_buffer; ours records many uploads per command buffer, wgpu submits once",
+            median(&ours_cpu),
+            median(&wgpu_cpu)
+        )),
+        compare: true,
+    }
+}
+
 /// Every level of a `side`-square RGBA8 image, packed.
 fn chain(side: u32) -> (Vec<u8>, Vec<(u32, std::ops::Range<usize>)>) {
     let mut levels = Vec::new();
