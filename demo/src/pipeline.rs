@@ -27,12 +27,91 @@ pub struct MeshPipeline {
     pub pipeline: vk::Pipeline,
 }
 
-pub fn module(device: &ash::Device, bytes: &[u8]) -> Result<vk::ShaderModule> {
+fn module(device: &ash::Device, bytes: &[u8]) -> Result<vk::ShaderModule> {
     let words = ash::util::read_spv(&mut std::io::Cursor::new(bytes)).context("bad SPIR-V")?;
     // SAFETY: valid device; the words are SPIR-V built from shaders/.
     Ok(unsafe {
         device.create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
     }?)
+}
+
+/// A graphics pipeline for dynamic rendering into one `color_format` target (and a depth target
+/// of `depth` with test and write on, when given): triangle lists, double-sided (glTF files
+/// disagree on winding often enough for a viewer), no blending, viewport and scissor dynamic.
+/// The shader modules (`spirv`: vertex, fragment) live only for the call.
+pub fn graphics_pipeline(
+    device: &ash::Device,
+    layout: vk::PipelineLayout,
+    spirv: (&[u8], &[u8]),
+    vertex_input: &vk::PipelineVertexInputStateCreateInfo<'_>,
+    color_format: vk::Format,
+    depth: Option<vk::Format>,
+) -> Result<vk::Pipeline> {
+    let vert = module(device, spirv.0)?;
+    let frag = match module(device, spirv.1) {
+        Ok(frag) => frag,
+        Err(err) => {
+            // SAFETY: never used.
+            unsafe { device.destroy_shader_module(vert, None) };
+            return Err(err);
+        }
+    };
+    let stages = [
+        vk::PipelineShaderStageCreateInfo::default()
+            .stage(vk::ShaderStageFlags::VERTEX)
+            .module(vert)
+            .name(c"main"),
+        vk::PipelineShaderStageCreateInfo::default()
+            .stage(vk::ShaderStageFlags::FRAGMENT)
+            .module(frag)
+            .name(c"main"),
+    ];
+    let assembly = vk::PipelineInputAssemblyStateCreateInfo::default()
+        .topology(vk::PrimitiveTopology::TRIANGLE_LIST);
+    let viewport = vk::PipelineViewportStateCreateInfo::default()
+        .viewport_count(1)
+        .scissor_count(1);
+    let raster = vk::PipelineRasterizationStateCreateInfo::default()
+        .polygon_mode(vk::PolygonMode::FILL)
+        .cull_mode(vk::CullModeFlags::NONE)
+        .line_width(1.0);
+    let multisample = vk::PipelineMultisampleStateCreateInfo::default()
+        .rasterization_samples(vk::SampleCountFlags::TYPE_1);
+    let depth_state = vk::PipelineDepthStencilStateCreateInfo::default()
+        .depth_test_enable(depth.is_some())
+        .depth_write_enable(depth.is_some())
+        .depth_compare_op(vk::CompareOp::LESS);
+    let blend_attachments = [vk::PipelineColorBlendAttachmentState::default()
+        .color_write_mask(vk::ColorComponentFlags::RGBA)];
+    let blend = vk::PipelineColorBlendStateCreateInfo::default().attachments(&blend_attachments);
+    let dynamic_states = [vk::DynamicState::VIEWPORT, vk::DynamicState::SCISSOR];
+    let dynamic = vk::PipelineDynamicStateCreateInfo::default().dynamic_states(&dynamic_states);
+    let color_formats = [color_format];
+    let mut rendering =
+        vk::PipelineRenderingCreateInfo::default().color_attachment_formats(&color_formats);
+    if let Some(format) = depth {
+        rendering = rendering.depth_attachment_format(format);
+    }
+    let info = vk::GraphicsPipelineCreateInfo::default()
+        .stages(&stages)
+        .vertex_input_state(vertex_input)
+        .input_assembly_state(&assembly)
+        .viewport_state(&viewport)
+        .rasterization_state(&raster)
+        .multisample_state(&multisample)
+        .depth_stencil_state(&depth_state)
+        .color_blend_state(&blend)
+        .dynamic_state(&dynamic)
+        .layout(layout)
+        .push_next(&mut rendering);
+    // SAFETY: every pointer in `info` refers to locals alive for the call; the modules are
+    // destroyed right after, which Vulkan allows once the pipeline exists.
+    unsafe {
+        let result = device.create_graphics_pipelines(vk::PipelineCache::null(), &[info], None);
+        device.destroy_shader_module(vert, None);
+        device.destroy_shader_module(frag, None);
+        Ok(result.map_err(|(_, err)| err)?[0])
+    }
 }
 
 impl MeshPipeline {
@@ -63,18 +142,6 @@ impl MeshPipeline {
                 None,
             )
         }?;
-        let vert = module(device, VERT)?;
-        let frag = module(device, FRAG)?;
-        let stages = [
-            vk::PipelineShaderStageCreateInfo::default()
-                .stage(vk::ShaderStageFlags::VERTEX)
-                .module(vert)
-                .name(c"main"),
-            vk::PipelineShaderStageCreateInfo::default()
-                .stage(vk::ShaderStageFlags::FRAGMENT)
-                .module(frag)
-                .name(c"main"),
-        ];
         let vertex_bindings = [vk::VertexInputBindingDescription {
             binding: 0,
             stride: std::mem::size_of::<Vertex>() as u32,
@@ -94,51 +161,23 @@ impl MeshPipeline {
         let vertex_input = vk::PipelineVertexInputStateCreateInfo::default()
             .vertex_binding_descriptions(&vertex_bindings)
             .vertex_attribute_descriptions(&attributes);
-        let assembly = vk::PipelineInputAssemblyStateCreateInfo::default()
-            .topology(vk::PrimitiveTopology::TRIANGLE_LIST);
-        let viewport = vk::PipelineViewportStateCreateInfo::default()
-            .viewport_count(1)
-            .scissor_count(1);
-        // Double-sided: glTF files disagree on winding often enough for a viewer.
-        let raster = vk::PipelineRasterizationStateCreateInfo::default()
-            .polygon_mode(vk::PolygonMode::FILL)
-            .cull_mode(vk::CullModeFlags::NONE)
-            .line_width(1.0);
-        let multisample = vk::PipelineMultisampleStateCreateInfo::default()
-            .rasterization_samples(vk::SampleCountFlags::TYPE_1);
-        let depth = vk::PipelineDepthStencilStateCreateInfo::default()
-            .depth_test_enable(true)
-            .depth_write_enable(true)
-            .depth_compare_op(vk::CompareOp::LESS);
-        let blend_attachments = [vk::PipelineColorBlendAttachmentState::default()
-            .color_write_mask(vk::ColorComponentFlags::RGBA)];
-        let blend =
-            vk::PipelineColorBlendStateCreateInfo::default().attachments(&blend_attachments);
-        let dynamic_states = [vk::DynamicState::VIEWPORT, vk::DynamicState::SCISSOR];
-        let dynamic = vk::PipelineDynamicStateCreateInfo::default().dynamic_states(&dynamic_states);
-        let color_formats = [color_format];
-        let mut rendering = vk::PipelineRenderingCreateInfo::default()
-            .color_attachment_formats(&color_formats)
-            .depth_attachment_format(DEPTH_FORMAT);
-        let info = vk::GraphicsPipelineCreateInfo::default()
-            .stages(&stages)
-            .vertex_input_state(&vertex_input)
-            .input_assembly_state(&assembly)
-            .viewport_state(&viewport)
-            .rasterization_state(&raster)
-            .multisample_state(&multisample)
-            .depth_stencil_state(&depth)
-            .color_blend_state(&blend)
-            .dynamic_state(&dynamic)
-            .layout(layout)
-            .push_next(&mut rendering);
-        // SAFETY: every pointer in `info` refers to locals alive for the call; the modules are
-        // destroyed right after, which Vulkan allows once the pipeline exists.
-        let pipeline = unsafe {
-            let result = device.create_graphics_pipelines(vk::PipelineCache::null(), &[info], None);
-            device.destroy_shader_module(vert, None);
-            device.destroy_shader_module(frag, None);
-            result.map_err(|(_, err)| err)?[0]
+        let pipeline = match graphics_pipeline(
+            device,
+            layout,
+            (VERT, FRAG),
+            &vertex_input,
+            color_format,
+            Some(DEPTH_FORMAT),
+        ) {
+            Ok(pipeline) => pipeline,
+            Err(err) => {
+                // SAFETY: never used.
+                unsafe {
+                    device.destroy_pipeline_layout(layout, None);
+                    device.destroy_descriptor_set_layout(set_layout, None);
+                }
+                return Err(err);
+            }
         };
         Ok(Self {
             set_layout,

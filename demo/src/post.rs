@@ -7,7 +7,7 @@
 use anyhow::Result;
 use ash::vk;
 
-use crate::pipeline::module;
+use crate::pipeline::graphics_pipeline;
 
 const VERT: &[u8] = include_bytes!("../../shaders/spirv/fullscreen_vert.spv");
 const FRAG: &[u8] = include_bytes!("../../shaders/spirv/post_frag.spv");
@@ -129,67 +129,14 @@ impl PostPipelines {
     }
 
     fn pipeline(&self, device: &ash::Device, format: vk::Format) -> Result<vk::Pipeline> {
-        let vert = module(device, VERT)?;
-        let frag = match module(device, FRAG) {
-            Ok(frag) => frag,
-            Err(err) => {
-                // SAFETY: unused.
-                unsafe { device.destroy_shader_module(vert, None) };
-                return Err(err);
-            }
-        };
-        let stages = [
-            vk::PipelineShaderStageCreateInfo::default()
-                .stage(vk::ShaderStageFlags::VERTEX)
-                .module(vert)
-                .name(c"main"),
-            vk::PipelineShaderStageCreateInfo::default()
-                .stage(vk::ShaderStageFlags::FRAGMENT)
-                .module(frag)
-                .name(c"main"),
-        ];
-        let vertex_input = vk::PipelineVertexInputStateCreateInfo::default();
-        let assembly = vk::PipelineInputAssemblyStateCreateInfo::default()
-            .topology(vk::PrimitiveTopology::TRIANGLE_LIST);
-        let viewport = vk::PipelineViewportStateCreateInfo::default()
-            .viewport_count(1)
-            .scissor_count(1);
-        let raster = vk::PipelineRasterizationStateCreateInfo::default()
-            .polygon_mode(vk::PolygonMode::FILL)
-            .cull_mode(vk::CullModeFlags::NONE)
-            .line_width(1.0);
-        let multisample = vk::PipelineMultisampleStateCreateInfo::default()
-            .rasterization_samples(vk::SampleCountFlags::TYPE_1);
-        let blend_attachments = [vk::PipelineColorBlendAttachmentState::default()
-            .color_write_mask(vk::ColorComponentFlags::RGBA)];
-        let blend =
-            vk::PipelineColorBlendStateCreateInfo::default().attachments(&blend_attachments);
-        let dynamic_states = [vk::DynamicState::VIEWPORT, vk::DynamicState::SCISSOR];
-        let dynamic = vk::PipelineDynamicStateCreateInfo::default().dynamic_states(&dynamic_states);
-        let formats = [format];
-        let mut rendering =
-            vk::PipelineRenderingCreateInfo::default().color_attachment_formats(&formats);
-        let depth = vk::PipelineDepthStencilStateCreateInfo::default();
-        let info = vk::GraphicsPipelineCreateInfo::default()
-            .stages(&stages)
-            .vertex_input_state(&vertex_input)
-            .input_assembly_state(&assembly)
-            .viewport_state(&viewport)
-            .rasterization_state(&raster)
-            .multisample_state(&multisample)
-            .depth_stencil_state(&depth)
-            .color_blend_state(&blend)
-            .dynamic_state(&dynamic)
-            .layout(self.layout)
-            .push_next(&mut rendering);
-        // SAFETY: every pointer in `info` refers to locals alive for the call; the modules are
-        // destroyed right after, which Vulkan allows once the pipeline exists.
-        unsafe {
-            let result = device.create_graphics_pipelines(vk::PipelineCache::null(), &[info], None);
-            device.destroy_shader_module(vert, None);
-            device.destroy_shader_module(frag, None);
-            Ok(result.map_err(|(_, err)| err)?[0])
-        }
+        graphics_pipeline(
+            device,
+            self.layout,
+            (VERT, FRAG),
+            &vk::PipelineVertexInputStateCreateInfo::default(),
+            format,
+            None,
+        )
     }
 
     /// Frees every set and allocates one per entry of `sources`, each sampling its two views.
