@@ -487,17 +487,12 @@ impl Graph {
         transient: &impl Fn(ImageId) -> Option<vk::Image>,
         batch: &mut BarrierBatch,
     ) -> Result<()> {
-        // The release halves of ownership transfers were recorded on the other queue.
-        let mut released_elsewhere = BarrierBatch::new();
         for step in steps {
             match step {
                 Step::Image { image, from, to } => {
                     let (raw, range) = self.image_handle(*image, transient)?;
-                    if from.transfers_ownership_to(*to) {
-                        released_elsewhere.image(raw, range, *from, *to, batch);
-                    } else {
-                        batch.image_local(raw, range, *from, *to);
-                    }
+                    // An ownership transfer's release was recorded on the other queue.
+                    batch.acquire_image(raw, range, *from, *to);
                 }
                 Step::TakeOver {
                     image,
@@ -509,11 +504,7 @@ impl Graph {
                 }
                 Step::Buffer { buffer, from, to } => {
                     let raw = self.buffers[buffer.0].buffer;
-                    if from.transfers_ownership_to(*to) {
-                        released_elsewhere.buffer(raw, 0, vk::WHOLE_SIZE, *from, *to, batch);
-                    } else {
-                        batch.buffer_local(raw, 0, vk::WHOLE_SIZE, *from, *to);
-                    }
+                    batch.acquire_buffer(raw, 0, vk::WHOLE_SIZE, *from, *to);
                 }
             }
         }

@@ -260,6 +260,46 @@ impl BarrierBatch {
         }
     }
 
+    /// Adds only the acquire half of moving `buffer[offset..offset + size]` from `from` to `to`,
+    /// for a resource whose release another queue recorded (nothing when no family changes
+    /// hands: then it is the barrier of [`BarrierBatch::buffer_local`]).
+    pub fn acquire_buffer(
+        &mut self,
+        buffer: vk::Buffer,
+        offset: u64,
+        size: u64,
+        from: ResourceState,
+        to: ResourceState,
+    ) {
+        let half = if from.transfers_ownership_to(to) {
+            Half::Acquire
+        } else {
+            Half::Whole
+        };
+        if let Some(m) = masks(from, to, half, false) {
+            self.push_buffer(buffer, offset, size, m);
+        }
+    }
+
+    /// Adds only the acquire half of moving `range` of `image` from `from` to `to` (see
+    /// [`BarrierBatch::acquire_buffer`]).
+    pub fn acquire_image(
+        &mut self,
+        image: vk::Image,
+        range: vk::ImageSubresourceRange,
+        from: ResourceState,
+        to: ResourceState,
+    ) {
+        let half = if from.transfers_ownership_to(to) {
+            Half::Acquire
+        } else {
+            Half::Whole
+        };
+        if let Some(m) = masks(from, to, half, true) {
+            self.push_image(image, range, m);
+        }
+    }
+
     /// Adds an execution and memory dependency between two states for a buffer on one queue,
     /// where no ownership moves (the common case).
     pub fn buffer_local(

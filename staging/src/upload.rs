@@ -340,14 +340,7 @@ impl<'a> BufferUpload<'a> {
             Ownership::Local(state) => self.from = state,
             Ownership::Acquire(local) => {
                 // Ownership moves for the whole buffer, as the release named it.
-                BarrierBatch::new().buffer(
-                    self.dst.raw(),
-                    0,
-                    vk::WHOLE_SIZE,
-                    self.from,
-                    local,
-                    acquire,
-                );
+                acquire.acquire_buffer(self.dst.raw(), 0, vk::WHOLE_SIZE, self.from, local);
                 self.from = local;
             }
         }
@@ -855,9 +848,8 @@ impl<'a> ImageUpload<'a> {
         match stager.ownership_in(self.from)? {
             Ownership::Local(state) => self.from = state,
             Ownership::Acquire(local) => {
-                let mut release = BarrierBatch::new();
                 for &range in &self.ranges {
-                    release.image(self.dst.raw(), range, self.from, local, acquire);
+                    acquire.acquire_image(self.dst.raw(), range, self.from, local);
                 }
                 self.from = local;
             }
