@@ -77,9 +77,8 @@ struct FrameGraph {
     hdr: ImageId,
     depth: ImageId,
     output: ImageId,
+    /// The post passes, in order: graph passes `1..=post.len()` (the scene pass is 0).
     post: Vec<PostPass>,
-    /// Index of the first post pass (the scene pass is 0).
-    first_post: usize,
     /// The present pass's index and the swapchain image it blits to.
     present: Option<(usize, vk::Image)>,
 }
@@ -288,7 +287,6 @@ fn declare(
         depth,
         output,
         post,
-        first_post: 1,
         present,
     }
 }
@@ -656,7 +654,7 @@ impl Renderer {
                 device,
                 cmd,
                 |id| transients.image(id),
-                |pass, cmd| recorder.record(pass, cmd),
+                |pass, _| recorder.record(pass),
             )?;
         }
         let output_state = plan
@@ -815,9 +813,9 @@ fn whole(extent: vk::Extent2D) -> vk::Rect2D {
 }
 
 impl PassRecorder<'_> {
-    /// Records pass `pass` of the frame (the graph has put its resources in their states).
-    fn record(&self, pass: usize, cmd: vk::CommandBuffer) -> Result<()> {
-        debug_assert_eq!(cmd, self.cmd);
+    /// Records pass `pass` of the frame into the recorder's command buffer (the graph has put
+    /// its resources in their states).
+    fn record(&self, pass: usize) -> Result<()> {
         if pass == 0 {
             return self.scene();
         }
@@ -827,7 +825,7 @@ impl PassRecorder<'_> {
                 return Ok(());
             }
         }
-        let i = pass - self.frame.first_post;
+        let i = pass - 1;
         let p = self.frame.post.get(i).with_context(|| {
             format!(
                 "no recording for pass '{}'",
