@@ -616,7 +616,10 @@ impl Renderer {
         );
         self.prepare_transients(allocator, &frame)?;
         let transients = self.transients.as_ref().context("no transients")?;
-        let plan = frame.graph.plan(|a, b| transients.share_bytes(a, b))?;
+        // The transients were made for exactly this graph's uses (`prepare_transients`).
+        let plan = frame
+            .graph
+            .plan_with(transients.uses(), |a, b| transients.share_bytes(a, b))?;
         let output = self.output.as_ref().context("render before resize")?;
         let device = &self.device;
         // SAFETY: the slot's last submission completed (waited above), so its pool is idle.

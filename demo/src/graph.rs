@@ -348,9 +348,20 @@ impl Graph {
     }
 
     /// Plans every barrier. `share_bytes(a, b)` says whether transients `a` and `b` were placed
-    /// over common bytes.
+    /// over common bytes. (The renderer, which has the transients already, calls
+    /// [`Graph::plan_with`].)
+    #[cfg(test)]
     pub fn plan(&self, share_bytes: impl Fn(ImageId, ImageId) -> bool) -> Result<Plan> {
-        let uses = self.transients()?;
+        self.plan_with(&self.transients()?, share_bytes)
+    }
+
+    /// [`Graph::plan`] with the graph's transients already found by [`Graph::transients`]
+    /// (which also checked the declarations), so a frame does not derive them twice.
+    pub fn plan_with(
+        &self,
+        uses: &[TransientUse],
+        share_bytes: impl Fn(ImageId, ImageId) -> bool,
+    ) -> Result<Plan> {
         let last_access = |id: ImageId| -> Option<Access> {
             let u = uses.iter().find(|u| u.id == id)?;
             let pass = &self.passes[u.last_pass as usize];

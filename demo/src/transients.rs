@@ -170,6 +170,11 @@ impl Transients {
         self.memory.len()
     }
 
+    /// The transients this set was made for.
+    pub fn uses(&self) -> &[TransientUse] {
+        &self.uses
+    }
+
     /// Whether this set was made for `uses` with `aliasing`.
     pub fn fits(&self, uses: &[TransientUse], aliasing: bool) -> bool {
         self.aliasing == aliasing && self.uses == uses
