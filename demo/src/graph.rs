@@ -18,7 +18,7 @@
 //!   the next use declares; staging decides whether that needs a barrier, and the barriers of
 //!   one pass go out as one `vkCmdPipelineBarrier2`.
 //!
-//! Planning ([`Graph::plan`]) is a pure function of the declarations and of which transients
+//! Planning ([`Graph::plan_with`]) is a pure function of the declarations and of which transients
 //! share bytes, tested without a GPU below.
 
 use anyhow::{bail, Result};
@@ -355,8 +355,9 @@ impl Graph {
         self.plan_with(&self.transients()?, share_bytes)
     }
 
-    /// [`Graph::plan`] with the graph's transients already found by [`Graph::transients`]
+    /// Plans every barrier, given the graph's transients as [`Graph::transients`] found them
     /// (which also checked the declarations), so a frame does not derive them twice.
+    /// `share_bytes(a, b)` says whether transients `a` and `b` were placed over common bytes.
     pub fn plan_with(
         &self,
         uses: &[TransientUse],
