@@ -4,7 +4,7 @@
 //! machine. Prints a table and writes `bench.md` (for BENCHMARKS.md), `bench.json` and SVG
 //! charts into the output folder.
 //!
-//! `cargo run --release -p bench [-- --quick] [--out DIR] [--only alloc,buffer,texture,mips,scene]`
+//! `cargo run --release -p bench [-- --quick] [--out DIR] [--only alloc,buffer,fill,texture,mips,scene]`
 //!
 //! `--quick` runs tiny sizes and two rounds: a smoke test (CI runs it), not figures.
 
@@ -46,12 +46,10 @@ fn parse() -> Result<Args, String> {
                 args.only = Some(list.split(',').map(str::to_owned).collect());
             }
             "--bench" => {}
-            "--help" | "-h" => {
-                return Err(
-                    "usage: bench [--quick] [--out DIR] [--only alloc,buffer,texture,mips,scene]"
-                        .into(),
-                )
-            }
+            "--help" | "-h" => return Err(
+                "usage: bench [--quick] [--out DIR] [--only alloc,buffer,fill,texture,mips,scene]"
+                    .into(),
+            ),
             other => return Err(format!("unknown argument '{other}' (try --help)")),
         }
     }
@@ -117,6 +115,9 @@ fn main() -> ExitCode {
     let mut rows = Vec::new();
     if wants("alloc") {
         rows.extend(alloc::run(&gpu, args.quick));
+    }
+    if wants("fill") {
+        rows.extend(upload::fill(&gpu, args.quick));
     }
     if wants("buffer") || wants("texture") {
         let peer = peer::Wgpu::new(&header.device);

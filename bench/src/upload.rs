@@ -123,7 +123,8 @@ impl Drop for Baseline<'_> {
     }
 }
 
-/// One buffer upload through `stager`, staged or direct, run to completion.
+/// One buffer upload through `stager`, staged or direct, run to completion; answers the host
+/// seconds spent inside `record` (the ring fill, for staged uploads).
 fn ours_buffer(
     stager: &Stager,
     alloc: &Allocator,
@@ -132,7 +133,7 @@ fn ours_buffer(
     dst: &allocator::GpuBuffer,
     data: &[u8],
     path: UploadPath,
-) -> Result<(), String> {
+) -> Result<f64, String> {
     let mut upload = BufferUpload::new(
         dst,
         0,
@@ -142,11 +143,19 @@ fn ours_buffer(
     )
     .map_err(|e| e.to_string())?
     .path(path);
+    let mut recording = 0.0;
     // SAFETY: recording on the submitter's queue; the destination is idle (every earlier
     // upload into it was waited for) and outlives `run`.
-    unsafe { submitter.run(ring, |cmd, ring| upload.record(stager, alloc, cmd, ring)) }
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    unsafe {
+        submitter.run(ring, |cmd, ring| {
+            let start = std::time::Instant::now();
+            let progress = upload.record(stager, alloc, cmd, ring);
+            recording += start.elapsed().as_secs_f64();
+            progress
+        })
+    }
+    .map(|_| recording)
+    .map_err(|e| e.to_string())
 }
 
 /// Row 2: buffer uploads from 4 KiB to 256 MiB.
@@ -154,7 +163,7 @@ pub fn buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row>
     let sizes: &[u64] = if quick {
         &[4 << 10, 64 << 10]
     } else {
-        &[4 << 10, 64 << 10, 1 << 20, 16 << 20, 256 << 20]
+        &[4 << 10, 64 << 10, 1 << 20, 16 << 20, 256 << 20, 1 << 30]
     };
     let rounds = if quick { 2 } else { 7 };
     let alloc = gpu.allocator();
@@ -204,6 +213,7 @@ pub fn buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row>
                     let (s, r) = &mut *c;
                     gbps(&mut || {
                         ours_buffer(&stager, &alloc, s, r, &gpu_only, &bytes, UploadPath::Staged)
+                            .map(drop)
                     })
                 }),
                 Contender::new("ours staged, 1 thread", || {
@@ -219,6 +229,7 @@ pub fn buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row>
                             &bytes,
                             UploadPath::Staged,
                         )
+                        .map(drop)
                     })
                 }),
                 Contender::new("ours direct", || {
@@ -226,6 +237,7 @@ pub fn buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row>
                     let (s, r) = &mut *c;
                     gbps(&mut || {
                         ours_buffer(&stager, &alloc, s, r, &mappable, &bytes, UploadPath::Direct)
+                            .map(drop)
                     })
                 }),
                 Contender::new("memcpy, 1 thread", || {
@@ -474,7 +486,7 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
     let cases: [(u32, usize); 2] = if quick {
         [(256, 1), (64, 16)]
     } else {
-        [(4096, 1), (256, 256)]
+        [(4096, 12), (256, 256)]
     };
     for (side, count) in cases {
         let (bytes, levels) = chain(side);
@@ -575,4 +587,143 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
     // SAFETY: as above.
     unsafe { submitter.destroy().expect("submitter") };
     rows
+}
+
+/// A mapped buffer's bytes.
+fn mapped(buffer: &mut allocator::GpuBuffer) -> &mut [u8] {
+    let ptr = buffer.mapped_ptr().expect("persistently mapped");
+    // SAFETY: the mapping covers the whole buffer and lives as long as it; the `&mut` borrow of
+    // the buffer keeps other host access out, and no GPU work uses it while the slice lives.
+    unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), buffer.size() as usize) }
+}
+
+/// Where the staged path's time goes: the same large upload through rings in each kind of
+/// host-visible memory, with streaming and plain stores, at one thread and the default count, and
+/// the host fill alone (no GPU copy) beside them: the fill's rate is the roof of the staged path.
+pub fn fill(gpu: &Gpu, quick: bool) -> Vec<Row> {
+    let size: u64 = if quick { 8 << 20 } else { 256 << 20 };
+    let rounds = if quick { 2 } else { 7 };
+    let alloc = gpu.allocator();
+    let bytes = data(size as usize, 3);
+    let usage = vk::BufferUsageFlags::TRANSFER_DST | vk::BufferUsageFlags::VERTEX_BUFFER;
+    let dst = alloc
+        .create_buffer(&BufferDesc::new(size, usage))
+        .expect("destination");
+    let mut submitter = gpu.submitter();
+    let ring_in = |memory: MemoryIntent| {
+        let buffer = alloc
+            .create_buffer(
+                &BufferDesc::new(RING, vk::BufferUsageFlags::TRANSFER_SRC).memory(memory),
+            )
+            .expect("ring buffer");
+        let flags = buffer.memory_flags();
+        (StagingRing::from_buffer(buffer).expect("ring"), flags)
+    };
+    let (mut upload_ring, upload_flags) = ring_in(MemoryIntent::Upload);
+    let (mut cached_ring, cached_flags) = ring_in(MemoryIntent::Readback);
+    let (mut bar_ring, bar_flags) = ring_in(MemoryIntent::CpuToGpu);
+    let mut target = alloc
+        .create_buffer(&BufferDesc::staging(size))
+        .expect("fill target");
+    let default = gpu.stager();
+    let default_threads = default.copy_threads();
+    let threads = format!("{default_threads} threads");
+    let wide = gpu.stager().threads(16);
+    let plain = gpu.stager().streaming_stores(false);
+    let one = gpu.stager().threads(1);
+    let one_plain = gpu.stager().threads(1).streaming_stores(false);
+    let share = std::cell::RefCell::new(Vec::new());
+    let results = {
+        let cell = std::cell::RefCell::new((
+            &mut submitter,
+            &mut upload_ring,
+            &mut cached_ring,
+            &mut bar_ring,
+            &mut target,
+        ));
+        let staged = |stager: &Stager, which: u8| {
+            let mut c = cell.borrow_mut();
+            let (s, up, cached, bar, _) = &mut *c;
+            let ring: &mut StagingRing = match which {
+                0 => up,
+                1 => cached,
+                _ => bar,
+            };
+            let mut result = Ok(0.0);
+            let secs = seconds(|| {
+                result = ours_buffer(stager, &alloc, s, ring, &dst, &bytes, UploadPath::Staged)
+            });
+            result.map(|recording| {
+                if which == 0 && stager.copy_threads() == default_threads {
+                    share.borrow_mut().push(recording / secs);
+                }
+                size as f64 / secs / 1e9
+            })
+        };
+        let fill_only = |stager: &Stager| {
+            let mut c = cell.borrow_mut();
+            let target = mapped(&mut *c.4);
+            let mut result = Ok(());
+            let secs = seconds(|| result = stager.copy(&bytes, target));
+            result
+                .map(|()| size as f64 / secs / 1e9)
+                .map_err(|e| e.to_string())
+        };
+        let mut contenders = [
+            Contender::new(format!("staged, streaming, {threads}"), || {
+                staged(&default, 0)
+            }),
+            Contender::new(format!("staged, plain stores, {threads}"), || {
+                staged(&plain, 0)
+            }),
+            Contender::new("staged, streaming, 16 threads", || staged(&wide, 0)),
+            Contender::new("staged, streaming, 1 thread", || staged(&one, 0)),
+            Contender::new("staged, plain stores, 1 thread", || staged(&one_plain, 0)),
+            Contender::new(
+                format!("staged, ring in host-cached memory, {threads}"),
+                || staged(&default, 1),
+            ),
+            Contender::new(format!("staged, ring in BAR memory, {threads}"), || {
+                staged(&default, 2)
+            }),
+            Contender::new(format!("fill only, streaming, {threads}"), || {
+                fill_only(&default)
+            }),
+            Contender::new(format!("fill only, plain stores, {threads}"), || {
+                fill_only(&plain)
+            }),
+            Contender::new("fill only, streaming, 16 threads", || fill_only(&wide)),
+            Contender::new("fill only, streaming, 1 thread", || fill_only(&one)),
+            Contender::new("fill only, plain stores, 1 thread", || {
+                fill_only(&one_plain)
+            }),
+        ];
+        interleaved(rounds, &mut contenders)
+    };
+    let share = crate::stats::Sample::of(&share.into_inner()).map_or(f64::NAN, |s| s.median);
+    // SAFETY: every upload completed (the submitter waited for each).
+    unsafe {
+        submitter.destroy().expect("submitter");
+        upload_ring.destroy(&alloc);
+        cached_ring.destroy(&alloc);
+        bar_ring.destroy(&alloc);
+        alloc.destroy_buffer(target);
+        alloc.destroy_buffer(dst);
+    }
+    vec![Row {
+        group: "Staging fill",
+        case: size_label(size),
+        unit: "GB/s",
+        higher_is_better: true,
+        size: None,
+        results,
+        note: Some(format!(
+            "{} MiB rings; upload memory {upload_flags:?}, host-cached {cached_flags:?}, BAR \
+             {bar_flags:?}; fill only: the host copy into a mapped staging buffer, no GPU work; \
+             the first contender spends {:.0}% of its time in record (the fill)",
+            RING >> 20,
+            share * 100.0
+        )),
+        compare: true,
+    }]
 }

@@ -56,6 +56,7 @@ mod access;
 mod barrier;
 mod check;
 mod error;
+mod fill;
 mod format;
 mod mips;
 mod plan;

@@ -13,6 +13,7 @@ use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
 use crate::check;
 use crate::error::{Error, Result};
+use crate::fill::{self, CopyMode};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::{offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout};
 use crate::ring::StagingRing;
@@ -20,8 +21,6 @@ use crate::target::{BufferTarget, ImageTarget};
 
 /// Smallest run of buffer bytes worth a copy region when the ring has little room left.
 const MIN_BUFFER_CHUNK: u64 = 64 * 1024;
-/// Below this, a host copy is not worth spreading over threads.
-const PARALLEL_COPY_MIN: usize = 4 << 20;
 
 /// Device facts uploads need, and how many threads fill staging memory. Cheap to clone; holds
 /// no mutable state.
@@ -30,6 +29,7 @@ pub struct Stager {
     device: ash::Device,
     align: CopyAlignment,
     threads: usize,
+    streaming: bool,
     queue_families: u32,
     family: Option<u32>,
 }
@@ -39,6 +39,7 @@ impl std::fmt::Debug for Stager {
         f.debug_struct("Stager")
             .field("align", &self.align)
             .field("threads", &self.threads)
+            .field("streaming", &self.streaming)
             .finish_non_exhaustive()
     }
 }
@@ -66,6 +67,7 @@ impl Stager {
             device: device.clone(),
             align: CopyAlignment::from_limits(&limits),
             threads: cores.min(8),
+            streaming: true,
             queue_families,
             family: None,
         }
@@ -139,10 +141,45 @@ impl Stager {
         }
     }
 
+    /// How many threads fill staging memory.
+    pub fn copy_threads(&self) -> usize {
+        self.threads
+    }
+
     /// Sets how many threads fill staging memory (1 for none).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
         self
+    }
+
+    /// Whether large host copies (1 MiB and more) into staging memory and mapped destinations use
+    /// non-temporal stores, which write whole cache lines to memory without first reading them
+    /// into the CPU's caches (on x86-64; plain stores elsewhere). On by default; see
+    /// `BENCHMARKS.md` for what they bring on an H200 host and on lavapipe.
+    pub fn streaming_stores(mut self, on: bool) -> Self {
+        self.streaming = on;
+        self
+    }
+
+    /// Copies `src` into `dst` the way this stager fills staging memory (its threads, and
+    /// streaming stores for large copies when on): for callers writing into mapped memory of
+    /// their own. Refuses slices of different lengths.
+    pub fn copy(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
+        if src.len() != dst.len() {
+            return Err(Error::invalid(
+                "dst",
+                format!("{} bytes cannot hold a {}-byte copy", dst.len(), src.len()),
+            ));
+        }
+        fill::copy(src, dst, self.copy_mode());
+        Ok(())
+    }
+
+    pub(crate) fn copy_mode(&self) -> CopyMode {
+        CopyMode {
+            threads: self.threads,
+            streaming: self.streaming,
+        }
     }
 
     /// The device recorded on.
@@ -154,20 +191,6 @@ impl Stager {
     pub fn alignment(&self) -> CopyAlignment {
         self.align
     }
-}
-
-/// Copies `src` into `dst` (same length), over up to `threads` threads for large copies.
-pub(crate) fn copy_parallel(src: &[u8], dst: &mut [u8], threads: usize) {
-    if threads <= 1 || src.len() < PARALLEL_COPY_MIN {
-        dst.copy_from_slice(src);
-        return;
-    }
-    let chunk = src.len().div_ceil(threads).next_multiple_of(4096);
-    std::thread::scope(|scope| {
-        for (d, s) in dst.chunks_mut(chunk).zip(src.chunks(chunk)) {
-            scope.spawn(move || d.copy_from_slice(s));
-        }
-    });
 }
 
 /// How a buffer upload reaches its destination.
@@ -494,7 +517,7 @@ impl<'a> BufferUpload<'a> {
                 };
                 let start = done as usize;
                 let src = &self.data[start..start + span.size() as usize];
-                copy_parallel(src, ring.bytes_mut(span)?, stager.threads);
+                fill::copy(src, ring.bytes_mut(span)?, stager.copy_mode());
                 ring.flush(allocator, span)?;
                 regions.push(vk::BufferCopy {
                     src_offset: span.offset(),
@@ -566,7 +589,7 @@ impl<'a> BufferUpload<'a> {
                 self.data.len(),
             )
         };
-        copy_parallel(self.data, dst, stager.threads);
+        fill::copy(self.data, dst, stager.copy_mode());
         allocator.flush_host(&host, self.dst_offset, len)?;
         self.done = len;
         // Host writes made before vkQueueSubmit are visible to every command of that submission
@@ -939,10 +962,10 @@ impl<'a> ImageUpload<'a> {
                     break;
                 };
                 match piece.contiguous_source() {
-                    Some((start, len)) => copy_parallel(
+                    Some((start, len)) => fill::copy(
                         &self.data[start..start + len],
                         &mut ring.bytes_mut(span)?[..len],
-                        stager.threads,
+                        stager.copy_mode(),
                     ),
                     None => piece.fill(self.data, ring.bytes_mut(span)?)?,
                 }
