@@ -123,6 +123,25 @@ impl Drop for Baseline<'_> {
     }
 }
 
+/// A staged upload in batches of `batch` bytes (the upload's default when `None`).
+fn ours_buffer_in_batches(
+    stager: &Stager,
+    alloc: &Allocator,
+    submitter: &mut Submitter,
+    ring: &mut StagingRing,
+    dst: &allocator::GpuBuffer,
+    data: &[u8],
+    batch: Option<u64>,
+) -> Result<f64, String> {
+    ours_buffer_with(stager, alloc, submitter, ring, dst, data, |upload| {
+        let upload = upload.path(UploadPath::Staged);
+        match batch {
+            Some(bytes) => upload.batch_bytes(bytes),
+            None => upload,
+        }
+    })
+}
+
 /// One buffer upload through `stager`, staged or direct, run to completion; answers the host
 /// seconds spent inside `record` (the ring fill, for staged uploads).
 fn ours_buffer(
@@ -134,15 +153,32 @@ fn ours_buffer(
     data: &[u8],
     path: UploadPath,
 ) -> Result<f64, String> {
-    let mut upload = BufferUpload::new(
-        dst,
-        0,
-        data,
-        ResourceState::UNDEFINED,
-        Access::VertexBuffer.into(),
-    )
-    .map_err(|e| e.to_string())?
-    .path(path);
+    ours_buffer_with(stager, alloc, submitter, ring, dst, data, |upload| {
+        upload.path(path)
+    })
+}
+
+/// One buffer upload, set up by `configure`, run to completion; answers the host seconds spent
+/// inside `record`.
+fn ours_buffer_with<'a>(
+    stager: &Stager,
+    alloc: &Allocator,
+    submitter: &mut Submitter,
+    ring: &mut StagingRing,
+    dst: &allocator::GpuBuffer,
+    data: &'a [u8],
+    configure: impl FnOnce(BufferUpload<'a>) -> BufferUpload<'a>,
+) -> Result<f64, String> {
+    let mut upload = configure(
+        BufferUpload::new(
+            dst,
+            0,
+            data,
+            ResourceState::UNDEFINED,
+            Access::VertexBuffer.into(),
+        )
+        .map_err(|e| e.to_string())?,
+    );
     let mut recording = 0.0;
     // SAFETY: recording on the submitter's queue; the destination is idle (every earlier
     // upload into it was waited for) and outlives `run`.
@@ -597,18 +633,18 @@ fn mapped(buffer: &mut allocator::GpuBuffer) -> &mut [u8] {
     unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), buffer.size() as usize) }
 }
 
-/// Where the staged path's time goes: the same large upload through rings in each kind of
-/// host-visible memory, with streaming and plain stores, at one thread and the default count, and
-/// the host fill alone (no GPU copy) beside them: the fill's rate is the roof of the staged path.
+/// Where the staged path's time goes: the same upload through rings in each kind of host-visible
+/// memory, with streaming and plain stores, at one thread and the default count, in batches of a
+/// quarter and a half of the ring, and the host fill alone (no GPU copy) beside them: the fill's
+/// rate is the roof of the staged path.
 pub fn fill(gpu: &Gpu, quick: bool) -> Vec<Row> {
-    let size: u64 = if quick { 8 << 20 } else { 256 << 20 };
+    let sizes: &[u64] = if quick {
+        &[1 << 20, 8 << 20]
+    } else {
+        &[1 << 20, 4 << 20, 16 << 20, 256 << 20]
+    };
     let rounds = if quick { 2 } else { 7 };
     let alloc = gpu.allocator();
-    let bytes = data(size as usize, 3);
-    let usage = vk::BufferUsageFlags::TRANSFER_DST | vk::BufferUsageFlags::VERTEX_BUFFER;
-    let dst = alloc
-        .create_buffer(&BufferDesc::new(size, usage))
-        .expect("destination");
     let mut submitter = gpu.submitter();
     let ring_in = |memory: MemoryIntent| {
         let buffer = alloc
@@ -622,9 +658,6 @@ pub fn fill(gpu: &Gpu, quick: bool) -> Vec<Row> {
     let (mut upload_ring, upload_flags) = ring_in(MemoryIntent::Upload);
     let (mut cached_ring, cached_flags) = ring_in(MemoryIntent::Readback);
     let (mut bar_ring, bar_flags) = ring_in(MemoryIntent::CpuToGpu);
-    let mut target = alloc
-        .create_buffer(&BufferDesc::staging(size))
-        .expect("fill target");
     let default = gpu.stager();
     let default_threads = default.copy_threads();
     let threads = format!("{default_threads} threads");
@@ -632,98 +665,142 @@ pub fn fill(gpu: &Gpu, quick: bool) -> Vec<Row> {
     let plain = gpu.stager().streaming_stores(false);
     let one = gpu.stager().threads(1);
     let one_plain = gpu.stager().threads(1).streaming_stores(false);
-    let share = std::cell::RefCell::new(Vec::new());
-    let results = {
-        let cell = std::cell::RefCell::new((
-            &mut submitter,
-            &mut upload_ring,
-            &mut cached_ring,
-            &mut bar_ring,
-            &mut target,
-        ));
-        let staged = |stager: &Stager, which: u8| {
-            let mut c = cell.borrow_mut();
-            let (s, up, cached, bar, _) = &mut *c;
-            let ring: &mut StagingRing = match which {
-                0 => up,
-                1 => cached,
-                _ => bar,
+    let mut rows = Vec::new();
+    for &size in sizes {
+        let bytes = data(size as usize, 3);
+        let reps = ((64u64 << 20) / size).clamp(1, 64) as usize;
+        let total = (size * reps as u64) as f64;
+        let usage = vk::BufferUsageFlags::TRANSFER_DST | vk::BufferUsageFlags::VERTEX_BUFFER;
+        let dst = alloc
+            .create_buffer(&BufferDesc::new(size, usage))
+            .expect("destination");
+        let mut target = alloc
+            .create_buffer(&BufferDesc::staging(size))
+            .expect("fill target");
+        let share = std::cell::RefCell::new(Vec::new());
+        let results = {
+            let cell = std::cell::RefCell::new((
+                &mut submitter,
+                &mut upload_ring,
+                &mut cached_ring,
+                &mut bar_ring,
+                &mut target,
+            ));
+            let staged = |stager: &Stager, which: u8, batch: Option<u64>| {
+                let mut c = cell.borrow_mut();
+                let (s, up, cached, bar, _) = &mut *c;
+                let ring: &mut StagingRing = match which {
+                    0 => up,
+                    1 => cached,
+                    _ => bar,
+                };
+                let (mut result, mut recording) = (Ok(()), 0.0);
+                let secs = seconds(|| {
+                    for _ in 0..reps {
+                        match ours_buffer_in_batches(stager, &alloc, s, ring, &dst, &bytes, batch) {
+                            Ok(r) => recording += r,
+                            Err(e) => {
+                                result = Err(e);
+                                return;
+                            }
+                        }
+                    }
+                });
+                result.map(|()| {
+                    if which == 0 && batch.is_none() && stager.copy_threads() == default_threads {
+                        share.borrow_mut().push(recording / secs);
+                    }
+                    total / secs / 1e9
+                })
             };
-            let mut result = Ok(0.0);
-            let secs = seconds(|| {
-                result = ours_buffer(stager, &alloc, s, ring, &dst, &bytes, UploadPath::Staged)
-            });
-            result.map(|recording| {
-                if which == 0 && stager.copy_threads() == default_threads {
-                    share.borrow_mut().push(recording / secs);
-                }
-                size as f64 / secs / 1e9
-            })
+            let fill_in = |stager: &Stager, calls: usize| {
+                let mut c = cell.borrow_mut();
+                let target = mapped(&mut *c.4);
+                let piece = (size as usize).div_ceil(calls);
+                let mut result = Ok(());
+                let secs = seconds(|| {
+                    for _ in 0..reps {
+                        for (d, s) in target.chunks_mut(piece).zip(bytes.chunks(piece)) {
+                            if let Err(e) = stager.copy(s, d) {
+                                result = Err(e);
+                            }
+                        }
+                    }
+                });
+                result
+                    .map(|()| total / secs / 1e9)
+                    .map_err(|e| e.to_string())
+            };
+            let fill_only = |stager: &Stager| fill_in(stager, 1);
+            let mut contenders = [
+                Contender::new(format!("staged, streaming, {threads}"), || {
+                    staged(&default, 0, None)
+                }),
+                Contender::new(format!("staged, plain stores, {threads}"), || {
+                    staged(&plain, 0, None)
+                }),
+                Contender::new("staged, streaming, 16 threads", || staged(&wide, 0, None)),
+                Contender::new("staged, streaming, 1 thread", || staged(&one, 0, None)),
+                Contender::new("staged, plain stores, 1 thread", || {
+                    staged(&one_plain, 0, None)
+                }),
+                Contender::new(format!("staged, quarter-ring batches, {threads}"), || {
+                    staged(&default, 0, Some(RING / 4))
+                }),
+                Contender::new(
+                    format!("staged, ring in host-cached memory, {threads}"),
+                    || staged(&default, 1, None),
+                ),
+                Contender::new(format!("staged, ring in BAR memory, {threads}"), || {
+                    staged(&default, 2, None)
+                }),
+                Contender::new(format!("fill only, streaming, {threads}"), || {
+                    fill_only(&default)
+                }),
+                Contender::new(format!("fill only, plain stores, {threads}"), || {
+                    fill_only(&plain)
+                }),
+                Contender::new("fill only, streaming, 16 threads", || fill_only(&wide)),
+                Contender::new("fill only, streaming, 1 thread", || fill_only(&one)),
+                Contender::new(
+                    format!("fill only, streaming, {threads}, in half-ring calls"),
+                    || fill_in(&default, (size / (RING / 2)).max(1) as usize),
+                ),
+                Contender::new("fill only, plain stores, 1 thread", || {
+                    fill_only(&one_plain)
+                }),
+            ];
+            interleaved(rounds, &mut contenders)
         };
-        let fill_only = |stager: &Stager| {
-            let mut c = cell.borrow_mut();
-            let target = mapped(&mut *c.4);
-            let mut result = Ok(());
-            let secs = seconds(|| result = stager.copy(&bytes, target));
-            result
-                .map(|()| size as f64 / secs / 1e9)
-                .map_err(|e| e.to_string())
-        };
-        let mut contenders = [
-            Contender::new(format!("staged, streaming, {threads}"), || {
-                staged(&default, 0)
-            }),
-            Contender::new(format!("staged, plain stores, {threads}"), || {
-                staged(&plain, 0)
-            }),
-            Contender::new("staged, streaming, 16 threads", || staged(&wide, 0)),
-            Contender::new("staged, streaming, 1 thread", || staged(&one, 0)),
-            Contender::new("staged, plain stores, 1 thread", || staged(&one_plain, 0)),
-            Contender::new(
-                format!("staged, ring in host-cached memory, {threads}"),
-                || staged(&default, 1),
-            ),
-            Contender::new(format!("staged, ring in BAR memory, {threads}"), || {
-                staged(&default, 2)
-            }),
-            Contender::new(format!("fill only, streaming, {threads}"), || {
-                fill_only(&default)
-            }),
-            Contender::new(format!("fill only, plain stores, {threads}"), || {
-                fill_only(&plain)
-            }),
-            Contender::new("fill only, streaming, 16 threads", || fill_only(&wide)),
-            Contender::new("fill only, streaming, 1 thread", || fill_only(&one)),
-            Contender::new("fill only, plain stores, 1 thread", || {
-                fill_only(&one_plain)
-            }),
-        ];
-        interleaved(rounds, &mut contenders)
-    };
-    let share = crate::stats::Sample::of(&share.into_inner()).map_or(f64::NAN, |s| s.median);
+        let share = crate::stats::Sample::of(&share.into_inner()).map_or(f64::NAN, |s| s.median);
+        // SAFETY: every upload completed (the submitter waited for each).
+        unsafe {
+            alloc.destroy_buffer(target);
+            alloc.destroy_buffer(dst);
+        }
+        rows.push(Row {
+            group: "Staging fill",
+            case: size_label(size),
+            unit: "GB/s",
+            higher_is_better: true,
+            size: None,
+            results,
+            note: Some(format!(
+                "{} MiB rings; upload memory {upload_flags:?}, host-cached {cached_flags:?}, \
+                 BAR {bar_flags:?}; fill only: the host copy into a mapped staging buffer, no \
+                 GPU work; the first contender spends {:.0}% of its time in record (the fill)",
+                RING >> 20,
+                share * 100.0
+            )),
+            compare: true,
+        });
+    }
     // SAFETY: every upload completed (the submitter waited for each).
     unsafe {
         submitter.destroy().expect("submitter");
         upload_ring.destroy(&alloc);
         cached_ring.destroy(&alloc);
         bar_ring.destroy(&alloc);
-        alloc.destroy_buffer(target);
-        alloc.destroy_buffer(dst);
     }
-    vec![Row {
-        group: "Staging fill",
-        case: size_label(size),
-        unit: "GB/s",
-        higher_is_better: true,
-        size: None,
-        results,
-        note: Some(format!(
-            "{} MiB rings; upload memory {upload_flags:?}, host-cached {cached_flags:?}, BAR \
-             {bar_flags:?}; fill only: the host copy into a mapped staging buffer, no GPU work; \
-             the first contender spends {:.0}% of its time in record (the fill)",
-            RING >> 20,
-            share * 100.0
-        )),
-        compare: true,
-    }]
+    rows
 }

@@ -60,6 +60,11 @@ fn masks(from: ResourceState, to: ResourceState, half: Half, image: bool) -> Opt
     {
         return None;
     }
+    // Nothing to wait for and nothing to change: a barrier whose first scope is empty orders
+    // nothing (a buffer's first use, say), so it is left out.
+    if !transfer && !layout_change && f.stage == vk::PipelineStageFlags2::NONE {
+        return None;
+    }
     let mut m = BarrierMasks {
         src_stage: f.stage,
         // Reads have nothing to make available: an execution dependency is enough.
@@ -408,6 +413,20 @@ mod tests {
         );
         assert_eq!(chain.src_access, vk::AccessFlags2::NONE);
         assert_eq!(chain.dst_access, vk::AccessFlags2::TRANSFER_READ);
+    }
+
+    /// Nothing came before: a buffer needs no barrier before its first write (the first scope
+    /// would be empty), while an image still needs its layout transition, and an ownership
+    /// transfer still needs both halves.
+    #[test]
+    fn a_first_write_needs_a_barrier_only_for_a_layout_or_an_owner() {
+        let write = state(Access::TransferWrite);
+        assert_eq!(buffer_masks(ResourceState::UNDEFINED, write), None);
+        let image = image_masks(ResourceState::UNDEFINED, write).unwrap();
+        assert_eq!(image.old_layout, vk::ImageLayout::UNDEFINED);
+        assert_eq!(image.new_layout, vk::ImageLayout::TRANSFER_DST_OPTIMAL);
+        assert_eq!(image.src_stage, vk::PipelineStageFlags2::NONE);
+        assert!(buffer_masks(state(Access::VertexBuffer), write).is_some());
     }
 
     #[test]

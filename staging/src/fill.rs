@@ -6,35 +6,216 @@
 //! stores write whole lines straight to memory and skip both. Large copies use them where the
 //! target has them (x86-64: SSE2 `movntdq`, part of the baseline) and spread over threads.
 
+use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock};
+
 /// Below this, a host copy is not worth spreading over threads.
-const PARALLEL_COPY_MIN: usize = 4 << 20;
+const PARALLEL_COPY_MIN: usize = 1 << 20;
+/// Each thread of a spread copy takes at least this much: handing a piece to a waiting worker
+/// costs a wake-up, a few microseconds.
+const PER_THREAD_MIN: usize = 256 << 10;
 /// Below this, plain stores: the bytes may still be in cache when a CPU device (lavapipe) copies
 /// them, and a short copy gains nothing from skipping the cache.
 const STREAMING_MIN: usize = 1 << 20;
 
 /// How a host copy writes its destination.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct CopyMode {
-    /// Threads for large copies (1 for none).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CopyMode<'p> {
+    /// Threads for large copies, the calling one included (1 for none).
     pub threads: usize,
     /// Non-temporal stores for large copies.
     pub streaming: bool,
+    /// Where the other threads come from.
+    pub pool: &'p CopyPool,
 }
 
-/// Copies `src` into `dst` (same length), over up to `mode.threads` threads for large copies.
-pub(crate) fn copy(src: &[u8], dst: &mut [u8], mode: CopyMode) {
+/// Copies `src` into `dst` (same length), over up to `mode.threads` threads for large copies:
+/// the calling thread and the pool's workers.
+pub(crate) fn copy(src: &[u8], dst: &mut [u8], mode: CopyMode<'_>) {
     debug_assert_eq!(src.len(), dst.len());
-    let streaming = mode.streaming && src.len() >= STREAMING_MIN;
-    if mode.threads <= 1 || src.len() < PARALLEL_COPY_MIN {
+    let len = src.len().min(dst.len());
+    let (src, dst) = (&src[..len], &mut dst[..len]);
+    let streaming = mode.streaming && len >= STREAMING_MIN;
+    let workers = mode.pool.workers();
+    let threads = mode
+        .threads
+        .min(workers.len() + 1)
+        .min(len / PER_THREAD_MIN);
+    if threads <= 1 || len < PARALLEL_COPY_MIN {
         copy_one(src, dst, streaming);
         return;
     }
-    let chunk = src.len().div_ceil(mode.threads).next_multiple_of(4096);
-    std::thread::scope(|scope| {
-        for (d, s) in dst.chunks_mut(chunk).zip(src.chunks(chunk)) {
-            scope.spawn(move || copy_one(s, d, streaming));
+    let chunk = len.div_ceil(threads).next_multiple_of(4096);
+    let latch = Arc::new(Latch::default());
+    // Waits for every handed-out piece before this function returns, by any path, so no worker
+    // writes through a borrow that has ended.
+    let wait = WaitOnDrop(&latch);
+    let mut pieces = dst.chunks_mut(chunk).zip(src.chunks(chunk));
+    let own = pieces.next();
+    let mut helpers = workers.iter();
+    for (d, s) in pieces {
+        let task = Task {
+            src: s.as_ptr(),
+            dst: d.as_mut_ptr(),
+            len: s.len(),
+            streaming,
+            latch: Arc::clone(&latch),
+        };
+        latch.add();
+        let sent = helpers.next().map(|worker| worker.send(task));
+        if !matches!(sent, Some(Ok(()))) {
+            // No worker left to take it (one exited): copy it here.
+            latch.done();
+            copy_one(s, d, streaming);
         }
-    });
+    }
+    if let Some((d, s)) = own {
+        copy_one(s, d, streaming);
+    }
+    drop(wait);
+}
+
+/// Threads that fill staging memory for a stager and its clones. Started on the first copy large
+/// enough to spread (a stager that never makes one never starts them), idle between copies, and
+/// ended when the last clone is dropped.
+#[derive(Debug)]
+pub(crate) struct CopyPool {
+    helpers: usize,
+    workers: OnceLock<Vec<mpsc::Sender<Task>>>,
+    handles: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl CopyPool {
+    /// A pool of `helpers` threads beside the calling one.
+    pub(crate) fn new(helpers: usize) -> Self {
+        Self {
+            helpers,
+            workers: OnceLock::new(),
+            handles: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The workers' queues, starting them on first use. A thread the system refuses is left out:
+    /// copies then spread over fewer threads.
+    fn workers(&self) -> &[mpsc::Sender<Task>] {
+        if self.helpers == 0 {
+            return &[];
+        }
+        self.workers.get_or_init(|| {
+            let mut senders = Vec::with_capacity(self.helpers);
+            let mut handles = lock(&self.handles);
+            for i in 0..self.helpers {
+                let (tx, rx) = mpsc::channel::<Task>();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("staging-copy-{i}"))
+                    .spawn(move || {
+                        for task in rx {
+                            task.run();
+                        }
+                    });
+                if let Ok(handle) = spawned {
+                    senders.push(tx);
+                    handles.push(handle);
+                }
+            }
+            senders
+        })
+    }
+}
+
+impl Drop for CopyPool {
+    fn drop(&mut self) {
+        // Closing the queues ends the workers' loops; none holds a task, since a copy keeps its
+        // stager (and so this pool) alive until its pieces are done.
+        drop(self.workers.take());
+        for handle in lock(&self.handles).drain(..) {
+            // A worker that panicked has nothing left to report: its pieces were counted down.
+            let _ = handle.join();
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One piece of a copy, run by a worker.
+struct Task {
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    streaming: bool,
+    latch: Arc<Latch>,
+}
+
+// SAFETY: a task is a pair of borrowed slices in raw form: `copy` made them from a `&[u8]` and a
+// disjoint `&mut [u8]` chunk and does not return (or touch that chunk) until the task's latch
+// counts it done, so the worker has exclusive use of the destination and shared use of the
+// source for as long as it holds them. `u8` slices are `Send` and `Sync`.
+unsafe impl Send for Task {}
+
+impl Task {
+    fn run(self) {
+        // Counts the piece done however the copy ends, a panic included.
+        let _done = DoneOnDrop(&self.latch);
+        // SAFETY: see `impl Send for Task`: both ranges are live, `len` bytes long, and the
+        // destination is this task's alone until the latch counts it done (after this copy).
+        let (src, dst) = unsafe {
+            (
+                std::slice::from_raw_parts(self.src, self.len),
+                std::slice::from_raw_parts_mut(self.dst, self.len),
+            )
+        };
+        copy_one(src, dst, self.streaming);
+    }
+}
+
+/// Counts pieces handed out and not yet done.
+#[derive(Default)]
+struct Latch {
+    left: Mutex<usize>,
+    zero: Condvar,
+}
+
+impl Latch {
+    fn add(&self) {
+        *lock(&self.left) += 1;
+    }
+
+    fn done(&self) {
+        let mut left = lock(&self.left);
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            self.zero.notify_all();
+        }
+    }
+
+    fn wait(&self) {
+        let mut left = lock(&self.left);
+        while *left > 0 {
+            left = self
+                .zero
+                .wait(left)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+}
+
+struct DoneOnDrop<'a>(&'a Latch);
+
+impl Drop for DoneOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.done();
+    }
+}
+
+struct WaitOnDrop<'a>(&'a Latch);
+
+impl Drop for WaitOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.wait();
+    }
 }
 
 fn copy_one(src: &[u8], dst: &mut [u8], streaming: bool) {
@@ -158,6 +339,7 @@ mod tests {
         let src: Vec<u8> = (0..STREAMING_MIN + 300)
             .map(|i| (i * 31 + 7) as u8)
             .collect();
+        let pool = CopyPool::new(2);
         let lens = [
             0,
             1,
@@ -180,7 +362,11 @@ mod tests {
                             copy(
                                 &src[src_off..src_off + len],
                                 &mut dst[dst_off..dst_off + len],
-                                CopyMode { threads, streaming },
+                                CopyMode {
+                                    threads,
+                                    streaming,
+                                    pool: &pool,
+                                },
                             );
                             assert!(dst[..dst_off].iter().all(|&b| b == 0xAA));
                             assert_eq!(&dst[dst_off..dst_off + len], &src[src_off..src_off + len]);
@@ -219,15 +405,51 @@ mod tests {
         let src: Vec<u8> = (0..(PARALLEL_COPY_MIN * 2 + 4097))
             .map(|i| (i ^ (i >> 9)) as u8)
             .collect();
-        let mut dst = vec![0u8; src.len() + 3];
-        copy(
-            &src,
-            &mut dst[3..],
-            CopyMode {
-                threads: 5,
-                streaming: true,
-            },
-        );
-        assert_eq!(&dst[3..], &src[..]);
+        // More threads asked for than the pool has: the pieces spread over what there is.
+        for (helpers, threads) in [(4, 5), (2, 8), (0, 4)] {
+            let pool = CopyPool::new(helpers);
+            let mut dst = vec![0u8; src.len() + 3];
+            copy(
+                &src,
+                &mut dst[3..],
+                CopyMode {
+                    threads,
+                    streaming: true,
+                    pool: &pool,
+                },
+            );
+            assert_eq!(&dst[3..], &src[..], "{helpers} helpers, {threads} threads");
+        }
+    }
+
+    /// Several threads copying through one pool at once (clones of a stager on loader threads)
+    /// each get exactly their bytes; dropping the pool afterwards ends its workers.
+    #[test]
+    fn concurrent_copies_through_one_pool_are_exact() {
+        let pool = CopyPool::new(3);
+        let len = PARALLEL_COPY_MIN + 12_345;
+        std::thread::scope(|scope| {
+            for t in 0..4u8 {
+                let pool = &pool;
+                scope.spawn(move || {
+                    let src: Vec<u8> = (0..len).map(|i| (i as u8) ^ t.wrapping_mul(37)).collect();
+                    for round in 0..3 {
+                        let mut dst = vec![0u8; len];
+                        copy(
+                            &src,
+                            &mut dst,
+                            CopyMode {
+                                threads: 4,
+                                streaming: round % 2 == 0,
+                                pool,
+                            },
+                        );
+                        assert!(dst == src, "thread {t}, round {round}");
+                    }
+                });
+            }
+        });
+        assert_eq!(pool.workers().len(), 3);
+        drop(pool);
     }
 }

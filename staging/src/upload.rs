@@ -6,6 +6,8 @@
 //! the last piece is recorded, then [`Progress::Done`] with the state the resource was left in.
 //! Between calls the caller submits the command buffer and tells the ring which submission it was.
 
+use std::sync::Arc;
+
 use allocator::Allocator;
 use ash::vk;
 
@@ -13,7 +15,7 @@ use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
 use crate::check;
 use crate::error::{Error, Result};
-use crate::fill::{self, CopyMode};
+use crate::fill::{self, CopyMode, CopyPool};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::{offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout};
 use crate::ring::StagingRing;
@@ -22,14 +24,16 @@ use crate::target::{BufferTarget, ImageTarget};
 /// Smallest run of buffer bytes worth a copy region when the ring has little room left.
 const MIN_BUFFER_CHUNK: u64 = 64 * 1024;
 
-/// Device facts uploads need, and how many threads fill staging memory. Cheap to clone; holds
-/// no mutable state.
+/// Device facts uploads need, and the threads that fill staging memory. Cheap to clone; clones
+/// share the copy threads (started on the first copy large enough to spread over them, idle
+/// between copies, ended when the last clone is dropped) and hold no other state.
 #[derive(Clone)]
 pub struct Stager {
     device: ash::Device,
     align: CopyAlignment,
     threads: usize,
     streaming: bool,
+    pool: Arc<CopyPool>,
     queue_families: u32,
     family: Option<u32>,
 }
@@ -47,9 +51,9 @@ impl std::fmt::Debug for Stager {
 impl Stager {
     /// A stager for `device`, made from `physical_device` of `instance`; it reads the copy
     /// alignments and the queue families (states naming a family the device lacks are refused).
-    /// Large host copies use up to 8 threads (fewer where the machine has fewer cores): on an
-    /// H100 host, a 256 MiB staged upload went from 5.8 GB/s with one thread to 16.6 with 4 and
-    /// 22.5 with 8 (12 gave no more).
+    /// Large host copies use up to 8 threads, the calling one included (fewer where the machine
+    /// has fewer cores): on an H200 host, filling 256 MiB of staging memory with streaming stores
+    /// ran at 8 GB/s on one thread and 43-51 on 8; 16 ran the whole upload slower than 8.
     ///
     /// # Safety
     /// `physical_device` belongs to `instance`, and `device` was created from it.
@@ -68,6 +72,7 @@ impl Stager {
             align: CopyAlignment::from_limits(&limits),
             threads: cores.min(8),
             streaming: true,
+            pool: Arc::new(CopyPool::new(cores.min(8) - 1)),
             queue_families,
             family: None,
         }
@@ -149,6 +154,7 @@ impl Stager {
     /// Sets how many threads fill staging memory (1 for none).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
+        self.pool = Arc::new(CopyPool::new(self.threads - 1));
         self
     }
 
@@ -175,10 +181,11 @@ impl Stager {
         Ok(())
     }
 
-    pub(crate) fn copy_mode(&self) -> CopyMode {
+    pub(crate) fn copy_mode(&self) -> CopyMode<'_> {
         CopyMode {
             threads: self.threads,
             streaming: self.streaming,
+            pool: &self.pool,
         }
     }
 

@@ -530,7 +530,10 @@ fn buffers_placed_by_the_caller_share_batched_barriers_and_are_not_borrowed_by_t
     let mut uploads: Vec<_> = buffers
         .iter()
         .zip(&data)
-        .map(|(b, d)| BufferUpload::new(b, 0, d, ResourceState::UNDEFINED, vertex).unwrap())
+        // From a read (the buffers' earlier contents were drawn from): each needs a barrier
+        // before its copy. From UNDEFINED there would be none to share, nothing having touched
+        // them.
+        .map(|(b, d)| BufferUpload::new(b, 0, d, vertex, vertex).unwrap())
         .collect();
     let mut readbacks = Vec::new();
     gpu.submit_and_wait(|cmd| {
