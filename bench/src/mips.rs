@@ -312,79 +312,80 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
     let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
     let mut rows = Vec::new();
     for &(width, height) in sizes {
-        let format = vk::Format::R8G8B8A8_SRGB;
-        let image = alloc
-            .create_image(
-                &ImageDesc::new_2d(format, width, height)
-                    .mip_levels(MipLevels::Full)
-                    .usage(
-                        vk::ImageUsageFlags::SAMPLED
-                            | vk::ImageUsageFlags::STORAGE
-                            | vk::ImageUsageFlags::TRANSFER_SRC
-                            | vk::ImageUsageFlags::TRANSFER_DST,
-                    )
-                    .flags(
-                        vk::ImageCreateFlags::MUTABLE_FORMAT | vk::ImageCreateFlags::EXTENDED_USAGE,
-                    ),
-            )
-            .expect("image");
         let texels: Vec<u8> = (0..width * height * 4)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect();
-        let mut upload = ImageUpload::packed(
-            &stager,
-            &image,
-            &texels,
-            1,
-            ResourceState::UNDEFINED,
-            sampled,
-            16 << 20,
-        )
-        .expect("upload");
-        // SAFETY: recording on the submitter's queue; everything outlives `run`.
-        unsafe {
-            submitter.run(&mut ring, |cmd, ring| {
-                upload.record(&stager, &alloc, cmd, ring)
-            })
-        }
-        .expect("upload");
+        let mut make = |format: vk::Format, (width, height): (u32, u32)| {
+            let image = alloc
+                .create_image(
+                    &ImageDesc::new_2d(format, width, height)
+                        .mip_levels(MipLevels::Full)
+                        .usage(
+                            vk::ImageUsageFlags::SAMPLED
+                                | vk::ImageUsageFlags::STORAGE
+                                | vk::ImageUsageFlags::TRANSFER_SRC
+                                | vk::ImageUsageFlags::TRANSFER_DST,
+                        )
+                        .flags(
+                            vk::ImageCreateFlags::MUTABLE_FORMAT
+                                | vk::ImageCreateFlags::EXTENDED_USAGE,
+                        ),
+                )
+                .expect("image");
+            let mut upload = ImageUpload::packed(
+                &stager,
+                &image,
+                &texels[..(width * height * 4) as usize],
+                1,
+                ResourceState::UNDEFINED,
+                sampled,
+                16 << 20,
+            )
+            .expect("upload");
+            // SAFETY: recording on the submitter's queue; everything outlives `run`.
+            unsafe {
+                submitter.run(&mut ring, |cmd, ring| {
+                    upload.record(&stager, &alloc, cmd, ring)
+                })
+            }
+            .expect("upload");
+            image
+        };
+        let image = make(vk::Format::R8G8B8A8_SRGB, (width, height));
+        let unorm = make(vk::Format::R8G8B8A8_UNORM, (width, height));
+        let tiny = make(vk::Format::R8G8B8A8_SRGB, (64, 64));
         // `n` generations back to back in one submission, per generation: the GPU's clocks are
         // up after the first, as when a renderer makes many chains while loading. `n = 1` is a
         // lone chain after an idle GPU.
-        let time = |method: MipMethod, n: usize| -> Result<f64, String> {
-            let mut scratch = Vec::new();
-            let mut error = None;
-            let ms = timer.time(|cmd| {
-                for _ in 0..n {
-                    // SAFETY: recording on the Gpu's queue; the image outlives the wait; each
-                    // generation starts from the state the last one left.
-                    match unsafe {
-                        mips.record(
-                            &alloc,
-                            cmd,
-                            &image,
-                            sampled,
-                            sampled,
-                            MipOptions::default().method(method),
-                        )
-                    } {
-                        Ok((_, s)) => scratch.push(s),
-                        Err(e) => {
-                            error = Some(e.to_string());
-                            return;
+        let time_on =
+            |image: &allocator::GpuImage, options: MipOptions, n: usize| -> Result<f64, String> {
+                let mut scratch = Vec::new();
+                let mut error = None;
+                let ms = timer.time(|cmd| {
+                    for _ in 0..n {
+                        // SAFETY: recording on the Gpu's queue; the image outlives the wait; each
+                        // generation starts from the state the last one left.
+                        match unsafe { mips.record(&alloc, cmd, image, sampled, sampled, options) }
+                        {
+                            Ok((_, s)) => scratch.push(s),
+                            Err(e) => {
+                                error = Some(e.to_string());
+                                return;
+                            }
                         }
                     }
+                });
+                for s in scratch {
+                    // SAFETY: the submission completed.
+                    unsafe { s.destroy(&gpu.device, &alloc) };
                 }
-            });
-            for s in scratch {
-                // SAFETY: the submission completed.
-                unsafe { s.destroy(&gpu.device, &alloc) };
-            }
-            match error {
-                Some(e) => Err(e),
-                None => ms.map(|ms| ms / n as f64),
-            }
-        };
+                match error {
+                    Some(e) => Err(e),
+                    None => ms.map(|ms| ms / n as f64),
+                }
+            };
+        let time =
+            |method: MipMethod, n: usize| time_on(&image, MipOptions::default().method(method), n);
         // Least traffic: level 0 read once, every other level written once.
         let level0 = u64::from(width) * u64::from(height) * 4;
         let rest: u64 = (1..image.mip_levels())
@@ -402,6 +403,38 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
                 }),
                 Contender::new("blit chain (ours)", || time(MipMethod::Blit, steady)),
                 Contender::new("compute, alone after idle", || time(MipMethod::Compute, 1)),
+                Contender::new("compute, UNORM (no sRGB coding)", || {
+                    time_on(
+                        &unorm,
+                        MipOptions::default().method(MipMethod::Compute),
+                        steady,
+                    )
+                }),
+                Contender::new("compute, a 64x64 chain (fixed cost)", || {
+                    time_on(
+                        &tiny,
+                        MipOptions::default().method(MipMethod::Compute),
+                        steady,
+                    )
+                }),
+                Contender::new("compute, level 1 only", || {
+                    time_on(
+                        &image,
+                        MipOptions::default()
+                            .method(MipMethod::Compute)
+                            .level_count(2),
+                        steady,
+                    )
+                }),
+                Contender::new("compute, levels 1-6 only (no tail)", || {
+                    time_on(
+                        &image,
+                        MipOptions::default()
+                            .method(MipMethod::Compute)
+                            .level_count(7),
+                        steady,
+                    )
+                }),
                 Contender::new("roof kernel (same bytes)", || match &roof {
                     Ok(r) => r.time(&timer, steady),
                     Err(e) => Err(e.clone()),
@@ -437,7 +470,11 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
             compare: true,
         });
         // SAFETY: every submission completed.
-        unsafe { alloc.destroy_image(image) };
+        unsafe {
+            alloc.destroy_image(image);
+            alloc.destroy_image(unorm);
+            alloc.destroy_image(tiny);
+        }
     }
     drop(timer);
     // SAFETY: as above.
