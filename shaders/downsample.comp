@@ -1,15 +1,17 @@
-// Single-pass mip downsampler, in the manner of AMD's FidelityFX SPD and NVIDIA's nvpro_pyramid
-// (written here from their published descriptions; no code taken).
+// Mip downsampler, in the manner of AMD's FidelityFX SPD and NVIDIA's nvpro_pyramid (written here
+// from their published descriptions; no code taken).
 //
-// One dispatch turns level S into up to 12 more levels:
-// - phase 1: each workgroup reads a 64x64 tile of level S from memory and writes the matching
-//   32x32 tile of S+1, then S+2 .. S+6 from shared memory;
-// - phase 2: the last workgroup of each layer to finish (an atomic counter) reads level S+6 back
-//   (at most 64x64) and writes S+7 .. S+12 the same way.
-// The first step of each phase reads memory, so it takes any extent: an odd extent is filtered
-// with a 3-tap kernel whose weights are the exact area each output texel covers, so no texel is
-// dropped. Steps from shared memory need even (or 1) extents; the host ends a dispatch before an
-// odd level and starts the next one from it.
+// One dispatch turns level S into up to 6 more levels: each workgroup reads a 64x64 tile of level
+// S from memory and writes the matching 32x32 tile of S+1, then S+2 .. S+6 of that tile. The
+// first step reads memory, so it takes any extent: an odd extent is filtered with a 3-tap kernel
+// whose weights are the exact area each output texel covers, so no texel is dropped. Where both
+// S and S+1 have even extents, each thread also makes its texel of S+2 from the four of S+1 it
+// just made, in registers. Later steps read shared memory and need even (or 1) extents; the host
+// ends a dispatch before an odd level and starts the next one from it, and a chain longer than 6
+// levels takes another dispatch (levels past S+6 are at most a few thousand texels, which one
+// workgroup finishes in microseconds: cheaper than having every workgroup of the first dispatch
+// publish its tile and count itself in for the last one to continue, which an H200 measured at
+// 25 us of a 4096x4096 chain).
 //
 // Every level is rounded the way it is stored (8-bit UNORM, 8-bit sRGB or half float) before the
 // next is filtered from it, so the result equals filtering each stored level in turn.
@@ -30,24 +32,16 @@ layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
 layout(constant_id = 0) const bool ALL_EVEN = false;
 
 layout(set = 0, binding = 0, FORMAT) uniform readonly image2DArray src_level;
-layout(set = 0, binding = 1, FORMAT) uniform writeonly image2DArray dst[12];
-layout(set = 0, binding = 2, std430) coherent buffer Counters { uint counters[]; };
-// Level S+6 again: written by every workgroup, read back by the last one, so coherent.
-layout(set = 0, binding = 3, FORMAT) uniform coherent image2DArray mid;
+layout(set = 0, binding = 1, FORMAT) uniform writeonly image2DArray dst[6];
 
 layout(push_constant, std430) uniform Push {
     ivec2 src_size;          // extent of level S
-    uint phase1_levels;      // 1..6
-    uint phase2_levels;      // 0..6; only when phase1_levels == 6
+    uint levels;             // levels to make, 1..6
     uint srgb;               // 1: the stored values are sRGB-encoded
-    uint groups_per_layer;   // workgroups in x * y
-    uint counter_base;       // this dispatch's first counter
-    uint pad;
 } pc;
 
 shared vec4 tile_a[32 * 32];
 shared vec4 tile_b[16 * 16];
-shared bool last_group;
 shared float decode_table[256];
 
 float to_linear(float c) {
@@ -102,18 +96,12 @@ void store_level(uint k, ivec3 p, vec4 v) {
         case 2u: imageStore(dst[2], p, v); break;
         case 3u: imageStore(dst[3], p, v); break;
         case 4u: imageStore(dst[4], p, v); break;
-        case 5u: imageStore(mid, p, v); break;
-        case 6u: imageStore(dst[6], p, v); break;
-        case 7u: imageStore(dst[7], p, v); break;
-        case 8u: imageStore(dst[8], p, v); break;
-        case 9u: imageStore(dst[9], p, v); break;
-        case 10u: imageStore(dst[10], p, v); break;
-        default: imageStore(dst[11], p, v); break;
+        default: imageStore(dst[5], p, v); break;
     }
 }
 
-vec4 fetch(bool from_mid, ivec3 p) {
-    return decode(from_mid ? imageLoad(mid, p) : imageLoad(src_level, p));
+vec4 fetch(ivec3 p) {
+    return decode(imageLoad(src_level, p));
 }
 
 // The taps of output texel `i` along a dimension whose source extent is `n`.
@@ -148,9 +136,10 @@ ivec2 half_size(ivec2 n) {
     return max(n >> 1, ivec2(1));
 }
 
-// Level `in_size` (in memory) -> a 32x32 tile of the next level at `origin_out`, into tile_a and
-// into dst[k].
-void first_step(bool from_mid, ivec2 in_size, ivec2 origin_out, uint k, int layer) {
+// Level S (in memory, extent `in_size`) -> a 32x32 tile of S+1 at `origin_out`, into tile_a and
+// dst[0]. Answers whether it also made the 16x16 tile of S+2 (into tile_b and dst[1]): when
+// `fuse` is set and both S and S+1 have even extents.
+bool first_step(ivec2 in_size, ivec2 origin_out, bool fuse, int layer) {
     ivec2 out_size = half_size(in_size);
     if (ALL_EVEN || ((in_size.x | in_size.y) & 1) == 0) {
         // Both extents even: each thread makes a 2x2 quad of outputs from a 4x4 block of inputs,
@@ -162,9 +151,10 @@ void first_step(bool from_mid, ivec2 in_size, ivec2 origin_out, uint k, int laye
         for (int y = 0; y < 4; ++y) {
             for (int x = 0; x < 4; ++x) {
                 ivec3 q = min(p + ivec3(x, y, 0), ivec3(in_size - 1, layer));
-                t[y * 4 + x] = fetch(from_mid, q);
+                t[y * 4 + x] = fetch(q);
             }
         }
+        vec4 next = vec4(0.0);
         for (int j = 0; j < 2; ++j) {
             for (int i = 0; i < 2; ++i) {
                 ivec2 g = g0 + ivec2(i, j);
@@ -172,15 +162,26 @@ void first_step(bool from_mid, ivec2 in_size, ivec2 origin_out, uint k, int laye
                 vec4 acc = 0.25 * (t[b] + t[b + 1] + t[b + 4] + t[b + 5]);
                 vec4 stored;
                 acc = quantize(acc, stored);
+                next += acc;
                 ivec2 local = 2 * quad + ivec2(i, j);
                 tile_a[local.y * 32 + local.x] = acc;
                 if (all(lessThan(g, out_size))) {
-                    store_level(k, ivec3(g, layer), stored);
+                    store_level(0u, ivec3(g, layer), stored);
                 }
             }
         }
+        // S+1 even too: this thread's 2x2 of S+1 is exactly the footprint of one texel of S+2.
+        bool fused = fuse && (ALL_EVEN || ((out_size.x | out_size.y) & 1) == 0);
+        if (fused) {
+            ivec2 g = origin_out / 2 + quad;
+            vec4 stored;
+            tile_b[quad.y * 16 + quad.x] = quantize(0.25 * next, stored);
+            if (all(lessThan(g, half_size(out_size)))) {
+                store_level(1u, ivec3(g, layer), stored);
+            }
+        }
         barrier();
-        return;
+        return fused;
     }
     for (uint r = 0u; r < 4u; ++r) {
         uint o = gl_LocalInvocationIndex + 256u * r;
@@ -194,15 +195,16 @@ void first_step(bool from_mid, ivec2 in_size, ivec2 origin_out, uint k, int laye
         vec4 acc = vec4(0.0);
         for (int j = 0; j < ty.count; ++j) {
             for (int i = 0; i < tx.count; ++i) {
-                acc += tx.w[i] * ty.w[j] * fetch(from_mid, ivec3(tx.base + i, ty.base + j, layer));
+                acc += tx.w[i] * ty.w[j] * fetch(ivec3(tx.base + i, ty.base + j, layer));
             }
         }
         vec4 stored;
         acc = quantize(acc, stored);
         tile_a[local.y * 32 + local.x] = acc;
-        store_level(k, ivec3(g, layer), stored);
+        store_level(0u, ivec3(g, layer), stored);
     }
     barrier();
+    return false;
 }
 
 vec4 read_shared(bool from_a, int index) {
@@ -252,44 +254,23 @@ void shared_step(uint step, ivec2 in_size, ivec2 origin_in, uint k, int layer) {
     barrier();
 }
 
-// Runs `levels` levels from level `in_size` (in memory; mid level when `from_mid`), writing dst[k0..].
-void run_phase(bool from_mid, ivec2 in_size, ivec2 origin_out, uint k0, uint levels, int layer) {
-    first_step(from_mid, in_size, origin_out, k0, layer);
-    ivec2 size = half_size(in_size);
-    ivec2 origin = origin_out;
-    for (uint step = 1u; step < levels; ++step) {
-        shared_step(step, size, origin, k0 + step, layer);
-        origin = ivec2(size.x == 1 ? 0 : origin.x / 2, size.y == 1 ? 0 : origin.y / 2);
-        size = half_size(size);
-    }
-}
-
 void main() {
     if (pc.srgb != 0u) {
         build_tables();
     }
     int layer = int(gl_WorkGroupID.z);
-    ivec2 origin_out = ivec2(gl_WorkGroupID.xy) * 32;
-    run_phase(false, pc.src_size, origin_out, 0u, pc.phase1_levels, layer);
-    if (pc.phase2_levels == 0u) {
-        return;
+    ivec2 origin = ivec2(gl_WorkGroupID.xy) * 32;
+    bool fused = first_step(pc.src_size, origin, pc.levels > 1u, layer);
+    ivec2 size = half_size(pc.src_size);
+    uint step = 1u;
+    if (fused) {
+        origin = ivec2(size.x == 1 ? 0 : origin.x / 2, size.y == 1 ? 0 : origin.y / 2);
+        size = half_size(size);
+        step = 2u;
     }
-    // Make this workgroup's level S+6 visible, then count it in; the last one continues.
-    memoryBarrierImage();
-    memoryBarrier();
-    barrier();
-    if (gl_LocalInvocationIndex == 0u) {
-        uint done = atomicAdd(counters[pc.counter_base + uint(layer)], 1u);
-        last_group = done == pc.groups_per_layer - 1u;
+    for (; step < pc.levels; ++step) {
+        shared_step(step, size, origin, step, layer);
+        origin = ivec2(size.x == 1 ? 0 : origin.x / 2, size.y == 1 ? 0 : origin.y / 2);
+        size = half_size(size);
     }
-    barrier();
-    if (!last_group) {
-        return;
-    }
-    memoryBarrierImage();
-    ivec2 mid = pc.src_size;
-    for (int i = 0; i < 6; ++i) {
-        mid = half_size(mid);
-    }
-    run_phase(true, mid, ivec2(0), 6u, pc.phase2_levels, layer);
 }

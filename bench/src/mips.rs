@@ -377,7 +377,7 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
                 });
                 for s in scratch {
                     // SAFETY: the submission completed.
-                    unsafe { s.destroy(&gpu.device, &alloc) };
+                    unsafe { s.destroy(&gpu.device) };
                 }
                 match error {
                     Some(e) => Err(e),

@@ -244,7 +244,7 @@ impl Uploader {
         let result = settle(submitter, result);
         if let Some(s) = scratch {
             // SAFETY: run, or `settle` after an error, waited for the submission.
-            unsafe { s.destroy(&device, allocator) };
+            unsafe { s.destroy(&device) };
         }
         let done = result?;
         self.stats.mips += uploaded.elapsed();

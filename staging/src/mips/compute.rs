@@ -1,10 +1,10 @@
 //! The single-pass compute downsampler (`shaders/downsample.comp`), and its pipelines, built
 //! on first use.
 
-use allocator::{Allocator, BufferDesc};
+use allocator::Allocator;
 use ash::vk;
 
-use super::plan::{level_extent, plan_compute_passes, LEVELS_PER_PHASE};
+use super::plan::{level_extent, plan_compute_passes, LEVELS_PER_DISPATCH};
 use super::{Levels, MipGenerator, MipScratch};
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
@@ -16,18 +16,14 @@ const SPIRV_RGBA8: &[u8] = include_bytes!("../../../shaders/spirv/downsample_rgb
 const SPIRV_RGBA16F: &[u8] = include_bytes!("../../../shaders/spirv/downsample_rgba16f.spv");
 
 /// Destination views bound per dispatch (`dst[12]` in the shader).
-const DST_BINDINGS: u32 = 12;
+const DST_BINDINGS: u32 = LEVELS_PER_DISPATCH;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Push {
     src_size: [i32; 2],
-    phase1_levels: u32,
-    phase2_levels: u32,
+    levels: u32,
     srgb: u32,
-    groups_per_layer: u32,
-    counter_base: u32,
-    pad: u32,
 }
 
 /// The compute path's storage format for an image format, and whether values are sRGB-encoded.
@@ -88,17 +84,6 @@ impl ComputePipelines {
                 .binding(1)
                 .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
                 .descriptor_count(DST_BINDINGS)
-                .stage_flags(vk::ShaderStageFlags::COMPUTE),
-            vk::DescriptorSetLayoutBinding::default()
-                .binding(2)
-                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                .descriptor_count(1)
-                .stage_flags(vk::ShaderStageFlags::COMPUTE),
-            // Level S+6 again, declared coherent: the last workgroup reads what all wrote.
-            vk::DescriptorSetLayoutBinding::default()
-                .binding(3)
-                .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
-                .descriptor_count(1)
                 .stage_flags(vk::ShaderStageFlags::COMPUTE),
         ];
         let ranges = [vk::PushConstantRange::default()
@@ -194,7 +179,7 @@ impl ComputePipelines {
 impl MipGenerator {
     pub(super) unsafe fn record_compute(
         &self,
-        allocator: &Allocator,
+        _allocator: &Allocator,
         cmd: vk::CommandBuffer,
         image: &ImageTarget,
         range: Levels,
@@ -231,31 +216,15 @@ impl MipGenerator {
                     .push(unsafe { device.create_image_view(&info, None) }?);
             }
             let sets = passes.len().max(1) as u32;
-            let sizes = [
-                vk::DescriptorPoolSize {
-                    ty: vk::DescriptorType::STORAGE_IMAGE,
-                    descriptor_count: sets * (2 + DST_BINDINGS),
-                },
-                vk::DescriptorPoolSize {
-                    ty: vk::DescriptorType::STORAGE_BUFFER,
-                    descriptor_count: sets,
-                },
-            ];
+            let sizes = [vk::DescriptorPoolSize {
+                ty: vk::DescriptorType::STORAGE_IMAGE,
+                descriptor_count: sets * (1 + DST_BINDINGS),
+            }];
             let pool_info = vk::DescriptorPoolCreateInfo::default()
                 .max_sets(sets)
                 .pool_sizes(&sizes);
             // SAFETY: valid device.
             scratch.pool = unsafe { device.create_descriptor_pool(&pool_info, None) }?;
-            let counter_bytes = u64::from((passes.len() as u32).max(1) * layers) * 4;
-            let counters = allocator.create_buffer(
-                &BufferDesc::new(
-                    counter_bytes,
-                    vk::BufferUsageFlags::STORAGE_BUFFER | vk::BufferUsageFlags::TRANSFER_DST,
-                )
-                .name("mip counters"),
-            )?;
-            let counter_raw = counters.raw();
-            scratch.counters = Some(counters);
             let set_layouts = vec![pipes.set_layout; sets as usize];
             let alloc_info = vk::DescriptorSetAllocateInfo::default()
                 .descriptor_pool(scratch.pool)
@@ -275,24 +244,8 @@ impl MipGenerator {
                             .image_layout(vk::ImageLayout::GENERAL)
                     })
                     .collect();
-                let mid = [vk::DescriptorImageInfo::default()
-                    .image_view(view(pass.src_level + LEVELS_PER_PHASE))
-                    .image_layout(vk::ImageLayout::GENERAL)];
-                let buffer = [vk::DescriptorBufferInfo::default()
-                    .buffer(counter_raw)
-                    .offset(0)
-                    .range(vk::WHOLE_SIZE)];
-                let writes = [
-                    storage_images(set, 0, &src),
-                    storage_images(set, 1, &dst),
-                    vk::WriteDescriptorSet::default()
-                        .dst_set(set)
-                        .dst_binding(2)
-                        .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                        .buffer_info(&buffer),
-                    storage_images(set, 3, &mid),
-                ];
-                // SAFETY: the set, views and buffer are live and match the layout.
+                let writes = [storage_images(set, 0, &src), storage_images(set, 1, &dst)];
+                // SAFETY: the set and views are live and match the layout.
                 unsafe { device.update_descriptor_sets(&writes, &[]) };
             }
             Ok(descriptor_sets)
@@ -301,7 +254,7 @@ impl MipGenerator {
             Ok(sets) => sets,
             Err(err) => {
                 // SAFETY: nothing was recorded, so nothing pending uses them.
-                unsafe { scratch.destroy(device, allocator) };
+                unsafe { scratch.destroy(device) };
                 return Err(err);
             }
         };
@@ -312,19 +265,6 @@ impl MipGenerator {
         let general_rw = ResourceState::new(Access::ComputeStorageReadWrite).on_queue(family);
         let mut batch = BarrierBatch::new();
         let mut acquire = BarrierBatch::new();
-        let counters = scratch
-            .counters
-            .as_ref()
-            .map_or(vk::Buffer::null(), |b| b.raw());
-        // SAFETY: recording on this device (caller's contract); the counter buffer is new.
-        unsafe { device.cmd_fill_buffer(cmd, counters, 0, vk::WHOLE_SIZE, 0) };
-        batch.buffer_local(
-            counters,
-            0,
-            vk::WHOLE_SIZE,
-            ResourceState::new(Access::TransferWrite),
-            ResourceState::new(Access::ComputeStorageReadWrite),
-        );
         Self::enter(
             &mut batch,
             &mut acquire,
@@ -346,12 +286,8 @@ impl MipGenerator {
             let groups = (out.0.div_ceil(32), out.1.div_ceil(32));
             let push = Push {
                 src_size: [src.0 as i32, src.1 as i32],
-                phase1_levels: pass.phase1,
-                phase2_levels: pass.phase2,
+                levels: pass.levels,
                 srgb: u32::from(srgb),
-                groups_per_layer: groups.0 * groups.1,
-                counter_base: index as u32 * layers,
-                pad: 0,
             };
             if index > 0 {
                 // The previous dispatch's levels are this one's source.

@@ -20,7 +20,7 @@ mod plan;
 
 use std::sync::Mutex;
 
-use allocator::{Allocator, GpuBuffer};
+use allocator::Allocator;
 use ash::vk;
 
 use crate::access::ResourceState;
@@ -96,15 +96,14 @@ pub(crate) struct Levels {
 pub struct MipScratch {
     views: Vec<vk::ImageView>,
     pool: vk::DescriptorPool,
-    counters: Option<GpuBuffer>,
 }
 
 impl MipScratch {
-    /// Destroys the views, descriptor pool and counter buffer.
+    /// Destroys the views and the descriptor pool.
     ///
     /// # Safety
-    /// The submission that used them has completed; `device` and `allocator` made them.
-    pub unsafe fn destroy(self, device: &ash::Device, allocator: &Allocator) {
+    /// The submission that used them has completed; `device` made them.
+    pub unsafe fn destroy(self, device: &ash::Device) {
         // SAFETY: forwarded from this function's contract.
         unsafe {
             for view in self.views {
@@ -112,9 +111,6 @@ impl MipScratch {
             }
             if self.pool != vk::DescriptorPool::null() {
                 device.destroy_descriptor_pool(self.pool, None);
-            }
-            if let Some(buffer) = self.counters {
-                allocator.destroy_buffer(buffer);
             }
         }
     }

@@ -1,19 +1,15 @@
 //! Planning compute dispatches for a mip chain, as a pure function.
 
-/// Levels a dispatch can make: 6 per phase, two phases.
-pub(super) const LEVELS_PER_PHASE: u32 = 6;
-/// The largest level the last workgroup can finish alone (its 64x64 tile).
-const PHASE2_MAX: u32 = 64;
+/// Levels a dispatch can make.
+pub(super) const LEVELS_PER_DISPATCH: u32 = 6;
 
 /// One compute dispatch of the plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MipPass {
     /// The level read.
     pub src_level: u32,
-    /// Levels made by every workgroup (1..=6).
-    pub phase1: u32,
-    /// Levels made afterwards by the last workgroup (0..=6).
-    pub phase2: u32,
+    /// Levels made (1..=6), the ones above `src_level`.
+    pub levels: u32,
     /// Whether every level the dispatch reads has even extents (the specialised pipeline runs).
     pub all_even: bool,
 }
@@ -29,47 +25,29 @@ fn even_or_one((w, h): (u32, u32)) -> bool {
 }
 
 /// The dispatches that make levels `base + 1 .. levels` of a 2D image of level-0 `extent`: as few
-/// as the odd levels allow. A pure function, tested without a GPU.
+/// as the odd levels and the 6 levels of a dispatch allow. A pure function, tested without a GPU.
 pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32) -> Vec<MipPass> {
     let mut passes = Vec::new();
     let mut s = base;
     while s + 1 < levels {
         let remaining = levels - 1 - s;
         // Steps after the first read shared memory, so their source levels must be even or 1.
-        let mut phase1 = 1;
-        while phase1 < LEVELS_PER_PHASE.min(remaining)
-            && even_or_one(level_extent(extent, s + phase1))
+        let mut made = 1;
+        while made < LEVELS_PER_DISPATCH.min(remaining)
+            && even_or_one(level_extent(extent, s + made))
         {
-            phase1 += 1;
+            made += 1;
         }
-        let mut phase2 = 0;
-        let mid = level_extent(extent, s + LEVELS_PER_PHASE);
-        if phase1 == LEVELS_PER_PHASE
-            && remaining > phase1
-            && mid.0 <= PHASE2_MAX
-            && mid.1 <= PHASE2_MAX
-        {
-            phase2 = 1;
-            while phase2 < LEVELS_PER_PHASE.min(remaining - phase1)
-                && even_or_one(level_extent(extent, s + LEVELS_PER_PHASE + phase2))
-            {
-                phase2 += 1;
-            }
-        }
-        // Levels read: the source, the shared-memory inputs of phase 1, and those of phase 2.
-        let even = |l: u32| {
+        let all_even = (s..s + made).all(|l| {
             let (w, h) = level_extent(extent, l);
             w % 2 == 0 && h % 2 == 0
-        };
-        let all_even = (s..s + phase1).all(even)
-            && (phase2 == 0 || (s + LEVELS_PER_PHASE..s + LEVELS_PER_PHASE + phase2).all(even));
+        });
         passes.push(MipPass {
             src_level: s,
-            phase1,
-            phase2,
+            levels: made,
             all_even,
         });
-        s += phase1 + phase2;
+        s += made;
     }
     passes
 }
@@ -79,21 +57,18 @@ mod tests {
     use super::*;
 
     fn levels_made(passes: &[MipPass]) -> u32 {
-        passes.iter().map(|p| p.phase1 + p.phase2).sum()
+        passes.iter().map(|p| p.levels).sum()
     }
 
     #[test]
-    fn a_4096_square_chain_is_one_dispatch() {
+    fn a_4096_square_chain_is_two_dispatches_of_six_levels() {
         let passes = plan_compute_passes((4096, 4096), 0, 13);
-        assert_eq!(
-            passes,
-            vec![MipPass {
-                src_level: 0,
-                phase1: 6,
-                phase2: 6,
-                all_even: true
-            }]
-        );
+        let pass = |src_level| MipPass {
+            src_level,
+            levels: 6,
+            all_even: true,
+        };
+        assert_eq!(passes, vec![pass(0), pass(6)]);
     }
 
     #[test]
@@ -111,22 +86,21 @@ mod tests {
             let mut next = 0;
             for pass in &passes {
                 assert_eq!(pass.src_level, next, "{extent:?}: passes chain");
-                assert!((1..=6).contains(&pass.phase1) && pass.phase2 <= 6);
-                assert!(pass.phase2 == 0 || pass.phase1 == 6);
+                assert!((1..=6).contains(&pass.levels));
                 // Shared-memory steps read only even-or-1 levels.
-                for step in 1..pass.phase1 {
+                for step in 1..pass.levels {
                     assert!(
                         even_or_one(level_extent(extent, pass.src_level + step)),
                         "{extent:?} {pass:?}"
                     );
                 }
-                next += pass.phase1 + pass.phase2;
+                next += pass.levels;
             }
         }
         assert_eq!(
             plan_compute_passes((257, 129), 0, 9).len(),
-            1,
-            "257x129 halves to even levels at once"
+            2,
+            "257x129 halves to even levels at once: only the cap of 6 levels splits it"
         );
         assert!(plan_compute_passes((100, 60), 0, 7).len() > 1);
     }
@@ -139,8 +113,11 @@ mod tests {
             !plan_compute_passes((257, 129), 0, 9)[0].all_even,
             "level 0 is odd"
         );
-        // Level 6 of 4096x64 is 64x1: an extent of 1 needs the general kernel.
-        assert!(!plan_compute_passes((4096, 64), 0, 13)[0].all_even);
+        // Level 6 of 4096x64 is 64x1: an extent of 1 needs the general kernel, in the second
+        // dispatch (the first reads levels 0-5, down to 128x2).
+        let passes = plan_compute_passes((4096, 64), 0, 13);
+        assert!(passes[0].all_even);
+        assert!(!passes[1].all_even);
     }
 
     #[test]

@@ -671,7 +671,7 @@ fn image_case_runs(rig: &mut Rig, case: &ImageCase) -> Result<(), TestCaseError>
                 };
                 if let Some(s) = scratch {
                     // SAFETY: completed, or never submitted.
-                    unsafe { s.destroy(&rig.gpu.device, &rig.alloc) };
+                    unsafe { s.destroy(&rig.gpu.device) };
                 }
                 log(&result);
                 if let Ok(left) = result {

@@ -348,7 +348,7 @@ fn check(
     // SAFETY: every submission has completed.
     unsafe {
         if let Some(s) = scratch {
-            s.destroy(&gpu.device, alloc);
+            s.destroy(&gpu.device);
         }
         submitter.destroy().unwrap();
         ring.destroy(alloc);
@@ -709,7 +709,7 @@ fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
         unsafe {
             readback.destroy(&alloc);
             for s in scratches {
-                s.destroy(&gpu.device, &alloc);
+                s.destroy(&gpu.device);
             }
             submitter.destroy().unwrap();
             ring.destroy(&alloc);
