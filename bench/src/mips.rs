@@ -453,6 +453,26 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
             // SAFETY: every submission completed.
             unsafe { r.destroy(gpu, &alloc) };
         }
+        let kernel = statistics(
+            gpu,
+            DOWNSAMPLE,
+            &[
+                (vk::DescriptorType::STORAGE_IMAGE, 1),
+                (vk::DescriptorType::STORAGE_IMAGE, 6),
+            ],
+            16,
+            Some(1),
+        );
+        let roof_kernel = statistics(
+            gpu,
+            ROOF,
+            &[
+                (vk::DescriptorType::STORAGE_BUFFER, 1),
+                (vk::DescriptorType::STORAGE_BUFFER, 1),
+            ],
+            8,
+            None,
+        );
         rows.push(Row {
             group: "Mip generation",
             case: format!("{width}x{height} sRGB, {} levels", image.mip_levels()),
@@ -460,13 +480,20 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
             higher_is_better: false,
             size: None,
             results,
-            note: Some(format!(
+            note: Some(
+                format!(
                 "{steady} chains back to back per submission, per chain (\"alone after idle\": \
                  one chain in its own submission); the roof kernel reads level 0's bytes and \
                  writes the other levels' ({:.1} MB in all) with plain buffer loads and stores{}",
                 bytes / 1e6,
                 roof_rate.map_or(String::new(), |r| format!(", at {:.0} GB/s", r / 1e9))
-            )),
+            ) + &format!(
+                    "; the driver's statistics of the downsampler (RGBA8 through 32-bit views, all-even pipeline): {}; of the \
+                 roof kernel: {}",
+                    kernel.unwrap_or_else(|why| why),
+                    roof_kernel.unwrap_or_else(|why| why)
+                ),
+            ),
             compare: true,
         });
         // SAFETY: every submission completed.
@@ -484,4 +511,138 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
         mips.destroy();
     }
     rows
+}
+
+const DOWNSAMPLE: &[u8] = include_bytes!("../../shaders/spirv/downsample_rgba8_packed.spv");
+
+/// What the driver's compiler made of a compute shader (`VK_KHR_pipeline_executable_properties`):
+/// its statistics (registers, shared memory, ...) as `name value` pairs, for the report. The
+/// pipeline is built here with the layout the shader declares: `bindings` (type, count) in set 0,
+/// `push` bytes of push constants, and constant 0 set to `spec` where given.
+fn statistics(
+    gpu: &Gpu,
+    spirv: &[u8],
+    bindings: &[(vk::DescriptorType, u32)],
+    push: u32,
+    spec: Option<u32>,
+) -> Result<String, String> {
+    if !gpu.pipeline_statistics {
+        return Err("the driver lacks VK_KHR_pipeline_executable_properties".into());
+    }
+    let d = &gpu.device;
+    let e = |e: vk::Result| e.to_string();
+    let words = ash::util::read_spv(&mut std::io::Cursor::new(spirv)).map_err(|e| e.to_string())?;
+    let layout_bindings: Vec<_> = bindings
+        .iter()
+        .enumerate()
+        .map(|(i, &(ty, count))| {
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(i as u32)
+                .descriptor_type(ty)
+                .descriptor_count(count)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE)
+        })
+        .collect();
+    let ext = ash::khr::pipeline_executable_properties::Device::new(&gpu.instance, d);
+    // SAFETY: plain object creation on the benchmark's device; everything made here is destroyed
+    // before returning, and the pipeline is never bound.
+    unsafe {
+        let set_layout = d
+            .create_descriptor_set_layout(
+                &vk::DescriptorSetLayoutCreateInfo::default().bindings(&layout_bindings),
+                None,
+            )
+            .map_err(e)?;
+        let ranges = [vk::PushConstantRange::default()
+            .stage_flags(vk::ShaderStageFlags::COMPUTE)
+            .size(push)];
+        let set_layouts = [set_layout];
+        let layout = d.create_pipeline_layout(
+            &vk::PipelineLayoutCreateInfo::default()
+                .set_layouts(&set_layouts)
+                .push_constant_ranges(&ranges),
+            None,
+        );
+        let result = layout.map_err(e).and_then(|layout| {
+            let module = d
+                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
+                .map_err(e);
+            let value = spec.unwrap_or(0).to_ne_bytes();
+            let entries = [vk::SpecializationMapEntry::default()
+                .constant_id(0)
+                .offset(0)
+                .size(4)];
+            let specialization = vk::SpecializationInfo::default()
+                .map_entries(if spec.is_some() { &entries } else { &[] })
+                .data(if spec.is_some() { &value } else { &[] });
+            let pipeline = module.and_then(|module| {
+                let stage = vk::PipelineShaderStageCreateInfo::default()
+                    .stage(vk::ShaderStageFlags::COMPUTE)
+                    .module(module)
+                    .name(c"main")
+                    .specialization_info(&specialization);
+                let info = [vk::ComputePipelineCreateInfo::default()
+                    .flags(vk::PipelineCreateFlags::CAPTURE_STATISTICS_KHR)
+                    .stage(stage)
+                    .layout(layout)];
+                let made = d
+                    .create_compute_pipelines(vk::PipelineCache::null(), &info, None)
+                    .map(|p| p[0])
+                    .map_err(|(_, err)| err.to_string());
+                d.destroy_shader_module(module, None);
+                made
+            });
+            let text = pipeline.and_then(|pipeline| {
+                let text = read_statistics(&ext, pipeline);
+                d.destroy_pipeline(pipeline, None);
+                text
+            });
+            d.destroy_pipeline_layout(layout, None);
+            text
+        });
+        d.destroy_descriptor_set_layout(set_layout, None);
+        result
+    }
+}
+
+/// The statistics of every executable of `pipeline`, `name value` pairs joined by commas.
+///
+/// # Safety
+/// `pipeline` was created with `CAPTURE_STATISTICS_KHR` on the device `ext` was loaded for.
+unsafe fn read_statistics(
+    ext: &ash::khr::pipeline_executable_properties::Device,
+    pipeline: vk::Pipeline,
+) -> Result<String, String> {
+    let info = vk::PipelineInfoKHR::default().pipeline(pipeline);
+    // SAFETY: forwarded from this function's contract.
+    let executables =
+        unsafe { ext.get_pipeline_executable_properties(&info) }.map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for index in 0..executables.len() as u32 {
+        let info = vk::PipelineExecutableInfoKHR::default()
+            .pipeline(pipeline)
+            .executable_index(index);
+        // SAFETY: as above; the index is one of the executables just listed.
+        let stats =
+            unsafe { ext.get_pipeline_executable_statistics(&info) }.map_err(|e| e.to_string())?;
+        for s in stats {
+            let name = s
+                .name_as_c_str()
+                .map_or("?".into(), |n| n.to_string_lossy().into_owned());
+            // SAFETY: the union member read is the one `format` names.
+            let value = unsafe {
+                match s.format {
+                    vk::PipelineExecutableStatisticFormatKHR::BOOL32 => s.value.b32.to_string(),
+                    vk::PipelineExecutableStatisticFormatKHR::INT64 => s.value.i64.to_string(),
+                    vk::PipelineExecutableStatisticFormatKHR::UINT64 => s.value.u64.to_string(),
+                    vk::PipelineExecutableStatisticFormatKHR::FLOAT64 => {
+                        format!("{:.2}", s.value.f64)
+                    }
+                    _ => "?".into(),
+                }
+            };
+            out.push(format!("{name} {value}"));
+        }
+    }
+    Ok(out.join(", "))
 }

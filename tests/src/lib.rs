@@ -29,6 +29,9 @@ pub struct GpuOptions {
     pub validation: bool,
     /// Enable `VK_EXT_debug_utils` on the instance (implied by `validation`).
     pub debug_utils: bool,
+    /// Enable `VK_KHR_pipeline_executable_properties` where the device has it, so a benchmark
+    /// can read a pipeline's compiled statistics (registers, shared memory).
+    pub pipeline_statistics: bool,
 }
 
 /// An instance, a device with one graphics+compute queue, and the validation messages they caused.
@@ -44,6 +47,8 @@ pub struct Gpu {
     pub transfer: Option<(u32, vk::Queue)>,
     pub api_version: u32,
     pub properties: vk::PhysicalDeviceProperties,
+    /// Whether `VK_KHR_pipeline_executable_properties` was enabled.
+    pub pipeline_statistics: bool,
     /// Whether `VK_EXT_memory_budget` was enabled.
     pub memory_budget: bool,
     debug_utils: bool,
@@ -115,6 +120,7 @@ impl Gpu {
         Self::with_options(GpuOptions {
             validation: true,
             debug_utils: true,
+            pipeline_statistics: false,
         })
     }
 
@@ -123,6 +129,7 @@ impl Gpu {
         Self::with_options(GpuOptions {
             validation: false,
             debug_utils: true,
+            pipeline_statistics: true,
         })
     }
 
@@ -196,6 +203,16 @@ impl Gpu {
         if memory_budget {
             enabled_extensions.push(ash::ext::memory_budget::NAME.as_ptr());
         }
+        let pipeline_statistics = options.pipeline_statistics
+            && device_extensions.iter().any(|e| {
+                e.extension_name_as_c_str() == Ok(ash::khr::pipeline_executable_properties::NAME)
+            });
+        if pipeline_statistics {
+            enabled_extensions.push(ash::khr::pipeline_executable_properties::NAME.as_ptr());
+        }
+        let mut executable_info =
+            vk::PhysicalDevicePipelineExecutablePropertiesFeaturesKHR::default()
+                .pipeline_executable_info(pipeline_statistics);
 
         let mut supported12 = vk::PhysicalDeviceVulkan12Features::default();
         let mut supported13 = vk::PhysicalDeviceVulkan13Features::default();
@@ -226,11 +243,16 @@ impl Gpu {
                     .queue_priorities(&priorities),
             );
         }
-        let device_info = vk::DeviceCreateInfo::default()
+        let mut device_info = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queue_info)
             .enabled_extension_names(&enabled_extensions)
             .push_next(&mut features12)
             .push_next(&mut features13);
+        // Chained only with its extension: the layer reports a feature struct of an extension
+        // that is not enabled.
+        if pipeline_statistics {
+            device_info = device_info.push_next(&mut executable_info);
+        }
         // SAFETY: every pointer in `device_info` refers to locals alive for the call.
         let device = unsafe { instance.create_device(physical_device, &device_info, None) }
             .unwrap_or_else(|err| panic!("vkCreateDevice failed: {err}"));
@@ -249,6 +271,7 @@ impl Gpu {
             api_version,
             properties,
             memory_budget,
+            pipeline_statistics,
             debug_utils: options.validation || options.debug_utils,
             debug,
             messages,

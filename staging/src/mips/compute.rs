@@ -13,6 +13,8 @@ use crate::target::ImageTarget;
 use crate::upload::Finished;
 
 const SPIRV_RGBA8: &[u8] = include_bytes!("../../../shaders/spirv/downsample_rgba8.spv");
+const SPIRV_RGBA8_PACKED: &[u8] =
+    include_bytes!("../../../shaders/spirv/downsample_rgba8_packed.spv");
 const SPIRV_RGBA16F: &[u8] = include_bytes!("../../../shaders/spirv/downsample_rgba16f.spv");
 
 /// Destination views bound per dispatch (`dst[12]` in the shader).
@@ -64,6 +66,8 @@ pub(super) struct ComputePipelines {
     layout: vk::PipelineLayout,
     /// `[general, all-even]` pipelines per storage format.
     rgba8: [vk::Pipeline; 2],
+    /// RGBA8 through `R32_UINT` views (images with `MUTABLE_FORMAT`).
+    rgba8_packed: [vk::Pipeline; 2],
     rgba16f: [vk::Pipeline; 2],
 }
 
@@ -114,10 +118,12 @@ impl ComputePipelines {
                 .constant_id(0)
                 .offset(0)
                 .size(4)];
-            // [rgba8 general, rgba8 all-even, rgba16f general, rgba16f all-even]
+            // [rgba8 general, all-even; packed general, all-even; rgba16f general, all-even]
             for (bytes, all_even) in [
                 (SPIRV_RGBA8, 0u32),
                 (SPIRV_RGBA8, 1),
+                (SPIRV_RGBA8_PACKED, 0),
+                (SPIRV_RGBA8_PACKED, 1),
                 (SPIRV_RGBA16F, 0),
                 (SPIRV_RGBA16F, 1),
             ] {
@@ -155,7 +161,8 @@ impl ComputePipelines {
                 set_layout,
                 layout,
                 rgba8: [pipelines[0], pipelines[1]],
-                rgba16f: [pipelines[2], pipelines[3]],
+                rgba8_packed: [pipelines[2], pipelines[3]],
+                rgba16f: [pipelines[4], pipelines[5]],
             })
         }
     }
@@ -167,7 +174,12 @@ impl ComputePipelines {
     pub(super) unsafe fn destroy(self, device: &ash::Device) {
         // SAFETY: forwarded from this function's contract.
         unsafe {
-            for pipeline in self.rgba8.into_iter().chain(self.rgba16f) {
+            for pipeline in self
+                .rgba8
+                .into_iter()
+                .chain(self.rgba8_packed)
+                .chain(self.rgba16f)
+            {
                 device.destroy_pipeline(pipeline, None);
             }
             device.destroy_pipeline_layout(self.layout, None);
@@ -195,6 +207,12 @@ impl MipGenerator {
             });
         };
         let pipes = self.compute_pipelines()?;
+        let packed = self.packs(image);
+        let view_format = if packed {
+            vk::Format::R32_UINT
+        } else {
+            storage
+        };
         // Levels past the range are neither made nor touched: `levels` is the range's end.
         let (base, levels) = (range.base, range.end);
         let layers = image.array_layers();
@@ -207,10 +225,11 @@ impl MipGenerator {
                 let info = vk::ImageViewCreateInfo::default()
                     .image(image.raw())
                     .view_type(vk::ImageViewType::TYPE_2D_ARRAY)
-                    .format(storage)
+                    .format(view_format)
                     .subresource_range(Self::range(image, level, 1));
                 // SAFETY: a view of a live image in a format its MUTABLE_FORMAT flag (or its own
-                // format) allows, with STORAGE usage (checked by compute_refusal).
+                // format) allows (R32_UINT shares RGBA8's 32-bit compatibility class), with
+                // STORAGE usage (checked by compute_refusal; `packs` checked R32_UINT's support).
                 scratch
                     .views
                     .push(unsafe { device.create_image_view(&info, None) }?);
@@ -275,6 +294,8 @@ impl MipGenerator {
         );
         let pipelines = if storage == vk::Format::R16G16B16A16_SFLOAT {
             pipes.rgba16f
+        } else if packed {
+            pipes.rgba8_packed
         } else {
             pipes.rgba8
         };

@@ -265,6 +265,19 @@ impl MipGenerator {
         None
     }
 
+    /// Whether compute mips of `image` go through `R32_UINT` views (RGBA8 with `MUTABLE_FORMAT`,
+    /// the 32-bit views it allows): a texel stays one register until used and no load or store
+    /// converts formats.
+    pub(crate) fn packs(&self, image: &ImageTarget) -> bool {
+        matches!(
+            image.format(),
+            vk::Format::R8G8B8A8_UNORM | vk::Format::R8G8B8A8_SRGB
+        ) && image.flags().contains(vk::ImageCreateFlags::MUTABLE_FORMAT)
+            && self
+                .features(vk::Format::R32_UINT)
+                .contains(vk::FormatFeatureFlags::STORAGE_IMAGE)
+    }
+
     /// The method `method` comes to for `image` (`Blit` or `Compute`), or why neither can run.
     pub fn resolve(&self, image: impl Into<ImageTarget>, method: MipMethod) -> Result<MipMethod> {
         let image = &image.into();

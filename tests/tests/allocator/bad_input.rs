@@ -431,6 +431,7 @@ fn debug_names_need_the_instance_extension() {
     let gpu = Gpu::with_options(gpu_tests::GpuOptions {
         validation: false,
         debug_utils: false,
+        pipeline_statistics: false,
     });
     let desc = gpu.allocator_desc().debug_names(&gpu.entry);
     // SAFETY: the Gpu's handles outlive the allocator, which matches how the device was made.

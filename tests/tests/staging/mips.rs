@@ -268,6 +268,7 @@ fn check(
     case: &Case,
     method: MipMethod,
     seed: u64,
+    mutable: bool,
 ) -> bool {
     let format = case.desc.format;
     let k = kind(format);
@@ -277,9 +278,12 @@ fn check(
     let mut desc = case.desc.clone();
     if desc.dimension == allocator::ImageDimension::D2 {
         usage |= vk::ImageUsageFlags::STORAGE;
-        // sRGB is written through a UNORM view; EXTENDED_USAGE lets STORAGE be checked against it.
-        desc =
-            desc.flags(vk::ImageCreateFlags::MUTABLE_FORMAT | vk::ImageCreateFlags::EXTENDED_USAGE);
+        // sRGB is written through a UNORM view, and RGBA8 with MUTABLE_FORMAT through R32_UINT
+        // views; EXTENDED_USAGE lets STORAGE be checked against the view's format.
+        if mutable {
+            desc = desc
+                .flags(vk::ImageCreateFlags::MUTABLE_FORMAT | vk::ImageCreateFlags::EXTENDED_USAGE);
+        }
     }
     let image = alloc
         .create_image(&desc.usage(usage))
@@ -436,26 +440,35 @@ fn run_format(format: vk::Format) {
     for (i, case) in cases(format).iter().enumerate() {
         let three_d = case.desc.dimension == allocator::ImageDimension::D3;
         assert!(
-            check(&gpu, &alloc, &mips, case, MipMethod::Blit, i as u64),
+            check(&gpu, &alloc, &mips, case, MipMethod::Blit, i as u64, true),
             "{} {format:?}: blit refused",
             case.name
         );
         if i == 0 {
             assert!(!mips.compute_pipelines_built(), "blits build no pipelines");
         }
-        let computed = check(
-            &gpu,
-            &alloc,
-            &mips,
-            case,
-            MipMethod::Compute,
-            100 + i as u64,
-        );
-        assert_eq!(
-            computed, !three_d,
-            "{} {format:?}: compute runs on every 2D case and refuses 3D",
-            case.name
-        );
+        // RGBA8 UNORM both through R32_UINT views (MUTABLE_FORMAT) and typed UNORM views.
+        let mutables: &[bool] = if format == vk::Format::R8G8B8A8_UNORM {
+            &[true, false]
+        } else {
+            &[true]
+        };
+        for &mutable in mutables {
+            let computed = check(
+                &gpu,
+                &alloc,
+                &mips,
+                case,
+                MipMethod::Compute,
+                100 + i as u64,
+                mutable,
+            );
+            assert_eq!(
+                computed, !three_d,
+                "{} {format:?} (mutable: {mutable}): compute runs on every 2D case and refuses 3D",
+                case.name
+            );
+        }
         assert!(mips.compute_pipelines_built());
     }
     // SAFETY: nothing is pending.
