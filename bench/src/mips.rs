@@ -459,6 +459,7 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
             &[
                 (vk::DescriptorType::STORAGE_IMAGE, 1),
                 (vk::DescriptorType::STORAGE_IMAGE, 6),
+                (vk::DescriptorType::COMBINED_IMAGE_SAMPLER, 1),
             ],
             16,
             Some(1),

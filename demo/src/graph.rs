@@ -184,6 +184,7 @@ fn usage_for(access: Access) -> vk::ImageUsageFlags {
         Access::ComputeStorageRead
         | Access::ComputeStorageWrite
         | Access::ComputeStorageReadWrite => U::STORAGE,
+        Access::ComputeGeneral => U::from_raw(U::STORAGE.as_raw() | U::SAMPLED.as_raw()),
         Access::ColorAttachmentWrite => U::COLOR_ATTACHMENT,
         Access::DepthStencilAttachmentWrite | Access::DepthStencilAttachmentRead => {
             U::DEPTH_STENCIL_ATTACHMENT

@@ -45,6 +45,9 @@ pub enum Access {
     ComputeStorageWrite,
     /// Storage buffer or image read and written in a compute shader.
     ComputeStorageReadWrite,
+    /// Image sampled, read and written as storage by a compute shader, in `GENERAL`: a kernel
+    /// that gathers from the levels it also stores to (the mip downsampler).
+    ComputeGeneral,
     /// Colour attachment written (and blended).
     ColorAttachmentWrite,
     /// Depth/stencil attachment tested and written.
@@ -78,7 +81,7 @@ pub struct AccessInfo {
 
 impl Access {
     /// Every access, for code that sweeps the table (tests, tools).
-    pub const ALL: [Access; 22] = [
+    pub const ALL: [Access; 23] = [
         Self::Nothing,
         Self::TransferRead,
         Self::TransferWrite,
@@ -95,6 +98,7 @@ impl Access {
         Self::ComputeStorageRead,
         Self::ComputeStorageWrite,
         Self::ComputeStorageReadWrite,
+        Self::ComputeGeneral,
         Self::ColorAttachmentWrite,
         Self::DepthStencilAttachmentWrite,
         Self::DepthStencilAttachmentRead,
@@ -151,6 +155,15 @@ impl Access {
                 A::from_raw(A::SHADER_STORAGE_READ.as_raw() | A::SHADER_STORAGE_WRITE.as_raw()),
                 L::GENERAL,
             ),
+            Self::ComputeGeneral => (
+                S::COMPUTE_SHADER,
+                A::from_raw(
+                    A::SHADER_SAMPLED_READ.as_raw()
+                        | A::SHADER_STORAGE_READ.as_raw()
+                        | A::SHADER_STORAGE_WRITE.as_raw(),
+                ),
+                L::GENERAL,
+            ),
             Self::ColorAttachmentWrite => (
                 S::COLOR_ATTACHMENT_OUTPUT,
                 A::from_raw(A::COLOR_ATTACHMENT_READ.as_raw() | A::COLOR_ATTACHMENT_WRITE.as_raw()),
@@ -196,6 +209,7 @@ impl Access {
                 | Self::HostWrite
                 | Self::ComputeStorageWrite
                 | Self::ComputeStorageReadWrite
+                | Self::ComputeGeneral
                 | Self::ColorAttachmentWrite
                 | Self::DepthStencilAttachmentWrite
                 | Self::General

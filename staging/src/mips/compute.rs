@@ -62,22 +62,36 @@ fn shader_module(device: &ash::Device, bytes: &[u8]) -> Result<vk::ShaderModule>
 /// The compute path's Vulkan objects: made together on first use, destroyed together.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct ComputePipelines {
+    /// Nearest, clamp to edge: the packed kernels gather level S through it.
+    sampler: vk::Sampler,
     set_layout: vk::DescriptorSetLayout,
     layout: vk::PipelineLayout,
     /// `[general, all-even]` pipelines per storage format.
     rgba8: [vk::Pipeline; 2],
-    /// RGBA8 through `R32_UINT` views (images with `MUTABLE_FORMAT`).
+    /// RGBA8 through `R32_UINT` views (images with `MUTABLE_FORMAT` and `SAMPLED`), gathering
+    /// level S.
     rgba8_packed: [vk::Pipeline; 2],
     rgba16f: [vk::Pipeline; 2],
 }
 
 impl ComputePipelines {
-    /// Builds the descriptor set layout, the pipeline layout and the four pipelines; on failure
-    /// destroys what it made.
+    /// Builds the sampler, the descriptor set layout, the pipeline layout and the six pipelines;
+    /// on failure destroys what it made.
     ///
     /// # Safety
     /// `device` is valid.
     pub(super) unsafe fn new(device: &ash::Device) -> Result<Self> {
+        let sampler_info = vk::SamplerCreateInfo::default()
+            .mag_filter(vk::Filter::NEAREST)
+            .min_filter(vk::Filter::NEAREST)
+            .mipmap_mode(vk::SamplerMipmapMode::NEAREST)
+            .address_mode_u(vk::SamplerAddressMode::CLAMP_TO_EDGE)
+            .address_mode_v(vk::SamplerAddressMode::CLAMP_TO_EDGE)
+            .address_mode_w(vk::SamplerAddressMode::CLAMP_TO_EDGE);
+        // SAFETY: valid device (this function's contract); destroyed in `destroy`, or below if a
+        // later step fails.
+        let sampler = unsafe { device.create_sampler(&sampler_info, None) }?;
+        let samplers = [sampler];
         let bindings = [
             vk::DescriptorSetLayoutBinding::default()
                 .binding(0)
@@ -89,6 +103,13 @@ impl ComputePipelines {
                 .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
                 .descriptor_count(DST_BINDINGS)
                 .stage_flags(vk::ShaderStageFlags::COMPUTE),
+            // Level S again, sampled (the packed kernels only).
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(2)
+                .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE)
+                .immutable_samplers(&samplers),
         ];
         let ranges = [vk::PushConstantRange::default()
             .stage_flags(vk::ShaderStageFlags::COMPUTE)
@@ -96,10 +117,16 @@ impl ComputePipelines {
         // SAFETY: valid device (this function's contract); each object made here is destroyed in
         // `destroy`, or right here if a later step fails.
         unsafe {
-            let set_layout = device.create_descriptor_set_layout(
+            let set_layout = match device.create_descriptor_set_layout(
                 &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
                 None,
-            )?;
+            ) {
+                Ok(set_layout) => set_layout,
+                Err(err) => {
+                    device.destroy_sampler(sampler, None);
+                    return Err(err.into());
+                }
+            };
             let set_layouts = [set_layout];
             let layout = match device.create_pipeline_layout(
                 &vk::PipelineLayoutCreateInfo::default()
@@ -110,6 +137,7 @@ impl ComputePipelines {
                 Ok(layout) => layout,
                 Err(err) => {
                     device.destroy_descriptor_set_layout(set_layout, None);
+                    device.destroy_sampler(sampler, None);
                     return Err(err.into());
                 }
             };
@@ -153,11 +181,13 @@ impl ComputePipelines {
                         }
                         device.destroy_pipeline_layout(layout, None);
                         device.destroy_descriptor_set_layout(set_layout, None);
+                        device.destroy_sampler(sampler, None);
                         return Err(err);
                     }
                 }
             }
             Ok(Self {
+                sampler,
                 set_layout,
                 layout,
                 rgba8: [pipelines[0], pipelines[1]],
@@ -184,6 +214,7 @@ impl ComputePipelines {
             }
             device.destroy_pipeline_layout(self.layout, None);
             device.destroy_descriptor_set_layout(self.set_layout, None);
+            device.destroy_sampler(self.sampler, None);
         }
     }
 }
@@ -235,10 +266,16 @@ impl MipGenerator {
                     .push(unsafe { device.create_image_view(&info, None) }?);
             }
             let sets = passes.len().max(1) as u32;
-            let sizes = [vk::DescriptorPoolSize {
-                ty: vk::DescriptorType::STORAGE_IMAGE,
-                descriptor_count: sets * (1 + DST_BINDINGS),
-            }];
+            let sizes = [
+                vk::DescriptorPoolSize {
+                    ty: vk::DescriptorType::STORAGE_IMAGE,
+                    descriptor_count: sets * (1 + DST_BINDINGS),
+                },
+                vk::DescriptorPoolSize {
+                    ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+                    descriptor_count: sets,
+                },
+            ];
             let pool_info = vk::DescriptorPoolCreateInfo::default()
                 .max_sets(sets)
                 .pool_sizes(&sizes);
@@ -263,9 +300,24 @@ impl MipGenerator {
                             .image_layout(vk::ImageLayout::GENERAL)
                     })
                     .collect();
-                let writes = [storage_images(set, 0, &src), storage_images(set, 1, &dst)];
-                // SAFETY: the set and views are live and match the layout.
-                unsafe { device.update_descriptor_sets(&writes, &[]) };
+                let sampled = [vk::DescriptorImageInfo::default()
+                    .image_view(view(pass.src_level))
+                    .image_layout(vk::ImageLayout::GENERAL)];
+                let gather = vk::WriteDescriptorSet::default()
+                    .dst_set(set)
+                    .dst_binding(2)
+                    .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+                    .image_info(&sampled);
+                let writes = [
+                    storage_images(set, 0, &src),
+                    storage_images(set, 1, &dst),
+                    gather,
+                ];
+                // Only the packed kernels read binding 2 (its sampler is immutable).
+                let count = if packed { 3 } else { 2 };
+                // SAFETY: the set and views are live and match the layout; a packed image has
+                // SAMPLED usage (`packs`), so its view may be sampled.
+                unsafe { device.update_descriptor_sets(&writes[..count], &[]) };
             }
             Ok(descriptor_sets)
         })();
@@ -280,8 +332,14 @@ impl MipGenerator {
 
         let raw = image.raw();
         let family = from.queue_family;
-        let general_read = ResourceState::new(Access::ComputeStorageRead).on_queue(family);
-        let general_rw = ResourceState::new(Access::ComputeStorageReadWrite).on_queue(family);
+        // The packed kernels also gather the level they read.
+        let (read, rw) = if packed {
+            (Access::ComputeGeneral, Access::ComputeGeneral)
+        } else {
+            (Access::ComputeStorageRead, Access::ComputeStorageReadWrite)
+        };
+        let general_read = ResourceState::new(read).on_queue(family);
+        let general_rw = ResourceState::new(rw).on_queue(family);
         let mut batch = BarrierBatch::new();
         let mut acquire = BarrierBatch::new();
         Self::enter(

@@ -265,17 +265,18 @@ impl MipGenerator {
         None
     }
 
-    /// Whether compute mips of `image` go through `R32_UINT` views (RGBA8 with `MUTABLE_FORMAT`,
-    /// the 32-bit views it allows): a texel stays one register until used and no load or store
-    /// converts formats.
+    /// Whether compute mips of `image` go through `R32_UINT` views and gather their source
+    /// (RGBA8 with `MUTABLE_FORMAT`, which allows 32-bit views, and `SAMPLED` usage): a texel
+    /// stays one register until used, and the source is read through the texture path.
     pub(crate) fn packs(&self, image: &ImageTarget) -> bool {
         matches!(
             image.format(),
             vk::Format::R8G8B8A8_UNORM | vk::Format::R8G8B8A8_SRGB
         ) && image.flags().contains(vk::ImageCreateFlags::MUTABLE_FORMAT)
-            && self
-                .features(vk::Format::R32_UINT)
-                .contains(vk::FormatFeatureFlags::STORAGE_IMAGE)
+            && image.usage().contains(vk::ImageUsageFlags::SAMPLED)
+            && self.features(vk::Format::R32_UINT).contains(
+                vk::FormatFeatureFlags::STORAGE_IMAGE | vk::FormatFeatureFlags::SAMPLED_IMAGE,
+            )
     }
 
     /// The method `method` comes to for `image` (`Blit` or `Compute`), or why neither can run.
