@@ -54,7 +54,11 @@ layout(push_constant, std430) uniform Push {
     uint srgb;               // 1: the stored values are sRGB-encoded
 } pc;
 
-shared vec4 tile_a[32 * 32];
+// Level S+1's 32x32 tile is needed only where S+1 is made in shared memory; where every level read
+// is even, S+2 is made in registers and tile_a holds 8x8 at most (S+3), which leaves 6 KiB of
+// shared memory per workgroup instead of 21.
+const int TILE_A = ALL_EVEN ? 8 * 8 : 32 * 32;
+shared vec4 tile_a[TILE_A];
 shared vec4 tile_b[16 * 16];
 shared float decode_table[256];
 
@@ -210,6 +214,10 @@ bool first_step(ivec2 in_size, ivec2 origin_out, bool fuse, int layer) {
             }
         }
 #endif
+        // S+1 even too: this thread's 2x2 of S+1 is exactly the footprint of one texel of S+2.
+        bool fused = fuse && (ALL_EVEN || ((out_size.x | out_size.y) & 1) == 0);
+        // S+1 goes to shared memory only for a step that reads it there.
+        bool keep = !fused && pc.levels > 1u;
         vec4 next = vec4(0.0);
         for (int j = 0; j < 2; ++j) {
             for (int i = 0; i < 2; ++i) {
@@ -220,14 +228,14 @@ bool first_step(ivec2 in_size, ivec2 origin_out, bool fuse, int layer) {
                 acc = quantize(acc, stored);
                 next += acc;
                 ivec2 local = 2 * quad + ivec2(i, j);
-                tile_a[local.y * 32 + local.x] = acc;
+                if (!ALL_EVEN && keep) {
+                    tile_a[local.y * 32 + local.x] = acc;
+                }
                 if (all(lessThan(g, out_size))) {
                     store_level(0u, ivec3(g, layer), stored);
                 }
             }
         }
-        // S+1 even too: this thread's 2x2 of S+1 is exactly the footprint of one texel of S+2.
-        bool fused = fuse && (ALL_EVEN || ((out_size.x | out_size.y) & 1) == 0);
         if (fused) {
             ivec2 g = origin_out / 2 + quad;
             vec4 stored;

@@ -426,6 +426,24 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
                         steady,
                     )
                 }),
+                Contender::new("compute, levels 1-2 only", || {
+                    time_on(
+                        &image,
+                        MipOptions::default()
+                            .method(MipMethod::Compute)
+                            .level_count(3),
+                        steady,
+                    )
+                }),
+                Contender::new("compute, levels 1-4 only", || {
+                    time_on(
+                        &image,
+                        MipOptions::default()
+                            .method(MipMethod::Compute)
+                            .level_count(5),
+                        steady,
+                    )
+                }),
                 Contender::new("compute, levels 1-6 only (no tail)", || {
                     time_on(
                         &image,
