@@ -2,6 +2,8 @@
 
 /// Levels a dispatch can make.
 pub(super) const LEVELS_PER_DISPATCH: u32 = 6;
+/// The side of the tile of level S+1 one workgroup makes.
+const TILE: u32 = 32;
 
 /// One compute dispatch of the plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,10 +33,16 @@ pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32) -> Vec<Mi
     let mut s = base;
     while s + 1 < levels {
         let remaining = levels - 1 - s;
-        // Steps after the first read shared memory, so their source levels must be even or 1.
+        // Steps after the first read shared memory, so their source levels must be even or 1:
+        // an odd level's last texels filter a neighbour tile's first. Where one workgroup makes
+        // the whole of level s + 1 (32x32 at most), there is no neighbour and any extent goes.
+        let one_tile = {
+            let (w, h) = level_extent(extent, s + 1);
+            w <= TILE && h <= TILE
+        };
         let mut made = 1;
         while made < LEVELS_PER_DISPATCH.min(remaining)
-            && even_or_one(level_extent(extent, s + made))
+            && (one_tile || even_or_one(level_extent(extent, s + made)))
         {
             made += 1;
         }
@@ -87,7 +95,13 @@ mod tests {
             for pass in &passes {
                 assert_eq!(pass.src_level, next, "{extent:?}: passes chain");
                 assert!((1..=6).contains(&pass.levels));
-                // Shared-memory steps read only even-or-1 levels.
+                // Shared-memory steps read only even-or-1 levels, unless one workgroup makes
+                // the whole dispatch.
+                let (w, h) = level_extent(extent, pass.src_level + 1);
+                if w <= TILE && h <= TILE {
+                    next += pass.levels;
+                    continue;
+                }
                 for step in 1..pass.levels {
                     assert!(
                         even_or_one(level_extent(extent, pass.src_level + step)),
@@ -118,6 +132,16 @@ mod tests {
         let passes = plan_compute_passes((4096, 64), 0, 13);
         assert!(passes[0].all_even);
         assert!(!passes[1].all_even);
+    }
+
+    /// 1920x1080 halves to an odd level at 240x135, 120x67 and 60x33; from 60x33 on, one
+    /// workgroup makes every remaining level, odd or not: 4 dispatches, not 7.
+    #[test]
+    fn levels_one_workgroup_makes_whole_continue_past_odd_extents() {
+        let passes = plan_compute_passes((1920, 1080), 0, 11);
+        let made: Vec<(u32, u32)> = passes.iter().map(|p| (p.src_level, p.levels)).collect();
+        assert_eq!(made, vec![(0, 3), (3, 1), (4, 1), (5, 5)]);
+        assert!(!passes[3].all_even);
     }
 
     #[test]
