@@ -365,8 +365,7 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
                     for _ in 0..n {
                         // SAFETY: recording on the Gpu's queue; the image outlives the wait; each
                         // generation starts from the state the last one left.
-                        match unsafe { mips.record(&alloc, cmd, image, sampled, sampled, options) }
-                        {
+                        match unsafe { mips.record(cmd, image, sampled, sampled, options) } {
                             Ok((_, s)) => scratch.push(s),
                             Err(e) => {
                                 error = Some(e.to_string());

@@ -229,14 +229,8 @@ impl Uploader {
         let result = unsafe {
             submitter.run(ring, |cmd, _| {
                 acquire.record(&device, cmd);
-                let (done, s) = mips.record(
-                    allocator,
-                    cmd,
-                    image,
-                    after_upload,
-                    sampled,
-                    MipOptions::default(),
-                )?;
+                let (done, s) =
+                    mips.record(cmd, image, after_upload, sampled, MipOptions::default())?;
                 scratch = Some(s);
                 Ok(Progress::Done(done))
             })

@@ -1,7 +1,6 @@
 //! The single-pass compute downsampler (`shaders/downsample.comp`), and its pipelines, built
 //! on first use.
 
-use allocator::Allocator;
 use ash::vk;
 
 use super::plan::{level_extent, plan_compute_passes, LEVELS_PER_DISPATCH};
@@ -222,7 +221,6 @@ impl ComputePipelines {
 impl MipGenerator {
     pub(super) unsafe fn record_compute(
         &self,
-        _allocator: &Allocator,
         cmd: vk::CommandBuffer,
         image: &ImageTarget,
         range: Levels,

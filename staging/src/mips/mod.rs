@@ -9,10 +9,13 @@
 //!   filtered in linear space as the spec requires of blits. Refused with a typed error, before
 //!   anything is recorded, where the format lacks `BLIT_SRC`, `BLIT_DST` or linear filtering.
 //! - **Compute**: `shaders/downsample.comp`, in the manner of AMD's SPD: one dispatch makes up to
-//!   12 levels (a workgroup per 64x64 tile makes 6 through shared memory; the last workgroup to
-//!   finish makes the rest), and an odd level, filtered with exact 3-tap area weights rather
-//!   than a 2x2 box that drops texels, starts a new dispatch. RGBA8 UNORM, RGBA8 sRGB (through a
-//!   UNORM view, encoding in the shader; the image needs `MUTABLE_FORMAT`) and RGBA16F.
+//!   6 levels (a workgroup per 64x64 tile of the source; the second level in registers, the rest
+//!   through shared memory), a longer chain takes another dispatch, and an odd level, filtered
+//!   with exact 3-tap area weights rather than a 2x2 box that drops texels, starts a new
+//!   dispatch unless one workgroup makes the whole level. RGBA8 UNORM, RGBA8 sRGB (encoding in
+//!   the shader; the image needs `MUTABLE_FORMAT`) and RGBA16F. RGBA8 images with
+//!   `MUTABLE_FORMAT` and `SAMPLED` usage go through `R32_UINT` views and gather their source
+//!   through the texture path, the fastest form on an H200 (see `BENCHMARKS.md`).
 
 mod blit;
 mod compute;
@@ -20,7 +23,6 @@ mod plan;
 
 use std::sync::Mutex;
 
-use allocator::Allocator;
 use ash::vk;
 
 use crate::access::ResourceState;
@@ -314,7 +316,6 @@ impl MipGenerator {
     /// returned scratch is destroyed only after it completes.
     pub unsafe fn record(
         &self,
-        allocator: &Allocator,
         cmd: vk::CommandBuffer,
         image: impl Into<ImageTarget>,
         from: ResourceState,
@@ -359,7 +360,7 @@ impl MipGenerator {
             return Ok((finished, MipScratch::default()));
         }
         // SAFETY: forwarded from this function's contract.
-        unsafe { self.record_compute(allocator, cmd, image, levels, from, to) }
+        unsafe { self.record_compute(cmd, image, levels, from, to) }
     }
 
     fn range(image: &ImageTarget, base: u32, count: u32) -> vk::ImageSubresourceRange {

@@ -659,7 +659,7 @@ fn image_case_runs(rig: &mut Rig, case: &ImageCase) -> Result<(), TestCaseError>
                     // SAFETY: see `Rig::run`.
                     let result = unsafe {
                         rig.submitter.run(&mut ring, |cmd, _| {
-                            let (done, s) = mips.record(alloc, cmd, img, from, to, options)?;
+                            let (done, s) = mips.record(cmd, img, from, to, options)?;
                             scratch = Some(s);
                             Ok(Progress::Done(done))
                         })

@@ -316,7 +316,6 @@ fn check(
             .unwrap();
         submitter.run(&mut ring, |cmd, _| {
             let (finished, s) = mips.record(
-                alloc,
                 cmd,
                 &image,
                 sampled,
@@ -503,7 +502,6 @@ fn a_format_without_linear_filtering_is_refused_before_recording() {
         // SAFETY: the call is refused before anything is recorded into the null command buffer.
         let err = unsafe {
             mips.record(
-                &alloc,
                 vk::CommandBuffer::null(),
                 &image,
                 sampled,
@@ -527,7 +525,6 @@ fn a_format_without_linear_filtering_is_refused_before_recording() {
     // SAFETY: as above.
     let err = unsafe {
         mips.record(
-            &alloc,
             vk::CommandBuffer::null(),
             &image,
             sampled,
@@ -652,7 +649,6 @@ fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
             submitter
                 .run(&mut ring, |cmd, _| {
                     let (done, s) = mips.record(
-                        &alloc,
                         cmd,
                         &image,
                         sampled,
@@ -671,7 +667,6 @@ fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
             submitter
                 .run(&mut ring, |cmd, _| {
                     let (_, s) = mips.record(
-                        &alloc,
                         cmd,
                         &image,
                         sampled,
@@ -704,7 +699,6 @@ fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
             // SAFETY: refused before anything is recorded into the null command buffer.
             let err = unsafe {
                 mips.record(
-                    &alloc,
                     vk::CommandBuffer::null(),
                     &image,
                     sampled,
