@@ -102,6 +102,48 @@ fn direct_upload_writes_mappable_memory_and_records_nothing() {
     }
 }
 
+/// Auto writes a host-owned mappable buffer directly up to 32 MiB and stages larger uploads
+/// where the buffer takes copies (staging is faster there); without `TRANSFER_DST` it writes
+/// directly at any size, the only way in.
+#[test]
+fn auto_stages_large_uploads_into_mappable_buffers_that_take_copies() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let limit = 32usize << 20;
+    let data = vec![7u8; limit + 4];
+    let host = ResourceState::from(Access::HostWrite);
+    let vertex = ResourceState::from(Access::VertexBuffer);
+    for (usage, len, want) in [
+        (
+            vk::BufferUsageFlags::TRANSFER_DST,
+            limit,
+            UploadPath::Direct,
+        ),
+        (
+            vk::BufferUsageFlags::TRANSFER_DST,
+            limit + 4,
+            UploadPath::Staged,
+        ),
+        (vk::BufferUsageFlags::empty(), limit + 4, UploadPath::Direct),
+    ] {
+        let buffer = alloc
+            .create_buffer(
+                &BufferDesc::new(
+                    data.len() as u64,
+                    usage | vk::BufferUsageFlags::VERTEX_BUFFER,
+                )
+                .memory(MemoryIntent::CpuToGpu),
+            )
+            .unwrap();
+        let got = BufferUpload::new(&buffer, 0, &data[..len], host, vertex)
+            .unwrap()
+            .resolved_path();
+        assert_eq!(got, want, "{len} bytes, usage {usage:?}");
+        // SAFETY: nothing was recorded.
+        unsafe { alloc.destroy_buffer(buffer) };
+    }
+}
+
 #[test]
 fn both_paths_agree_on_a_mappable_buffer() {
     let gpu = Gpu::new();
