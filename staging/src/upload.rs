@@ -240,9 +240,10 @@ pub enum Progress {
 
 /// The default batch is the ring's capacity over this: two batches in flight, the GPU copying
 /// one while the host fills the other. On an H200 host, a 256 MiB staged buffer upload through a
-/// 64 MiB ring with 8 copy threads ran at 19.6 GB/s with quarter-ring batches and 23.6 GB/s with
-/// half-ring batches (whole-ring batches, with nothing to overlap: 18.3 GB/s at 12 threads; 16
-/// threads were slower than 8 at every batch size), measured by `cargo run -p bench`.
+/// 64 MiB ring with 8 copy threads ran at 36.7 GB/s with half-ring batches and 34.5 with
+/// quarter-ring batches (streaming stores, pooled threads; with plain stores and threads spawned
+/// per copy: 23.6 and 19.6, and whole-ring batches, with nothing to overlap, 18.3), measured by
+/// `cargo run -p bench`.
 const DEFAULT_BATCH_SHARE: u64 = 2;
 
 /// The largest upload `UploadPath::Auto` writes directly when it could stage it instead (see
