@@ -15,7 +15,7 @@ use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
 use crate::check;
 use crate::error::{Error, Result};
-use crate::fill::{self, CopyMode, CopyPool};
+use crate::fill::{self, CopyLimits, CopyMode, CopyPool};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::{offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout};
 use crate::ring::StagingRing;
@@ -33,6 +33,7 @@ pub struct Stager {
     align: CopyAlignment,
     threads: usize,
     streaming: bool,
+    limits: CopyLimits,
     pool: Arc<CopyPool>,
     queue_families: u32,
     family: Option<u32>,
@@ -63,7 +64,8 @@ impl Stager {
         device: &ash::Device,
     ) -> Self {
         // SAFETY: forwarded from this function's contract.
-        let limits = unsafe { instance.get_physical_device_properties(physical_device) }.limits;
+        let properties = unsafe { instance.get_physical_device_properties(physical_device) };
+        let limits = properties.limits;
         // SAFETY: as above.
         let queue_families = unsafe { check::queue_family_count(instance, physical_device) };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -72,6 +74,11 @@ impl Stager {
             align: CopyAlignment::from_limits(&limits),
             threads: cores.min(8),
             streaming: true,
+            limits: if properties.device_type == vk::PhysicalDeviceType::CPU {
+                CopyLimits::CPU
+            } else {
+                CopyLimits::GPU
+            },
             pool: Arc::new(CopyPool::new(cores.min(8) - 1)),
             queue_families,
             family: None,
@@ -158,9 +165,10 @@ impl Stager {
         self
     }
 
-    /// Whether large host copies (1 MiB and more) into staging memory and mapped destinations use
-    /// non-temporal stores, which write whole cache lines to memory without first reading them
-    /// into the CPU's caches (on x86-64; plain stores elsewhere). On by default; see
+    /// Whether large host copies into staging memory and mapped destinations use non-temporal
+    /// stores, which write whole cache lines to memory without first reading them into the CPU's
+    /// caches (on x86-64; plain stores elsewhere): from 1 MiB on GPUs, from 16 MiB on CPU
+    /// devices, which read the bytes back through those caches. On by default; see
     /// `BENCHMARKS.md` for what they bring on an H200 host and on lavapipe.
     pub fn streaming_stores(mut self, on: bool) -> Self {
         self.streaming = on;
@@ -185,6 +193,7 @@ impl Stager {
         CopyMode {
             threads: self.threads,
             streaming: self.streaming,
+            limits: self.limits,
             pool: &self.pool,
         }
     }
