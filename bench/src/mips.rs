@@ -96,15 +96,126 @@ impl Drop for Timer<'_> {
     }
 }
 
+/// A compute pipeline with its own set-0 layout: `bindings` (type, count, in binding order),
+/// `push` bytes of push constants.
+struct Kernel {
+    set_layout: vk::DescriptorSetLayout,
+    layout: vk::PipelineLayout,
+    pipeline: vk::Pipeline,
+}
+
+impl Kernel {
+    /// Builds the kernel of `spirv`, its constant 0 set to `spec` where given; on failure
+    /// destroys what it made.
+    fn new(
+        d: &ash::Device,
+        spirv: &[u8],
+        bindings: &[(vk::DescriptorType, u32)],
+        push: u32,
+        spec: Option<u32>,
+        flags: vk::PipelineCreateFlags,
+    ) -> Result<Self, String> {
+        let e = |e: vk::Result| e.to_string();
+        let words =
+            ash::util::read_spv(&mut std::io::Cursor::new(spirv)).map_err(|e| e.to_string())?;
+        let layout_bindings: Vec<_> = bindings
+            .iter()
+            .enumerate()
+            .map(|(i, &(ty, count))| {
+                vk::DescriptorSetLayoutBinding::default()
+                    .binding(i as u32)
+                    .descriptor_type(ty)
+                    .descriptor_count(count)
+                    .stage_flags(vk::ShaderStageFlags::COMPUTE)
+            })
+            .collect();
+        let ranges = [vk::PushConstantRange::default()
+            .stage_flags(vk::ShaderStageFlags::COMPUTE)
+            .size(push)];
+        let value = spec.unwrap_or(0).to_ne_bytes();
+        let entries = [vk::SpecializationMapEntry::default()
+            .constant_id(0)
+            .offset(0)
+            .size(4)];
+        let specialization = vk::SpecializationInfo::default()
+            .map_entries(if spec.is_some() { &entries } else { &[] })
+            .data(if spec.is_some() { &value } else { &[] });
+        // SAFETY: plain object creation on the benchmark's device; each object is destroyed in
+        // `destroy`, or here when a later step fails; the SPIR-V is one of shaders/spirv.
+        unsafe {
+            let set_layout = d
+                .create_descriptor_set_layout(
+                    &vk::DescriptorSetLayoutCreateInfo::default().bindings(&layout_bindings),
+                    None,
+                )
+                .map_err(e)?;
+            let set_layouts = [set_layout];
+            let layout = match d.create_pipeline_layout(
+                &vk::PipelineLayoutCreateInfo::default()
+                    .set_layouts(&set_layouts)
+                    .push_constant_ranges(&ranges),
+                None,
+            ) {
+                Ok(layout) => layout,
+                Err(err) => {
+                    d.destroy_descriptor_set_layout(set_layout, None);
+                    return Err(err.to_string());
+                }
+            };
+            let pipeline = d
+                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
+                .map_err(e)
+                .and_then(|module| {
+                    let stage = vk::PipelineShaderStageCreateInfo::default()
+                        .stage(vk::ShaderStageFlags::COMPUTE)
+                        .module(module)
+                        .name(c"main")
+                        .specialization_info(&specialization);
+                    let info = [vk::ComputePipelineCreateInfo::default()
+                        .flags(flags)
+                        .stage(stage)
+                        .layout(layout)];
+                    let made = d
+                        .create_compute_pipelines(vk::PipelineCache::null(), &info, None)
+                        .map(|p| p[0])
+                        .map_err(|(_, err)| err.to_string());
+                    d.destroy_shader_module(module, None);
+                    made
+                });
+            match pipeline {
+                Ok(pipeline) => Ok(Self {
+                    set_layout,
+                    layout,
+                    pipeline,
+                }),
+                Err(err) => {
+                    d.destroy_pipeline_layout(layout, None);
+                    d.destroy_descriptor_set_layout(set_layout, None);
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// # Safety
+    /// No pending work uses it; `d` made it.
+    unsafe fn destroy(self, d: &ash::Device) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            d.destroy_pipeline(self.pipeline, None);
+            d.destroy_pipeline_layout(self.layout, None);
+            d.destroy_descriptor_set_layout(self.set_layout, None);
+        }
+    }
+}
+
 const ROOF: &[u8] = include_bytes!("../../shaders/spirv/roof_comp.spv");
 
 /// `shaders/roof.comp` over two buffers: the memory roof of a chain's traffic.
 struct Roof {
     src: allocator::GpuBuffer,
     dst: allocator::GpuBuffer,
-    set_layout: vk::DescriptorSetLayout,
-    layout: vk::PipelineLayout,
-    pipeline: vk::Pipeline,
+    kernel: Kernel,
     pool: vk::DescriptorPool,
     set: vk::DescriptorSet,
     write_words: u32,
@@ -128,51 +239,18 @@ impl Roof {
             .create_buffer(&BufferDesc::new(u64::from(write_words) * 16, usage))
             .map_err(|e| e.to_string())?;
         let d = &gpu.device;
-        let binding = |b| {
-            vk::DescriptorSetLayoutBinding::default()
-                .binding(b)
-                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                .descriptor_count(1)
-                .stage_flags(vk::ShaderStageFlags::COMPUTE)
-        };
-        let bindings = [binding(0), binding(1)];
-        let words =
-            ash::util::read_spv(&mut std::io::Cursor::new(ROOF)).map_err(|e| e.to_string())?;
-        // SAFETY: plain object creation on the benchmark's device, destroyed in `destroy`; the
-        // SPIR-V is built from shaders/roof.comp.
+        let storage = vk::DescriptorType::STORAGE_BUFFER;
+        let kernel = Kernel::new(
+            d,
+            ROOF,
+            &[(storage, 1), (storage, 1)],
+            8,
+            None,
+            vk::PipelineCreateFlags::empty(),
+        )?;
+        let layouts = [kernel.set_layout];
+        // SAFETY: plain object creation on the benchmark's device, destroyed in `destroy`.
         unsafe {
-            let set_layout = d
-                .create_descriptor_set_layout(
-                    &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
-                    None,
-                )
-                .map_err(e)?;
-            let ranges = [vk::PushConstantRange::default()
-                .stage_flags(vk::ShaderStageFlags::COMPUTE)
-                .size(8)];
-            let layouts = [set_layout];
-            let layout = d
-                .create_pipeline_layout(
-                    &vk::PipelineLayoutCreateInfo::default()
-                        .set_layouts(&layouts)
-                        .push_constant_ranges(&ranges),
-                    None,
-                )
-                .map_err(e)?;
-            let module = d
-                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
-                .map_err(e)?;
-            let stage = vk::PipelineShaderStageCreateInfo::default()
-                .stage(vk::ShaderStageFlags::COMPUTE)
-                .module(module)
-                .name(c"main");
-            let info = [vk::ComputePipelineCreateInfo::default()
-                .stage(stage)
-                .layout(layout)];
-            let pipeline = d
-                .create_compute_pipelines(vk::PipelineCache::null(), &info, None)
-                .map_err(|(_, err)| err.to_string())?[0];
-            d.destroy_shader_module(module, None);
             let sizes = [vk::DescriptorPoolSize {
                 ty: vk::DescriptorType::STORAGE_BUFFER,
                 descriptor_count: 2,
@@ -215,9 +293,7 @@ impl Roof {
             Ok(Self {
                 src,
                 dst,
-                set_layout,
-                layout,
-                pipeline,
+                kernel,
                 pool,
                 set,
                 write_words,
@@ -243,16 +319,22 @@ impl Roof {
                 // SAFETY: recording on the Gpu's queue; the pipeline, set and buffers are alive
                 // until `destroy`, after the wait.
                 unsafe {
-                    d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, self.pipeline);
+                    d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, self.kernel.pipeline);
                     d.cmd_bind_descriptor_sets(
                         cmd,
                         vk::PipelineBindPoint::COMPUTE,
-                        self.layout,
+                        self.kernel.layout,
                         0,
                         &[self.set],
                         &[],
                     );
-                    d.cmd_push_constants(cmd, self.layout, vk::ShaderStageFlags::COMPUTE, 0, &push);
+                    d.cmd_push_constants(
+                        cmd,
+                        self.kernel.layout,
+                        vk::ShaderStageFlags::COMPUTE,
+                        0,
+                        &push,
+                    );
                     for _ in 0..n {
                         d.cmd_dispatch(cmd, x, y, 1);
                         d.cmd_pipeline_barrier2(
@@ -271,10 +353,8 @@ impl Roof {
         let d = &gpu.device;
         // SAFETY: forwarded from this function's contract.
         unsafe {
-            d.destroy_pipeline(self.pipeline, None);
             d.destroy_descriptor_pool(self.pool, None);
-            d.destroy_pipeline_layout(self.layout, None);
-            d.destroy_descriptor_set_layout(self.set_layout, None);
+            self.kernel.destroy(d);
             alloc.destroy_buffer(self.src);
             alloc.destroy_buffer(self.dst);
         }
@@ -410,6 +490,13 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
         } else {
             20
         };
+        // Levels 0..count of the chain only (level 0 read, the rest made), by compute.
+        let first_levels = |count: u32| {
+            let options = MipOptions::default()
+                .method(MipMethod::Compute)
+                .level_count(count);
+            time_on(&image, options, steady)
+        };
         let results = {
             let contenders = [
                 Contender::new("compute (ours, one pass)", || {
@@ -431,42 +518,10 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
                         steady,
                     )
                 }),
-                Contender::new("compute, level 1 only", || {
-                    time_on(
-                        &image,
-                        MipOptions::default()
-                            .method(MipMethod::Compute)
-                            .level_count(2),
-                        steady,
-                    )
-                }),
-                Contender::new("compute, levels 1-2 only", || {
-                    time_on(
-                        &image,
-                        MipOptions::default()
-                            .method(MipMethod::Compute)
-                            .level_count(3),
-                        steady,
-                    )
-                }),
-                Contender::new("compute, levels 1-4 only", || {
-                    time_on(
-                        &image,
-                        MipOptions::default()
-                            .method(MipMethod::Compute)
-                            .level_count(5),
-                        steady,
-                    )
-                }),
-                Contender::new("compute, levels 1-6 only (no tail)", || {
-                    time_on(
-                        &image,
-                        MipOptions::default()
-                            .method(MipMethod::Compute)
-                            .level_count(7),
-                        steady,
-                    )
-                }),
+                Contender::new("compute, level 1 only", || first_levels(2)),
+                Contender::new("compute, levels 1-2 only", || first_levels(3)),
+                Contender::new("compute, levels 1-4 only", || first_levels(5)),
+                Contender::new("compute, levels 1-6 only (no tail)", || first_levels(7)),
                 Contender::new("roof kernel (same bytes)", || match &roof {
                     Ok(r) => r.time(&timer, steady),
                     Err(e) => Err(e.clone()),
@@ -570,78 +625,21 @@ fn statistics(
         return Err("the driver lacks VK_KHR_pipeline_executable_properties".into());
     }
     let d = &gpu.device;
-    let e = |e: vk::Result| e.to_string();
-    let words = ash::util::read_spv(&mut std::io::Cursor::new(spirv)).map_err(|e| e.to_string())?;
-    let layout_bindings: Vec<_> = bindings
-        .iter()
-        .enumerate()
-        .map(|(i, &(ty, count))| {
-            vk::DescriptorSetLayoutBinding::default()
-                .binding(i as u32)
-                .descriptor_type(ty)
-                .descriptor_count(count)
-                .stage_flags(vk::ShaderStageFlags::COMPUTE)
-        })
-        .collect();
+    let kernel = Kernel::new(
+        d,
+        spirv,
+        bindings,
+        push,
+        spec,
+        vk::PipelineCreateFlags::CAPTURE_STATISTICS_KHR,
+    )?;
     let ext = ash::khr::pipeline_executable_properties::Device::new(&gpu.instance, d);
-    // SAFETY: plain object creation on the benchmark's device; everything made here is destroyed
-    // before returning, and the pipeline is never bound.
+    // SAFETY: the pipeline was made with CAPTURE_STATISTICS_KHR on this device, the extension
+    // enabled (`pipeline_statistics`); it was never bound, so nothing uses it when destroyed.
     unsafe {
-        let set_layout = d
-            .create_descriptor_set_layout(
-                &vk::DescriptorSetLayoutCreateInfo::default().bindings(&layout_bindings),
-                None,
-            )
-            .map_err(e)?;
-        let ranges = [vk::PushConstantRange::default()
-            .stage_flags(vk::ShaderStageFlags::COMPUTE)
-            .size(push)];
-        let set_layouts = [set_layout];
-        let layout = d.create_pipeline_layout(
-            &vk::PipelineLayoutCreateInfo::default()
-                .set_layouts(&set_layouts)
-                .push_constant_ranges(&ranges),
-            None,
-        );
-        let result = layout.map_err(e).and_then(|layout| {
-            let module = d
-                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
-                .map_err(e);
-            let value = spec.unwrap_or(0).to_ne_bytes();
-            let entries = [vk::SpecializationMapEntry::default()
-                .constant_id(0)
-                .offset(0)
-                .size(4)];
-            let specialization = vk::SpecializationInfo::default()
-                .map_entries(if spec.is_some() { &entries } else { &[] })
-                .data(if spec.is_some() { &value } else { &[] });
-            let pipeline = module.and_then(|module| {
-                let stage = vk::PipelineShaderStageCreateInfo::default()
-                    .stage(vk::ShaderStageFlags::COMPUTE)
-                    .module(module)
-                    .name(c"main")
-                    .specialization_info(&specialization);
-                let info = [vk::ComputePipelineCreateInfo::default()
-                    .flags(vk::PipelineCreateFlags::CAPTURE_STATISTICS_KHR)
-                    .stage(stage)
-                    .layout(layout)];
-                let made = d
-                    .create_compute_pipelines(vk::PipelineCache::null(), &info, None)
-                    .map(|p| p[0])
-                    .map_err(|(_, err)| err.to_string());
-                d.destroy_shader_module(module, None);
-                made
-            });
-            let text = pipeline.and_then(|pipeline| {
-                let text = read_statistics(&ext, pipeline);
-                d.destroy_pipeline(pipeline, None);
-                text
-            });
-            d.destroy_pipeline_layout(layout, None);
-            text
-        });
-        d.destroy_descriptor_set_layout(set_layout, None);
-        result
+        let text = read_statistics(&ext, kernel.pipeline);
+        kernel.destroy(d);
+        text
     }
 }
 

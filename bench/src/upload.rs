@@ -123,25 +123,6 @@ impl Drop for Baseline<'_> {
     }
 }
 
-/// A staged upload in batches of `batch` bytes (the upload's default when `None`).
-fn ours_buffer_in_batches(
-    stager: &Stager,
-    alloc: &Allocator,
-    submitter: &mut Submitter,
-    ring: &mut StagingRing,
-    dst: &allocator::GpuBuffer,
-    data: &[u8],
-    batch: Option<u64>,
-) -> Result<f64, String> {
-    ours_buffer_with(stager, alloc, submitter, ring, dst, data, |upload| {
-        let upload = upload.path(UploadPath::Staged);
-        match batch {
-            Some(bytes) => upload.batch_bytes(bytes),
-            None => upload,
-        }
-    })
-}
-
 /// One buffer upload through `stager`, staged or direct, run to completion; answers the host
 /// seconds spent inside `record` (the ring fill, for staged uploads).
 fn ours_buffer(
@@ -697,7 +678,13 @@ pub fn fill(gpu: &Gpu, quick: bool) -> Vec<Row> {
                 let (mut result, mut recording) = (Ok(()), 0.0);
                 let secs = seconds(|| {
                     for _ in 0..reps {
-                        match ours_buffer_in_batches(stager, &alloc, s, ring, &dst, &bytes, batch) {
+                        match ours_buffer_with(stager, &alloc, s, ring, &dst, &bytes, |upload| {
+                            let upload = upload.path(UploadPath::Staged);
+                            match batch {
+                                Some(bytes) => upload.batch_bytes(bytes),
+                                None => upload,
+                            }
+                        }) {
                             Ok(r) => recording += r,
                             Err(e) => {
                                 result = Err(e);
