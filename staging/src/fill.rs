@@ -4,7 +4,8 @@
 //! its own memory. Plain stores first read every destination cache line into the CPU's caches
 //! (a read for ownership) and then evict the cache's earlier contents; non-temporal (streaming)
 //! stores write whole lines straight to memory and skip both. Large copies use them where the
-//! target has them (x86-64: SSE2 `movntdq`, part of the baseline) and spread over threads.
+//! target has them (x86-64: 32-byte AVX stores where the CPU has AVX, 16-byte SSE2 ones, part of
+//! the baseline, otherwise) and spread over a pool of threads.
 
 use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock};
 
@@ -57,12 +58,15 @@ pub(crate) fn copy(src: &[u8], dst: &mut [u8], mode: CopyMode<'_>) {
     let len = src.len().min(dst.len());
     let (src, dst) = (&src[..len], &mut dst[..len]);
     let streaming = mode.streaming && len >= mode.limits.streaming_min;
+    let wanted = mode.threads.min(len / PER_THREAD_MIN);
+    if wanted <= 1 || len < mode.limits.parallel_min {
+        copy_one(src, dst, streaming);
+        return;
+    }
+    // Only now: a stager whose copies never spread never starts its threads.
     let workers = mode.pool.workers();
-    let threads = mode
-        .threads
-        .min(workers.len() + 1)
-        .min(len / PER_THREAD_MIN);
-    if threads <= 1 || len < mode.limits.parallel_min {
+    let threads = wanted.min(workers.len() + 1);
+    if threads <= 1 {
         copy_one(src, dst, streaming);
         return;
     }
@@ -444,6 +448,28 @@ mod tests {
             );
             assert_eq!(&dst[3..], &src[..], "{helpers} helpers, {threads} threads");
         }
+    }
+
+    /// Copies too small to spread never start the pool's threads.
+    #[test]
+    fn small_copies_start_no_threads() {
+        let pool = CopyPool::new(3);
+        let src = vec![1u8; CopyLimits::GPU.parallel_min - 1];
+        let mut dst = vec![0u8; src.len()];
+        let mode = CopyMode {
+            threads: 4,
+            streaming: true,
+            limits: CopyLimits::GPU,
+            pool: &pool,
+        };
+        copy(&src, &mut dst, mode);
+        assert_eq!(dst, src);
+        assert!(pool.workers.get().is_none(), "no thread started");
+        let big = vec![2u8; CopyLimits::GPU.parallel_min];
+        let mut out = vec![0u8; big.len()];
+        copy(&big, &mut out, mode);
+        assert_eq!(out, big);
+        assert_eq!(pool.workers.get().map(Vec::len), Some(3));
     }
 
     /// Several threads copying through one pool at once (clones of a stager on loader threads)
