@@ -135,7 +135,11 @@ impl CopyPool {
                     .name(format!("staging-copy-{i}"))
                     .spawn(move || {
                         for task in rx {
-                            task.run();
+                            // A panicking piece (a bug: copies of equal lengths do not panic)
+                            // still counts itself done, and the worker lives on for the pieces
+                            // queued behind it, so no caller waits forever.
+                            let run = std::panic::AssertUnwindSafe(|| task.run());
+                            let _ = std::panic::catch_unwind(run);
                         }
                     });
                 if let Ok(handle) = spawned {
