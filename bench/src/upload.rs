@@ -224,38 +224,20 @@ pub fn buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row>
                 });
                 result.map(|()| total / secs / 1e9)
             };
+            let ours = |stager: &Stager, dst: &allocator::GpuBuffer, path: UploadPath| {
+                let mut c = cell.borrow_mut();
+                let (s, r) = &mut *c;
+                gbps(&mut || ours_buffer(stager, &alloc, s, r, dst, &bytes, path).map(drop))
+            };
             let mut contenders = [
                 Contender::new("ours staged", || {
-                    let mut c = cell.borrow_mut();
-                    let (s, r) = &mut *c;
-                    gbps(&mut || {
-                        ours_buffer(&stager, &alloc, s, r, &gpu_only, &bytes, UploadPath::Staged)
-                            .map(drop)
-                    })
+                    ours(&stager, &gpu_only, UploadPath::Staged)
                 }),
                 Contender::new("ours staged, 1 thread", || {
-                    let mut c = cell.borrow_mut();
-                    let (s, r) = &mut *c;
-                    gbps(&mut || {
-                        ours_buffer(
-                            &one_thread,
-                            &alloc,
-                            s,
-                            r,
-                            &gpu_only,
-                            &bytes,
-                            UploadPath::Staged,
-                        )
-                        .map(drop)
-                    })
+                    ours(&one_thread, &gpu_only, UploadPath::Staged)
                 }),
                 Contender::new("ours direct", || {
-                    let mut c = cell.borrow_mut();
-                    let (s, r) = &mut *c;
-                    gbps(&mut || {
-                        ours_buffer(&stager, &alloc, s, r, &mappable, &bytes, UploadPath::Direct)
-                            .map(drop)
-                    })
+                    ours(&stager, &mappable, UploadPath::Direct)
                 }),
                 Contender::new("memcpy, 1 thread", || {
                     gbps(&mut || {

@@ -51,6 +51,16 @@ pub struct BarrierMasks {
     pub dst_queue_family: u32,
 }
 
+/// The half an acquiring queue records: the acquire where ownership moves, the whole barrier
+/// where it does not.
+fn acquire_half(from: ResourceState, to: ResourceState) -> Half {
+    if from.transfers_ownership_to(to) {
+        Half::Acquire
+    } else {
+        Half::Whole
+    }
+}
+
 fn masks(from: ResourceState, to: ResourceState, half: Half, image: bool) -> Option<BarrierMasks> {
     let (f, t) = (from.access.info(), to.access.info());
     let transfer = from.transfers_ownership_to(to);
@@ -276,12 +286,7 @@ impl BarrierBatch {
         from: ResourceState,
         to: ResourceState,
     ) {
-        let half = if from.transfers_ownership_to(to) {
-            Half::Acquire
-        } else {
-            Half::Whole
-        };
-        if let Some(m) = masks(from, to, half, false) {
+        if let Some(m) = masks(from, to, acquire_half(from, to), false) {
             self.push_buffer(buffer, offset, size, m);
         }
     }
@@ -295,12 +300,7 @@ impl BarrierBatch {
         from: ResourceState,
         to: ResourceState,
     ) {
-        let half = if from.transfers_ownership_to(to) {
-            Half::Acquire
-        } else {
-            Half::Whole
-        };
-        if let Some(m) = masks(from, to, half, true) {
+        if let Some(m) = masks(from, to, acquire_half(from, to), true) {
             self.push_image(image, range, m);
         }
     }

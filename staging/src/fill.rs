@@ -120,6 +120,11 @@ impl CopyPool {
         }
     }
 
+    /// Threads a copy through this pool may use: its helpers and the calling thread.
+    pub(crate) fn threads(&self) -> usize {
+        self.helpers + 1
+    }
+
     /// The workers' queues, starting them on first use. A thread the system refuses is left out:
     /// copies then spread over fewer threads.
     fn workers(&self) -> &[mpsc::Sender<Task>] {

@@ -31,7 +31,6 @@ const MIN_BUFFER_CHUNK: u64 = 64 * 1024;
 pub struct Stager {
     device: ash::Device,
     align: CopyAlignment,
-    threads: usize,
     streaming: bool,
     limits: CopyLimits,
     pool: Arc<CopyPool>,
@@ -43,7 +42,7 @@ impl std::fmt::Debug for Stager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stager")
             .field("align", &self.align)
-            .field("threads", &self.threads)
+            .field("threads", &self.copy_threads())
             .field("streaming", &self.streaming)
             .finish_non_exhaustive()
     }
@@ -72,7 +71,6 @@ impl Stager {
         Self {
             device: device.clone(),
             align: CopyAlignment::from_limits(&limits),
-            threads: cores.min(8),
             streaming: true,
             limits: if properties.device_type == vk::PhysicalDeviceType::CPU {
                 CopyLimits::CPU
@@ -155,13 +153,12 @@ impl Stager {
 
     /// How many threads fill staging memory.
     pub fn copy_threads(&self) -> usize {
-        self.threads
+        self.pool.threads()
     }
 
     /// Sets how many threads fill staging memory (1 for none).
     pub fn threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
-        self.pool = Arc::new(CopyPool::new(self.threads - 1));
+        self.pool = Arc::new(CopyPool::new(threads.max(1) - 1));
         self
     }
 
@@ -191,7 +188,7 @@ impl Stager {
 
     pub(crate) fn copy_mode(&self) -> CopyMode<'_> {
         CopyMode {
-            threads: self.threads,
+            threads: self.copy_threads(),
             streaming: self.streaming,
             limits: self.limits,
             pool: &self.pool,

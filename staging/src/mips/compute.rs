@@ -16,7 +16,7 @@ const SPIRV_RGBA8_PACKED: &[u8] =
     include_bytes!("../../../shaders/spirv/downsample_rgba8_packed.spv");
 const SPIRV_RGBA16F: &[u8] = include_bytes!("../../../shaders/spirv/downsample_rgba16f.spv");
 
-/// Destination views bound per dispatch (`dst[12]` in the shader).
+/// Destination views bound per dispatch (`dst[6]` in the shader).
 const DST_BINDINGS: u32 = LEVELS_PER_DISPATCH;
 
 #[repr(C)]
