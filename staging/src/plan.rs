@@ -136,6 +136,48 @@ impl Piece {
         contiguous.then_some((self.src_offset as usize, len as usize))
     }
 
+    /// Splits the piece into a head that fits `bytes` of staging memory and the rest: whole rows
+    /// of blocks, or whole slices for a piece of several slices. `None` when the whole piece fits
+    /// (nothing to split) or not even one row (slice) does.
+    pub fn split(&self, bytes: u64) -> Option<(Piece, Piece)> {
+        if bytes >= self.staging_size() {
+            return None;
+        }
+        let (mut head, mut rest) = (*self, *self);
+        if self.slices > 1 {
+            let slice = self.staging_row_pitch * u64::from(self.rows);
+            // Fewer than `self.slices`: `bytes` is below the piece's size.
+            let n = (bytes / slice) as u32;
+            if n == 0 {
+                return None;
+            }
+            head.slices = n;
+            head.image_extent.depth = n;
+            rest.slices -= n;
+            rest.image_extent.depth -= n;
+            rest.image_offset.z += n as i32;
+            rest.src_offset += u64::from(n) * self.src_slice_pitch;
+        } else {
+            // Fewer than `self.rows`, as above.
+            let n = (bytes / self.staging_row_pitch) as u32;
+            if n == 0 {
+                return None;
+            }
+            // Rows are rows of blocks: `buffer_image_height` is `rows` block heights.
+            let block_height = self.buffer_image_height / self.rows;
+            let texels = n * block_height;
+            head.rows = n;
+            head.buffer_image_height = texels;
+            head.image_extent.height = texels;
+            rest.rows -= n;
+            rest.buffer_image_height -= texels;
+            rest.image_extent.height -= texels;
+            rest.image_offset.y += texels as i32;
+            rest.src_offset += u64::from(n) * self.src_row_pitch;
+        }
+        Some((head, rest))
+    }
+
     /// One past the last source byte the piece reads (checked against the data when planned).
     fn src_end(&self) -> u64 {
         self.src_offset
@@ -429,6 +471,8 @@ mod tests {
         slice_pad: Option<u64>,
         /// Fraction (per mille) of the subresource the budget adds to one staged row.
         budget: u64,
+        /// Where the upload cuts each piece, per mille of what is left of it (0: never).
+        cut: u64,
         seed: u8,
     }
 
@@ -442,6 +486,7 @@ mod tests {
             prop::option::of(0u64..40),
             prop::option::of(0u64..64),
             0u64..=1100,
+            prop_oneof![Just(0u64), 0u64..1000],
             any::<u8>(),
         )
             .prop_map(
@@ -453,6 +498,7 @@ mod tests {
                     row_pad,
                     slice_pad,
                     budget,
+                    cut,
                     seed,
                 )| {
                     let block = block_info(format).unwrap();
@@ -476,6 +522,7 @@ mod tests {
                         row_pad,
                         slice_pad,
                         budget,
+                        cut,
                         seed,
                     }
                 },
@@ -485,8 +532,9 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
-        /// Any format, extent, pitches and budget: staging every piece and replaying the copies
-        /// writes every block of the subresource exactly once, with the caller's bytes.
+        /// Any format, extent, pitches and budget, with pieces cut where the ring or batch ends
+        /// (as an upload does): staging every piece and replaying the copies writes every block
+        /// of the subresource exactly once, with the caller's bytes.
         #[test]
         fn random_layouts_round_trip_through_staging(c in case()) {
             let block = block_info(c.format).unwrap();
@@ -511,7 +559,22 @@ mod tests {
                 row_pitch,
                 slice_pitch,
             };
-            let pieces = plan_subresource(&block, extent, &src, data_len, c.align, max_piece).unwrap();
+            let planned = plan_subresource(&block, extent, &src, data_len, c.align, max_piece).unwrap();
+            let mut pieces = Vec::new();
+            for &piece in &planned {
+                let mut piece = piece;
+                loop {
+                    let room = piece.staging_size() * c.cut / 1000;
+                    let Some((head, rest)) = piece.split(room) else {
+                        pieces.push(piece);
+                        break;
+                    };
+                    prop_assert!(head.staging_size() > 0 && head.staging_size() <= room);
+                    prop_assert_eq!(head.staging_size() + rest.staging_size(), piece.staging_size());
+                    pieces.push(head);
+                    piece = rest;
+                }
+            }
 
             // Stage every piece at aligned offsets, as the ring would.
             let offset_align = offset_alignment(&block, c.align).unwrap();

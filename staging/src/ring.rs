@@ -331,6 +331,11 @@ impl StagingRing {
         self.state.alloc(size, align)
     }
 
+    /// The largest run [`StagingRing::alloc`] could hand out now at `align`, capped at `max`.
+    pub(crate) fn room(&self, max: u64, align: u64) -> u64 {
+        self.state.largest_free(max, align)
+    }
+
     /// Hands out the largest run that fits now, at most `max` bytes and at least `min`.
     pub fn alloc_up_to(&mut self, max: u64, min: u64, align: u64) -> Result<Option<RingSpan>> {
         let size = self.state.largest_free(max, align);

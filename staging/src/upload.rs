@@ -667,6 +667,14 @@ pub fn packed_layouts(
     Ok((layouts, offset))
 }
 
+/// What one [`ImageUpload`] fill staged: the copies, the index of the first piece not staged
+/// whole, and what is left of that piece when only its head was staged.
+struct Staged {
+    regions: Vec<vk::BufferImageCopy>,
+    next: usize,
+    rest: Option<Piece>,
+}
+
 /// An upload of mip levels and array layers into an image.
 #[derive(Debug)]
 pub struct ImageUpload<'a> {
@@ -715,8 +723,9 @@ fn ranges_of(
 
 impl<'a> ImageUpload<'a> {
     /// Uploads the subresources `layouts` describes, from `data`, in pieces of at most
-    /// `max_piece` staging bytes: the ring's capacity at most, and a fraction of it (a quarter,
-    /// say) to let the GPU copy one piece while the host fills the next. The whole image goes from
+    /// `max_piece` staging bytes (the ring's capacity at most). A `record` call cuts a piece at a
+    /// row of blocks (or a slice) where the batch or the ring's free run ends, so every batch but
+    /// the last is full and the GPU copies one while the host fills the next. The whole image goes from
     /// `from` to `to` (levels the data leaves out keep their contents unless `from` discards
     /// them). Everything known here is checked here: usage, sample count, states, layouts
     /// (each subresource at most once) against the data.
@@ -815,8 +824,8 @@ impl<'a> ImageUpload<'a> {
         Self::new(stager, dst, data, &layouts, from, to, max_piece)
     }
 
-    /// Caps the bytes staged per `record` call (default: half the ring; at least one
-    /// piece is always recorded when the ring has room for it).
+    /// Caps the bytes staged per `record` call (default: half the ring). Pieces are cut at rows
+    /// to fill the cap exactly; only a row (or slice) larger than the cap is staged whole.
     pub fn batch_bytes(mut self, bytes: u64) -> Self {
         self.batch = Some(bytes.max(1));
         self
@@ -831,7 +840,8 @@ impl<'a> ImageUpload<'a> {
         self
     }
 
-    /// The planned pieces (for inspection and tests).
+    /// The planned pieces (for inspection and tests); one that a `record` call cut shows what is
+    /// left of it.
     pub fn pieces(&self) -> &[Piece] {
         &self.pieces
     }
@@ -860,8 +870,8 @@ impl<'a> ImageUpload<'a> {
         ring: &mut StagingRing,
     ) -> Result<Progress> {
         stager.ownership_in(self.from)?;
-        let (regions, next) = self.fill(stager, allocator, ring)?;
-        if regions.is_empty() && next < self.pieces.len() {
+        let staged = self.fill(stager, allocator, ring)?;
+        if staged.regions.is_empty() && staged.next < self.pieces.len() {
             // No room in the ring yet: record nothing, not even the first barrier, so that a
             // caller may reset and reuse `cmd`.
             return Ok(Progress::Pending);
@@ -875,7 +885,7 @@ impl<'a> ImageUpload<'a> {
         unsafe {
             acquire.record(device, cmd);
             pre.record(device, cmd);
-            self.emit(device, cmd, ring, &regions, next);
+            self.emit(device, cmd, ring, staged);
         }
         if self.next < self.pieces.len() {
             return Ok(Progress::Pending);
@@ -950,23 +960,24 @@ impl<'a> ImageUpload<'a> {
                     .into(),
             });
         }
-        let (regions, next) = self.fill(stager, allocator, ring)?;
+        let staged = self.fill(stager, allocator, ring)?;
         // SAFETY: forwarded from this function's contract.
-        unsafe { self.emit(stager.device(), cmd, ring, &regions, next) };
+        unsafe { self.emit(stager.device(), cmd, ring, staged) };
         if self.next < self.pieces.len() {
             return Ok(Progress::Pending);
         }
         Ok(Progress::Done(self.end(post)))
     }
 
-    /// Host work: stages as many pieces as fit (at least one when the ring has room), and takes
-    /// the ring back to where it was if anything fails.
+    /// Host work: stages as many pieces as the batch and the ring's free run hold, cutting the
+    /// last one at a row (or slice) so that each batch is full, and takes the ring back to where
+    /// it was if anything fails.
     fn fill(
         &self,
         stager: &Stager,
         allocator: &Allocator,
         ring: &mut StagingRing,
-    ) -> Result<(Vec<vk::BufferImageCopy>, usize)> {
+    ) -> Result<Staged> {
         let needed = self.min_ring_size();
         if needed > ring.capacity() {
             return Err(Error::RingTooSmall {
@@ -979,13 +990,29 @@ impl<'a> ImageUpload<'a> {
             .unwrap_or(ring.capacity() / DEFAULT_BATCH_SHARE)
             .max(1);
         ring.all_or_nothing(|ring| {
-            let mut regions = Vec::new();
-            let (mut next, mut recorded) = (self.next, 0);
-            while let Some(piece) = self.pieces.get(next) {
-                if recorded > 0 && recorded + piece.staging_size() > budget {
+            let mut staged = Staged {
+                regions: Vec::new(),
+                next: self.next,
+                rest: None,
+            };
+            let mut recorded = 0;
+            while let Some(&whole) = self.pieces.get(staged.next) {
+                let size = whole.staging_size();
+                let free = ring.room(size, self.offset_align);
+                let room = free.min(budget.saturating_sub(recorded));
+                let piece = if size <= room {
+                    whole
+                } else if let Some((head, rest)) = whole.split(room) {
+                    staged.rest = Some(rest);
+                    head
+                } else if recorded == 0 && size <= free {
+                    // Not one row fits the batch: the batch takes the whole piece.
+                    whole
+                } else {
                     break;
-                }
+                };
                 let Some(span) = ring.alloc(piece.staging_size(), self.offset_align)? else {
+                    staged.rest = None;
                     break;
                 };
                 match piece.contiguous_source() {
@@ -997,11 +1024,15 @@ impl<'a> ImageUpload<'a> {
                     None => piece.fill(self.data, ring.bytes_mut(span)?)?,
                 }
                 ring.flush(allocator, span)?;
-                regions.push(piece.region(span.offset()));
+                staged.regions.push(piece.region(span.offset()));
+                if staged.rest.is_some() {
+                    // The batch or the ring's free run is full.
+                    break;
+                }
                 recorded += piece.staging_size();
-                next += 1;
+                staged.next += 1;
             }
-            Ok((regions, next))
+            Ok(staged)
         })
     }
 
@@ -1015,10 +1046,9 @@ impl<'a> ImageUpload<'a> {
         device: &ash::Device,
         cmd: vk::CommandBuffer,
         ring: &StagingRing,
-        regions: &[vk::BufferImageCopy],
-        next: usize,
+        staged: Staged,
     ) {
-        if !regions.is_empty() {
+        if !staged.regions.is_empty() {
             // SAFETY: every region was planned inside its subresource (this function's contract).
             unsafe {
                 device.cmd_copy_buffer_to_image(
@@ -1026,11 +1056,14 @@ impl<'a> ImageUpload<'a> {
                     ring.buffer().raw(),
                     self.dst.raw(),
                     vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                    regions,
+                    &staged.regions,
                 )
             };
         }
-        self.next = next;
+        if let Some(rest) = staged.rest {
+            self.pieces[staged.next] = rest;
+        }
+        self.next = staged.next;
     }
 
     /// Adds the closing barrier (transfer write to `to`, with the release half when ownership

@@ -221,7 +221,8 @@ fn the_submitter_waits_for_ring_space_instead_of_submitting_empty_buffers() {
     let alloc = gpu.allocator();
     let stager = gpu.stager();
     let mut submitter = gpu.submitter();
-    // Pieces of 60% of the ring: two never fit at once, and each is larger than a quarter.
+    // Pieces of 60% of the ring, larger than the half-ring batch: each record call cuts one at
+    // the batch, and the ring never holds two batches' worth plus a whole piece.
     let image = alloc
         .create_image(&ImageDesc::texture_2d(RGBA, 64, 64).mip_levels(allocator::MipLevels::ONE))
         .unwrap();
@@ -238,7 +239,7 @@ fn the_submitter_waits_for_ring_space_instead_of_submitting_empty_buffers() {
         2560,
     )
     .unwrap();
-    let pieces = upload.pieces().len() as u64;
+    assert_eq!(upload.pieces().len(), 7);
     // SAFETY: recording on the submitter's queue; image, data and ring outlive `run`.
     unsafe {
         submitter.run(&mut ring, |cmd, ring| {
@@ -248,8 +249,8 @@ fn the_submitter_waits_for_ring_space_instead_of_submitting_empty_buffers() {
     .unwrap();
     assert_eq!(
         submitter.last_value(),
-        pieces,
-        "one submission per piece, none empty"
+        (64 * 64 * 4_u64).div_ceil(2048),
+        "one submission per half-ring batch, each full, none empty"
     );
     // SAFETY: completed.
     unsafe {

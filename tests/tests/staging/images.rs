@@ -206,6 +206,14 @@ fn upload_through_a_ring_smaller_than_one_mip_level_round_trips() {
         8 * 1024,
         7,
     );
+    // Pieces of 6 whole slices, cut at 3 (the half-ring batch) and where the ring wraps.
+    round_trip(
+        &gpu,
+        &alloc,
+        ImageDesc::new_3d(vk::Format::R8G8B8A8_UNORM, 16, 16, 16).mip_levels(MipLevels::Full),
+        6 * 1024,
+        8,
+    );
 }
 
 #[test]
