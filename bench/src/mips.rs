@@ -10,7 +10,7 @@ use staging::{Access, ImageUpload, MipMethod, MipOptions, ResourceState, Staging
 use crate::stats::{interleaved, Contender, Row};
 
 /// Timestamps around what `record` records, in milliseconds.
-struct Timer<'g> {
+pub(crate) struct Timer<'g> {
     gpu: &'g Gpu,
     pool: vk::QueryPool,
     mask: u64,
@@ -18,7 +18,7 @@ struct Timer<'g> {
 }
 
 impl<'g> Timer<'g> {
-    fn new(gpu: &'g Gpu) -> Result<Self, String> {
+    pub(crate) fn new(gpu: &'g Gpu) -> Result<Self, String> {
         // SAFETY: plain query on this Gpu's physical device.
         let families = unsafe {
             gpu.instance
@@ -50,7 +50,7 @@ impl<'g> Timer<'g> {
         })
     }
 
-    fn time(&self, record: impl FnOnce(vk::CommandBuffer)) -> Result<f64, String> {
+    pub(crate) fn time(&self, record: impl FnOnce(vk::CommandBuffer)) -> Result<f64, String> {
         let device = &self.gpu.device;
         self.gpu.submit_and_wait(|cmd| {
             // SAFETY: recording on the Gpu's queue; the pool outlives the wait.

@@ -438,7 +438,8 @@ fn ours_textures(
     ring: &mut StagingRing,
     images: &[GpuImage],
     bytes: &[u8],
-) -> Result<(), String> {
+    max_piece: u64,
+) -> Result<f64, String> {
     let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
     let mut uploads = images
         .iter()
@@ -450,17 +451,20 @@ fn ours_textures(
                 image.mip_levels(),
                 ResourceState::UNDEFINED,
                 sampled,
-                RING / 4,
+                max_piece,
             )
         })
         .collect::<staging::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
-    let mut next = 0;
+    let (mut next, mut recording) = (0, 0.0);
     // SAFETY: recording on the submitter's queue; images and data outlive `run`, which waits.
     unsafe {
         submitter.run(ring, |cmd, ring| {
             while next < uploads.len() {
-                match uploads[next].record(stager, alloc, cmd, ring)? {
+                let t = std::time::Instant::now();
+                let progress = uploads[next].record(stager, alloc, cmd, ring)?;
+                recording += t.elapsed().as_secs_f64();
+                match progress {
                     Progress::Done(_) => next += 1,
                     Progress::Pending => return Ok(Progress::Pending),
                 }
@@ -471,8 +475,102 @@ fn ours_textures(
             }))
         })
     }
-    .map(|_| ())
+    .map(|_| recording)
     .map_err(|e| e.to_string())
+}
+
+/// The GPU side of [`ours_textures`] alone: every level of every image copied from one staging
+/// buffer already filled (`staging`, at least level 0's size), with the same transitions, timed by
+/// GPU timestamps; answers milliseconds.
+fn copies_only(
+    gpu: &Gpu,
+    timer: &crate::mips::Timer<'_>,
+    staging: vk::Buffer,
+    images: &[GpuImage],
+) -> Result<f64, String> {
+    let device = &gpu.device;
+    let barrier = |image: &GpuImage, from: vk::ImageLayout, to: vk::ImageLayout| {
+        let (src_stage, src_access, dst_stage, dst_access) = if from == vk::ImageLayout::UNDEFINED {
+            (
+                vk::PipelineStageFlags2::NONE,
+                vk::AccessFlags2::NONE,
+                vk::PipelineStageFlags2::COPY,
+                vk::AccessFlags2::TRANSFER_WRITE,
+            )
+        } else {
+            (
+                vk::PipelineStageFlags2::COPY,
+                vk::AccessFlags2::TRANSFER_WRITE,
+                vk::PipelineStageFlags2::FRAGMENT_SHADER,
+                vk::AccessFlags2::SHADER_SAMPLED_READ,
+            )
+        };
+        vk::ImageMemoryBarrier2::default()
+            .src_stage_mask(src_stage)
+            .src_access_mask(src_access)
+            .dst_stage_mask(dst_stage)
+            .dst_access_mask(dst_access)
+            .old_layout(from)
+            .new_layout(to)
+            .image(image.raw())
+            .subresource_range(image.full_range(vk::ImageAspectFlags::COLOR))
+    };
+    timer.time(|cmd| {
+        let to_dst: Vec<_> = images
+            .iter()
+            .map(|i| {
+                barrier(
+                    i,
+                    vk::ImageLayout::UNDEFINED,
+                    vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                )
+            })
+            .collect();
+        let to_read: Vec<_> = images
+            .iter()
+            .map(|i| {
+                barrier(
+                    i,
+                    vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                    vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
+                )
+            })
+            .collect();
+        // SAFETY: recording on the timer's queue; the images and the staging buffer (as large as
+        // level 0, so every level's copy stays inside it) outlive the wait.
+        unsafe {
+            device.cmd_pipeline_barrier2(
+                cmd,
+                &vk::DependencyInfo::default().image_memory_barriers(&to_dst),
+            );
+            for image in images {
+                let regions: Vec<_> = (0..image.mip_levels())
+                    .map(|level| {
+                        let e = image.level_extent(level);
+                        vk::BufferImageCopy::default()
+                            .image_subresource(vk::ImageSubresourceLayers {
+                                aspect_mask: vk::ImageAspectFlags::COLOR,
+                                mip_level: level,
+                                base_array_layer: 0,
+                                layer_count: 1,
+                            })
+                            .image_extent(e)
+                    })
+                    .collect();
+                device.cmd_copy_buffer_to_image(
+                    cmd,
+                    staging,
+                    image.raw(),
+                    vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                    &regions,
+                );
+            }
+            device.cmd_pipeline_barrier2(
+                cmd,
+                &vk::DependencyInfo::default().image_memory_barriers(&to_read),
+            );
+        }
+    })
 }
 
 /// Row 3: one large texture with all levels, and many small ones.
@@ -513,19 +611,52 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
         let mut ring = StagingRing::new(&alloc, RING).expect("ring");
         let total = (bytes.len() * count) as f64;
         let mut wgpu_peak = 0u64;
+        let timer = crate::mips::Timer::new(gpu);
+        // Level 0's bytes, staged once: the source of the copies-only contender, and the target
+        // of the fill-only one.
+        let level0 = levels[0].1.len();
+        let mut filled = alloc
+            .create_buffer(&BufferDesc::staging(level0 as u64))
+            .expect("staging");
+        mapped(&mut filled).copy_from_slice(&bytes[..level0]);
+        let share = std::cell::RefCell::new(Vec::new());
         let results = {
+            let cell = std::cell::RefCell::new((&mut submitter, &mut ring, &mut filled));
+            let ours = |max_piece: u64| {
+                let mut c = cell.borrow_mut();
+                let (submitter, ring, _) = &mut *c;
+                let mut result = Ok(0.0);
+                let secs = seconds(|| {
+                    result =
+                        ours_textures(&stager, &alloc, submitter, ring, &images, &bytes, max_piece)
+                });
+                result.map(|recording| {
+                    if max_piece == RING / 4 {
+                        share.borrow_mut().push(recording / secs);
+                    }
+                    total / secs / 1e9
+                })
+            };
             let mut contenders = [
-                Contender::new("ours", || {
+                Contender::new("ours", || ours(RING / 4)),
+                Contender::new("ours, pieces of the whole ring", || ours(RING)),
+                Contender::new("GPU copies only (level 0 staged once)", || {
+                    let timer = timer.as_ref().map_err(|e| e.clone())?;
+                    let staging = cell.borrow().2.raw();
+                    copies_only(gpu, timer, staging, &images).map(|ms| total / ms / 1e6)
+                }),
+                Contender::new("host fill only, half-ring calls", || {
+                    let mut c = cell.borrow_mut();
+                    let target = mapped(&mut *c.2);
                     let mut result = Ok(());
                     let secs = seconds(|| {
-                        result = ours_textures(
-                            &stager,
-                            &alloc,
-                            &mut submitter,
-                            &mut ring,
-                            &images,
-                            &bytes,
-                        )
+                        for _ in 0..count {
+                            for s in bytes.chunks(level0.min(RING as usize / 2)) {
+                                if let Err(e) = stager.copy(s, &mut target[..s.len()]) {
+                                    result = Err(e.to_string());
+                                }
+                            }
+                        }
                     });
                     result.map(|()| total / secs / 1e9)
                 }),
@@ -549,6 +680,7 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
             ];
             interleaved(rounds, &mut contenders)
         };
+        let share = crate::stats::Sample::of(&share.into_inner()).map_or(f64::NAN, |s| s.median);
         let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
         rows.push(Row {
             group: "Texture upload",
@@ -565,18 +697,22 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
             note: Some(format!(
                 "peak host-visible staging: ours {:.1} MiB (the ring's high-water mark; the ring \
                  is {} MiB), wgpu {} (growth of wgpu's allocator between the first \
-                 write_texture and the submit)",
+                 write_texture and the submit); ours spends {:.0}% of its time in record (the \
+                 fill); pieces of a quarter ring unless said; copies only: the GPU time of the \
+                 same copies and transitions from a buffer filled beforehand",
                 mib(ring.high_water()),
                 RING >> 20,
                 if peer.is_ok() {
                     format!("{:.1} MiB", mib(wgpu_peak))
                 } else {
                     "n/a".into()
-                }
+                },
+                share * 100.0
             )),
         });
         // SAFETY: every upload completed.
         unsafe {
+            alloc.destroy_buffer(filled);
             ring.destroy(&alloc);
             for image in images {
                 alloc.destroy_image(image);
