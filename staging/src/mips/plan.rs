@@ -79,6 +79,34 @@ mod tests {
         assert_eq!(passes, vec![pass(0), pass(6)]);
     }
 
+    /// What every plan must be: passes that chain from `base`, make each level once, 1-6 levels
+    /// each, whose shared-memory steps read only even-or-1 levels unless one workgroup makes the
+    /// whole dispatch.
+    fn check_plan(extent: (u32, u32), base: u32, levels: u32) {
+        let passes = plan_compute_passes(extent, base, levels);
+        assert_eq!(
+            levels_made(&passes),
+            levels.saturating_sub(base + 1),
+            "{extent:?} {base} {levels}"
+        );
+        let mut next = base;
+        for pass in &passes {
+            assert_eq!(pass.src_level, next, "{extent:?}: passes chain");
+            next += pass.levels;
+            assert!((1..=LEVELS_PER_DISPATCH).contains(&pass.levels));
+            let (w, h) = level_extent(extent, pass.src_level + 1);
+            if w <= TILE && h <= TILE {
+                continue;
+            }
+            for step in 1..pass.levels {
+                assert!(
+                    even_or_one(level_extent(extent, pass.src_level + step)),
+                    "{extent:?} {pass:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn odd_levels_start_new_dispatches_and_every_level_is_made_once() {
         for (extent, levels) in [
@@ -88,28 +116,10 @@ mod tests {
             ((4096, 64), 13),
             ((3, 5), 3),
             ((8192, 8192), 14),
+            ((16384, 1), 15),
+            ((1920, 1080), 11),
         ] {
-            let passes = plan_compute_passes(extent, 0, levels);
-            assert_eq!(levels_made(&passes), levels - 1, "{extent:?}");
-            let mut next = 0;
-            for pass in &passes {
-                assert_eq!(pass.src_level, next, "{extent:?}: passes chain");
-                assert!((1..=6).contains(&pass.levels));
-                // Shared-memory steps read only even-or-1 levels, unless one workgroup makes
-                // the whole dispatch.
-                let (w, h) = level_extent(extent, pass.src_level + 1);
-                if w <= TILE && h <= TILE {
-                    next += pass.levels;
-                    continue;
-                }
-                for step in 1..pass.levels {
-                    assert!(
-                        even_or_one(level_extent(extent, pass.src_level + step)),
-                        "{extent:?} {pass:?}"
-                    );
-                }
-                next += pass.levels;
-            }
+            check_plan(extent, 0, levels);
         }
         assert_eq!(
             plan_compute_passes((257, 129), 0, 9).len(),
@@ -117,6 +127,21 @@ mod tests {
             "257x129 halves to even levels at once: only the cap of 6 levels splits it"
         );
         assert!(plan_compute_passes((100, 60), 0, 7).len() > 1);
+    }
+
+    proptest::proptest! {
+        /// Any extent and level range, generated.
+        #[test]
+        fn any_extent_and_level_range_is_planned_whole(
+            w in 1u32..=20000,
+            h in 1u32..=20000,
+            base in 0u32..16,
+            extra in 0u32..16,
+        ) {
+            let full = 32 - w.max(h).leading_zeros();
+            let levels = (base + extra).min(full);
+            check_plan((w, h), base.min(levels), levels);
+        }
     }
 
     #[test]

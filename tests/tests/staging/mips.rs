@@ -235,6 +235,24 @@ fn cases(format: vk::Format) -> Vec<Case> {
             desc: ImageDesc::new_2d(format, 257, 129).mip_levels(full),
         },
         Case {
+            // The first dispatch reads an odd level 0 with many workgroups.
+            name: "513x257",
+            desc: ImageDesc::new_2d(format, 513, 257).mip_levels(full),
+        },
+        Case {
+            // Levels 1-3 in one dispatch, then one per odd level (125x75, 31x18) until one
+            // workgroup makes the rest.
+            name: "1000x600",
+            desc: ImageDesc::new_2d(format, 1000, 600).mip_levels(full),
+        },
+        Case {
+            // Odd levels (75x50, 37x25) in every layer.
+            name: "array of 3, 300x200",
+            desc: ImageDesc::new_2d(format, 300, 200)
+                .array_layers(3)
+                .mip_levels(full),
+        },
+        Case {
             name: "1x1024",
             desc: ImageDesc::new_2d(format, 1, 1024).mip_levels(full),
         },
