@@ -265,10 +265,10 @@ fn copy_one(src: &[u8], dst: &mut [u8], streaming: bool) {
 /// function returns: 32-byte AVX stores where the CPU has AVX, 16-byte SSE2 stores otherwise.
 #[cfg(target_arch = "x86_64")]
 fn copy_streaming(src: &[u8], dst: &mut [u8]) {
-    copy_streaming_with(src, dst, std::arch::is_x86_feature_detected!("avx"));
+    copy_streaming_with(src, dst, true);
 }
 
-/// [`copy_streaming`] with AVX stores or not (`avx` only where the CPU has it).
+/// [`copy_streaming`], allowed AVX stores or not (`avx` takes effect only where the CPU has it).
 #[cfg(target_arch = "x86_64")]
 fn copy_streaming_with(src: &[u8], dst: &mut [u8], avx: bool) {
     let avx = avx && std::arch::is_x86_feature_detected!("avx");
@@ -366,7 +366,7 @@ fn copy_streaming(src: &[u8], dst: &mut [u8]) {
 mod tests {
     use super::*;
 
-    /// Every alignment of source and destination, lengths around the 64-byte step and the
+    /// Every alignment of source and destination, lengths around the 128-byte step and the
     /// streaming threshold, one and several threads: the bytes arrive, and nothing outside the
     /// destination changes.
     #[test]

@@ -53,7 +53,8 @@ impl Stager {
     /// alignments and the queue families (states naming a family the device lacks are refused).
     /// Large host copies use up to 8 threads, the calling one included (fewer where the machine
     /// has fewer cores): on an H200 host, filling 256 MiB of staging memory with streaming stores
-    /// ran at 8 GB/s on one thread and 43-51 on 8; 16 ran the whole upload slower than 8.
+    /// ran at 8 GB/s on one thread and 43-51 on 8; 16 brought the whole upload nothing on one
+    /// such host and 7% on another (see [`Stager::threads`]).
     ///
     /// # Safety
     /// `physical_device` belongs to `instance`, and `device` was created from it.
@@ -725,9 +726,9 @@ impl<'a> ImageUpload<'a> {
     /// Uploads the subresources `layouts` describes, from `data`, in pieces of at most
     /// `max_piece` staging bytes (the ring's capacity at most). A `record` call cuts a piece at a
     /// row of blocks (or a slice) where the batch or the ring's free run ends, so every batch but
-    /// the last is full and the GPU copies one while the host fills the next. The whole image goes from
-    /// `from` to `to` (levels the data leaves out keep their contents unless `from` discards
-    /// them). Everything known here is checked here: usage, sample count, states, layouts
+    /// the last is full and the GPU copies one while the host fills the next. The whole image
+    /// goes from `from` to `to` (levels the data leaves out keep their contents unless `from`
+    /// discards them). Everything known here is checked here: usage, sample count, states, layouts
     /// (each subresource at most once) against the data.
     pub fn new(
         stager: &Stager,

@@ -113,86 +113,75 @@ impl ComputePipelines {
         let ranges = [vk::PushConstantRange::default()
             .stage_flags(vk::ShaderStageFlags::COMPUTE)
             .size(std::mem::size_of::<Push>() as u32)];
+        // Every handle starts null and is filled in as it is made; on failure `destroy` takes
+        // what was made (destroying a null handle does nothing).
+        let mut made = Self {
+            sampler,
+            set_layout: vk::DescriptorSetLayout::null(),
+            layout: vk::PipelineLayout::null(),
+            rgba8: [vk::Pipeline::null(); 2],
+            rgba8_packed: [vk::Pipeline::null(); 2],
+            rgba16f: [vk::Pipeline::null(); 2],
+        };
         // SAFETY: valid device (this function's contract); each object made here is destroyed in
-        // `destroy`, or right here if a later step fails.
-        unsafe {
-            let set_layout = match device.create_descriptor_set_layout(
-                &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
-                None,
-            ) {
-                Ok(set_layout) => set_layout,
-                Err(err) => {
-                    device.destroy_sampler(sampler, None);
-                    return Err(err.into());
+        // `destroy`, or right below if a later step fails.
+        let built = unsafe {
+            (|| -> Result<()> {
+                made.set_layout = device.create_descriptor_set_layout(
+                    &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
+                    None,
+                )?;
+                let set_layouts = [made.set_layout];
+                made.layout = device.create_pipeline_layout(
+                    &vk::PipelineLayoutCreateInfo::default()
+                        .set_layouts(&set_layouts)
+                        .push_constant_ranges(&ranges),
+                    None,
+                )?;
+                let entries = [vk::SpecializationMapEntry::default()
+                    .constant_id(0)
+                    .offset(0)
+                    .size(4)];
+                let layout = made.layout;
+                let pipeline = |bytes: &[u8], all_even: u32| {
+                    shader_module(device, bytes).and_then(|module| {
+                        let value = all_even.to_ne_bytes();
+                        let specialization = vk::SpecializationInfo::default()
+                            .map_entries(&entries)
+                            .data(&value);
+                        let stage = vk::PipelineShaderStageCreateInfo::default()
+                            .stage(vk::ShaderStageFlags::COMPUTE)
+                            .module(module)
+                            .name(c"main")
+                            .specialization_info(&specialization);
+                        let info = [vk::ComputePipelineCreateInfo::default()
+                            .stage(stage)
+                            .layout(layout)];
+                        let result =
+                            device.create_compute_pipelines(vk::PipelineCache::null(), &info, None);
+                        device.destroy_shader_module(module, None);
+                        result.map(|p| p[0]).map_err(|(_, err)| Error::Vulkan(err))
+                    })
+                };
+                // [general, all-even] for each storage form.
+                for (bytes, slot) in [
+                    (SPIRV_RGBA8, &mut made.rgba8),
+                    (SPIRV_RGBA8_PACKED, &mut made.rgba8_packed),
+                    (SPIRV_RGBA16F, &mut made.rgba16f),
+                ] {
+                    slot[0] = pipeline(bytes, 0)?;
+                    slot[1] = pipeline(bytes, 1)?;
                 }
-            };
-            let set_layouts = [set_layout];
-            let layout = match device.create_pipeline_layout(
-                &vk::PipelineLayoutCreateInfo::default()
-                    .set_layouts(&set_layouts)
-                    .push_constant_ranges(&ranges),
-                None,
-            ) {
-                Ok(layout) => layout,
-                Err(err) => {
-                    device.destroy_descriptor_set_layout(set_layout, None);
-                    device.destroy_sampler(sampler, None);
-                    return Err(err.into());
-                }
-            };
-            let mut pipelines = Vec::new();
-            let entries = [vk::SpecializationMapEntry::default()
-                .constant_id(0)
-                .offset(0)
-                .size(4)];
-            // [rgba8 general, all-even; packed general, all-even; rgba16f general, all-even]
-            for (bytes, all_even) in [
-                (SPIRV_RGBA8, 0u32),
-                (SPIRV_RGBA8, 1),
-                (SPIRV_RGBA8_PACKED, 0),
-                (SPIRV_RGBA8_PACKED, 1),
-                (SPIRV_RGBA16F, 0),
-                (SPIRV_RGBA16F, 1),
-            ] {
-                let made = shader_module(device, bytes).and_then(|module| {
-                    let value = all_even.to_ne_bytes();
-                    let specialization = vk::SpecializationInfo::default()
-                        .map_entries(&entries)
-                        .data(&value);
-                    let stage = vk::PipelineShaderStageCreateInfo::default()
-                        .stage(vk::ShaderStageFlags::COMPUTE)
-                        .module(module)
-                        .name(c"main")
-                        .specialization_info(&specialization);
-                    let info = [vk::ComputePipelineCreateInfo::default()
-                        .stage(stage)
-                        .layout(layout)];
-                    let result =
-                        device.create_compute_pipelines(vk::PipelineCache::null(), &info, None);
-                    device.destroy_shader_module(module, None);
-                    result.map(|p| p[0]).map_err(|(_, err)| Error::Vulkan(err))
-                });
-                match made {
-                    Ok(pipeline) => pipelines.push(pipeline),
-                    Err(err) => {
-                        for pipeline in pipelines {
-                            device.destroy_pipeline(pipeline, None);
-                        }
-                        device.destroy_pipeline_layout(layout, None);
-                        device.destroy_descriptor_set_layout(set_layout, None);
-                        device.destroy_sampler(sampler, None);
-                        return Err(err);
-                    }
-                }
+                Ok(())
+            })()
+        };
+        match built {
+            Ok(()) => Ok(made),
+            Err(err) => {
+                // SAFETY: nothing made here is in use yet.
+                unsafe { made.destroy(device) };
+                Err(err)
             }
-            Ok(Self {
-                sampler,
-                set_layout,
-                layout,
-                rgba8: [pipelines[0], pipelines[1]],
-                rgba8_packed: [pipelines[2], pipelines[3]],
-                rgba16f: [pipelines[4], pipelines[5]],
-            })
         }
     }
 
