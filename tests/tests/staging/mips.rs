@@ -246,6 +246,12 @@ fn cases(format: vk::Format) -> Vec<Case> {
             desc: ImageDesc::new_2d(format, 1000, 600).mip_levels(full),
         },
         Case {
+            // Five levels in one all-even dispatch whose tiles overhang levels 1 to 5 (208x144
+            // .. 13x9: 7x5 workgroups).
+            name: "416x288",
+            desc: ImageDesc::new_2d(format, 416, 288).mip_levels(full),
+        },
+        Case {
             // Odd levels (75x50, 37x25) in every layer.
             name: "array of 3, 300x200",
             desc: ImageDesc::new_2d(format, 300, 200)
