@@ -123,7 +123,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// Shorthand for [`Error::InvalidDesc`].
+    /// Shorthand for [`Error::InvalidDesc`]. Cold: descriptions are checked on every create, and
+    /// keeping the refusals out of line keeps the checks that pass short.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         Self::InvalidDesc {
             field,

@@ -70,6 +70,7 @@ mod allocator;
 mod debug;
 mod desc;
 mod error;
+mod format_cache;
 mod handle;
 mod host;
 mod placed;

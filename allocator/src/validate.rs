@@ -58,6 +58,7 @@ impl DeviceLimits {
     }
 }
 
+#[inline]
 fn check_priority(priority: Option<f32>) -> Result<()> {
     match priority {
         Some(p) if !(0.0..=1.0).contains(&p) => Err(Error::invalid(
@@ -68,6 +69,7 @@ fn check_priority(priority: Option<f32>) -> Result<()> {
     }
 }
 
+#[inline]
 fn check_name(name: Option<&str>) -> Result<()> {
     match name {
         Some(name) if name.contains('\0') => Err(Error::invalid(
@@ -78,6 +80,7 @@ fn check_name(name: Option<&str>) -> Result<()> {
     }
 }
 
+#[inline]
 fn exceeds(field: &'static str, value: impl Into<u64>, limit: impl Into<u64>) -> Result<()> {
     let (value, limit) = (value.into(), limit.into());
     if value > limit {
@@ -130,6 +133,7 @@ const SUPPORTED_IMAGE_FLAGS: vk::ImageCreateFlags = vk::ImageCreateFlags::from_r
 /// Whether `format` is a value of core Vulkan 1.3, the only formats this crate passes on to
 /// `vkGetPhysicalDeviceImageFormatProperties` (an unknown value there is undefined behaviour, not
 /// an error).
+#[inline]
 pub(crate) fn is_core_format(format: vk::Format) -> bool {
     matches!(
         format.as_raw(),
@@ -148,6 +152,7 @@ fn is_compressed(format: vk::Format) -> bool {
 
 /// Whether `format` needs a sampler Y'CbCr conversion (the Y'CbCr range, less its four
 /// single- and two-component 10/12-bit formats, plus Vulkan 1.3's 4:4:4 two-plane formats).
+#[inline]
 fn requires_ycbcr_conversion(format: vk::Format) -> bool {
     let raw = format.as_raw();
     let plain = [
@@ -163,10 +168,17 @@ fn requires_ycbcr_conversion(format: vk::Format) -> bool {
 /// Horizontal and vertical chroma subsampling of the Y'CbCr formats (`_422`: width halved;
 /// `_420`: width and height halved). Texel extents of such images must be multiples of it
 /// (VUID-VkImageCreateInfo-format-04712, -04713).
+#[inline]
 fn chroma_subsampling(format: vk::Format) -> (u32, u32) {
     if !(1_000_156_000..=1_000_156_033).contains(&format.as_raw()) {
         return (1, 1);
     }
+    ycbcr_subsampling(format)
+}
+
+/// [`chroma_subsampling`] of a Y'CbCr format, read from its name (kept out of line: the common
+/// path is the range test above).
+fn ycbcr_subsampling(format: vk::Format) -> (u32, u32) {
     let name = format!("{format:?}");
     if name.contains("_420") {
         (2, 2)
@@ -181,6 +193,7 @@ fn chroma_subsampling(format: vk::Format) -> (u32, u32) {
 /// `VK_SHARING_MODE_CONCURRENT` needs two or more distinct families, each one the device has
 /// (VUID-VkBufferCreateInfo-sharingMode-00914, -01419; VUID-VkImageCreateInfo-sharingMode-00942,
 /// -01420).
+#[inline]
 fn check_concurrent(families: &[u32], limits: &DeviceLimits) -> Result<()> {
     if families.is_empty() {
         return Ok(());
@@ -374,8 +387,9 @@ pub(crate) fn image(desc: &ImageDesc<'_>, limits: &DeviceLimits) -> Result<()> {
             ),
         ));
     }
+    // Subsampling is 1 or 2: a mask, not a division.
     let (sub_x, sub_y) = chroma_subsampling(desc.format);
-    if e.width % sub_x != 0 || e.height % sub_y != 0 {
+    if e.width & (sub_x - 1) != 0 || e.height & (sub_y - 1) != 0 {
         return Err(Error::invalid(
             "extent",
             format!(
@@ -402,6 +416,7 @@ pub(crate) fn image(desc: &ImageDesc<'_>, limits: &DeviceLimits) -> Result<()> {
 
 /// Create flags: only those [`SUPPORTED_IMAGE_FLAGS`] names, each with its rules
 /// (VkImageCreateInfo valid usage).
+#[inline]
 fn check_image_flags(desc: &ImageDesc<'_>) -> Result<()> {
     let flags = desc.create_flags();
     let unsupported = flags & !SUPPORTED_IMAGE_FLAGS;
@@ -465,6 +480,7 @@ fn check_image_flags(desc: &ImageDesc<'_>) -> Result<()> {
 
 /// Usage bits: known ones only, transient attachments as the spec allows them, attachments
 /// within the framebuffer limits.
+#[inline]
 fn check_image_usage(desc: &ImageDesc<'_>, limits: &DeviceLimits) -> Result<()> {
     let usage = desc.usage;
     let unknown = usage & !(CORE_IMAGE_USAGE | limits.extra_image_usage);
