@@ -396,7 +396,7 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
     let sizes: &[(u32, u32)] = if quick {
         &[(256, 256)]
     } else {
-        &[(4096, 4096), (1920, 1080)]
+        &[(4096, 4096), (1920, 1080), (4095, 4095)]
     };
     let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
     let mut rows = Vec::new();

@@ -71,7 +71,7 @@ pub use crate::barrier::{aliased_masks, buffer_masks, image_masks, BarrierBatch,
 pub use crate::error::{Error, Result};
 pub use crate::format::{block_info, BlockInfo};
 pub use crate::mips::{
-    plan_compute_passes, MipGenerator, MipMethod, MipOptions, MipPass, MipScratch,
+    plan_compute_passes, MipGenerator, MipKernel, MipMethod, MipOptions, MipPass, MipScratch,
 };
 pub use crate::plan::{
     offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout,

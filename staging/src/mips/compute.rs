@@ -3,7 +3,7 @@
 
 use ash::vk;
 
-use super::plan::{level_extent, plan_compute_passes, LEVELS_PER_DISPATCH};
+use super::plan::{level_extent, plan_compute_passes, MipKernel, LEVELS_PER_DISPATCH, WINDOW_TILE};
 use super::{Levels, MipGenerator, MipScratch};
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
@@ -25,6 +25,8 @@ struct Push {
     src_size: [i32; 2],
     levels: u32,
     srgb: u32,
+    /// Windowed kernel: the side of a workgroup's tile of its last level.
+    tile: i32,
 }
 
 /// The compute path's storage format for an image format, and whether values are sRGB-encoded.
@@ -65,16 +67,17 @@ pub(super) struct ComputePipelines {
     sampler: vk::Sampler,
     set_layout: vk::DescriptorSetLayout,
     layout: vk::PipelineLayout,
-    /// `[general, all-even]` pipelines per storage format.
-    rgba8: [vk::Pipeline; 2],
+    /// `[general, all-even, windowed]` pipelines per storage format (the order of
+    /// [`MipKernel`]).
+    rgba8: [vk::Pipeline; 3],
     /// RGBA8 through `R32_UINT` views (images with `MUTABLE_FORMAT` and `SAMPLED`), gathering
     /// level S.
-    rgba8_packed: [vk::Pipeline; 2],
-    rgba16f: [vk::Pipeline; 2],
+    rgba8_packed: [vk::Pipeline; 3],
+    rgba16f: [vk::Pipeline; 3],
 }
 
 impl ComputePipelines {
-    /// Builds the sampler, the descriptor set layout, the pipeline layout and the six pipelines;
+    /// Builds the sampler, the descriptor set layout, the pipeline layout and the nine pipelines;
     /// on failure destroys what it made.
     ///
     /// # Safety
@@ -119,9 +122,9 @@ impl ComputePipelines {
             sampler,
             set_layout: vk::DescriptorSetLayout::null(),
             layout: vk::PipelineLayout::null(),
-            rgba8: [vk::Pipeline::null(); 2],
-            rgba8_packed: [vk::Pipeline::null(); 2],
-            rgba16f: [vk::Pipeline::null(); 2],
+            rgba8: [vk::Pipeline::null(); 3],
+            rgba8_packed: [vk::Pipeline::null(); 3],
+            rgba16f: [vk::Pipeline::null(); 3],
         };
         // SAFETY: valid device (this function's contract); each object made here is destroyed in
         // `destroy`, or right below if a later step fails.
@@ -138,17 +141,28 @@ impl ComputePipelines {
                         .push_constant_ranges(&ranges),
                     None,
                 )?;
-                let entries = [vk::SpecializationMapEntry::default()
-                    .constant_id(0)
-                    .offset(0)
-                    .size(4)];
+                // ALL_EVEN and WINDOWED, two 32-bit booleans.
+                let entries = [
+                    vk::SpecializationMapEntry::default()
+                        .constant_id(0)
+                        .offset(0)
+                        .size(4),
+                    vk::SpecializationMapEntry::default()
+                        .constant_id(1)
+                        .offset(4)
+                        .size(4),
+                ];
                 let layout = made.layout;
-                let pipeline = |bytes: &[u8], all_even: u32| {
+                let pipeline = |bytes: &[u8], kernel: MipKernel| {
                     shader_module(device, bytes).and_then(|module| {
-                        let value = all_even.to_ne_bytes();
+                        let flags = [
+                            u32::from(kernel == MipKernel::AllEven),
+                            u32::from(kernel == MipKernel::Windowed),
+                        ];
+                        let value: &[u8] = bytemuck::cast_slice(&flags);
                         let specialization = vk::SpecializationInfo::default()
                             .map_entries(&entries)
-                            .data(&value);
+                            .data(value);
                         let stage = vk::PipelineShaderStageCreateInfo::default()
                             .stage(vk::ShaderStageFlags::COMPUTE)
                             .module(module)
@@ -169,8 +183,12 @@ impl ComputePipelines {
                     (SPIRV_RGBA8_PACKED, &mut made.rgba8_packed),
                     (SPIRV_RGBA16F, &mut made.rgba16f),
                 ] {
-                    slot[0] = pipeline(bytes, 0)?;
-                    slot[1] = pipeline(bytes, 1)?;
+                    for (i, kernel) in [MipKernel::General, MipKernel::AllEven, MipKernel::Windowed]
+                        .into_iter()
+                        .enumerate()
+                    {
+                        slot[i] = pipeline(bytes, kernel)?;
+                    }
                 }
                 Ok(())
             })()
@@ -348,12 +366,20 @@ impl MipGenerator {
         unsafe { batch.record(device, cmd) };
         for (index, (pass, &set)) in passes.iter().zip(&descriptor_sets).enumerate() {
             let src = level_extent((extent.width, extent.height), pass.src_level);
-            let out = level_extent((extent.width, extent.height), pass.src_level + 1);
-            let groups = (out.0.div_ceil(32), out.1.div_ceil(32));
+            let groups = if pass.kernel == MipKernel::Windowed {
+                // One workgroup per tile of the last level made.
+                let last =
+                    level_extent((extent.width, extent.height), pass.src_level + pass.levels);
+                (last.0.div_ceil(WINDOW_TILE), last.1.div_ceil(WINDOW_TILE))
+            } else {
+                let out = level_extent((extent.width, extent.height), pass.src_level + 1);
+                (out.0.div_ceil(32), out.1.div_ceil(32))
+            };
             let push = Push {
                 src_size: [src.0 as i32, src.1 as i32],
                 levels: pass.levels,
                 srgb: u32::from(srgb),
+                tile: WINDOW_TILE as i32,
             };
             if index > 0 {
                 // The previous dispatch's levels are this one's source.
@@ -371,7 +397,11 @@ impl MipGenerator {
                 device.cmd_bind_pipeline(
                     cmd,
                     vk::PipelineBindPoint::COMPUTE,
-                    pipelines[usize::from(pass.all_even)],
+                    pipelines[match pass.kernel {
+                        MipKernel::General => 0,
+                        MipKernel::AllEven => 1,
+                        MipKernel::Windowed => 2,
+                    }],
                 );
                 device.cmd_bind_descriptor_sets(
                     cmd,

@@ -33,7 +33,7 @@ use crate::target::ImageTarget;
 use crate::upload::Finished;
 
 use compute::{storage_format, ComputePipelines};
-pub use plan::{plan_compute_passes, MipPass};
+pub use plan::{plan_compute_passes, MipKernel, MipPass};
 
 /// How mips are made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -5,15 +5,43 @@ pub(super) const LEVELS_PER_DISPATCH: u32 = 6;
 /// The side of the tile of level S+1 one workgroup makes.
 const TILE: u32 = 32;
 
+/// Levels a windowed dispatch makes at most, and the side of a workgroup's tile of the last of
+/// them. Measured on an H200 for 1920x1080 (levels 4-6 windowed): tiles of 3 made the chain in
+/// 20.2 µs, of 2 in 20.3, of 4, 5 and 7 in 21.5, 21.6 and 24.4, of 1 in 24.4; 4 levels of
+/// tiles of 3 took 40.7 µs.
+pub(super) const WINDOWED_LEVELS: u32 = 3;
+pub(super) const WINDOW_TILE: u32 = 3;
+// A window grows to twice the one below it plus a texel: level S+1's must fit the shader's 32x32
+// tile, S+2's its 16x16 one.
+const _: () = assert!((WINDOW_TILE + 1) << (WINDOWED_LEVELS - 1) <= 33);
+/// The largest level S+1 (in texels) a windowed dispatch makes: a tiled dispatch of it has at
+/// most 64 workgroups. Windowing 4095x4095 from level 0 took its chain from 235 to 536 µs on an
+/// H200; from level 3 (511x511) on, 218.
+const WINDOWED_MAX_TEXELS: u64 = 256 * 256;
+
+/// The kernel a dispatch runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MipKernel {
+    /// 32x32 tiles of level S+1, the later levels in shared memory: every level it reads after
+    /// the first is even or 1, unless one workgroup makes the whole of S+1.
+    General,
+    /// The same, specialised for dispatches whose every level read has even extents.
+    AllEven,
+    /// One workgroup per texel of the last level, making the window of every level that texel
+    /// depends on: it continues past odd levels, computing the overlaps of neighbouring windows
+    /// twice.
+    Windowed,
+}
+
 /// One compute dispatch of the plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MipPass {
     /// The level read.
     pub src_level: u32,
-    /// Levels made (1..=6), the ones above `src_level`.
+    /// Levels made (1..=6; 1..=3 windowed), the ones above `src_level`.
     pub levels: u32,
-    /// Whether every level the dispatch reads has even extents (the specialised pipeline runs).
-    pub all_even: bool,
+    /// The kernel that makes them.
+    pub kernel: MipKernel,
 }
 
 pub(super) fn level_extent(extent: (u32, u32), level: u32) -> (u32, u32) {
@@ -27,7 +55,10 @@ fn even_or_one((w, h): (u32, u32)) -> bool {
 }
 
 /// The dispatches that make levels `base + 1 .. levels` of a 2D image of level-0 `extent`: as few
-/// as the odd levels and the 6 levels of a dispatch allow. A pure function, tested without a GPU.
+/// as the odd levels and the levels of a dispatch allow. Tiled dispatches make up to 6 levels
+/// but stop before a level whose tiles would filter across their edges (an odd one); where one
+/// would stop before the 5 levels a windowed dispatch makes, the windowed one runs instead. A
+/// pure function, tested without a GPU.
 pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32) -> Vec<MipPass> {
     let mut passes = Vec::new();
     let mut s = base;
@@ -46,6 +77,22 @@ pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32) -> Vec<Mi
         {
             made += 1;
         }
+        let windowed = WINDOWED_LEVELS.min(remaining);
+        // Windows pay off where a dispatch is latency-bound: overlapping windows read and
+        // filter more, which on large levels costs more than the dispatches they save.
+        let small = {
+            let (w, h) = level_extent(extent, s + 1);
+            u64::from(w) * u64::from(h) <= WINDOWED_MAX_TEXELS
+        };
+        if !one_tile && small && made < windowed {
+            passes.push(MipPass {
+                src_level: s,
+                levels: windowed,
+                kernel: MipKernel::Windowed,
+            });
+            s += windowed;
+            continue;
+        }
         let all_even = (s..s + made).all(|l| {
             let (w, h) = level_extent(extent, l);
             w % 2 == 0 && h % 2 == 0
@@ -53,7 +100,11 @@ pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32) -> Vec<Mi
         passes.push(MipPass {
             src_level: s,
             levels: made,
-            all_even,
+            kernel: if all_even {
+                MipKernel::AllEven
+            } else {
+                MipKernel::General
+            },
         });
         s += made;
     }
@@ -74,7 +125,7 @@ mod tests {
         let pass = |src_level| MipPass {
             src_level,
             levels: 6,
-            all_even: true,
+            kernel: MipKernel::AllEven,
         };
         assert_eq!(passes, vec![pass(0), pass(6)]);
     }
@@ -94,6 +145,11 @@ mod tests {
             assert_eq!(pass.src_level, next, "{extent:?}: passes chain");
             next += pass.levels;
             assert!((1..=LEVELS_PER_DISPATCH).contains(&pass.levels));
+            if pass.kernel == MipKernel::Windowed {
+                // Any extents; few enough levels that the S+1 window fits 32x32.
+                assert!(pass.levels <= WINDOWED_LEVELS, "{extent:?} {pass:?}");
+                continue;
+            }
             let (w, h) = level_extent(extent, pass.src_level + 1);
             if w <= TILE && h <= TILE {
                 continue;
@@ -126,6 +182,11 @@ mod tests {
             2,
             "257x129 halves to even levels at once: only the cap of 6 levels splits it"
         );
+        // 8191 halves to odd levels all the way down (4095, 2047, ...): one level per tiled
+        // dispatch while levels are large, then three in a windowed one.
+        let passes = plan_compute_passes((8192, 8191), 0, 14);
+        assert_eq!(passes.len(), 6, "{passes:?}");
+        assert_eq!(passes[4].kernel, MipKernel::Windowed, "{passes:?}");
         assert!(plan_compute_passes((100, 60), 0, 7).len() > 1);
     }
 
@@ -146,27 +207,35 @@ mod tests {
 
     #[test]
     fn only_dispatches_that_read_even_levels_alone_take_the_specialised_pipeline() {
-        assert!(plan_compute_passes((4096, 4096), 0, 13)[0].all_even);
-        assert!(plan_compute_passes((256, 256), 0, 9)[0].all_even);
-        assert!(
-            !plan_compute_passes((257, 129), 0, 9)[0].all_even,
-            "level 0 is odd"
-        );
+        let kernel = |extent, levels| plan_compute_passes(extent, 0, levels)[0].kernel;
+        assert_eq!(kernel((4096, 4096), 13), MipKernel::AllEven);
+        assert_eq!(kernel((256, 256), 9), MipKernel::AllEven);
+        assert_eq!(kernel((257, 129), 9), MipKernel::General, "level 0 is odd");
         // Level 6 of 4096x64 is 64x1: an extent of 1 needs the general kernel, in the second
         // dispatch (the first reads levels 0-5, down to 128x2).
         let passes = plan_compute_passes((4096, 64), 0, 13);
-        assert!(passes[0].all_even);
-        assert!(!passes[1].all_even);
+        assert_eq!(passes[0].kernel, MipKernel::AllEven);
+        assert_eq!(passes[1].kernel, MipKernel::General);
     }
 
-    /// 1920x1080 halves to an odd level at 240x135, 120x67 and 60x33; from 60x33 on, one
-    /// workgroup makes every remaining level, odd or not: 4 dispatches, not 7.
+    /// 1920x1080 halves to an odd level at 240x135, 120x67 and 60x33: tiles make levels 1-3,
+    /// a windowed dispatch 4-6 (down to 30x16), and one workgroup the rest: 3 dispatches, where
+    /// tiles alone took 4.
     #[test]
-    fn levels_one_workgroup_makes_whole_continue_past_odd_extents() {
+    fn windows_and_single_workgroups_continue_past_odd_extents() {
         let passes = plan_compute_passes((1920, 1080), 0, 11);
-        let made: Vec<(u32, u32)> = passes.iter().map(|p| (p.src_level, p.levels)).collect();
-        assert_eq!(made, vec![(0, 3), (3, 1), (4, 1), (5, 5)]);
-        assert!(!passes[3].all_even);
+        let made: Vec<_> = passes
+            .iter()
+            .map(|p| (p.src_level, p.levels, p.kernel))
+            .collect();
+        assert_eq!(
+            made,
+            vec![
+                (0, 3, MipKernel::AllEven),
+                (3, 3, MipKernel::Windowed),
+                (6, 4, MipKernel::General)
+            ]
+        );
     }
 
     #[test]

@@ -240,8 +240,8 @@ fn cases(format: vk::Format) -> Vec<Case> {
             desc: ImageDesc::new_2d(format, 513, 257).mip_levels(full),
         },
         Case {
-            // Levels 1-3 in one dispatch, then one per odd level (125x75, 31x18) until one
-            // workgroup makes the rest.
+            // Levels 1-3 in one tiled dispatch, 4-6 (62x37, 31x18, 15x9) in a windowed one,
+            // the rest in one workgroup.
             name: "1000x600",
             desc: ImageDesc::new_2d(format, 1000, 600).mip_levels(full),
         },
@@ -252,7 +252,7 @@ fn cases(format: vk::Format) -> Vec<Case> {
             desc: ImageDesc::new_2d(format, 416, 288).mip_levels(full),
         },
         Case {
-            // Odd levels (75x50, 37x25) in every layer.
+            // Odd levels (75x50, 37x25) in every layer: levels 1-3 in a windowed dispatch.
             name: "array of 3, 300x200",
             desc: ImageDesc::new_2d(format, 300, 200)
                 .array_layers(3)
