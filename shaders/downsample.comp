@@ -256,6 +256,53 @@ bool first_step(ivec2 in_size, ivec2 origin_out, bool fuse, int layer) {
         barrier();
         return fused;
     }
+#ifdef PACKED
+    // An odd extent, gathered: each thread makes a 2x2 quad of S+1, whose taps (up to 3 a
+    // dimension) span at most 5x5 texels of S from `base`; nine gathers of 2x2 blocks cover 6x6,
+    // where storage-image loads took up to 36 (4095x4095's level 1: 146 us that way). Loops are
+    // unrolled so every index into `t` is a constant and it stays in registers; the sums run in
+    // the order of the loads path's, so the values are the same.
+    ivec2 quad = ivec2(int(gl_LocalInvocationIndex % 16u), int(gl_LocalInvocationIndex / 16u));
+    ivec2 g0 = origin_out + 2 * quad;
+    ivec2 base = ivec2(in_size.x == 1 ? 0 : 2 * g0.x, in_size.y == 1 ? 0 : 2 * g0.y);
+    uint t[36];
+    vec2 inv = 1.0 / vec2(in_size);
+    [[unroll]] for (int by = 0; by < 3; ++by) {
+        [[unroll]] for (int bx = 0; bx < 3; ++bx) {
+            vec2 corner = vec2(base + 2 * ivec2(bx, by) + 1) * inv;
+            uvec4 q = textureGather(src_gather, vec3(corner, float(layer)), 0);
+            int b = 12 * by + 2 * bx;
+            t[b] = q.w;
+            t[b + 1] = q.z;
+            t[b + 6] = q.x;
+            t[b + 7] = q.y;
+        }
+    }
+    [[unroll]] for (int j = 0; j < 2; ++j) {
+        [[unroll]] for (int i = 0; i < 2; ++i) {
+            ivec2 local = 2 * quad + ivec2(i, j);
+            ivec2 g = g0 + ivec2(i, j);
+            if (all(lessThan(g, out_size))) {
+                // Each output's taps start 2 texels after its neighbour's (at `base` for an
+                // extent of 1, where only i = 0 or j = 0 is in range).
+                Taps tx = taps(g.x, in_size.x);
+                Taps ty = taps(g.y, in_size.y);
+                vec4 acc = vec4(0.0);
+                [[unroll]] for (int jj = 0; jj < 3; ++jj) {
+                    [[unroll]] for (int ii = 0; ii < 3; ++ii) {
+                        if (jj < ty.count && ii < tx.count) {
+                            acc += tx.w[ii] * ty.w[jj] * decode(t[(2 * j + jj) * 6 + 2 * i + ii]);
+                        }
+                    }
+                }
+                vec4 stored;
+                acc = quantize(acc, stored);
+                tile_a[local.y * 32 + local.x] = acc;
+                store_level(0u, ivec3(g, layer), stored);
+            }
+        }
+    }
+#else
     for (uint r = 0u; r < 4u; ++r) {
         uint o = gl_LocalInvocationIndex + 256u * r;
         ivec2 local = ivec2(int(o % 32u), int(o / 32u));
@@ -276,6 +323,7 @@ bool first_step(ivec2 in_size, ivec2 origin_out, bool fuse, int layer) {
         tile_a[local.y * 32 + local.x] = acc;
         store_level(0u, ivec3(g, layer), stored);
     }
+#endif
     barrier();
     return false;
 }
