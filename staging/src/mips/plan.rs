@@ -27,9 +27,9 @@ pub enum MipKernel {
     General,
     /// The same, specialised for dispatches whose every level read has even extents.
     AllEven,
-    /// One workgroup per texel of the last level, making the window of every level that texel
-    /// depends on: it continues past odd levels, computing the overlaps of neighbouring windows
-    /// twice.
+    /// One workgroup per 3x3 tile of the last level, making the window of every level that
+    /// tile depends on: it continues past odd levels, computing the overlaps of neighbouring
+    /// windows twice.
     Windowed,
 }
 
@@ -57,8 +57,8 @@ fn even_or_one((w, h): (u32, u32)) -> bool {
 /// The dispatches that make levels `base + 1 .. levels` of a 2D image of level-0 `extent`: as few
 /// as the odd levels and the levels of a dispatch allow. Tiled dispatches make up to 6 levels
 /// but stop before a level whose tiles would filter across their edges (an odd one); where one
-/// would stop before the 5 levels a windowed dispatch makes, the windowed one runs instead. A
-/// pure function, tested without a GPU.
+/// would stop before the 3 levels a windowed dispatch makes, and level S+1 is small (at most
+/// 256x256 texels), the windowed one runs instead. A pure function, tested without a GPU.
 pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32) -> Vec<MipPass> {
     let mut passes = Vec::new();
     let mut s = base;
