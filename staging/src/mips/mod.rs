@@ -12,8 +12,10 @@
 //!   6 levels (a workgroup per 64x64 tile of the source; the second level in registers, the rest
 //!   through shared memory), a longer chain takes another dispatch, and an odd level, filtered
 //!   with exact 3-tap area weights rather than a 2x2 box that drops texels, starts a new
-//!   dispatch unless one workgroup makes the whole level. RGBA8 UNORM, RGBA8 sRGB (encoding in
-//!   the shader; the image needs `MUTABLE_FORMAT`) and RGBA16F. RGBA8 images with
+//!   dispatch unless one workgroup makes the whole level or, on small levels, a windowed
+//!   dispatch continues past it (each workgroup making the overlapping windows its 3x3 tile of
+//!   the last level depends on: 1920x1080 in 3 dispatches, not 4). RGBA8 UNORM, RGBA8 sRGB
+//!   (encoding in the shader; the image needs `MUTABLE_FORMAT`) and RGBA16F. RGBA8 images with
 //!   `MUTABLE_FORMAT` and `SAMPLED` usage go through `R32_UINT` views and gather their source
 //!   through the texture path, the fastest form on an H200 (see `BENCHMARKS.md`).
 
