@@ -19,6 +19,18 @@ const SPIRV_RGBA16F: &[u8] = include_bytes!("../../../shaders/spirv/downsample_r
 /// Destination views bound per dispatch (`dst[6]` in the shader).
 const DST_BINDINGS: u32 = LEVELS_PER_DISPATCH;
 
+/// Every kernel, each with a pipeline per storage form.
+const KERNELS: [MipKernel; 3] = [MipKernel::General, MipKernel::AllEven, MipKernel::Windowed];
+
+/// Where `kernel`'s pipeline sits in a storage form's array.
+fn slot(kernel: MipKernel) -> usize {
+    match kernel {
+        MipKernel::General => 0,
+        MipKernel::AllEven => 1,
+        MipKernel::Windowed => 2,
+    }
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Push {
@@ -67,13 +79,12 @@ pub(super) struct ComputePipelines {
     sampler: vk::Sampler,
     set_layout: vk::DescriptorSetLayout,
     layout: vk::PipelineLayout,
-    /// `[general, all-even, windowed]` pipelines per storage format (the order of
-    /// [`MipKernel`]).
-    rgba8: [vk::Pipeline; 3],
+    /// Pipelines per storage format, one per kernel, at [`slot`].
+    rgba8: [vk::Pipeline; KERNELS.len()],
     /// RGBA8 through `R32_UINT` views (images with `MUTABLE_FORMAT` and `SAMPLED`), gathering
     /// level S.
-    rgba8_packed: [vk::Pipeline; 3],
-    rgba16f: [vk::Pipeline; 3],
+    rgba8_packed: [vk::Pipeline; KERNELS.len()],
+    rgba16f: [vk::Pipeline; KERNELS.len()],
 }
 
 impl ComputePipelines {
@@ -122,9 +133,9 @@ impl ComputePipelines {
             sampler,
             set_layout: vk::DescriptorSetLayout::null(),
             layout: vk::PipelineLayout::null(),
-            rgba8: [vk::Pipeline::null(); 3],
-            rgba8_packed: [vk::Pipeline::null(); 3],
-            rgba16f: [vk::Pipeline::null(); 3],
+            rgba8: [vk::Pipeline::null(); KERNELS.len()],
+            rgba8_packed: [vk::Pipeline::null(); KERNELS.len()],
+            rgba16f: [vk::Pipeline::null(); KERNELS.len()],
         };
         // SAFETY: valid device (this function's contract); each object made here is destroyed in
         // `destroy`, or right below if a later step fails.
@@ -177,17 +188,14 @@ impl ComputePipelines {
                         result.map(|p| p[0]).map_err(|(_, err)| Error::Vulkan(err))
                     })
                 };
-                // [general, all-even] for each storage form.
-                for (bytes, slot) in [
+                // One per kernel for each storage form.
+                for (bytes, pipes) in [
                     (SPIRV_RGBA8, &mut made.rgba8),
                     (SPIRV_RGBA8_PACKED, &mut made.rgba8_packed),
                     (SPIRV_RGBA16F, &mut made.rgba16f),
                 ] {
-                    for (i, kernel) in [MipKernel::General, MipKernel::AllEven, MipKernel::Windowed]
-                        .into_iter()
-                        .enumerate()
-                    {
-                        slot[i] = pipeline(bytes, kernel)?;
+                    for kernel in KERNELS {
+                        pipes[slot(kernel)] = pipeline(bytes, kernel)?;
                     }
                 }
                 Ok(())
@@ -397,11 +405,7 @@ impl MipGenerator {
                 device.cmd_bind_pipeline(
                     cmd,
                     vk::PipelineBindPoint::COMPUTE,
-                    pipelines[match pass.kernel {
-                        MipKernel::General => 0,
-                        MipKernel::AllEven => 1,
-                        MipKernel::Windowed => 2,
-                    }],
+                    pipelines[slot(pass.kernel)],
                 );
                 device.cmd_bind_descriptor_sets(
                     cmd,
