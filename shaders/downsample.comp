@@ -11,10 +11,11 @@
 // level and starts the next one from it (unless one workgroup makes the whole level, so no tile
 // has a neighbour; or, on small levels, a windowed dispatch continues past it: `windowed_main`),
 // and a chain longer than 6 levels takes another dispatch (levels past S+6 are at most a few
-// thousand texels, which one
-// workgroup finishes in microseconds: cheaper than having every workgroup of the first dispatch
-// publish its tile and count itself in for the last one to continue, which an H200 measured at
-// 25 us of a 4096x4096 chain).
+// thousand texels, which one workgroup finishes in microseconds). Where a dispatch's last level
+// fits one 32x32 tile, the levels after it are its tail, made by the workgroup of each layer
+// that finishes last (`fold_tail`). All-even dispatches take no tail: 4096x4096 keeps its
+// second dispatch for levels 7-12 (from 64x64), since filtering a source larger than a tile
+// in one workgroup cost more than a dispatch.
 //
 // Every level is rounded the way it is stored (8-bit UNORM, 8-bit sRGB or half float) before the
 // next is filtered from it, so the result equals filtering each stored level in turn.
@@ -46,21 +47,32 @@ layout(constant_id = 1) const bool WINDOWED = false;
 // step at a third of the memory roof on an H200 (whatever the registers: 89 with float texels,
 // 61 packed, the same 71 us for level 1 of 4096x4096).
 layout(set = 0, binding = 0, r32ui) uniform readonly uimage2DArray src_level;
-layout(set = 0, binding = 1, r32ui) uniform writeonly uimage2DArray dst[6];
+layout(set = 0, binding = 1, r32ui) uniform writeonly uimage2DArray dst[12];
 // Nearest, clamp to edge, normalized coordinates (gathers take no others).
 layout(set = 0, binding = 2) uniform usampler2DArray src_gather;
+// The dispatch's last level, read back by the workgroup that makes the tail (`fold_tail`).
+layout(set = 0, binding = 3, r32ui) uniform coherent readonly uimage2DArray tail_src;
 #define TEXEL uint
 #else
 layout(set = 0, binding = 0, FORMAT) uniform readonly image2DArray src_level;
-layout(set = 0, binding = 1, FORMAT) uniform writeonly image2DArray dst[6];
+layout(set = 0, binding = 1, FORMAT) uniform writeonly image2DArray dst[12];
+layout(set = 0, binding = 3, FORMAT) uniform coherent readonly image2DArray tail_src;
 #define TEXEL vec4
 #endif
+
+// One arrival counter per layer of a dispatch that makes a tail, from `pc.counter` on: zero
+// before the dispatch, and left zero by the workgroup that arrives last.
+layout(set = 0, binding = 4, std430) coherent buffer Counters {
+    uint arrived[];
+} counters;
 
 layout(push_constant, std430) uniform Push {
     ivec2 src_size;          // extent of level S
     uint levels;             // levels to make, 1..6
     uint srgb;               // 1: the stored values are sRGB-encoded
     int tile;                // windowed kernel: side of a workgroup's tile of its last level
+    uint tail;               // levels the last workgroup of a layer makes after those, 0..5
+    uint counter;            // the first of this dispatch's arrival counters
 } pc;
 
 // Level S+1's 32x32 tile is needed only where S+1 is made in shared memory; where every level read
@@ -138,7 +150,13 @@ void store_level(uint k, ivec3 p, vec4 stored) {
         case 2u: imageStore(dst[2], p, v); break;
         case 3u: imageStore(dst[3], p, v); break;
         case 4u: imageStore(dst[4], p, v); break;
-        default: imageStore(dst[5], p, v); break;
+        case 5u: imageStore(dst[5], p, v); break;
+        case 6u: imageStore(dst[6], p, v); break;
+        case 7u: imageStore(dst[7], p, v); break;
+        case 8u: imageStore(dst[8], p, v); break;
+        case 9u: imageStore(dst[9], p, v); break;
+        case 10u: imageStore(dst[10], p, v); break;
+        default: imageStore(dst[11], p, v); break;
     }
 }
 
@@ -152,6 +170,14 @@ TEXEL load(ivec3 p) {
 
 vec4 fetch(ivec3 p) {
     return decode(load(p));
+}
+
+vec4 fetch_tail(ivec3 p) {
+#ifdef PACKED
+    return decode(imageLoad(tail_src, p).r);
+#else
+    return decode(imageLoad(tail_src, p));
+#endif
 }
 
 // The taps of output texel `i` along a dimension whose source extent is `n`.
@@ -469,15 +495,53 @@ void windowed_main() {
     }
 }
 
-void main() {
-    if (pc.srgb != 0u) {
-        build_tables();
+// The tail of a chain, folded into the dispatch before it: where the dispatch's last level T fits
+// one 32x32 tile, the workgroup of each layer that finishes last (counted in on an atomic) reads
+// T back into shared memory and makes levels T+1 .. T+tail there, as a one-workgroup dispatch
+// would, without that dispatch's launch and barrier. Every other workgroup only counts itself
+// in. (Folding from larger levels lost: 4095x4095's tail from 63x63, its first step filtering
+// memory in one workgroup, took the chain from 133 to 141 us on an H200.)
+shared bool last_to_arrive;
+
+void fold_tail(int layer) {
+    // This workgroup's stores of T are made visible before it counts itself in.
+    memoryBarrierImage();
+    barrier();
+    if (gl_LocalInvocationIndex == 0u) {
+        uint slot = pc.counter + uint(layer);
+        uint groups = gl_NumWorkGroups.x * gl_NumWorkGroups.y;
+        last_to_arrive = atomicAdd(counters.arrived[slot], 1u) == groups - 1u;
+        if (last_to_arrive) {
+            // Every other workgroup of this layer has counted itself in: the counter is ready
+            // for the next dispatch that uses it.
+            counters.arrived[slot] = 0u;
+        }
     }
-    if (WINDOWED) {
-        windowed_main();
+    barrier();
+    if (!last_to_arrive) {
         return;
     }
-    int layer = int(gl_WorkGroupID.z);
+    memoryBarrierImage();
+    ivec2 size = pc.src_size;
+    for (uint k = 0u; k < pc.levels; ++k) {
+        size = half_size(size);
+    }
+    // T, at most 32x32, into tile_a as step 1 of a tiled dispatch finds level S+1 there.
+    for (uint r = 0u; r < 4u; ++r) {
+        uint o = gl_LocalInvocationIndex + 256u * r;
+        ivec2 g = ivec2(int(o % 32u), int(o / 32u));
+        if (all(lessThan(g, size))) {
+            tile_a[g.y * 32 + g.x] = fetch_tail(ivec3(g, layer));
+        }
+    }
+    barrier();
+    for (uint step = 1u; step <= pc.tail; ++step) {
+        shared_step(step, size, ivec2(0), pc.levels + step - 1u, layer);
+        size = half_size(size);
+    }
+}
+
+void tiled_main(int layer) {
     ivec2 origin = ivec2(gl_WorkGroupID.xy) * 32;
     bool fused = first_step(pc.src_size, origin, pc.levels > 1u, layer);
     ivec2 size = half_size(pc.src_size);
@@ -491,5 +555,21 @@ void main() {
         shared_step(step, size, origin, step, layer);
         origin = ivec2(size.x == 1 ? 0 : origin.x / 2, size.y == 1 ? 0 : origin.y / 2);
         size = half_size(size);
+    }
+}
+
+void main() {
+    if (pc.srgb != 0u) {
+        build_tables();
+    }
+    int layer = int(gl_WorkGroupID.z);
+    if (WINDOWED) {
+        windowed_main();
+    } else {
+        tiled_main(layer);
+    }
+    // All-even dispatches keep no 32x32 tile in shared memory, so they never take a tail.
+    if (!ALL_EVEN && pc.tail > 0u) {
+        fold_tail(layer);
     }
 }

@@ -16,8 +16,12 @@ const SPIRV_RGBA8_PACKED: &[u8] =
     include_bytes!("../../../shaders/spirv/downsample_rgba8_packed.spv");
 const SPIRV_RGBA16F: &[u8] = include_bytes!("../../../shaders/spirv/downsample_rgba16f.spv");
 
-/// Destination views bound per dispatch (`dst[6]` in the shader).
-const DST_BINDINGS: u32 = LEVELS_PER_DISPATCH;
+/// Destination views bound per dispatch (`dst[12]` in the shader): its levels and its tail's.
+const DST_BINDINGS: u32 = 2 * LEVELS_PER_DISPATCH;
+
+/// Arrival counters (one per layer of a dispatch with a tail) in the generator's counter buffer.
+/// A dispatch with more layers than this makes no tail: its last levels take a dispatch.
+pub(super) const COUNTERS: u32 = 4096;
 
 /// Every kernel, each with a pipeline per storage form.
 const KERNELS: [MipKernel; 3] = [MipKernel::General, MipKernel::AllEven, MipKernel::Windowed];
@@ -39,6 +43,10 @@ struct Push {
     srgb: u32,
     /// Windowed kernel: the side of a workgroup's tile of its last level.
     tile: i32,
+    /// Levels the last workgroup of each layer makes after the dispatch's own.
+    tail: u32,
+    /// The dispatch's first arrival counter.
+    counter: u32,
 }
 
 /// The compute path's storage format for an image format, and whether values are sRGB-encoded.
@@ -79,6 +87,10 @@ pub(super) struct ComputePipelines {
     sampler: vk::Sampler,
     set_layout: vk::DescriptorSetLayout,
     layout: vk::PipelineLayout,
+    /// [`COUNTERS`] arrival counters, zeroed by the host when made and left zero by every
+    /// dispatch that uses one, in host-visible memory (device-local where the device has such).
+    counters: vk::Buffer,
+    counter_memory: vk::DeviceMemory,
     /// Pipelines per storage format, one per kernel, at [`slot`].
     rgba8: [vk::Pipeline; KERNELS.len()],
     /// RGBA8 through `R32_UINT` views (images with `MUTABLE_FORMAT` and `SAMPLED`), gathering
@@ -88,12 +100,15 @@ pub(super) struct ComputePipelines {
 }
 
 impl ComputePipelines {
-    /// Builds the sampler, the descriptor set layout, the pipeline layout and the nine pipelines;
-    /// on failure destroys what it made.
+    /// Builds the sampler, the counter buffer, the descriptor set layout, the pipeline layout
+    /// and the nine pipelines; on failure destroys what it made.
     ///
     /// # Safety
-    /// `device` is valid.
-    pub(super) unsafe fn new(device: &ash::Device) -> Result<Self> {
+    /// `device` is valid; `memory` are the memory properties of its physical device.
+    pub(super) unsafe fn new(
+        device: &ash::Device,
+        memory: &vk::PhysicalDeviceMemoryProperties,
+    ) -> Result<Self> {
         let sampler_info = vk::SamplerCreateInfo::default()
             .mag_filter(vk::Filter::NEAREST)
             .min_filter(vk::Filter::NEAREST)
@@ -123,6 +138,18 @@ impl ComputePipelines {
                 .descriptor_count(1)
                 .stage_flags(vk::ShaderStageFlags::COMPUTE)
                 .immutable_samplers(&samplers),
+            // The dispatch's last level, read back for its tail.
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(3)
+                .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE),
+            // The arrival counters.
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(4)
+                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE),
         ];
         let ranges = [vk::PushConstantRange::default()
             .stage_flags(vk::ShaderStageFlags::COMPUTE)
@@ -131,16 +158,56 @@ impl ComputePipelines {
         // what was made (destroying a null handle does nothing).
         let mut made = Self {
             sampler,
+            counters: vk::Buffer::null(),
+            counter_memory: vk::DeviceMemory::null(),
             set_layout: vk::DescriptorSetLayout::null(),
             layout: vk::PipelineLayout::null(),
             rgba8: [vk::Pipeline::null(); KERNELS.len()],
             rgba8_packed: [vk::Pipeline::null(); KERNELS.len()],
             rgba16f: [vk::Pipeline::null(); KERNELS.len()],
         };
-        // SAFETY: valid device (this function's contract); each object made here is destroyed in
-        // `destroy`, or right below if a later step fails.
+        // SAFETY: valid device and its memory properties (this function's contract); each object
+        // made here is destroyed in `destroy`, or right below if a later step fails; the counter
+        // memory is host-visible, mapped whole and written before anything can use it.
         let built = unsafe {
             (|| -> Result<()> {
+                let size = u64::from(COUNTERS) * 4;
+                made.counters = device.create_buffer(
+                    &vk::BufferCreateInfo::default()
+                        .size(size)
+                        .usage(vk::BufferUsageFlags::STORAGE_BUFFER),
+                    None,
+                )?;
+                let needs = device.get_buffer_memory_requirements(made.counters);
+                // Zeroed by the host, so no command buffer has to clear them before first use;
+                // every buffer may live in some host-visible coherent type (the spec's
+                // memoryTypeBits guarantee), device-local preferred.
+                let host = vk::MemoryPropertyFlags::HOST_VISIBLE | vk::MemoryPropertyFlags::HOST_COHERENT;
+                let pick = |wanted: vk::MemoryPropertyFlags| {
+                    (0..memory.memory_type_count).find(|&i| {
+                        needs.memory_type_bits & (1 << i) != 0
+                            && memory.memory_types[i as usize].property_flags.contains(wanted)
+                    })
+                };
+                let memory_type = pick(host | vk::MemoryPropertyFlags::DEVICE_LOCAL)
+                    .or_else(|| pick(host))
+                    .ok_or(Error::Vulkan(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY))?;
+                made.counter_memory = device.allocate_memory(
+                    &vk::MemoryAllocateInfo::default()
+                        .allocation_size(needs.size)
+                        .memory_type_index(memory_type),
+                    None,
+                )?;
+                device.bind_buffer_memory(made.counters, made.counter_memory, 0)?;
+                let mapped = device.map_memory(
+                    made.counter_memory,
+                    0,
+                    vk::WHOLE_SIZE,
+                    vk::MemoryMapFlags::empty(),
+                )?;
+                // The mapping covers the whole allocation, at least `size` bytes.
+                mapped.cast::<u8>().write_bytes(0, size as usize);
+                device.unmap_memory(made.counter_memory);
                 made.set_layout = device.create_descriptor_set_layout(
                     &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
                     None,
@@ -228,6 +295,8 @@ impl ComputePipelines {
             }
             device.destroy_pipeline_layout(self.layout, None);
             device.destroy_descriptor_set_layout(self.set_layout, None);
+            device.destroy_buffer(self.counters, None);
+            device.free_memory(self.counter_memory, None);
             device.destroy_sampler(self.sampler, None);
         }
     }
@@ -261,7 +330,9 @@ impl MipGenerator {
         let (base, levels) = (range.base, range.end);
         let layers = image.array_layers();
         let extent = image.extent();
-        let passes = plan_compute_passes((extent.width, extent.height), base, levels);
+        // A tail needs an arrival counter per layer.
+        let fold = layers <= COUNTERS;
+        let passes = plan_compute_passes((extent.width, extent.height), base, levels, fold);
         let mut scratch = MipScratch::default();
         // On any failure below, what was made so far is destroyed before returning.
         let built = (|| -> Result<Vec<vk::DescriptorSet>> {
@@ -282,10 +353,14 @@ impl MipGenerator {
             let sizes = [
                 vk::DescriptorPoolSize {
                     ty: vk::DescriptorType::STORAGE_IMAGE,
-                    descriptor_count: sets * (1 + DST_BINDINGS),
+                    descriptor_count: sets * (2 + DST_BINDINGS),
                 },
                 vk::DescriptorPoolSize {
                     ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+                    descriptor_count: sets,
+                },
+                vk::DescriptorPoolSize {
+                    ty: vk::DescriptorType::STORAGE_BUFFER,
                     descriptor_count: sets,
                 },
             ];
@@ -321,15 +396,28 @@ impl MipGenerator {
                     .dst_binding(2)
                     .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
                     .image_info(&sampled);
+                let tail_src = [vk::DescriptorImageInfo::default()
+                    .image_view(view(pass.src_level + pass.levels))
+                    .image_layout(vk::ImageLayout::GENERAL)];
+                let counters = [vk::DescriptorBufferInfo::default()
+                    .buffer(pipes.counters)
+                    .range(vk::WHOLE_SIZE)];
+                let counters = vk::WriteDescriptorSet::default()
+                    .dst_set(set)
+                    .dst_binding(4)
+                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .buffer_info(&counters);
                 let writes = [
                     storage_images(set, 0, &src),
                     storage_images(set, 1, &dst),
+                    storage_images(set, 3, &tail_src),
+                    counters,
                     gather,
                 ];
                 // Only the packed kernels read binding 2 (its sampler is immutable).
-                let count = if packed { 3 } else { 2 };
-                // SAFETY: the set and views are live and match the layout; a packed image has
-                // SAMPLED usage (`packs`), so its view may be sampled.
+                let count = if packed { 5 } else { 4 };
+                // SAFETY: the set, views and buffer are live and match the layout; a packed image
+                // has SAMPLED usage (`packs`), so its view may be sampled.
                 unsafe { device.update_descriptor_sets(&writes[..count], &[]) };
             }
             Ok(descriptor_sets)
@@ -353,6 +441,7 @@ impl MipGenerator {
         };
         let general_read = ResourceState::new(read).on_queue(family);
         let general_rw = ResourceState::new(rw).on_queue(family);
+        let counters_rw = ResourceState::new(Access::ComputeStorageReadWrite).on_queue(family);
         let mut batch = BarrierBatch::new();
         let mut acquire = BarrierBatch::new();
         Self::enter(
@@ -383,11 +472,21 @@ impl MipGenerator {
                 let out = level_extent((extent.width, extent.height), pass.src_level + 1);
                 (out.0.div_ceil(32), out.1.div_ceil(32))
             };
+            let counter = if pass.tail > 0 {
+                // The counters were left zero by the dispatches that used them last, which this
+                // one waits for (their buffer's barrier).
+                batch.buffer_local(pipes.counters, 0, vk::WHOLE_SIZE, counters_rw, counters_rw);
+                self.take_counters(layers)
+            } else {
+                0
+            };
             let push = Push {
                 src_size: [src.0 as i32, src.1 as i32],
                 levels: pass.levels,
                 srgb: u32::from(srgb),
                 tile: WINDOW_TILE as i32,
+                tail: pass.tail,
+                counter,
             };
             if index > 0 {
                 // The previous dispatch's levels are this one's source.

@@ -14,7 +14,11 @@
 //!   with exact 3-tap area weights rather than a 2x2 box that drops texels, starts a new
 //!   dispatch unless one workgroup makes the whole level or, on small levels, a windowed
 //!   dispatch continues past it (each workgroup making the overlapping windows its 3x3 tile of
-//!   the last level depends on: 1920x1080 in 3 dispatches, not 4). RGBA8 UNORM, RGBA8 sRGB
+//!   the last level depends on). Where a dispatch's last level fits one tile, the workgroup of
+//!   each layer that finishes it last, counted in on an arrival counter, makes the rest of the
+//!   chain (its tail) instead of a dispatch of its own: 1920x1080 in 2 dispatches, not 4. The
+//!   counters live in a 16 KiB host-visible buffer the generator owns, zeroed when made and left
+//!   zero by every dispatch that uses them. RGBA8 UNORM, RGBA8 sRGB
 //!   (encoding in the shader; the image needs `MUTABLE_FORMAT`) and RGBA16F. RGBA8 images with
 //!   `MUTABLE_FORMAT` and `SAMPLED` usage go through `R32_UINT` views and gather their source
 //!   through the texture path, the fastest form on an H200 (see `BENCHMARKS.md`).
@@ -23,6 +27,7 @@ mod blit;
 mod compute;
 mod plan;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use ash::vk;
@@ -128,7 +133,10 @@ pub struct MipGenerator {
     physical_device: vk::PhysicalDevice,
     queue_families: u32,
     cpu_device: bool,
+    memory: vk::PhysicalDeviceMemoryProperties,
     compute: Mutex<Option<ComputePipelines>>,
+    /// Where the next dispatch with a tail takes its arrival counters (see [`Self::take_counters`]).
+    next_counter: AtomicU32,
 }
 
 impl std::fmt::Debug for MipGenerator {
@@ -150,9 +158,10 @@ impl MipGenerator {
         device: &ash::Device,
     ) -> Result<Self> {
         // SAFETY: forwarded from this function's contract.
-        let (props, queue_families) = unsafe {
+        let (props, memory, queue_families) = unsafe {
             (
                 instance.get_physical_device_properties(physical_device),
+                instance.get_physical_device_memory_properties(physical_device),
                 check::queue_family_count(instance, physical_device),
             )
         };
@@ -162,7 +171,9 @@ impl MipGenerator {
             physical_device,
             queue_families,
             cpu_device: props.device_type == vk::PhysicalDeviceType::CPU,
+            memory,
             compute: Mutex::new(None),
+            next_counter: AtomicU32::new(0),
         })
     }
 
@@ -183,10 +194,35 @@ impl MipGenerator {
         if let Some(pipelines) = *slot {
             return Ok(pipelines);
         }
-        // SAFETY: the device is valid (constructor contract).
-        let pipelines = unsafe { ComputePipelines::new(&self.device) }?;
+        // SAFETY: the device is valid and `memory` its physical device's (constructor contract).
+        let pipelines = unsafe { ComputePipelines::new(&self.device, &self.memory) }?;
         *slot = Some(pipelines);
         Ok(pipelines)
+    }
+
+    /// `count` consecutive arrival counters for a dispatch with a tail, the first returned: the
+    /// ones after the last dispatch's, from the start again where they would run past the end.
+    /// Every such dispatch waits behind a barrier for the compute work recorded before it on its
+    /// queue, so counters in use at once belong to different queues, which this keeps apart
+    /// (unless over [`compute::COUNTERS`] layers are in flight on them at once).
+    fn take_counters(&self, count: u32) -> u32 {
+        let mut next = self.next_counter.load(Ordering::Relaxed);
+        loop {
+            let first = if next.saturating_add(count) > compute::COUNTERS {
+                0
+            } else {
+                next
+            };
+            match self.next_counter.compare_exchange_weak(
+                next,
+                first + count,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return first,
+                Err(seen) => next = seen,
+            }
+        }
     }
 
     /// Destroys the pipelines, if they were built.

@@ -42,6 +42,9 @@ pub struct MipPass {
     pub levels: u32,
     /// The kernel that makes them.
     pub kernel: MipKernel,
+    /// Levels made after those by the workgroup of each layer that finishes last (0..=5): the
+    /// rest of the chain, where the last level made fits one workgroup's 32x32 tile.
+    pub tail: u32,
 }
 
 pub(super) fn level_extent(extent: (u32, u32), level: u32) -> (u32, u32) {
@@ -58,8 +61,15 @@ fn even_or_one((w, h): (u32, u32)) -> bool {
 /// as the odd levels and the levels of a dispatch allow. Tiled dispatches make up to 6 levels
 /// but stop before a level whose tiles would filter across their edges (an odd one); where one
 /// would stop before the 3 levels a windowed dispatch makes, and level S+1 is small (at most
-/// 256x256 texels), the windowed one runs instead. A pure function, tested without a GPU.
-pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32) -> Vec<MipPass> {
+/// 256x256 texels), the windowed one runs instead. With `fold`, a dispatch that is not
+/// [`MipKernel::AllEven`] and leaves levels that one workgroup can make takes them as its
+/// [`MipPass::tail`] instead of a dispatch of their own. A pure function, tested without a GPU.
+pub fn plan_compute_passes(
+    extent: (u32, u32),
+    base: u32,
+    levels: u32,
+    fold: bool,
+) -> Vec<MipPass> {
     let mut passes = Vec::new();
     let mut s = base;
     while s + 1 < levels {
@@ -84,29 +94,37 @@ pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32) -> Vec<Mi
             let (w, h) = level_extent(extent, s + 1);
             u64::from(w) * u64::from(h) <= WINDOWED_MAX_TEXELS
         };
-        if !one_tile && small && made < windowed {
-            passes.push(MipPass {
-                src_level: s,
-                levels: windowed,
-                kernel: MipKernel::Windowed,
-            });
-            s += windowed;
-            continue;
-        }
-        let all_even = (s..s + made).all(|l| {
+        let (made, kernel) = if !one_tile && small && made < windowed {
+            (windowed, MipKernel::Windowed)
+        } else if (s..s + made).all(|l| {
             let (w, h) = level_extent(extent, l);
             w % 2 == 0 && h % 2 == 0
-        });
-        passes.push(MipPass {
-            src_level: s,
-            levels: made,
-            kernel: if all_even {
-                MipKernel::AllEven
-            } else {
-                MipKernel::General
-            },
-        });
+        }) {
+            (made, MipKernel::AllEven)
+        } else {
+            (made, MipKernel::General)
+        };
         s += made;
+        // The rest of the chain, where its source fits one tile (so at most 5 levels), folded
+        // into this dispatch. From a larger source, one workgroup filtering it from memory
+        // costs more than the dispatch saved (measured on 4095x4095: 63x63, 133 -> 141 µs).
+        let tail = if fold && kernel != MipKernel::AllEven && s + 1 < levels {
+            let (w, h) = level_extent(extent, s);
+            if w <= TILE && h <= TILE {
+                levels - 1 - s
+            } else {
+                0
+            }
+        } else {
+            0
+        };
+        passes.push(MipPass {
+            src_level: s - made,
+            levels: made,
+            kernel,
+            tail,
+        });
+        s += tail;
     }
     passes
 }
@@ -116,25 +134,29 @@ mod tests {
     use super::*;
 
     fn levels_made(passes: &[MipPass]) -> u32 {
-        passes.iter().map(|p| p.levels).sum()
+        passes.iter().map(|p| p.levels + p.tail).sum()
     }
 
     #[test]
     fn a_4096_square_chain_is_two_dispatches_of_six_levels() {
-        let passes = plan_compute_passes((4096, 4096), 0, 13);
-        let pass = |src_level| MipPass {
-            src_level,
-            levels: 6,
-            kernel: MipKernel::AllEven,
-        };
-        assert_eq!(passes, vec![pass(0), pass(6)]);
+        for fold in [false, true] {
+            let passes = plan_compute_passes((4096, 4096), 0, 13, fold);
+            let pass = |src_level| MipPass {
+                src_level,
+                levels: 6,
+                kernel: MipKernel::AllEven,
+                tail: 0,
+            };
+            assert_eq!(passes, vec![pass(0), pass(6)], "all-even dispatches take no tail");
+        }
     }
 
     /// What every plan must be: passes that chain from `base`, make each level once, 1-6 levels
     /// each, whose shared-memory steps read only even-or-1 levels unless one workgroup makes the
-    /// whole dispatch.
-    fn check_plan(extent: (u32, u32), base: u32, levels: u32) {
-        let passes = plan_compute_passes(extent, base, levels);
+    /// whole dispatch; a tail only without `fold`'s refusal, after a dispatch that keeps 32x32
+    /// tiles, and only of levels one workgroup makes.
+    fn check_plan(extent: (u32, u32), base: u32, levels: u32, fold: bool) {
+        let passes = plan_compute_passes(extent, base, levels, fold);
         assert_eq!(
             levels_made(&passes),
             levels.saturating_sub(base + 1),
@@ -143,8 +165,15 @@ mod tests {
         let mut next = base;
         for pass in &passes {
             assert_eq!(pass.src_level, next, "{extent:?}: passes chain");
-            next += pass.levels;
+            next += pass.levels + pass.tail;
             assert!((1..=LEVELS_PER_DISPATCH).contains(&pass.levels));
+            if pass.tail > 0 {
+                assert!(fold && pass.kernel != MipKernel::AllEven, "{extent:?} {pass:?}");
+                assert!(pass.tail < LEVELS_PER_DISPATCH, "{extent:?} {pass:?}");
+                assert_eq!(next, levels - 1, "{extent:?} {pass:?}: a tail ends the chain");
+                let (w, h) = level_extent(extent, pass.src_level + pass.levels);
+                assert!(w <= TILE && h <= TILE, "{extent:?} {pass:?}");
+            }
             if pass.kernel == MipKernel::Windowed {
                 // Any extents; few enough levels that the S+1 window fits 32x32.
                 assert!(pass.levels <= WINDOWED_LEVELS, "{extent:?} {pass:?}");
@@ -175,19 +204,22 @@ mod tests {
             ((16384, 1), 15),
             ((1920, 1080), 11),
         ] {
-            check_plan(extent, 0, levels);
+            check_plan(extent, 0, levels, false);
+            check_plan(extent, 0, levels, true);
         }
         assert_eq!(
-            plan_compute_passes((257, 129), 0, 9).len(),
+            plan_compute_passes((257, 129), 0, 9, false).len(),
             2,
             "257x129 halves to even levels at once: only the cap of 6 levels splits it"
         );
         // 8191 halves to odd levels all the way down (4095, 2047, ...): one level per tiled
         // dispatch while levels are large, then three in a windowed one.
-        let passes = plan_compute_passes((8192, 8191), 0, 14);
+        let passes = plan_compute_passes((8192, 8191), 0, 14, false);
         assert_eq!(passes.len(), 6, "{passes:?}");
         assert_eq!(passes[4].kernel, MipKernel::Windowed, "{passes:?}");
-        assert!(plan_compute_passes((100, 60), 0, 7).len() > 1);
+        // The windowed dispatch ends at 64x63, too large a source for a tail.
+        assert_eq!(plan_compute_passes((8192, 8191), 0, 14, true), passes);
+        assert!(plan_compute_passes((100, 60), 0, 7, false).len() > 1);
     }
 
     proptest::proptest! {
@@ -198,48 +230,57 @@ mod tests {
             h in 1u32..=20000,
             base in 0u32..16,
             extra in 0u32..16,
+            fold: bool,
         ) {
             let full = 32 - w.max(h).leading_zeros();
             let levels = (base + extra).min(full);
-            check_plan((w, h), base.min(levels), levels);
+            check_plan((w, h), base.min(levels), levels, fold);
         }
     }
 
     #[test]
     fn only_dispatches_that_read_even_levels_alone_take_the_specialised_pipeline() {
-        let kernel = |extent, levels| plan_compute_passes(extent, 0, levels)[0].kernel;
+        let kernel = |extent, levels| plan_compute_passes(extent, 0, levels, true)[0].kernel;
         assert_eq!(kernel((4096, 4096), 13), MipKernel::AllEven);
         assert_eq!(kernel((256, 256), 9), MipKernel::AllEven);
         assert_eq!(kernel((257, 129), 9), MipKernel::General, "level 0 is odd");
         // Level 6 of 4096x64 is 64x1: an extent of 1 needs the general kernel, in the second
         // dispatch (the first reads levels 0-5, down to 128x2).
-        let passes = plan_compute_passes((4096, 64), 0, 13);
+        let passes = plan_compute_passes((4096, 64), 0, 13, true);
         assert_eq!(passes[0].kernel, MipKernel::AllEven);
         assert_eq!(passes[1].kernel, MipKernel::General);
     }
 
     /// 1920x1080 halves to an odd level at 240x135, 120x67 and 60x33: tiles make levels 1-3,
-    /// a windowed dispatch 4-6 (down to 30x16), and one workgroup the rest: 3 dispatches, where
-    /// tiles alone took 4.
+    /// a windowed dispatch 4-6 (down to 30x16), and one workgroup the rest, folded into the
+    /// windowed dispatch as its tail: 2 dispatches, where tiles alone took 4.
     #[test]
     fn windows_and_single_workgroups_continue_past_odd_extents() {
-        let passes = plan_compute_passes((1920, 1080), 0, 11);
-        let made: Vec<_> = passes
-            .iter()
-            .map(|p| (p.src_level, p.levels, p.kernel))
-            .collect();
+        let made = |fold| {
+            plan_compute_passes((1920, 1080), 0, 11, fold)
+                .iter()
+                .map(|p| (p.src_level, p.levels, p.kernel, p.tail))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
-            made,
+            made(false),
             vec![
-                (0, 3, MipKernel::AllEven),
-                (3, 3, MipKernel::Windowed),
-                (6, 4, MipKernel::General)
+                (0, 3, MipKernel::AllEven, 0),
+                (3, 3, MipKernel::Windowed, 0),
+                (6, 4, MipKernel::General, 0)
+            ]
+        );
+        assert_eq!(
+            made(true),
+            vec![
+                (0, 3, MipKernel::AllEven, 0),
+                (3, 3, MipKernel::Windowed, 4)
             ]
         );
     }
 
     #[test]
     fn nothing_to_make_from_the_last_level() {
-        assert!(plan_compute_passes((64, 64), 6, 7).is_empty());
+        assert!(plan_compute_passes((64, 64), 6, 7, true).is_empty());
     }
 }

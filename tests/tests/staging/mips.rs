@@ -241,7 +241,7 @@ fn cases(format: vk::Format) -> Vec<Case> {
         },
         Case {
             // Levels 1-3 in one tiled dispatch, 4-6 (62x37, 31x18, 15x9) in a windowed one,
-            // the rest in one workgroup.
+            // whose last workgroup makes the rest (its tail).
             name: "1000x600",
             desc: ImageDesc::new_2d(format, 1000, 600).mip_levels(full),
         },
@@ -533,17 +533,18 @@ fn compute_mips_of_generated_extents_match_the_reference() {
         (vk::Format::R8G8B8A8_UNORM, false),
         (vk::Format::R16G16B16A16_SFLOAT, true),
     ];
-    let mut windowed = 0;
+    let (mut windowed, mut tails) = (0, 0);
     for i in 0..12u64 {
         let (width, height) = (33 + next(540), 33 + next(540));
         let layers = 1 + next(2);
         let (format, mutable) = forms[i as usize % forms.len()];
         let levels = 32 - width.max(height).leading_zeros();
-        let passes = staging::plan_compute_passes((width, height), 0, levels);
+        let passes = staging::plan_compute_passes((width, height), 0, levels, true);
         windowed += passes
             .iter()
             .filter(|p| p.kernel == staging::MipKernel::Windowed)
             .count();
+        tails += passes.iter().filter(|p| p.tail > 0).count();
         let name: &'static str =
             Box::leak(format!("generated {width}x{height}, {layers} layers, {passes:?}").into());
         let case = Case {
@@ -566,9 +567,48 @@ fn compute_mips_of_generated_extents_match_the_reference() {
         );
     }
     assert!(
-        windowed >= 3,
-        "the generated extents took {windowed} windowed dispatches"
+        windowed >= 3 && tails >= 3,
+        "the generated extents took {windowed} windowed dispatches, {tails} with tails"
     );
+    // SAFETY: nothing is pending.
+    unsafe { mips.destroy() };
+}
+
+/// A dispatch with a tail counts its workgroups in on one counter per layer, taken from the
+/// generator's ring of 4096 and left zero for the next dispatch. Images of 2048 layers (or as many
+/// as the device allows) take the ring's counters in turn until it wraps and they are taken
+/// again: a counter not left zero would keep the tail from being made, so that image's last
+/// levels would fail the reference.
+#[test]
+fn tails_take_their_counters_again_once_the_ring_wraps() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let mips = gpu.mip_generator();
+    // SAFETY: valid physical device of this instance.
+    let limit = unsafe {
+        gpu.instance
+            .get_physical_device_properties(gpu.physical_device)
+    }
+    .limits
+    .max_image_array_layers;
+    let layers = limit.min(2048);
+    // 66x2: a windowed dispatch makes 33x1, 16x1 and 8x1, and its tail 4x1, 2x1 and 1x1.
+    let passes = staging::plan_compute_passes((66, 2), 0, 7, true);
+    assert_eq!(passes.len(), 1, "{passes:?}");
+    assert_eq!(passes[0].tail, 3, "{passes:?}");
+    let images = 4096u32.div_ceil(layers) + 1;
+    for i in 0..images {
+        let case = Case {
+            name: "66x2, one dispatch with a tail per layer",
+            desc: ImageDesc::new_2d(vk::Format::R8G8B8A8_UNORM, 66, 2)
+                .array_layers(layers)
+                .mip_levels(MipLevels::Full),
+        };
+        assert!(
+            check(&gpu, &alloc, &mips, &case, MipMethod::Compute, 900 + u64::from(i), false),
+            "image {i} of {images} ({layers} layers): compute refused"
+        );
+    }
     // SAFETY: nothing is pending.
     unsafe { mips.destroy() };
 }
