@@ -182,11 +182,14 @@ impl ComputePipelines {
                 // Zeroed by the host, so no command buffer has to clear them before first use;
                 // every buffer may live in some host-visible coherent type (the spec's
                 // memoryTypeBits guarantee), device-local preferred.
-                let host = vk::MemoryPropertyFlags::HOST_VISIBLE | vk::MemoryPropertyFlags::HOST_COHERENT;
+                let host =
+                    vk::MemoryPropertyFlags::HOST_VISIBLE | vk::MemoryPropertyFlags::HOST_COHERENT;
                 let pick = |wanted: vk::MemoryPropertyFlags| {
                     (0..memory.memory_type_count).find(|&i| {
                         needs.memory_type_bits & (1 << i) != 0
-                            && memory.memory_types[i as usize].property_flags.contains(wanted)
+                            && memory.memory_types[i as usize]
+                                .property_flags
+                                .contains(wanted)
                     })
                 };
                 let memory_type = pick(host | vk::MemoryPropertyFlags::DEVICE_LOCAL)

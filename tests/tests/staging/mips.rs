@@ -605,7 +605,15 @@ fn tails_take_their_counters_again_once_the_ring_wraps() {
                 .mip_levels(MipLevels::Full),
         };
         assert!(
-            check(&gpu, &alloc, &mips, &case, MipMethod::Compute, 900 + u64::from(i), false),
+            check(
+                &gpu,
+                &alloc,
+                &mips,
+                &case,
+                MipMethod::Compute,
+                900 + u64::from(i),
+                false
+            ),
             "image {i} of {images} ({layers} layers): compute refused"
         );
     }
