@@ -11,11 +11,13 @@
 // level and starts the next one from it (unless one workgroup makes the whole level, so no tile
 // has a neighbour; or, on small levels, a windowed dispatch continues past it: `windowed_main`),
 // and a chain longer than 6 levels takes another dispatch (levels past S+6 are at most a few
-// thousand texels, which one workgroup finishes in microseconds). Where a dispatch's last level
-// fits one 32x32 tile, the levels after it are its tail, made by the workgroup of each layer
-// that finishes last (`fold_tail`). All-even dispatches take no tail: 4096x4096 keeps its
-// second dispatch for levels 7-12 (from 64x64), since filtering a source larger than a tile
-// in one workgroup cost more than a dispatch.
+// thousand texels, which one workgroup finishes in microseconds); so does one from a level over
+// 2048x2048 after 2 levels (the host's planner says why). Where a dispatch's last level fits one
+// 32x32 tile, the levels after it are its tail, made by the workgroup of each layer that
+// finishes last (`fold_tail`): 4096x4096 takes levels 1-2, then 3-8 with 9-12 as their tail.
+// The all-even kernel, which keeps no 32x32 tile in shared memory, takes no tail (run with one
+// from 64x64, in the manner of its own first step, it took 4096x4096 from 57.8 to 61.5 us on an
+// H200: every one of 4096 workgroups counting itself in, and one filtering 64x64 alone).
 //
 // Every level is rounded the way it is stored (8-bit UNORM, 8-bit sRGB or half float) before the
 // next is filtered from it, so the result equals filtering each stored level in turn.

@@ -5,6 +5,21 @@ pub(super) const LEVELS_PER_DISPATCH: u32 = 6;
 /// The side of the tile of level S+1 one workgroup makes.
 const TILE: u32 = 32;
 
+/// A tiled dispatch from a level of more than this many texels makes 2 levels (S+2 from S+1 in
+/// registers), and the next dispatch goes on from S+2. Its later steps
+/// leave most of a workgroup idle at barriers while it holds its place on the SM; past about one
+/// wave of workgroups that costs more than a dispatch: 4096x4096's levels 1-6 took 51.2 µs in one
+/// dispatch on an H200 and 47.2 as levels 1-2 then 3-6 (3 or 4 levels first: 48.9, 50.8).
+const SPLIT_TEXELS: u64 = 2048 * 2048;
+const SPLIT_LEVELS: u32 = 2;
+/// An all-even dispatch from a level of at most this many texels whose last level fits a tile
+/// runs the general kernel instead, to take the rest of the chain as its tail (the all-even one
+/// keeps no 32x32 tile in shared memory): 4096x4096's dispatch from 1024x1024 (levels 3-8) and
+/// its tail took the chain to 52.7 µs on an H200, against 53.5 as an all-even dispatch and a
+/// one-workgroup one. Over larger levels the general kernel's 21 KiB of shared memory per
+/// workgroup costs more than the dispatch saved.
+const TAIL_OVER_ALL_EVEN_TEXELS: u64 = 1024 * 1024;
+
 /// Levels a windowed dispatch makes at most, and the side of a workgroup's tile of the last of
 /// them. Measured on an H200 for 1920x1080 (levels 4-6 windowed): tiles of 3 made the chain in
 /// 20.2 µs, of 2 in 20.3, of 4, 5 and 7 in 21.5, 21.6 and 24.4, of 1 in 24.4; 4 levels of
@@ -64,12 +79,7 @@ fn even_or_one((w, h): (u32, u32)) -> bool {
 /// 256x256 texels), the windowed one runs instead. With `fold`, a dispatch that is not
 /// [`MipKernel::AllEven`] and leaves levels that one workgroup can make takes them as its
 /// [`MipPass::tail`] instead of a dispatch of their own. A pure function, tested without a GPU.
-pub fn plan_compute_passes(
-    extent: (u32, u32),
-    base: u32,
-    levels: u32,
-    fold: bool,
-) -> Vec<MipPass> {
+pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32, fold: bool) -> Vec<MipPass> {
     let mut passes = Vec::new();
     let mut s = base;
     while s + 1 < levels {
@@ -81,8 +91,17 @@ pub fn plan_compute_passes(
             let (w, h) = level_extent(extent, s + 1);
             w <= TILE && h <= TILE
         };
+        let source = {
+            let (w, h) = level_extent(extent, s);
+            u64::from(w) * u64::from(h)
+        };
+        let most = if source > SPLIT_TEXELS {
+            SPLIT_LEVELS
+        } else {
+            LEVELS_PER_DISPATCH
+        };
         let mut made = 1;
-        while made < LEVELS_PER_DISPATCH.min(remaining)
+        while made < most.min(remaining)
             && (one_tile || even_or_one(level_extent(extent, s + made)))
         {
             made += 1;
@@ -108,15 +127,20 @@ pub fn plan_compute_passes(
         // The rest of the chain, where its source fits one tile (so at most 5 levels), folded
         // into this dispatch. From a larger source, one workgroup filtering it from memory
         // costs more than the dispatch saved (measured on 4095x4095: 63x63, 133 -> 141 µs).
-        let tail = if fold && kernel != MipKernel::AllEven && s + 1 < levels {
+        let tail = if fold && s + 1 < levels && {
             let (w, h) = level_extent(extent, s);
-            if w <= TILE && h <= TILE {
-                levels - 1 - s
-            } else {
-                0
-            }
+            w <= TILE && h <= TILE
+        } {
+            levels - 1 - s
         } else {
             0
+        };
+        let (kernel, tail) = match kernel {
+            MipKernel::AllEven if tail > 0 && source <= TAIL_OVER_ALL_EVEN_TEXELS => {
+                (MipKernel::General, tail)
+            }
+            MipKernel::AllEven => (kernel, 0),
+            _ => (kernel, tail),
         };
         passes.push(MipPass {
             src_level: s - made,
@@ -137,18 +161,40 @@ mod tests {
         passes.iter().map(|p| p.levels + p.tail).sum()
     }
 
+    /// 4096x4096: levels 1-2 from the large level 0, then 3-8 from 1024x1024, whose general
+    /// kernel takes 9-12 as its tail (without folding, an all-even dispatch and one more).
     #[test]
-    fn a_4096_square_chain_is_two_dispatches_of_six_levels() {
-        for fold in [false, true] {
-            let passes = plan_compute_passes((4096, 4096), 0, 13, fold);
-            let pass = |src_level| MipPass {
-                src_level,
-                levels: 6,
-                kernel: MipKernel::AllEven,
-                tail: 0,
-            };
-            assert_eq!(passes, vec![pass(0), pass(6)], "all-even dispatches take no tail");
-        }
+    fn a_4096_square_chain_is_two_levels_then_six_and_a_tail() {
+        let pass = |src_level, levels, kernel, tail| MipPass {
+            src_level,
+            levels,
+            kernel,
+            tail,
+        };
+        assert_eq!(
+            plan_compute_passes((4096, 4096), 0, 13, true),
+            vec![
+                pass(0, 2, MipKernel::AllEven, 0),
+                pass(2, 6, MipKernel::General, 4)
+            ]
+        );
+        assert_eq!(
+            plan_compute_passes((4096, 4096), 0, 13, false),
+            vec![
+                pass(0, 2, MipKernel::AllEven, 0),
+                pass(2, 6, MipKernel::AllEven, 0),
+                pass(8, 4, MipKernel::AllEven, 0)
+            ]
+        );
+        // 2048x2048 is not split, and its dispatch (1024 workgroups) keeps the all-even kernel
+        // without a tail.
+        assert_eq!(
+            plan_compute_passes((2048, 2048), 0, 12, true),
+            vec![
+                pass(0, 6, MipKernel::AllEven, 0),
+                pass(6, 5, MipKernel::AllEven, 0)
+            ]
+        );
     }
 
     /// What every plan must be: passes that chain from `base`, make each level once, 1-6 levels
@@ -168,9 +214,16 @@ mod tests {
             next += pass.levels + pass.tail;
             assert!((1..=LEVELS_PER_DISPATCH).contains(&pass.levels));
             if pass.tail > 0 {
-                assert!(fold && pass.kernel != MipKernel::AllEven, "{extent:?} {pass:?}");
+                assert!(
+                    fold && pass.kernel != MipKernel::AllEven,
+                    "{extent:?} {pass:?}"
+                );
                 assert!(pass.tail < LEVELS_PER_DISPATCH, "{extent:?} {pass:?}");
-                assert_eq!(next, levels - 1, "{extent:?} {pass:?}: a tail ends the chain");
+                assert_eq!(
+                    next,
+                    levels - 1,
+                    "{extent:?} {pass:?}: a tail ends the chain"
+                );
                 let (w, h) = level_extent(extent, pass.src_level + pass.levels);
                 assert!(w <= TILE && h <= TILE, "{extent:?} {pass:?}");
             }
@@ -240,9 +293,20 @@ mod tests {
 
     #[test]
     fn only_dispatches_that_read_even_levels_alone_take_the_specialised_pipeline() {
-        let kernel = |extent, levels| plan_compute_passes(extent, 0, levels, true)[0].kernel;
+        let kernel = |extent, levels| plan_compute_passes(extent, 0, levels, false)[0].kernel;
         assert_eq!(kernel((4096, 4096), 13), MipKernel::AllEven);
         assert_eq!(kernel((256, 256), 9), MipKernel::AllEven);
+        // Folding, 256x256's dispatch takes the general kernel for its tail of 2 levels.
+        let folded = plan_compute_passes((256, 256), 0, 9, true);
+        assert_eq!(
+            folded,
+            vec![MipPass {
+                src_level: 0,
+                levels: 6,
+                kernel: MipKernel::General,
+                tail: 2
+            }]
+        );
         assert_eq!(kernel((257, 129), 9), MipKernel::General, "level 0 is odd");
         // Level 6 of 4096x64 is 64x1: an extent of 1 needs the general kernel, in the second
         // dispatch (the first reads levels 0-5, down to 128x2).

@@ -574,6 +574,44 @@ fn compute_mips_of_generated_extents_match_the_reference() {
     unsafe { mips.destroy() };
 }
 
+/// A level 0 of more than 2048x2048 texels gets a dispatch of its own for levels 1-2, and the
+/// next one goes on from level 2 (4096x1040: from 1024x260, down to an odd 256x65).
+#[test]
+fn a_large_level_0_is_split_after_two_levels() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let mips = gpu.mip_generator();
+    let passes = staging::plan_compute_passes((4096, 1040), 0, 13, true);
+    assert_eq!(
+        (passes[0].levels, passes[1].src_level),
+        (2, 2),
+        "{passes:?}"
+    );
+    for (i, format) in [vk::Format::R8G8B8A8_SRGB, vk::Format::R16G16B16A16_SFLOAT]
+        .into_iter()
+        .enumerate()
+    {
+        let case = Case {
+            name: "4096x1040",
+            desc: ImageDesc::new_2d(format, 4096, 1040).mip_levels(MipLevels::Full),
+        };
+        assert!(
+            check(
+                &gpu,
+                &alloc,
+                &mips,
+                &case,
+                MipMethod::Compute,
+                950 + i as u64,
+                true
+            ),
+            "compute refused"
+        );
+    }
+    // SAFETY: nothing is pending.
+    unsafe { mips.destroy() };
+}
+
 /// A dispatch with a tail counts its workgroups in on one counter per layer, taken from the
 /// generator's ring of 4096 and left zero for the next dispatch. Images of 2048 layers (or as many
 /// as the device allows) take the ring's counters in turn until it wraps and they are taken
