@@ -49,6 +49,16 @@ struct Push {
     counter: u32,
 }
 
+/// Storage images a dispatch binds: level S, the destinations, and the level its tail reads.
+const STORAGE_IMAGES: u32 = DST_BINDINGS + 2;
+
+/// Whether the device binds as many storage images per compute stage as the downsampler does
+/// (the spec's minimum is 4).
+pub(super) fn layout_fits(limits: &vk::PhysicalDeviceLimits) -> bool {
+    limits.max_per_stage_descriptor_storage_images >= STORAGE_IMAGES
+        && limits.max_descriptor_set_storage_images >= STORAGE_IMAGES
+}
+
 /// The compute path's storage format for an image format, and whether values are sRGB-encoded.
 pub(super) fn storage_format(format: vk::Format) -> Option<(vk::Format, bool)> {
     match format {
@@ -356,7 +366,7 @@ impl MipGenerator {
             let sizes = [
                 vk::DescriptorPoolSize {
                     ty: vk::DescriptorType::STORAGE_IMAGE,
-                    descriptor_count: sets * (2 + DST_BINDINGS),
+                    descriptor_count: sets * STORAGE_IMAGES,
                 },
                 vk::DescriptorPoolSize {
                     ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
@@ -546,5 +556,26 @@ impl MipGenerator {
         // SAFETY: as above.
         unsafe { batch.record(device, cmd) };
         Ok((Finished { state: to, acquire }, scratch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Devices at the spec's minimum (4 storage images per stage) are refused the compute path,
+    /// which binds 14, before any pipeline layout could fail.
+    #[test]
+    fn the_layout_needs_fourteen_storage_images_per_stage() {
+        let limits = |per_stage, per_set| vk::PhysicalDeviceLimits {
+            max_per_stage_descriptor_storage_images: per_stage,
+            max_descriptor_set_storage_images: per_set,
+            ..Default::default()
+        };
+        assert_eq!(STORAGE_IMAGES, 14);
+        assert!(layout_fits(&limits(14, 24)));
+        assert!(!layout_fits(&limits(4, 24)), "the spec's minimum");
+        assert!(!layout_fits(&limits(13, 24)));
+        assert!(!layout_fits(&limits(64, 8)));
     }
 }

@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::target::ImageTarget;
 use crate::upload::Finished;
 
-use compute::{storage_format, ComputePipelines};
+use compute::{layout_fits, storage_format, ComputePipelines};
 pub use plan::{plan_compute_passes, MipKernel, MipPass};
 
 /// How mips are made.
@@ -133,6 +133,8 @@ pub struct MipGenerator {
     physical_device: vk::PhysicalDevice,
     queue_families: u32,
     cpu_device: bool,
+    /// Whether the device binds as many storage images per stage as the compute path does.
+    compute_fits: bool,
     memory: vk::PhysicalDeviceMemoryProperties,
     compute: Mutex<Option<ComputePipelines>>,
     /// Where the next dispatch with a tail takes its arrival counters (see [`Self::take_counters`]).
@@ -171,6 +173,7 @@ impl MipGenerator {
             physical_device,
             queue_families,
             cpu_device: props.device_type == vk::PhysicalDeviceType::CPU,
+            compute_fits: layout_fits(&props.limits),
             memory,
             compute: Mutex::new(None),
             next_counter: AtomicU32::new(0),
@@ -282,6 +285,9 @@ impl MipGenerator {
     /// Why the compute path cannot make this image's mips, if it cannot.
     pub fn compute_refusal(&self, image: impl Into<ImageTarget>) -> Option<&'static str> {
         let image = &image.into();
+        if !self.compute_fits {
+            return Some("the device binds fewer than 14 storage images per compute stage");
+        }
         if image.image_type() != vk::ImageType::TYPE_2D
             || image.samples() != vk::SampleCountFlags::TYPE_1
         {

@@ -6,10 +6,10 @@ pub(super) const LEVELS_PER_DISPATCH: u32 = 6;
 const TILE: u32 = 32;
 
 /// A tiled dispatch from a level of more than this many texels makes 2 levels (S+2 from S+1 in
-/// registers), and the next dispatch goes on from S+2. Its later steps
-/// leave most of a workgroup idle at barriers while it holds its place on the SM; past about one
-/// wave of workgroups that costs more than a dispatch: 4096x4096's levels 1-6 took 51.2 µs in one
-/// dispatch on an H200 and 47.2 as levels 1-2 then 3-6 (3 or 4 levels first: 48.9, 50.8).
+/// registers), and the next dispatch goes on from S+2. Later steps leave most of a workgroup idle
+/// at barriers while it holds its place on the SM; past about one wave of workgroups that costs
+/// more than a dispatch: 4096x4096's levels 1-6 took 51.2 µs in one dispatch on an H200 and 47.2
+/// as levels 1-2 then 3-6 (3 or 4 levels first: 48.9, 50.8).
 const SPLIT_TEXELS: u64 = 2048 * 2048;
 const SPLIT_LEVELS: u32 = 2;
 /// An all-even dispatch from a level of at most this many texels whose last level fits a tile
@@ -76,9 +76,11 @@ fn even_or_one((w, h): (u32, u32)) -> bool {
 /// as the odd levels and the levels of a dispatch allow. Tiled dispatches make up to 6 levels
 /// but stop before a level whose tiles would filter across their edges (an odd one); where one
 /// would stop before the 3 levels a windowed dispatch makes, and level S+1 is small (at most
-/// 256x256 texels), the windowed one runs instead. With `fold`, a dispatch that is not
-/// [`MipKernel::AllEven`] and leaves levels that one workgroup can make takes them as its
-/// [`MipPass::tail`] instead of a dispatch of their own. A pure function, tested without a GPU.
+/// 256x256 texels), the windowed one runs instead; a level of over 2048x2048 texels gets a
+/// dispatch of 2 levels. With `fold`, a dispatch whose last level fits one tile takes the rest
+/// of the chain as its [`MipPass::tail`] instead of a dispatch of their own (an all-even one, on
+/// levels of at most 1024x1024 texels, by turning general; larger all-even ones take none). A
+/// pure function, tested without a GPU.
 pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32, fold: bool) -> Vec<MipPass> {
     let mut passes = Vec::new();
     let mut s = base;
