@@ -424,8 +424,7 @@ ivec2 window_hi(ivec2 hi, ivec2 n) {
     return ivec2(window_hi1(hi.x, n.x), window_hi1(hi.y, n.y));
 }
 
-void windowed_main() {
-    int layer = int(gl_WorkGroupID.z);
+void windowed_main(int layer) {
     int last = int(pc.levels);
     // Extents of levels S .. S+L (L <= 5), and each level's window. Loops over levels have
     // constant bounds and are unrolled, so these arrays stay in registers (indexed by a loop
@@ -566,7 +565,7 @@ void main() {
     }
     int layer = int(gl_WorkGroupID.z);
     if (WINDOWED) {
-        windowed_main();
+        windowed_main(layer);
     } else {
         tiled_main(layer);
     }

@@ -342,10 +342,10 @@ impl MipGenerator {
         // Levels past the range are neither made nor touched: `levels` is the range's end.
         let (base, levels) = (range.base, range.end);
         let layers = image.array_layers();
-        let extent = image.extent();
+        let extent = (image.extent().width, image.extent().height);
         // A tail needs an arrival counter per layer.
         let fold = layers <= COUNTERS;
-        let passes = plan_compute_passes((extent.width, extent.height), base, levels, fold);
+        let passes = plan_compute_passes(extent, base, levels, fold);
         let mut scratch = MipScratch::default();
         // On any failure below, what was made so far is destroyed before returning.
         let built = (|| -> Result<Vec<vk::DescriptorSet>> {
@@ -475,14 +475,13 @@ impl MipGenerator {
         // SAFETY: as above.
         unsafe { batch.record(device, cmd) };
         for (index, (pass, &set)) in passes.iter().zip(&descriptor_sets).enumerate() {
-            let src = level_extent((extent.width, extent.height), pass.src_level);
+            let src = level_extent(extent, pass.src_level);
             let groups = if pass.kernel == MipKernel::Windowed {
                 // One workgroup per tile of the last level made.
-                let last =
-                    level_extent((extent.width, extent.height), pass.src_level + pass.levels);
+                let last = level_extent(extent, pass.src_level + pass.levels);
                 (last.0.div_ceil(WINDOW_TILE), last.1.div_ceil(WINDOW_TILE))
             } else {
-                let out = level_extent((extent.width, extent.height), pass.src_level + 1);
+                let out = level_extent(extent, pass.src_level + 1);
                 (out.0.div_ceil(32), out.1.div_ceil(32))
             };
             let counter = if pass.tail > 0 {

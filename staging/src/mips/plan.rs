@@ -67,6 +67,18 @@ pub(super) fn level_extent(extent: (u32, u32), level: u32) -> (u32, u32) {
     (f(extent.0), f(extent.1))
 }
 
+/// Texels in one layer of `level`.
+fn texels(extent: (u32, u32), level: u32) -> u64 {
+    let (w, h) = level_extent(extent, level);
+    u64::from(w) * u64::from(h)
+}
+
+/// Whether one workgroup's 32x32 tile holds the whole of `level`.
+fn fits_tile(extent: (u32, u32), level: u32) -> bool {
+    let (w, h) = level_extent(extent, level);
+    w <= TILE && h <= TILE
+}
+
 /// Whether shared-memory steps can read a level of this extent (each dimension even, or 1).
 fn even_or_one((w, h): (u32, u32)) -> bool {
     (w == 1 || w % 2 == 0) && (h == 1 || h % 2 == 0)
@@ -89,14 +101,8 @@ pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32, fold: boo
         // Steps after the first read shared memory, so their source levels must be even or 1:
         // an odd level's last texels filter a neighbour tile's first. Where one workgroup makes
         // the whole of level s + 1 (32x32 at most), there is no neighbour and any extent goes.
-        let one_tile = {
-            let (w, h) = level_extent(extent, s + 1);
-            w <= TILE && h <= TILE
-        };
-        let source = {
-            let (w, h) = level_extent(extent, s);
-            u64::from(w) * u64::from(h)
-        };
+        let one_tile = fits_tile(extent, s + 1);
+        let source = texels(extent, s);
         let most = if source > SPLIT_TEXELS {
             SPLIT_LEVELS
         } else {
@@ -111,10 +117,7 @@ pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32, fold: boo
         let windowed = WINDOWED_LEVELS.min(remaining);
         // Windows pay off where a dispatch is latency-bound: overlapping windows read and
         // filter more, which on large levels costs more than the dispatches they save.
-        let small = {
-            let (w, h) = level_extent(extent, s + 1);
-            u64::from(w) * u64::from(h) <= WINDOWED_MAX_TEXELS
-        };
+        let small = texels(extent, s + 1) <= WINDOWED_MAX_TEXELS;
         let (made, kernel) = if !one_tile && small && made < windowed {
             (windowed, MipKernel::Windowed)
         } else if (s..s + made).all(|l| {
@@ -125,15 +128,13 @@ pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32, fold: boo
         } else {
             (made, MipKernel::General)
         };
-        s += made;
+        // The dispatch's last level.
+        let end = s + made;
         // The rest of the chain, where its source fits one tile (so at most 5 levels), folded
         // into this dispatch. From a larger source, one workgroup filtering it from memory
         // costs more than the dispatch saved (measured on 4095x4095: 63x63, 133 -> 141 µs).
-        let tail = if fold && s + 1 < levels && {
-            let (w, h) = level_extent(extent, s);
-            w <= TILE && h <= TILE
-        } {
-            levels - 1 - s
+        let tail = if fold && end + 1 < levels && fits_tile(extent, end) {
+            levels - 1 - end
         } else {
             0
         };
@@ -145,12 +146,12 @@ pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32, fold: boo
             _ => (kernel, tail),
         };
         passes.push(MipPass {
-            src_level: s - made,
+            src_level: s,
             levels: made,
             kernel,
             tail,
         });
-        s += tail;
+        s = end + tail;
     }
     passes
 }
