@@ -132,6 +132,10 @@ impl<'a> AllocatorDesc<'a> {
 /// - nothing is destroyed while GPU work that uses it is pending.
 pub struct Allocator {
     pub(crate) vma: ManuallyDrop<Arc<vk_mem::Allocator>>,
+    /// Stamped on every handle and memory block this allocator makes, so that a safe method
+    /// refuses one made by another allocator (`Error::ForeignHandle`) instead of handing another
+    /// VMA allocator's allocation to this one.
+    pub(crate) id: AllocatorId,
     pub(crate) device: ash::Device,
     instance: ash::Instance,
     physical_device: vk::PhysicalDevice,
@@ -145,6 +149,18 @@ pub struct Allocator {
     /// device: a cache of device capabilities, not a record of resources. Asking the driver on
     /// every image creation cost 40% of create+destroy throughput on lavapipe (bench row 1).
     format_cache: FormatCache,
+}
+
+/// Which allocator made a handle. Allocators are numbered once per process, never reused, so a
+/// handle that outlived its allocator is refused by every later one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AllocatorId(u64);
+
+impl AllocatorId {
+    fn next() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Self(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// Exclusive sharing for no families, concurrent between the (validated) families otherwise.
@@ -393,6 +409,7 @@ impl Allocator {
         };
         Ok(Self {
             vma: ManuallyDrop::new(vma),
+            id: AllocatorId::next(),
             device: desc.device.clone(),
             instance: desc.instance.clone(),
             physical_device: desc.physical_device,
@@ -442,6 +459,7 @@ impl Allocator {
                 flags,
                 mapped: None,
                 intent,
+                owner: self.id,
             };
         }
         let info = self.vma.get_allocation_info(&allocation);
@@ -450,6 +468,7 @@ impl Allocator {
             flags: self.memory_type_flags(info.memory_type),
             mapped: std::ptr::NonNull::new(info.mapped_data.cast()),
             intent,
+            owner: self.id,
         }
     }
 
@@ -551,6 +570,7 @@ impl Allocator {
                 flags: self.memory_type_flags(info.memory_type),
                 mapped: std::ptr::NonNull::new(info.mapped_data.cast()),
                 intent: desc.memory,
+                owner: self.id,
             },
             allocation_size: info.size,
             image_type,
@@ -671,6 +691,15 @@ impl Allocator {
     /// Bytes an image of `info` needs, for error reports (0 where the device cannot say).
     fn image_size(&self, info: &vk::ImageCreateInfo<'_>) -> vk::DeviceSize {
         self.image_info_requirements(info).map_or(0, |r| r.size)
+    }
+
+    /// Refuses a handle or memory block another allocator made: its VMA allocation means
+    /// nothing to this allocator's VMA (another device's, or another VMA's bookkeeping).
+    pub(crate) fn check_owner(&self, owner: AllocatorId, what: &'static str) -> Result<()> {
+        if owner != self.id {
+            return Err(Error::ForeignHandle { what });
+        }
+        Ok(())
     }
 
     pub(crate) fn vma_ref(&self) -> &vk_mem::Allocator {

@@ -117,6 +117,15 @@ pub enum Error {
         allowed: u32,
     },
 
+    /// A handle or memory block made by another allocator was given to this one (its VMA
+    /// allocation belongs to another VMA allocator, maybe of another device:
+    /// VUID-vkBindBufferMemory-memory-parent and its neighbours). Nothing was done.
+    #[error("the {what} was made by another allocator")]
+    ForeignHandle {
+        /// What was refused: "buffer", "image" or "memory".
+        what: &'static str,
+    },
+
     /// Any other Vulkan failure, passed through unchanged.
     #[error("Vulkan call failed: {0}")]
     Vulkan(#[from] vk::Result),

@@ -8,6 +8,7 @@ use std::ptr::NonNull;
 
 use ash::vk;
 
+use crate::allocator::AllocatorId;
 use crate::desc::MemoryIntent;
 
 /// Where a resource's memory lives, as the allocator found it.
@@ -18,6 +19,8 @@ pub(crate) struct Memory {
     pub intent: MemoryIntent,
     /// The persistent mapping of host-visible intents.
     pub mapped: Option<NonNull<u8>>,
+    /// The allocator that made it.
+    pub owner: AllocatorId,
 }
 
 impl Memory {
@@ -32,8 +35,12 @@ impl Memory {
 
 /// A buffer's persistent mapping, as plain data: where its bytes are, how many, and what
 /// [`Allocator::flush_host`](crate::Allocator::flush_host) needs to make host writes visible.
-/// Holding one grants nothing: writing through `ptr` is `unsafe`, and the caller must keep the
-/// buffer alive and its range free of other host access meanwhile.
+/// Holding one grants nothing: it does not keep the buffer alive (it outlives
+/// [`Allocator::destroy_buffer`](crate::Allocator::destroy_buffer)), so writing through `ptr`
+/// and `flush_host` are both `unsafe`, and their caller keeps the buffer alive and its range free
+/// of other host access meanwhile. Code that holds the buffer itself uses
+/// [`Allocator::write`](crate::Allocator::write) and [`Allocator::flush`](crate::Allocator::flush),
+/// which are safe.
 #[derive(Clone, Copy, Debug)]
 pub struct HostAccess {
     /// The first byte of the buffer in the mapping.
@@ -42,6 +49,7 @@ pub struct HostAccess {
     pub len: vk::DeviceSize,
     pub(crate) allocation: vk_mem::Allocation,
     pub(crate) flags: vk::MemoryPropertyFlags,
+    pub(crate) owner: AllocatorId,
 }
 
 // SAFETY: plain data (an address, a size, an opaque VMA handle VMA synchronises); using the
@@ -131,6 +139,7 @@ impl GpuBuffer {
             len: self.size,
             allocation: self.memory.allocation,
             flags: self.memory.flags,
+            owner: self.memory.owner,
         })
     }
 
@@ -252,6 +261,21 @@ impl GpuImage {
             level_count: self.mip_levels,
             base_array_layer: 0,
             layer_count: self.array_layers,
+        }
+    }
+
+    /// What it was created as, in one value.
+    pub fn info(&self) -> crate::ImageInfo {
+        crate::ImageInfo {
+            extent: self.extent,
+            format: self.format,
+            mip_levels: self.mip_levels,
+            array_layers: self.array_layers,
+            usage: self.usage,
+            image_type: self.image_type,
+            samples: self.samples,
+            tiling: self.tiling,
+            flags: self.flags,
         }
     }
 }

@@ -150,12 +150,14 @@ impl Allocator {
     /// Maps a buffer's memory (the design's `mapMemory`); dropping the [`Mapping`] unmaps it.
     /// Fails with [`Error::NotMappable`] for `GpuOnly` resources and memory that is not host-visible.
     pub fn map_buffer<'a>(&'a self, buffer: &'a GpuBuffer) -> Result<Mapping<'a>> {
+        self.check_owner(buffer.memory.owner, "buffer")?;
         self.map_memory(&buffer.memory, buffer.size)
     }
 
     /// Maps an image's memory (useful for linear-tiled images in host-visible memory). The mapping
     /// covers the whole allocation; find subresources with `vkGetImageSubresourceLayout`.
     pub fn map_image<'a>(&'a self, image: &'a GpuImage) -> Result<Mapping<'a>> {
+        self.check_owner(image.memory.owner, "image")?;
         self.map_memory(&image.memory, image.allocation_size)
     }
 
@@ -216,6 +218,7 @@ impl Allocator {
         offset: vk::DeviceSize,
         len: vk::DeviceSize,
     ) -> Result<()> {
+        self.check_owner(buffer.memory.owner, "buffer")?;
         check_host_range(&buffer.memory, offset, len, buffer.size)?;
         let (allocation, flags) = (buffer.allocation(), buffer.memory_flags());
         sync_range(self.vma_ref(), allocation, flags, Sync::Flush, offset, len)
@@ -230,6 +233,7 @@ impl Allocator {
         offset: vk::DeviceSize,
         len: vk::DeviceSize,
     ) -> Result<()> {
+        self.check_owner(buffer.memory.owner, "buffer")?;
         check_host_range(&buffer.memory, offset, len, buffer.size)?;
         let (allocation, flags) = (buffer.allocation(), buffer.memory_flags());
         sync_range(
@@ -243,13 +247,22 @@ impl Allocator {
     }
 
     /// Makes host writes to `offset..offset + len` of the buffer behind `access` available to the
-    /// device (a no-op on coherent memory). Refuses ranges outside the buffer.
-    pub fn flush_host(
+    /// device (a no-op on coherent memory). Refuses ranges outside the buffer, and access to a
+    /// buffer of another allocator. Code that holds the buffer calls the safe
+    /// [`Allocator::flush`] instead.
+    ///
+    /// # Safety
+    /// The buffer `access` came from is alive (not yet destroyed): a [`HostAccess`] does not keep
+    /// it alive, and flushing a freed allocation reaches memory VMA may have handed to another.
+    ///
+    /// [`HostAccess`]: crate::HostAccess
+    pub unsafe fn flush_host(
         &self,
         access: &crate::handle::HostAccess,
         offset: vk::DeviceSize,
         len: vk::DeviceSize,
     ) -> Result<()> {
+        self.check_owner(access.owner, "buffer")?;
         check_range(offset, len, access.len)?;
         sync_range(
             self.vma_ref(),

@@ -87,7 +87,7 @@ pub use crate::desc::{
 pub use crate::error::{Error, Result};
 pub use crate::handle::{GpuBuffer, GpuImage, HostAccess};
 pub use crate::host::Mapping;
-pub use crate::placed::{GpuMemory, PlacedBuffer, PlacedImage, PlacedImageInfo};
+pub use crate::placed::{GpuMemory, ImageInfo, PlacedBuffer, PlacedImage};
 
 pub use ash;
 pub use vk_mem;

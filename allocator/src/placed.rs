@@ -13,6 +13,7 @@ use std::ffi::CString;
 
 use ash::vk;
 
+use crate::allocator::AllocatorId;
 use crate::desc::{BufferDesc, ImageDesc, MemoryDesc, MemoryIntent};
 use crate::error::{Error, Result};
 use crate::Allocator;
@@ -22,6 +23,7 @@ use crate::Allocator;
 #[derive(Debug)]
 pub struct GpuMemory {
     allocation: vk_mem::Allocation,
+    owner: AllocatorId,
     size: vk::DeviceSize,
     memory_type: u32,
     flags: vk::MemoryPropertyFlags,
@@ -82,13 +84,14 @@ impl PlacedBuffer {
 #[derive(Debug)]
 pub struct PlacedImage {
     raw: vk::Image,
-    info: PlacedImageInfo,
+    info: ImageInfo,
     offset: vk::DeviceSize,
 }
 
-/// What a placed image was created as.
+/// What an image was created as: [`GpuImage::info`](crate::GpuImage::info) and
+/// [`PlacedImage::info`] answer with one, and `staging`'s image targets are built from one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PlacedImageInfo {
+pub struct ImageInfo {
     /// Extent of level 0.
     pub extent: vk::Extent3D,
     /// Texel format.
@@ -115,7 +118,7 @@ impl PlacedImage {
         self.raw
     }
     /// What it was created as.
-    pub fn info(&self) -> PlacedImageInfo {
+    pub fn info(&self) -> ImageInfo {
         self.info
     }
     /// Where it starts in its memory.
@@ -288,6 +291,7 @@ impl Allocator {
         let memory_type = self.vma.get_allocation_info(&allocation).memory_type;
         Ok(GpuMemory {
             allocation,
+            owner: self.id,
             size: desc.size,
             memory_type,
             flags: self.memory_type_flags(memory_type),
@@ -297,7 +301,8 @@ impl Allocator {
     /// Frees memory from [`Allocator::allocate_memory`].
     ///
     /// # Safety
-    /// Every resource placed in it is destroyed, and no pending GPU work uses it.
+    /// This allocator made it; every resource placed in it is destroyed, and no pending GPU work
+    /// uses it.
     pub unsafe fn free_memory(&self, memory: GpuMemory) {
         let GpuMemory { mut allocation, .. } = memory;
         // SAFETY: forwarded from this function's contract; the handle is consumed.
@@ -306,14 +311,16 @@ impl Allocator {
 
     /// Creates a buffer of `desc` bound at `offset` in `memory`. The description's memory intent,
     /// dedication and priority do not apply (the memory is already there). Refused before
-    /// anything is created when the offset is misaligned, the buffer runs past the memory, or the
-    /// memory's type is not one the buffer allows.
+    /// anything is created when the offset is misaligned, the buffer runs past the memory, the
+    /// memory's type is not one the buffer allows, or another allocator made the memory
+    /// ([`Error::ForeignHandle`]).
     pub fn create_placed_buffer(
         &self,
         desc: &BufferDesc<'_>,
         memory: &GpuMemory,
         offset: vk::DeviceSize,
     ) -> Result<PlacedBuffer> {
+        self.check_owner(memory.owner, "memory")?;
         let info = self.checked_buffer_info(desc)?;
         let requirements = self.buffer_info_requirements(&info)?;
         check_fit(&requirements, memory.memory_type, memory.size, offset)?;
@@ -354,6 +361,7 @@ impl Allocator {
         memory: &GpuMemory,
         offset: vk::DeviceSize,
     ) -> Result<PlacedImage> {
+        self.check_owner(memory.owner, "memory")?;
         let info = self.checked_image_info(desc)?;
         let requirements = self.image_info_requirements(&info)?;
         check_fit(&requirements, memory.memory_type, memory.size, offset)?;
@@ -370,7 +378,7 @@ impl Allocator {
         }
         Ok(PlacedImage {
             raw,
-            info: PlacedImageInfo {
+            info: ImageInfo {
                 extent: info.extent,
                 format: info.format,
                 mip_levels: info.mip_levels,

@@ -62,33 +62,44 @@ pub struct Placement {
 }
 
 impl Placement {
-    /// Bytes of all groups together.
-    pub fn total(&self) -> u64 {
-        self.groups.iter().map(|g| g.size).sum()
+    /// Bytes of all groups together; [`Error::InvalidDesc`] when they do not fit in a `u64`
+    /// (groups of sizes `place` accepts can add up past it).
+    pub fn total(&self) -> Result<u64> {
+        checked_sum(self.groups.iter().map(|g| g.size), "groups")
     }
 }
 
-/// Bytes the resources need without aliasing: the sum of their sizes.
-pub fn unaliased_total(resources: &[Transient]) -> u64 {
-    resources.iter().map(|r| r.size).sum()
+/// Adds `sizes`, refusing a sum past `u64::MAX` as a typed error rather than wrapping (release)
+/// or panicking (debug).
+fn checked_sum(sizes: impl IntoIterator<Item = u64>, what: &str) -> Result<u64> {
+    sizes
+        .into_iter()
+        .try_fold(0u64, u64::checked_add)
+        .ok_or_else(|| Error::InvalidDesc {
+            field: "size",
+            reason: format!("the sizes of the {what} add up past u64::MAX"),
+        })
 }
 
-/// No placement can use fewer bytes than the most that is alive at one pass.
-pub fn lower_bound(resources: &[Transient]) -> u64 {
+/// Bytes the resources need without aliasing: the sum of their sizes, or
+/// [`Error::InvalidDesc`] when it does not fit in a `u64`.
+pub fn unaliased_total(resources: &[Transient]) -> Result<u64> {
+    checked_sum(resources.iter().map(|r| r.size), "resources")
+}
+
+/// No placement can use fewer bytes than the most that is alive at one pass;
+/// [`Error::InvalidDesc`] when the bytes alive at one pass do not fit in a `u64`.
+pub fn lower_bound(resources: &[Transient]) -> Result<u64> {
     let mut passes: Vec<u32> = resources.iter().map(|r| r.first_pass).collect();
     passes.sort_unstable();
     passes.dedup();
-    passes
-        .iter()
-        .map(|&p| {
-            resources
-                .iter()
-                .filter(|r| r.first_pass <= p && p <= r.last_pass)
-                .map(|r| r.size)
-                .sum::<u64>()
-        })
-        .max()
-        .unwrap_or(0)
+    passes.iter().try_fold(0u64, |most, &p| {
+        let alive = resources
+            .iter()
+            .filter(|r| r.first_pass <= p && p <= r.last_pass)
+            .map(|r| r.size);
+        Ok(most.max(checked_sum(alive, "resources alive at one pass")?))
+    })
 }
 
 fn check(index: usize, r: &Transient) -> Result<()> {
@@ -273,8 +284,8 @@ mod tests {
             let placement = place(&resources).unwrap();
             check_placement(&resources, &placement)?;
             let padding: u64 = resources.iter().map(|r| r.alignment).sum();
-            prop_assert!(placement.total() >= lower_bound(&resources));
-            prop_assert!(placement.total() <= unaliased_total(&resources) + padding);
+            prop_assert!(placement.total().unwrap() >= lower_bound(&resources).unwrap());
+            prop_assert!(placement.total().unwrap() <= unaliased_total(&resources).unwrap() + padding);
         }
     }
 
@@ -293,10 +304,11 @@ mod tests {
         for _ in 0..n {
             let resources = strategy.new_tree(&mut runner).unwrap().current();
             let placement = place(&resources).unwrap();
-            let ratio = placement.total() as f64 / lower_bound(&resources) as f64;
+            let ratio = placement.total().unwrap() as f64 / lower_bound(&resources).unwrap() as f64;
             sum += ratio;
             worst = worst.max(ratio);
-            saved += 1.0 - placement.total() as f64 / unaliased_total(&resources) as f64;
+            saved += 1.0
+                - placement.total().unwrap() as f64 / unaliased_total(&resources).unwrap() as f64;
         }
         let mean = sum / f64::from(n);
         println!(
@@ -331,9 +343,9 @@ mod tests {
         }
         let placement = place(&resources).unwrap();
         let (total, unaliased, bound) = (
-            placement.total(),
-            unaliased_total(&resources),
-            lower_bound(&resources),
+            placement.total().unwrap(),
+            unaliased_total(&resources).unwrap(),
+            lower_bound(&resources).unwrap(),
         );
         println!(
             "deferred 1080p frame: placed {total}, unaliased {unaliased}, lower bound {bound}"
@@ -343,6 +355,35 @@ mod tests {
             "the G-buffer's memory is reused by the bloom chain"
         );
         assert!(total >= bound);
+    }
+
+    proptest! {
+        /// Unchecked arithmetic: sizes `place` accepts (one resource per memory type, all alive
+        /// at once) add up past `u64::MAX`; the totals are typed errors, in release builds (CI
+        /// runs this with overflow checks off) as in debug, never a wrapped number.
+        #[test]
+        fn unchecked_arithmetic_totals_past_u64_are_errors(
+            size in (u64::MAX / 2 + 1)..=(u64::MAX - 64),
+            count in 2u32..6,
+        ) {
+            let resources: Vec<Transient> = (0..count)
+                .map(|i| Transient {
+                    size,
+                    alignment: 1,
+                    memory_type_bits: 1 << i,
+                    first_pass: 0,
+                    last_pass: 0,
+                })
+                .collect();
+            let placement = place(&resources).unwrap();
+            prop_assert_eq!(placement.groups.len(), count as usize);
+            prop_assert_eq!(placement.total().unwrap_err().field(), Some("size"));
+            prop_assert_eq!(unaliased_total(&resources).unwrap_err().field(), Some("size"));
+            prop_assert_eq!(lower_bound(&resources).unwrap_err().field(), Some("size"));
+            // One of them alone still adds up.
+            prop_assert_eq!(unaliased_total(&resources[..1]).unwrap(), size);
+            prop_assert_eq!(lower_bound(&resources[..1]).unwrap(), size);
+        }
     }
 
     #[test]

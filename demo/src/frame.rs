@@ -748,16 +748,28 @@ impl Renderer {
                 Ok(Progress::Done(done))
             })
         };
+        let pixels = match readback {
+            Some(mut readback) => {
+                let timeline = submitter.timeline();
+                // SAFETY: `run` waited for the submission that copied into it, the last one it
+                // made, which signalled `last_value` (or it failed, and nothing copies).
+                unsafe { readback.submitted(timeline, submitter.last_value()) };
+                let pixels = result
+                    .map_err(anyhow::Error::from)
+                    .and_then(|_| Ok(readback.read(allocator, timeline, 0, 0)?));
+                // SAFETY: `run` waited for the copy, or failed before submitting it.
+                unsafe { readback.destroy(allocator) };
+                pixels
+            }
+            None => result
+                .map_err(anyhow::Error::from)
+                .and_then(|_| anyhow::bail!("no readback")),
+        };
         // SAFETY: run waited for its submission.
         unsafe {
             submitter.destroy()?;
             ring.destroy(allocator);
         }
-        result?;
-        let readback = readback.context("no readback")?;
-        let pixels = readback.read(allocator, 0, 0);
-        // SAFETY: completed.
-        unsafe { readback.destroy(allocator) };
         let extent = target.image.extent();
         Ok((extent.width, extent.height, pixels?))
     }

@@ -75,8 +75,8 @@ impl Transients {
         }
         let memory_use = TransientMemory {
             placed: 0,
-            unaliased: placement::unaliased_total(&resources),
-            lower_bound: placement::lower_bound(&resources),
+            unaliased: placement::unaliased_total(&resources)?,
+            lower_bound: placement::lower_bound(&resources)?,
         };
         let placement = if aliasing {
             placement::place(&resources)
@@ -100,7 +100,7 @@ impl Transients {
             memory: Vec::new(),
             images: Vec::new(),
             memory_use: TransientMemory {
-                placed: placement.total(),
+                placed: placement.total()?,
                 ..memory_use
             },
         };

@@ -18,6 +18,7 @@
 use ash::vk;
 
 use crate::access::{Access, ResourceState};
+use crate::error::{Error, Result};
 
 /// Which half of a barrier a batch records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,6 +172,46 @@ pub fn aliased_masks(
 pub struct BarrierBatch {
     buffers: Vec<vk::BufferMemoryBarrier2<'static>>,
     images: Vec<vk::ImageMemoryBarrier2<'static>>,
+    /// What the uploads begun into this batch write until the batch is recorded: two of them
+    /// writing the same bytes would race, with no barrier between their copies.
+    writes: Vec<Write>,
+}
+
+/// A range an upload begun into a batch writes.
+#[derive(Clone, Copy, Debug)]
+enum Write {
+    Buffer {
+        buffer: vk::Buffer,
+        start: u64,
+        end: u64,
+    },
+    Image {
+        image: vk::Image,
+        range: vk::ImageSubresourceRange,
+    },
+}
+
+/// Whether `a..a + a_count` and `b..b + b_count` share an element (counts may be the
+/// `VK_REMAINING_*` value, `u32::MAX`: to the end).
+fn spans_meet(a: u32, a_count: u32, b: u32, b_count: u32) -> bool {
+    let end = |base: u32, count: u32| u64::from(base) + u64::from(count);
+    u64::from(a) < end(b, b_count) && u64::from(b) < end(a, a_count)
+}
+
+fn ranges_meet(a: &vk::ImageSubresourceRange, b: &vk::ImageSubresourceRange) -> bool {
+    a.aspect_mask.intersects(b.aspect_mask)
+        && spans_meet(
+            a.base_mip_level,
+            a.level_count,
+            b.base_mip_level,
+            b.level_count,
+        )
+        && spans_meet(
+            a.base_array_layer,
+            a.layer_count,
+            b.base_array_layer,
+            b.layer_count,
+        )
 }
 
 // SAFETY: the barriers hold only plain handles and values; their `p_next` is always null here.
@@ -358,8 +399,11 @@ impl BarrierBatch {
         self.push_buffer(buffer, offset, size, aliased_masks(previous, to, false));
     }
 
-    /// Adds an image barrier built by hand.
+    /// Adds an image barrier built by hand. Its `p_next` chain is dropped: a batch holds plain
+    /// values only, which is what lets it be `Send` and `Sync`.
     pub fn push_raw_image(&mut self, barrier: vk::ImageMemoryBarrier2<'static>) {
+        let mut barrier = barrier;
+        barrier.p_next = std::ptr::null();
         self.images.push(barrier);
     }
 
@@ -367,14 +411,57 @@ impl BarrierBatch {
     pub fn append(&mut self, other: &mut BarrierBatch) {
         self.buffers.append(&mut other.buffers);
         self.images.append(&mut other.images);
+        self.writes.append(&mut other.writes);
+    }
+
+    /// Notes that an upload begun into this batch writes `start..end` of `buffer`, refusing
+    /// ([`Error::Overlap`]) bytes another upload begun into it writes.
+    pub(crate) fn claim_buffer(&mut self, buffer: vk::Buffer, start: u64, end: u64) -> Result<()> {
+        let taken = self.writes.iter().any(|w| {
+            matches!(*w, Write::Buffer { buffer: b, start: s, end: e }
+                if b == buffer && s < end && start < e)
+        });
+        if taken {
+            return Err(Error::Overlap {
+                what: "buffer range",
+            });
+        }
+        self.writes.push(Write::Buffer { buffer, start, end });
+        Ok(())
+    }
+
+    /// Notes that an upload begun into this batch moves `ranges` of `image` into a transfer
+    /// write, refusing ([`Error::Overlap`]) subresources another upload begun into it moves.
+    pub(crate) fn claim_image(
+        &mut self,
+        image: vk::Image,
+        ranges: &[vk::ImageSubresourceRange],
+    ) -> Result<()> {
+        let taken = self.writes.iter().any(|w| {
+            matches!(w, Write::Image { image: i, range }
+                if *i == image && ranges.iter().any(|r| ranges_meet(r, range)))
+        });
+        if taken {
+            return Err(Error::Overlap {
+                what: "image subresources",
+            });
+        }
+        self.writes
+            .extend(ranges.iter().map(|&range| Write::Image { image, range }));
+        Ok(())
     }
 
     /// Records the batch as one `vkCmdPipelineBarrier2` (nothing when empty) and empties it.
     ///
     /// # Safety
     /// `cmd` is in the recording state on `device`, on a queue family that supports the stages
-    /// named; every resource in the batch is alive until the command buffer completes.
+    /// named; every resource in the batch is alive until the command buffer completes. Barriers
+    /// the caller added itself (every `pub` method that takes a raw handle) name resources of
+    /// `device`, ranges inside them and queue families the device has: nothing checks those.
+    /// Barriers this crate's uploads, readbacks and mip generators added were checked against
+    /// their targets when added.
     pub unsafe fn record(&mut self, device: &ash::Device, cmd: vk::CommandBuffer) {
+        self.writes.clear();
         if self.is_empty() {
             return;
         }

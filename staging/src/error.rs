@@ -112,10 +112,52 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// A [`RingSpan`](crate::RingSpan) was used with a ring that did not hand it out, or after
-    /// its space was reclaimed.
-    #[error("the ring span belongs to another ring or was already reclaimed")]
+    /// A [`RingSpan`](crate::RingSpan) was written with a ring that did not hand it out, after
+    /// it was submitted (the GPU may be reading it), or after its space was reclaimed.
+    #[error("the ring span belongs to another ring, was already submitted, or was reclaimed")]
     StaleSpan,
+
+    /// A ring or readback was given a [`Timeline`](crate::Timeline) other than the one its
+    /// outstanding submissions signal.
+    #[error("this timeline is not the one the outstanding submissions signal")]
+    ForeignTimeline,
+
+    /// A submission was named by a timeline value below one already outstanding on the same
+    /// timeline (timeline values only grow).
+    #[error("timeline value {value} is below the outstanding value {last}")]
+    TimelineRegressed {
+        /// The value given.
+        value: u64,
+        /// The outstanding value it is below.
+        last: u64,
+    },
+
+    /// A readback was read before it was tied to the submission that copies into it
+    /// (`submitted`).
+    #[error("the readback was never submitted: call `submitted` with the value its copy signals")]
+    NotSubmitted,
+
+    /// A readback was read before the GPU finished copying into it.
+    #[error("the GPU is still copying: the timeline is at {completed}, the copy signals {value}")]
+    NotComplete {
+        /// The value the copy signals.
+        value: u64,
+        /// The timeline's counter when read.
+        completed: u64,
+    },
+
+    /// An upload that already returned [`Progress::Done`](crate::Progress::Done) was asked to
+    /// record again (its closing barrier would be recorded twice).
+    #[error("the upload is finished; it records nothing more")]
+    AlreadyFinished,
+
+    /// Two uploads begun into one barrier batch write overlapping bytes or subresources of one
+    /// resource: their copies would race (write after write) with no barrier between them.
+    #[error("{what} overlaps a range another upload in the same batch writes")]
+    Overlap {
+        /// "buffer range" or "image subresources".
+        what: &'static str,
+    },
 
     /// An allocator error (creating staging or readback memory, mapping, ...).
     #[error(transparent)]

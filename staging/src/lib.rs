@@ -64,6 +64,7 @@ mod readback;
 mod ring;
 mod submit;
 mod target;
+mod timeline;
 mod upload;
 
 pub use crate::access::{Access, AccessInfo, ResourceState};
@@ -80,6 +81,7 @@ pub use crate::readback::{BufferReadback, ImageReadback};
 pub use crate::ring::{RingSpan, StagingRing};
 pub use crate::submit::Submitter;
 pub use crate::target::{BufferTarget, ImageTarget};
+pub use crate::timeline::Timeline;
 pub use crate::upload::{
     packed_layouts, BufferUpload, Finished, ImageUpload, Progress, Stager, UploadPath,
 };

@@ -255,16 +255,19 @@ pub fn offset_alignment(block: &BlockInfo, align: CopyAlignment) -> Result<u64> 
 const MAX_IMAGE_COORD: u32 = i32::MAX as u32;
 
 /// Splits one subresource of extent `level_extent` into pieces no larger than `max_piece` staging
-/// bytes, checking the caller's layout against `data_len`. All arithmetic on the caller's sizes is
-/// checked: an offset or pitch that overflows is an error, never a wrapped value.
+/// bytes, checking the caller's layout against `data`. All arithmetic on the caller's sizes is
+/// checked: an offset or pitch that overflows is an error, never a wrapped value. The plan is
+/// bounded by the data it was given: every piece holds at least one row of at least one byte of
+/// `data`, so there are at most `data.len()` of them.
 pub fn plan_subresource(
     block: &BlockInfo,
     level_extent: vk::Extent3D,
     src: &SubresourceLayout,
-    data_len: u64,
+    data: &[u8],
     align: CopyAlignment,
     max_piece: u64,
 ) -> Result<Vec<Piece>> {
+    let data_len = data.len() as u64;
     if !block.is_valid() {
         return Err(Error::invalid(
             "block",
@@ -559,7 +562,7 @@ mod tests {
                 row_pitch,
                 slice_pitch,
             };
-            let planned = plan_subresource(&block, extent, &src, data_len, c.align, max_piece).unwrap();
+            let planned = plan_subresource(&block, extent, &src, &data, c.align, max_piece).unwrap();
             let mut pieces = Vec::new();
             for &piece in &planned {
                 let mut piece = piece;
@@ -632,7 +635,7 @@ mod tests {
             offset in prop_oneof![0u64..64, (u64::MAX - 64)..=u64::MAX, any::<u64>()],
             row_pitch in prop_oneof![0u64..64, (u64::MAX - 64)..=u64::MAX, any::<u64>()],
             slice_pitch in prop_oneof![Just(0u64), any::<u64>()],
-            data_len in prop_oneof![0u64..4096, any::<u64>()],
+            data_len in 0usize..8192,
             (oa, ra) in (any::<u64>(), any::<u64>()),
             max_piece in any::<u64>(),
         ) {
@@ -641,9 +644,11 @@ mod tests {
             let extent = if w % 7 == 0 { vk::Extent3D { width: w, ..extent } } else { extent };
             let src = SubresourceLayout { level: 0, layer: 0, offset, row_pitch, slice_pitch };
             let align = CopyAlignment { offset: oa, row_pitch: ra };
-            if let Ok(pieces) = plan_subresource(&block, extent, &src, data_len, align, max_piece) {
+            let data = vec![0u8; data_len];
+            if let Ok(pieces) = plan_subresource(&block, extent, &src, &data, align, max_piece) {
+                prop_assert!(pieces.len() <= data_len, "the plan is bounded by the data");
                 for piece in pieces.iter().take(64) {
-                    prop_assert!(piece.src_end() <= data_len);
+                    prop_assert!(piece.src_end() <= data_len as u64);
                     prop_assert!(piece.staging_size() <= max_piece);
                 }
             }
@@ -663,7 +668,7 @@ mod tests {
             offset: 4,
             row_pitch: 4,
         };
-        let piece = plan_subresource(&block, extent, &src, 256, align, 1 << 20).unwrap()[0];
+        let piece = plan_subresource(&block, extent, &src, &[0; 256], align, 1 << 20).unwrap()[0];
         assert_eq!(piece.src_end(), 256);
         let data = [0u8; 256];
         assert!(piece.fill(&data, &mut [0u8; 255]).is_err());
@@ -684,7 +689,8 @@ mod tests {
             offset: 16,
             row_pitch: 16,
         };
-        let err = plan_subresource(&block, extent, &src, 1 << 20, align, 1000).unwrap_err();
+        let err =
+            plan_subresource(&block, extent, &src, &vec![0; 1 << 20], align, 1000).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -695,7 +701,7 @@ mod tests {
             ),
             "{err}"
         );
-        let short = plan_subresource(&block, extent, &src, 100, align, 1 << 20).unwrap_err();
+        let short = plan_subresource(&block, extent, &src, &[0; 100], align, 1 << 20).unwrap_err();
         assert!(
             matches!(short, Error::InvalidSource { field: "data", .. }),
             "{short}"
@@ -720,7 +726,8 @@ mod tests {
                 row_pitch,
                 ..level0()
             };
-            let err = plan_subresource(&block, extent, &src, u64::MAX, align, 1 << 20).unwrap_err();
+            let err =
+                plan_subresource(&block, extent, &src, &[0; 4096], align, 1 << 20).unwrap_err();
             assert!(
                 matches!(err, Error::InvalidSource { field: "data", .. }),
                 "{err}"
@@ -728,7 +735,8 @@ mod tests {
         }
         let empty = vk::Extent3D { width: 0, ..extent };
         let src = level0();
-        let err = plan_subresource(&block, empty, &src, 1 << 20, align, 1 << 20).unwrap_err();
+        let err =
+            plan_subresource(&block, empty, &src, &vec![0; 1 << 20], align, 1 << 20).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -743,7 +751,8 @@ mod tests {
             offset: u64::MAX,
             row_pitch: u64::MAX - 1,
         };
-        let err = plan_subresource(&block, extent, &src, 1 << 20, huge_align, 1 << 20).unwrap_err();
+        let err = plan_subresource(&block, extent, &src, &vec![0; 1 << 20], huge_align, 1 << 20)
+            .unwrap_err();
         assert!(
             matches!(err, Error::InvalidSource { field: "align", .. }),
             "{err}"
@@ -765,7 +774,8 @@ mod tests {
             row_pitch: 128,
         };
         let len = block.extent_bytes(extent);
-        let pieces = plan_subresource(&block, extent, &src, len, align, 10_000).unwrap();
+        let pieces =
+            plan_subresource(&block, extent, &src, &vec![0; len as usize], align, 10_000).unwrap();
         let last = pieces.last().unwrap();
         assert_eq!(
             last.image_offset.y as u32 + last.image_extent.height,

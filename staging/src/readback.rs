@@ -1,5 +1,14 @@
 //! Readback of buffers and images into host memory: recorded like uploads, read after the
 //! submission completes.
+//!
+//! A readback is tied to the submission that copies into it ([`BufferReadback::submitted`]:
+//! the timeline value it signals) and refuses to be read until the timeline's counter, read
+//! from the device, has reached that value, so a host read never races the GPU's copy:
+//! ```compile_fail
+//! # fn f(readback: &staging::BufferReadback, allocator: &allocator::Allocator) {
+//! let bytes = readback.read(allocator); // takes the `&Timeline` it checks
+//! # }
+//! ```
 
 use allocator::{Allocator, BufferDesc, GpuBuffer};
 use ash::vk;
@@ -11,7 +20,34 @@ use crate::error::{Error, Result};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::offset_alignment;
 use crate::target::{BufferTarget, ImageTarget};
+use crate::timeline::Timeline;
 use crate::upload::{Finished, Stager};
+
+/// The submission a readback waits for: a value on a timeline.
+#[derive(Clone, Copy, Debug, Default)]
+struct Completion {
+    /// (timeline id, value), once `submitted` named it.
+    at: Option<(u64, u64)>,
+}
+
+impl Completion {
+    fn set(&mut self, timeline: &Timeline, value: u64) {
+        self.at = Some((timeline.id(), value));
+    }
+
+    /// Refuses unless `timeline` is the one named and its counter has reached the value.
+    fn check(&self, timeline: &Timeline) -> Result<()> {
+        let (id, value) = self.at.ok_or(Error::NotSubmitted)?;
+        if id != timeline.id() {
+            return Err(Error::ForeignTimeline);
+        }
+        let completed = timeline.completed()?;
+        if completed < value {
+            return Err(Error::NotComplete { value, completed });
+        }
+        Ok(())
+    }
+}
 
 /// Makes transfer writes into a readback buffer visible to host reads.
 fn to_host(batch: &mut BarrierBatch, buffer: &GpuBuffer) {
@@ -26,13 +62,28 @@ fn to_host(batch: &mut BarrierBatch, buffer: &GpuBuffer) {
 
 /// Bytes of a buffer copied into host-visible memory; read them once the submission completes.
 #[derive(Debug)]
+#[must_use = "a readback holds memory until it is destroyed"]
 pub struct BufferReadback {
     buffer: GpuBuffer,
+    done: Completion,
 }
 
 impl BufferReadback {
-    /// The copied bytes. Call only after the submission that recorded the copy has completed.
-    pub fn read(&self, allocator: &Allocator) -> Result<Vec<u8>> {
+    /// Ties the readback to the submission that records its copy: the one that signals `value`
+    /// on `timeline`. [`BufferReadback::read`] waits for nothing; it refuses until then.
+    ///
+    /// # Safety
+    /// The copy recorded into this readback completes before `timeline` reaches `value`: its
+    /// submission signals `value` on `timeline.raw()` (or a later value), or it has completed.
+    pub unsafe fn submitted(&mut self, timeline: &Timeline, value: u64) {
+        self.done.set(timeline, value);
+    }
+
+    /// The copied bytes. Refuses before [`BufferReadback::submitted`] ([`Error::NotSubmitted`]),
+    /// with another timeline ([`Error::ForeignTimeline`]), and while the timeline has not reached
+    /// the copy's value ([`Error::NotComplete`]).
+    pub fn read(&self, allocator: &Allocator, timeline: &Timeline) -> Result<Vec<u8>> {
+        self.done.check(timeline)?;
         Ok(allocator.read_vec(&self.buffer)?)
     }
 
@@ -57,18 +108,36 @@ struct Entry {
 
 /// Every level and layer of an image copied into host-visible memory, tightly packed.
 #[derive(Debug)]
+#[must_use = "a readback holds memory until it is destroyed"]
 pub struct ImageReadback {
     buffer: GpuBuffer,
     entries: Vec<Entry>,
     block: BlockInfo,
     levels: u32,
     layers: u32,
+    done: Completion,
 }
 
 impl ImageReadback {
-    /// The tightly packed bytes of `level` of `layer`. Call only after the submission that
-    /// recorded the copy has completed.
-    pub fn read(&self, allocator: &Allocator, level: u32, layer: u32) -> Result<Vec<u8>> {
+    /// Ties the readback to the submission that records its copy, as
+    /// [`BufferReadback::submitted`] does.
+    ///
+    /// # Safety
+    /// As for [`BufferReadback::submitted`].
+    pub unsafe fn submitted(&mut self, timeline: &Timeline, value: u64) {
+        self.done.set(timeline, value);
+    }
+
+    /// The tightly packed bytes of `level` of `layer`. Refuses like [`BufferReadback::read`]
+    /// until the copy has completed, and a subresource outside the image.
+    pub fn read(
+        &self,
+        allocator: &Allocator,
+        timeline: &Timeline,
+        level: u32,
+        layer: u32,
+    ) -> Result<Vec<u8>> {
+        self.done.check(timeline)?;
         let entry = self
             .entries
             .iter()
@@ -153,7 +222,13 @@ impl Stager {
         to_host(&mut batch, &buffer);
         // SAFETY: forwarded from this function's contract.
         unsafe { batch.record(device, cmd) };
-        Ok((BufferReadback { buffer }, Finished { state: to, acquire }))
+        Ok((
+            BufferReadback {
+                buffer,
+                done: Completion::default(),
+            },
+            Finished { state: to, acquire },
+        ))
     }
 
     /// Records a copy of every level and layer of `src` into new host-visible memory. `src` goes
@@ -245,6 +320,7 @@ impl Stager {
                 block,
                 levels: src.mip_levels(),
                 layers: src.array_layers(),
+                done: Completion::default(),
             },
             Finished { state: to, acquire },
         ))

@@ -1,11 +1,26 @@
 //! [`StagingRing`]: bounded, caller-owned staging memory.
 //!
 //! One persistently mapped host-visible buffer used as a ring. Space handed out since the last
-//! [`StagingRing::submitted`] call belongs to the submission the caller names by a number (a
-//! timeline semaphore value, or any increasing number the caller ties to a fence) and comes back
-//! once [`StagingRing::reclaim`] hears that number has passed. Nothing is ever allocated beyond
-//! the ring: an upload larger than it is split into pieces across several submissions, so peak
-//! staging memory is the ring's size, whatever is uploaded.
+//! [`StagingRing::submitted`] call belongs to the submission that signals the value that call
+//! names on a [`Timeline`], and comes back once [`StagingRing::reclaim`] reads that timeline's
+//! counter from the device and finds the value passed: the ring never takes a caller's word that
+//! the GPU is done. Nothing is ever allocated beyond the ring: an upload larger than it is split
+//! into pieces across several submissions, so peak staging memory is the ring's size, whatever is
+//! uploaded.
+//!
+//! The ring cannot be reclaimed by a number the caller makes up:
+//! ```compile_fail
+//! # fn f(ring: &mut staging::StagingRing) {
+//! ring.reclaim(u64::MAX); // takes a `&Timeline`, whose counter it reads itself
+//! # }
+//! ```
+//! and naming the submission that reads the spans is the one promise it takes on trust, so it
+//! is `unsafe`:
+//! ```compile_fail,E0133
+//! # fn f(ring: &mut staging::StagingRing, timeline: &staging::Timeline) {
+//! ring.submitted(timeline, 1);
+//! # }
+//! ```
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,10 +29,12 @@ use allocator::{Allocator, BufferDesc, GpuBuffer};
 use ash::vk;
 
 use crate::error::{Error, Result};
+use crate::timeline::Timeline;
 
 /// A range of the ring handed out for one piece of an upload. Only a ring makes spans, and a
 /// span remembers which ring and which allocation it is, so [`StagingRing::bytes_mut`] can refuse
-/// one that belongs to another ring or whose space was reclaimed.
+/// one that belongs to another ring, that was already submitted (the GPU may be reading it), or
+/// whose space was reclaimed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RingSpan {
     ring: u64,
@@ -74,6 +91,9 @@ struct RingAlloc {
     /// Spans numbered below this were reclaimed. Space comes back in the order it was handed
     /// out, so the live spans are exactly those numbered `freed_below..next_seq`.
     freed_below: u64,
+    /// Spans numbered below this were submitted: the GPU may read them, so the host may no
+    /// longer write them. The writable spans are those numbered `sealed_below..next_seq`.
+    sealed_below: u64,
 }
 
 /// The ring's bookkeeping at one moment, to return to when a recording fails half way.
@@ -110,7 +130,7 @@ impl RingAlloc {
     /// Forgets every span handed out since `checkpoint`. Only valid while nothing was submitted
     /// or reclaimed in between (checked: a changed group count makes this a no-op).
     fn rollback(&mut self, checkpoint: Checkpoint) {
-        if checkpoint.groups != self.groups.len() || checkpoint.next_seq < self.freed_below {
+        if checkpoint.groups != self.groups.len() || checkpoint.next_seq < self.sealed_below {
             return;
         }
         self.head = checkpoint.head;
@@ -128,6 +148,11 @@ impl RingAlloc {
                 .offset
                 .checked_add(span.size)
                 .is_some_and(|end| end <= self.capacity)
+    }
+
+    /// Whether the host may still write `span`: live, and not yet submitted.
+    fn is_writable(&self, span: &RingSpan) -> bool {
+        self.is_live(span) && span.seq >= self.sealed_below
     }
 
     fn is_full(&self) -> bool {
@@ -215,6 +240,7 @@ impl RingAlloc {
     }
 
     fn submitted(&mut self, value: u64) {
+        self.sealed_below = self.next_seq;
         if self.pending == 0 {
             return;
         }
@@ -251,6 +277,8 @@ pub struct StagingRing {
     buffer: GpuBuffer,
     base: *mut u8,
     state: RingAlloc,
+    /// The timeline the outstanding submissions signal (see [`StagingRing::submitted`]).
+    timeline: Option<u64>,
 }
 
 // SAFETY: the ring is plain data plus the address of its own persistent mapping; all access to the
@@ -282,6 +310,7 @@ impl StagingRing {
             state: RingAlloc::new(buffer.size()),
             base: base.as_ptr(),
             buffer,
+            timeline: None,
         })
     }
 
@@ -345,16 +374,18 @@ impl StagingRing {
         self.state.alloc(size, align)
     }
 
-    /// The mapped bytes of `span`, to fill. Refuses a span of another ring, or one whose space
-    /// was reclaimed (the GPU may be reading it for a later span by now).
+    /// The mapped bytes of `span`, to fill. Refuses ([`Error::StaleSpan`]) a span of another
+    /// ring, one already submitted (the GPU may be reading it), or one whose space was reclaimed
+    /// (the GPU may be reading it for a later span by now).
     pub fn bytes_mut(&mut self, span: RingSpan) -> Result<&mut [u8]> {
-        if !self.state.is_live(&span) {
+        if !self.state.is_writable(&span) {
             return Err(Error::StaleSpan);
         }
         // SAFETY: the ring's buffer is persistently mapped over its whole size (checked in
-        // `from_buffer`); `is_live` checked that the span lies inside it and that this ring
-        // handed it out and has not reclaimed it, so no later span overlaps it; the `&mut self`
-        // borrow excludes other host access through the ring.
+        // `from_buffer`); `is_writable` checked that the span lies inside it, that this ring
+        // handed it out and has not reclaimed it (so no later span overlaps it), and that it was
+        // not yet submitted (so no GPU work reads it); the `&mut self` borrow excludes other host
+        // access through the ring.
         Ok(unsafe {
             std::slice::from_raw_parts_mut(self.base.add(span.offset as usize), span.size as usize)
         })
@@ -362,7 +393,7 @@ impl StagingRing {
 
     /// Makes host writes to `span` visible to the device where the memory is not coherent.
     pub fn flush(&self, allocator: &Allocator, span: RingSpan) -> Result<()> {
-        if !self.state.is_live(&span) {
+        if !self.state.is_writable(&span) {
             return Err(Error::StaleSpan);
         }
         Ok(allocator.flush(&self.buffer, span.offset, span.size)?)
@@ -383,29 +414,45 @@ impl StagingRing {
         result
     }
 
-    /// Marks everything handed out since the last call as used by the submission `value`.
-    pub fn submitted(&mut self, value: u64) {
-        self.state.submitted(value);
-    }
-
-    /// Frees the space of every submission whose value is at most `completed`.
-    pub fn reclaim(&mut self, completed: u64) {
-        self.state.reclaim(completed);
-    }
-
-    /// Reclaims up to the current value of the timeline `semaphore`.
+    /// Marks everything handed out since the last call as read by the submission that signals
+    /// `value` on `timeline`: [`StagingRing::reclaim`] frees it once the timeline's counter
+    /// reaches `value`, and from now on the host may not write it ([`StagingRing::bytes_mut`]
+    /// refuses). Refuses a timeline other than the one outstanding submissions signal
+    /// ([`Error::ForeignTimeline`]) and a value below an outstanding one
+    /// ([`Error::TimelineRegressed`]); a refusal changes nothing.
     ///
     /// # Safety
-    /// `semaphore` is a live timeline semaphore of `device`, the one whose values the caller
-    /// passes to [`StagingRing::submitted`].
-    pub unsafe fn reclaim_timeline(
-        &mut self,
-        device: &ash::Device,
-        semaphore: vk::Semaphore,
-    ) -> Result<()> {
-        // SAFETY: forwarded from this function's contract.
-        let value = unsafe { device.get_semaphore_counter_value(semaphore) }?;
-        self.reclaim(value);
+    /// The GPU work that reads every span handed out since the last call (the copies recorded
+    /// from them) completes before `timeline` reaches `value`: it is submitted to signal `value`
+    /// on `timeline.raw()` (or a later value), or it has already completed, or it is never
+    /// submitted. Calling this after waiting for the submission is always sound.
+    pub unsafe fn submitted(&mut self, timeline: &Timeline, value: u64) -> Result<()> {
+        if self.state.groups.is_empty() {
+            self.timeline = Some(timeline.id());
+        } else if self.timeline != Some(timeline.id()) {
+            return Err(Error::ForeignTimeline);
+        }
+        if let Some(last) = self.state.groups.back().map(|g| g.value) {
+            if value < last {
+                return Err(Error::TimelineRegressed { value, last });
+            }
+        }
+        self.state.submitted(value);
+        Ok(())
+    }
+
+    /// Frees the space of every submission whose value `timeline`'s counter has reached, reading
+    /// the counter from the device. Refuses a timeline other than the one the outstanding
+    /// submissions signal ([`Error::ForeignTimeline`]).
+    pub fn reclaim(&mut self, timeline: &Timeline) -> Result<()> {
+        if self.state.groups.is_empty() {
+            return Ok(());
+        }
+        if self.timeline != Some(timeline.id()) {
+            return Err(Error::ForeignTimeline);
+        }
+        let completed = timeline.completed()?;
+        self.state.reclaim(completed);
         Ok(())
     }
 }
@@ -504,6 +551,10 @@ mod tests {
                     }
                 }
                 prop_assert!(ring.used <= capacity);
+                for (span, v) in &live {
+                    // Only what was not yet submitted may still be written by the host.
+                    prop_assert_eq!(ring.is_writable(span), *v == u64::MAX);
+                }
                 for span in &dead {
                     prop_assert!(!ring.is_live(span), "reclaimed {:?} still live", span);
                 }
@@ -548,6 +599,23 @@ mod tests {
         assert!(!ring.is_live(&first));
         let span = ring.alloc(10, u64::MAX).unwrap().unwrap();
         assert_eq!((span.offset, span.size), (0, 10));
+    }
+
+    #[test]
+    fn a_submitted_span_is_live_but_no_longer_writable_and_rollback_cannot_revive_it() {
+        let mut ring = RingAlloc::new(100);
+        let checkpoint = ring.checkpoint();
+        let span = ring.alloc(10, 1).unwrap().unwrap();
+        assert!(ring.is_writable(&span));
+        ring.submitted(1);
+        assert!(ring.is_live(&span) && !ring.is_writable(&span));
+        ring.rollback(checkpoint);
+        assert!(
+            ring.is_live(&span),
+            "a rollback across a submission is refused"
+        );
+        let next = ring.alloc(10, 1).unwrap().unwrap();
+        assert_ne!(next.offset, span.offset);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use ash::vk;
 
 use crate::error::{Error, Result};
 use crate::ring::StagingRing;
+use crate::timeline::Timeline;
 use crate::upload::{Finished, Progress};
 
 /// Command buffers and a timeline semaphore for driving uploads on one queue.
@@ -19,7 +20,7 @@ pub struct Submitter {
     device: ash::Device,
     queue: vk::Queue,
     pool: vk::CommandPool,
-    timeline: vk::Semaphore,
+    timeline: Timeline,
     value: u64,
     free: Vec<vk::CommandBuffer>,
     in_flight: VecDeque<(vk::CommandBuffer, u64)>,
@@ -52,17 +53,14 @@ impl Submitter {
             .queue_family_index(queue_family);
         // SAFETY: valid device (this function's contract).
         let pool = unsafe { device.create_command_pool(&pool_info, None) }?;
-        let mut timeline_info = vk::SemaphoreTypeCreateInfo::default()
-            .semaphore_type(vk::SemaphoreType::TIMELINE)
-            .initial_value(0);
-        let info = vk::SemaphoreCreateInfo::default().push_next(&mut timeline_info);
-        // SAFETY: valid device with timeline semaphores.
-        let timeline = match unsafe { device.create_semaphore(&info, None) } {
+        // SAFETY: valid device with timeline semaphores (this function's contract); the driver
+        // destroys the timeline before the device can go.
+        let timeline = match unsafe { Timeline::new(device) } {
             Ok(semaphore) => semaphore,
             Err(err) => {
                 // SAFETY: the pool was just created and holds nothing in use.
                 unsafe { device.destroy_command_pool(pool, None) };
-                return Err(err.into());
+                return Err(err);
             }
         };
         Ok(Self {
@@ -85,9 +83,10 @@ impl Submitter {
         self
     }
 
-    /// The timeline semaphore each submission signals.
-    pub fn timeline(&self) -> vk::Semaphore {
-        self.timeline
+    /// The timeline each submission signals: the one to tie a readback to (with
+    /// [`Submitter::last_value`] once the run returned), or to wait on from another queue.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
     }
 
     /// The value the last submission signals.
@@ -95,19 +94,9 @@ impl Submitter {
         self.value
     }
 
-    fn completed(&self) -> Result<u64> {
-        // SAFETY: the semaphore is this driver's own, alive until `destroy`.
-        Ok(unsafe { self.device.get_semaphore_counter_value(self.timeline) }?)
-    }
-
     fn wait(&self, value: u64) -> Result<()> {
-        let semaphores = [self.timeline];
-        let values = [value];
-        let info = vk::SemaphoreWaitInfo::default()
-            .semaphores(&semaphores)
-            .values(&values);
-        // SAFETY: waits on this driver's own semaphore for a value it submitted.
-        Ok(unsafe { self.device.wait_semaphores(&info, u64::MAX) }?)
+        self.timeline.wait(value, u64::MAX)?;
+        Ok(())
     }
 
     fn recycle(&mut self, completed: u64) {
@@ -144,15 +133,20 @@ impl Submitter {
     /// # Safety
     /// What `record` records is valid on this queue (its own `# Safety` duties are the caller's),
     /// and every resource it uses stays alive until this call returns. `record` stages through
-    /// `ring` whatever it records (a call that stages nothing records nothing).
+    /// `ring` whatever it records (a call that stages nothing records nothing), and the spans of
+    /// `ring` handed out and not yet [`submitted`](StagingRing::submitted) when this is called
+    /// are read by nothing but what `record` records (this driver names its own submissions as
+    /// the readers of every pending span).
     pub unsafe fn run(
         &mut self,
         ring: &mut StagingRing,
         mut record: impl FnMut(vk::CommandBuffer, &mut StagingRing) -> Result<Progress>,
     ) -> Result<Finished> {
         loop {
-            let completed = self.completed()?;
-            ring.reclaim(completed);
+            let completed = self.timeline.completed()?;
+            // Also refuses, before anything is submitted, a ring whose outstanding space another
+            // timeline names (marking it after the submission could not fail then).
+            ring.reclaim(&self.timeline)?;
             self.recycle(completed);
             let cmd = self.command_buffer()?;
             let progress = match self.record_until_staged(cmd, ring, &mut record) {
@@ -173,7 +167,7 @@ impl Submitter {
             // at fault (reported upstream as KhronosGroup/Vulkan-ValidationLayers#4968, fixed by
             // #6079).
             let cmds = [cmd];
-            let semaphores = [self.timeline];
+            let semaphores = [self.timeline.raw()];
             let values = [self.value];
             let mut timeline =
                 vk::TimelineSemaphoreSubmitInfo::default().signal_semaphore_values(&values);
@@ -194,11 +188,14 @@ impl Submitter {
             };
             drop(guard);
             submitted?;
-            ring.submitted(self.value);
+            // SAFETY: the submission just made signals `self.value` on this timeline once it
+            // completes, and it holds every read of the ring's pending spans: what `record`
+            // recorded into `cmd` (this function's contract).
+            unsafe { ring.submitted(&self.timeline, self.value) }?;
             self.in_flight.push_back((cmd, self.value));
             if let Progress::Done(finished) = progress {
                 self.wait(self.value)?;
-                ring.reclaim(self.value);
+                ring.reclaim(&self.timeline)?;
                 self.recycle(self.value);
                 return Ok(finished);
             }
@@ -209,7 +206,7 @@ impl Submitter {
                     break;
                 };
                 self.wait(oldest)?;
-                ring.reclaim(oldest);
+                ring.reclaim(&self.timeline)?;
             }
         }
     }
@@ -248,7 +245,7 @@ impl Submitter {
             // Nothing staged: wait for ring space rather than submit an empty buffer.
             let oldest = ring.oldest_value().ok_or(Error::NoProgress)?;
             self.wait(oldest)?;
-            ring.reclaim(oldest);
+            ring.reclaim(&self.timeline)?;
             self.recycle(oldest);
         }
     }
@@ -262,7 +259,7 @@ impl Submitter {
         // SAFETY: every submission has completed (or waiting failed, in which case the device is
         // lost and destroying is all that is left to do).
         unsafe {
-            self.device.destroy_semaphore(self.timeline, None);
+            self.timeline.destroy();
             self.device.destroy_command_pool(self.pool, None);
         }
         waited

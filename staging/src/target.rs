@@ -2,13 +2,21 @@
 //! work on, whoever made the image.
 //!
 //! The allocator's [`GpuImage`] and [`PlacedImage`] convert into one (`&image` works wherever an
-//! `impl Into<ImageTarget>` is asked for); swapchain images and imported memory describe
-//! themselves with [`ImageTarget::new`]. A target is `Copy` and borrows nothing, so an upload can
-//! outlive the borrow of its destination, as a render graph that owns its resources needs: keeping
-//! the image alive until the GPU is done with it stays the caller's duty, stated on every
-//! `unsafe` recording function.
+//! `impl Into<ImageTarget>` is asked for), safely: the description is the handle's own. Swapchain
+//! images and imported memory describe themselves with [`ImageTarget::new`], which is `unsafe`:
+//! nothing here can check a raw handle's claimed size, extent or format, and every later check
+//! trusts them. A target is `Copy` and borrows nothing, so an upload can outlive the borrow of its
+//! destination, as a render graph that owns its resources needs: keeping the image alive until
+//! the GPU is done with it stays the caller's duty, stated on every `unsafe` recording function.
+//!
+//! A claim about a raw handle cannot be made in safe code:
+//! ```compile_fail,E0133
+//! # fn f(raw: ash::vk::Buffer) {
+//! let target = staging::BufferTarget::new(raw, 4096, ash::vk::BufferUsageFlags::TRANSFER_DST);
+//! # }
+//! ```
 
-use allocator::{GpuBuffer, GpuImage, HostAccess, PlacedBuffer, PlacedImage};
+use allocator::{GpuBuffer, GpuImage, HostAccess, ImageInfo, PlacedBuffer, PlacedImage};
 use ash::vk;
 
 /// What this crate needs to know about an image.
@@ -27,49 +35,29 @@ pub struct ImageTarget {
 }
 
 impl ImageTarget {
-    /// Describes an image made elsewhere: a 2D, single-sampled, optimally tiled image with no
-    /// create flags (a swapchain image, say); adjust with the setters below. The values must be
-    /// the ones `raw` was created with.
-    pub fn new(
-        raw: vk::Image,
-        format: vk::Format,
-        extent: vk::Extent3D,
-        usage: vk::ImageUsageFlags,
-    ) -> Self {
+    /// Describes an image made elsewhere (a swapchain image, an image over imported memory) by
+    /// what it was created as. Targets from the allocator's images (`&GpuImage`,
+    /// `&PlacedImage`) need no claim: they convert safely, from the handle's own description.
+    ///
+    /// # Safety
+    /// `info` is what `raw` was created with: its type, format, extent, level and layer counts,
+    /// samples, tiling, usage and flags. Every check this crate makes before recording (copy
+    /// sizes, subresource ranges, layouts the usage allows) trusts these values; a larger extent,
+    /// more levels or layers, or a format with larger texels would make recorded copies and
+    /// barriers reach outside the image.
+    pub unsafe fn new(raw: vk::Image, info: ImageInfo) -> Self {
         Self {
             raw,
-            image_type: vk::ImageType::TYPE_2D,
-            format,
-            extent,
-            mip_levels: 1,
-            array_layers: 1,
-            samples: vk::SampleCountFlags::TYPE_1,
-            tiling: vk::ImageTiling::OPTIMAL,
-            usage,
-            flags: vk::ImageCreateFlags::empty(),
+            image_type: info.image_type,
+            format: info.format,
+            extent: info.extent,
+            mip_levels: info.mip_levels,
+            array_layers: info.array_layers,
+            samples: info.samples,
+            tiling: info.tiling,
+            usage: info.usage,
+            flags: info.flags,
         }
-    }
-
-    /// Sets the mip level and array layer counts.
-    pub fn subresources(mut self, mip_levels: u32, array_layers: u32) -> Self {
-        self.mip_levels = mip_levels.max(1);
-        self.array_layers = array_layers.max(1);
-        self
-    }
-
-    /// Sets the image type, samples, tiling and create flags.
-    pub fn kind(
-        mut self,
-        image_type: vk::ImageType,
-        samples: vk::SampleCountFlags,
-        tiling: vk::ImageTiling,
-        flags: vk::ImageCreateFlags,
-    ) -> Self {
-        self.image_type = image_type;
-        self.samples = samples;
-        self.tiling = tiling;
-        self.flags = flags;
-        self
     }
 
     /// The `VkImage`.
@@ -132,36 +120,15 @@ impl ImageTarget {
 
 impl From<&GpuImage> for ImageTarget {
     fn from(image: &GpuImage) -> Self {
-        Self {
-            raw: image.raw(),
-            image_type: image.image_type(),
-            format: image.format(),
-            extent: image.extent(),
-            mip_levels: image.mip_levels(),
-            array_layers: image.array_layers(),
-            samples: image.samples(),
-            tiling: image.tiling(),
-            usage: image.usage(),
-            flags: image.flags(),
-        }
+        // SAFETY: the allocator's own description of the image it created.
+        unsafe { Self::new(image.raw(), image.info()) }
     }
 }
 
 impl From<&PlacedImage> for ImageTarget {
     fn from(image: &PlacedImage) -> Self {
-        let info = image.info();
-        Self {
-            raw: image.raw(),
-            image_type: info.image_type,
-            format: info.format,
-            extent: info.extent,
-            mip_levels: info.mip_levels,
-            array_layers: info.array_layers,
-            samples: info.samples,
-            tiling: info.tiling,
-            usage: info.usage,
-            flags: info.flags,
-        }
+        // SAFETY: as above.
+        unsafe { Self::new(image.raw(), image.info()) }
     }
 }
 
@@ -172,9 +139,10 @@ impl From<&ImageTarget> for ImageTarget {
 }
 
 /// What this crate needs to know about a buffer: its handle, size and usage, and its mapping
-/// where the host may write it directly. `&GpuBuffer` and `&PlacedBuffer` convert into one;
-/// [`BufferTarget::new`] describes a buffer made elsewhere. Like [`ImageTarget`] it is `Copy` and
-/// borrows nothing; the `unsafe` recording functions carry the duty to keep the buffer alive.
+/// where the host may write it directly. `&GpuBuffer` and `&PlacedBuffer` convert into one,
+/// safely; [`BufferTarget::new`] describes a buffer made elsewhere, under a stated duty. Like
+/// [`ImageTarget`] it is `Copy` and borrows nothing; the `unsafe` recording functions carry the
+/// duty to keep the buffer alive.
 #[derive(Clone, Copy, Debug)]
 pub struct BufferTarget {
     raw: vk::Buffer,
@@ -185,7 +153,12 @@ pub struct BufferTarget {
 
 impl BufferTarget {
     /// Describes a buffer made elsewhere (no host mapping: uploads into it are staged).
-    pub fn new(raw: vk::Buffer, size: vk::DeviceSize, usage: vk::BufferUsageFlags) -> Self {
+    ///
+    /// # Safety
+    /// `size` is at most the buffer's real size, and `usage` at most the usage it was created
+    /// with: uploads and readbacks check their ranges against `size` alone, so a larger one
+    /// would make their copies write or read past the buffer.
+    pub unsafe fn new(raw: vk::Buffer, size: vk::DeviceSize, usage: vk::BufferUsageFlags) -> Self {
         Self {
             raw,
             size,
@@ -231,7 +204,8 @@ impl From<&mut GpuBuffer> for BufferTarget {
 
 impl From<&PlacedBuffer> for BufferTarget {
     fn from(buffer: &PlacedBuffer) -> Self {
-        Self::new(buffer.raw(), buffer.size(), buffer.usage())
+        // SAFETY: the allocator's own record of the buffer it created.
+        unsafe { Self::new(buffer.raw(), buffer.size(), buffer.usage()) }
     }
 }
 

@@ -283,6 +283,8 @@ pub struct BufferUpload<'a> {
     path: UploadPath,
     batch: Option<u64>,
     started: bool,
+    /// It returned `Progress::Done`: nothing more may be recorded.
+    finished: bool,
 }
 
 impl<'a> BufferUpload<'a> {
@@ -328,6 +330,7 @@ impl<'a> BufferUpload<'a> {
             path: UploadPath::Auto,
             batch: None,
             started: false,
+            finished: false,
         })
     }
 
@@ -382,8 +385,13 @@ impl<'a> BufferUpload<'a> {
     /// Takes ownership of the whole buffer on `stager`'s recording family (see
     /// [`Stager::recording_family`]; the release named the whole buffer too) before the first
     /// barrier: the acquire half goes into `acquire`, to be recorded before the batch
-    /// [`BufferUpload::begin`] fills. Nothing when no family moves, or once begun.
+    /// [`BufferUpload::begin`] fills. Nothing when no family moves, or once begun. The states
+    /// are checked against the device's queue families first, before anything is rewritten.
     pub fn adopt(&mut self, stager: &Stager, acquire: &mut BarrierBatch) -> Result<()> {
+        check::buffer_states(self.from, self.to, stager.queue_families)?;
+        if self.finished {
+            return Err(Error::AlreadyFinished);
+        }
         if self.started {
             return Ok(());
         }
@@ -402,7 +410,8 @@ impl<'a> BufferUpload<'a> {
     /// upload as they were, so the same call can be retried.
     ///
     /// An empty upload records nothing and is done at once: the range it names is empty, so no
-    /// byte of the buffer changes state.
+    /// byte of the buffer changes state. Once done, the upload refuses to record again
+    /// ([`Error::AlreadyFinished`]).
     ///
     /// # Safety
     /// `cmd` is recording on `stager`'s device, on a queue family that supports transfers; `dst`
@@ -416,17 +425,22 @@ impl<'a> BufferUpload<'a> {
         cmd: vk::CommandBuffer,
         ring: &mut StagingRing,
     ) -> Result<Progress> {
+        if self.finished {
+            return Err(Error::AlreadyFinished);
+        }
         let families = stager.queue_families;
         check::buffer_states(self.from, self.to, families)?;
         let len = self.data.len() as u64;
         if len == 0 {
+            self.finished = true;
             return Ok(Progress::Done(Finished {
                 state: self.to,
                 acquire: BarrierBatch::new(),
             }));
         }
         if self.resolved_path() == UploadPath::Direct {
-            return self.write_direct(stager, allocator);
+            // SAFETY: forwarded from this function's contract (the direct path's duties).
+            return unsafe { self.write_direct(stager, allocator) };
         }
         // Validated before any host work; applied once the copies are certain.
         stager.ownership_in(self.from)?;
@@ -436,7 +450,7 @@ impl<'a> BufferUpload<'a> {
             let (mut acquire, mut pre) = (BarrierBatch::new(), BarrierBatch::new());
             self.adopt(stager, &mut acquire)?;
             debug_assert!(stager.check_owned(self.from).is_ok());
-            self.begin(&mut pre);
+            self.begin(&mut pre)?;
             // SAFETY: forwarded from this function's contract; the acquire (a barrier of its
             // own) completes before the transition to the copy's state.
             unsafe {
@@ -459,15 +473,22 @@ impl<'a> BufferUpload<'a> {
 
     /// Adds this upload's first barrier (from `from` to a transfer write) to `pre`, once; nothing
     /// for an empty upload or the direct path. See [`ImageUpload::begin`] for sharing batches
-    /// across uploads.
-    pub fn begin(&mut self, pre: &mut BarrierBatch) {
+    /// across uploads. Refuses a range another upload begun into `pre` writes
+    /// ([`Error::Overlap`]: the two copies would race), and a finished upload.
+    pub fn begin(&mut self, pre: &mut BarrierBatch) -> Result<()> {
+        if self.finished {
+            return Err(Error::AlreadyFinished);
+        }
         let len = self.data.len() as u64;
         if self.started || len == 0 || self.resolved_path() == UploadPath::Direct {
-            return;
+            return Ok(());
         }
+        // `new` checked that the range ends inside the buffer.
+        pre.claim_buffer(self.dst.raw(), self.dst_offset, self.dst_offset + len)?;
         let work = working(Access::TransferWrite, self.from);
         pre.buffer_local(self.dst.raw(), self.dst_offset, len, self.from, work);
         self.started = true;
+        Ok(())
     }
 
     /// Records the next copies only, the closing barrier going into `post` when done (the
@@ -485,16 +506,21 @@ impl<'a> BufferUpload<'a> {
         ring: &mut StagingRing,
         post: &mut BarrierBatch,
     ) -> Result<Progress> {
+        if self.finished {
+            return Err(Error::AlreadyFinished);
+        }
         check::buffer_states(self.from, self.to, stager.queue_families)?;
         let len = self.data.len() as u64;
         if len == 0 {
+            self.finished = true;
             return Ok(Progress::Done(Finished {
                 state: self.to,
                 acquire: BarrierBatch::new(),
             }));
         }
         if self.resolved_path() == UploadPath::Direct {
-            return self.write_direct(stager, allocator);
+            // SAFETY: forwarded from this function's contract (the direct path's duties).
+            return unsafe { self.write_direct(stager, allocator) };
         }
         stager.check_owned(self.from)?;
         if !self.started {
@@ -580,8 +606,10 @@ impl<'a> BufferUpload<'a> {
         self.done = done;
     }
 
-    /// Adds the closing barrier (with the release half when ownership moves) to `post`.
-    fn end(&self, post: &mut BarrierBatch) -> Finished {
+    /// Adds the closing barrier (with the release half when ownership moves) to `post`, and
+    /// marks the upload finished.
+    fn end(&mut self, post: &mut BarrierBatch) -> Finished {
+        self.finished = true;
         let len = self.data.len() as u64;
         let mut acquire = BarrierBatch::new();
         let work = working(Access::TransferWrite, self.from);
@@ -600,7 +628,10 @@ impl<'a> BufferUpload<'a> {
     }
 
     /// The direct path: a host copy into the destination's mapping.
-    fn write_direct(&mut self, stager: &Stager, allocator: &Allocator) -> Result<Progress> {
+    ///
+    /// # Safety
+    /// The destination is alive, and nothing else (host or GPU) touches the range meanwhile.
+    unsafe fn write_direct(&mut self, stager: &Stager, allocator: &Allocator) -> Result<Progress> {
         let len = self.data.len() as u64;
         let Some(host) = self.dst.host() else {
             return Err(Error::PathUnavailable {
@@ -618,8 +649,10 @@ impl<'a> BufferUpload<'a> {
             )
         };
         fill::copy(self.data, dst, stager.copy_mode());
-        allocator.flush_host(&host, self.dst_offset, len)?;
+        // SAFETY: the destination is alive (this function's contract).
+        unsafe { allocator.flush_host(&host, self.dst_offset, len) }?;
         self.done = len;
+        self.finished = true;
         // Host writes made before vkQueueSubmit are visible to every command of that submission
         // (Vulkan spec, "Host Write Ordering Guarantees"): nothing to record.
         Ok(Progress::Done(Finished {
@@ -689,6 +722,8 @@ pub struct ImageUpload<'a> {
     to: ResourceState,
     batch: Option<u64>,
     started: bool,
+    /// It returned `Progress::Done`: nothing more may be recorded.
+    finished: bool,
     /// The subresources `from` and `to` apply to: the whole image, or (see
     /// [`ImageUpload::listed_subresources_only`]) the ones the layouts list.
     ranges: Vec<vk::ImageSubresourceRange>,
@@ -779,7 +814,7 @@ impl<'a> ImageUpload<'a> {
                 &block,
                 dst.level_extent(layout.level),
                 layout,
-                data.len() as u64,
+                data,
                 align,
                 max_piece,
             )?);
@@ -795,6 +830,7 @@ impl<'a> ImageUpload<'a> {
             to,
             batch: None,
             started: false,
+            finished: false,
             ranges: vec![dst.full_range(block.aspect)],
             listed,
         })
@@ -858,7 +894,8 @@ impl<'a> ImageUpload<'a> {
 
     /// Records the next part of the upload into `cmd`. An error leaves `cmd`, the ring and this
     /// upload as they were, so the same call can be retried (with a larger ring, after
-    /// [`Error::RingTooSmall`]).
+    /// [`Error::RingTooSmall`]). Once done, the upload refuses to record again
+    /// ([`Error::AlreadyFinished`]).
     ///
     /// # Safety
     /// `cmd` is recording on `stager`'s device, on a queue family that supports transfers; the
@@ -870,6 +907,9 @@ impl<'a> ImageUpload<'a> {
         cmd: vk::CommandBuffer,
         ring: &mut StagingRing,
     ) -> Result<Progress> {
+        if self.finished {
+            return Err(Error::AlreadyFinished);
+        }
         stager.ownership_in(self.from)?;
         let staged = self.fill(stager, allocator, ring)?;
         if staged.regions.is_empty() && staged.next < self.pieces.len() {
@@ -880,7 +920,7 @@ impl<'a> ImageUpload<'a> {
         let device = stager.device();
         let (mut acquire, mut pre) = (BarrierBatch::new(), BarrierBatch::new());
         self.adopt(stager, &mut acquire)?;
-        self.begin(&mut pre);
+        self.begin(&mut pre)?;
         // SAFETY: forwarded from this function's contract; the acquire is its own barrier,
         // complete before the transition to TRANSFER_DST.
         unsafe {
@@ -901,8 +941,13 @@ impl<'a> ImageUpload<'a> {
     /// Takes ownership on `stager`'s recording family (see [`Stager::recording_family`]) before
     /// the first barrier, over the ranges the upload's states describe: the acquire half goes
     /// into `acquire`, to be recorded before the batch [`ImageUpload::begin`] fills. Nothing
-    /// when no family moves, or once begun.
+    /// when no family moves, or once begun. The states are checked against the image and the
+    /// device's queue families first, before anything is rewritten.
     pub fn adopt(&mut self, stager: &Stager, acquire: &mut BarrierBatch) -> Result<()> {
+        check::image_states(&self.dst, self.from, self.to, stager.queue_families)?;
+        if self.finished {
+            return Err(Error::AlreadyFinished);
+        }
         if self.started {
             return Ok(());
         }
@@ -921,11 +966,17 @@ impl<'a> ImageUpload<'a> {
     /// Adds this upload's first barrier (from `from` to a transfer write) to `pre`, once. With
     /// [`ImageUpload::record_copies`], many uploads share one `vkCmdPipelineBarrier2` before
     /// their copies and one after: call `begin` on each, record `pre`, call `record_copies` on
-    /// each with one `post` batch, record `post`.
-    pub fn begin(&mut self, pre: &mut BarrierBatch) {
-        if self.started {
-            return;
+    /// each with one `post` batch, record `post`. Refuses subresources another upload begun into
+    /// `pre` moves ([`Error::Overlap`]: the two copies, or the two layout transitions, would
+    /// race), and a finished upload.
+    pub fn begin(&mut self, pre: &mut BarrierBatch) -> Result<()> {
+        if self.finished {
+            return Err(Error::AlreadyFinished);
         }
+        if self.started {
+            return Ok(());
+        }
+        pre.claim_image(self.dst.raw(), &self.ranges)?;
         for &range in &self.ranges {
             pre.image_local(
                 self.dst.raw(),
@@ -935,6 +986,7 @@ impl<'a> ImageUpload<'a> {
             );
         }
         self.started = true;
+        Ok(())
     }
 
     /// Records the next copies only (the barriers are the caller's batches, see
@@ -953,6 +1005,9 @@ impl<'a> ImageUpload<'a> {
         ring: &mut StagingRing,
         post: &mut BarrierBatch,
     ) -> Result<Progress> {
+        if self.finished {
+            return Err(Error::AlreadyFinished);
+        }
         stager.check_owned(self.from)?;
         if !self.started {
             return Err(Error::InvalidState {
@@ -1068,8 +1123,9 @@ impl<'a> ImageUpload<'a> {
     }
 
     /// Adds the closing barrier (transfer write to `to`, with the release half when ownership
-    /// moves) to `post`.
-    fn end(&self, post: &mut BarrierBatch) -> Finished {
+    /// moves) to `post`, and marks the upload finished.
+    fn end(&mut self, post: &mut BarrierBatch) -> Finished {
+        self.finished = true;
         let mut acquire = BarrierBatch::new();
         for &range in &self.ranges {
             post.image(

@@ -54,6 +54,9 @@ pub struct Gpu {
     debug_utils: bool,
     debug: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
     messages: Box<Messages>,
+    /// Signalled by every [`Gpu::submit_and_wait`], with the value it returns.
+    timeline: Option<staging::Timeline>,
+    timeline_value: std::sync::atomic::AtomicU64,
 }
 
 unsafe extern "system" fn on_message(
@@ -260,6 +263,9 @@ impl Gpu {
         let queue = unsafe { device.get_device_queue(queue_family, 0) };
         // SAFETY: as above.
         let transfer = transfer_family.map(|f| (f, unsafe { device.get_device_queue(f, 0) }));
+        // SAFETY: timeline semaphores are enabled (features12); destroyed in `Drop` before the
+        // device.
+        let timeline = unsafe { staging::Timeline::new(&device) }.expect("timeline semaphore");
         Self {
             entry,
             instance,
@@ -275,7 +281,16 @@ impl Gpu {
             debug_utils: options.validation || options.debug_utils,
             debug,
             messages,
+            timeline: Some(timeline),
+            timeline_value: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The timeline [`Gpu::submit_and_wait`] signals.
+    pub fn timeline(&self) -> &staging::Timeline {
+        self.timeline
+            .as_ref()
+            .expect("the timeline lives until drop")
     }
 
     /// The description of an allocator on this device: debug names on, buffer device address on,
@@ -333,8 +348,12 @@ impl Gpu {
         Some(unsafe { staging::Submitter::new(&self.device, queue, family) }.expect("submitter"))
     }
 
-    /// Records commands with `record`, submits them on the queue and waits for them to finish.
-    pub fn submit_and_wait(&self, record: impl FnOnce(vk::CommandBuffer)) {
+    /// Records commands with `record`, submits them on the queue and waits for them to finish;
+    /// the submission signals the returned value on [`Gpu::timeline`].
+    pub fn submit_and_wait(&self, record: impl FnOnce(vk::CommandBuffer)) -> u64 {
+        let value = 1 + self
+            .timeline_value
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let pool_info = vk::CommandPoolCreateInfo::default()
             .flags(vk::CommandPoolCreateFlags::TRANSIENT)
             .queue_family_index(self.queue_family);
@@ -364,10 +383,18 @@ impl Gpu {
                 .device
                 .create_fence(&vk::FenceCreateInfo::default(), None)
                 .expect("fence");
-            let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(cmd)];
-            let submit = [vk::SubmitInfo2::default().command_buffer_infos(&cmds)];
+            // vkQueueSubmit, not vkQueueSubmit2, with the timeline: see `staging::Submitter`.
+            let cmds = [cmd];
+            let semaphores = [self.timeline().raw()];
+            let values = [value];
+            let mut timeline =
+                vk::TimelineSemaphoreSubmitInfo::default().signal_semaphore_values(&values);
+            let submit = [vk::SubmitInfo::default()
+                .command_buffers(&cmds)
+                .signal_semaphores(&semaphores)
+                .push_next(&mut timeline)];
             self.device
-                .queue_submit2(self.queue, &submit, fence)
+                .queue_submit(self.queue, &submit, fence)
                 .expect("submit");
             self.device
                 .wait_for_fences(&[fence], true, u64::MAX)
@@ -375,6 +402,7 @@ impl Gpu {
             self.device.destroy_fence(fence, None);
             self.device.destroy_command_pool(pool, None);
         }
+        value
     }
 
     /// Validation messages so far, removing them: for tests that provoke a message on purpose.
@@ -470,6 +498,9 @@ impl Drop for Gpu {
         // (device, messenger, instance) keeps each object's parent alive until it is gone.
         unsafe {
             let _ = self.device.device_wait_idle();
+            if let Some(timeline) = self.timeline.take() {
+                timeline.destroy();
+            }
             self.device.destroy_device(None);
             if let Some((loader, messenger)) = self.debug.take() {
                 loader.destroy_debug_utils_messenger(messenger, None);

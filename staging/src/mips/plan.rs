@@ -92,11 +92,15 @@ fn even_or_one((w, h): (u32, u32)) -> bool {
 /// dispatch of 2 levels. With `fold`, a dispatch whose last level fits one tile takes the rest
 /// of the chain as its [`MipPass::tail`] instead of a dispatch of their own (an all-even one, on
 /// levels of at most 1024x1024 texels, by turning general; larger all-even ones take none). A
-/// pure function, tested without a GPU.
+/// pure function, tested without a GPU. Levels past the extent's full chain (at most 32) are not
+/// planned, so the plan holds at most 32 passes whatever `base` and `levels` say.
 pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32, fold: bool) -> Vec<MipPass> {
+    let longest = extent.0.max(extent.1).max(1);
+    let levels = levels.min(u32::BITS - longest.leading_zeros());
     let mut passes = Vec::new();
     let mut s = base;
-    while s + 1 < levels {
+    // `levels` is at most 32 from here, so `s`, `made` and `tail` stay far from overflow.
+    while s < levels.saturating_sub(1) {
         let remaining = levels - 1 - s;
         // Steps after the first read shared memory, so their source levels must be even or 1:
         // an odd level's last texels filter a neighbour tile's first. Where one workgroup makes
@@ -349,5 +353,30 @@ mod tests {
     #[test]
     fn nothing_to_make_from_the_last_level() {
         assert!(plan_compute_passes((64, 64), 6, 7, true).is_empty());
+    }
+
+    /// Unchecked arithmetic: bases and level counts at the edges of `u32` neither overflow nor
+    /// make a plan longer than the extent's chain.
+    #[test]
+    fn unchecked_arithmetic_edges_plan_within_the_chain() {
+        for extent in [
+            (1, 1),
+            (7, 3),
+            (4096, 4096),
+            (u32::MAX, 1),
+            (u32::MAX, u32::MAX),
+        ] {
+            for base in [0, 1, 31, 32, u32::MAX - 1, u32::MAX] {
+                for levels in [0, 1, 33, u32::MAX - 1, u32::MAX] {
+                    let passes = plan_compute_passes(extent, base, levels, true);
+                    assert!(passes.len() <= 32, "{extent:?} {base} {levels}");
+                    let last = passes.last().map_or(0, |p| p.src_level + p.levels + p.tail);
+                    assert!(
+                        last < 33,
+                        "{extent:?} {base} {levels}: ends at level {last}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -270,10 +270,13 @@ fn buffer_case_runs(rig: &mut Rig, case: &BufferCase) -> Result<(), TestCaseErro
                     Ok(Progress::Done(done))
                 })?;
                 log(&result);
-                if let (Ok(left), Some(r)) = (&result, readback.take()) {
+                if let (Ok(left), Some(mut r)) = (&result, readback.take()) {
                     prop_assert_eq!(*left, to);
                     state = to;
-                    let got = r.read(&rig.alloc).unwrap();
+                    let timeline = rig.submitter.timeline();
+                    // SAFETY: `run` waited for its last submission, which copied into it.
+                    unsafe { r.submitted(timeline, rig.submitter.last_value()) };
+                    let got = r.read(&rig.alloc, timeline).unwrap();
                     for (i, g) in got.iter().enumerate() {
                         if let Some(want) = shadow[*start as usize + i] {
                             prop_assert_eq!(
@@ -625,11 +628,14 @@ fn image_case_runs(rig: &mut Rig, case: &ImageCase) -> Result<(), TestCaseError>
                     Ok(Progress::Done(done))
                 })?;
                 log(&result);
-                if let (Ok(left), Some(r)) = (&result, readback.take()) {
+                if let (Ok(left), Some(mut r)) = (&result, readback.take()) {
                     prop_assert_eq!(*left, to);
                     state = to;
+                    let timeline = rig.submitter.timeline();
+                    // SAFETY: `run` waited for its last submission, which copied into it.
+                    unsafe { r.submitted(timeline, rig.submitter.last_value()) };
                     for ((level, layer), want) in &shadow {
-                        let got = r.read(&rig.alloc, *level, *layer).unwrap();
+                        let got = r.read(&rig.alloc, timeline, *level, *layer).unwrap();
                         let same = if img.format() == vk::Format::D32_SFLOAT {
                             true // depth copies may clamp or canonicalise arbitrary bits
                         } else {

@@ -28,7 +28,7 @@ fn upload_sampled_transfer_read_sampled_chain_has_no_hazards() {
     let verts = pattern(4096, 2);
     let (mut readbacks, mut vreadbacks) = (Vec::new(), Vec::new());
     // One command buffer holds the whole chain, so synchronization validation sees every hazard.
-    gpu.submit_and_wait(|cmd| {
+    let value = gpu.submit_and_wait(|cmd| {
         let sampled: ResourceState = Access::FragmentShaderSampledRead.into();
         let mut upload = ImageUpload::packed(
             &stager,
@@ -106,16 +106,22 @@ fn upload_sampled_transfer_read_sampled_chain_has_no_hazards() {
         }
         assert_eq!(state, sampled);
     });
-    ring.submitted(1);
-    ring.reclaim(1);
+    // SAFETY: the submission that signalled `value` read the ring and copied into every
+    // readback, and has completed.
+    unsafe { ring.submitted(gpu.timeline(), value) }.unwrap();
+    ring.reclaim(gpu.timeline()).unwrap();
     assert_eq!(ring.in_use(), 0);
-    for readback in vreadbacks {
-        assert_eq!(readback.read(&alloc).unwrap(), verts);
+    for mut readback in vreadbacks {
+        // SAFETY: as above.
+        unsafe { readback.submitted(gpu.timeline(), value) };
+        assert_eq!(readback.read(&alloc, gpu.timeline()).unwrap(), verts);
         // SAFETY: completed.
         unsafe { readback.destroy(&alloc) };
     }
-    for readback in readbacks {
-        assert_eq!(readback.read(&alloc, 0, 0).unwrap(), texels);
+    for mut readback in readbacks {
+        // SAFETY: as above.
+        unsafe { readback.submitted(gpu.timeline(), value) };
+        assert_eq!(readback.read(&alloc, gpu.timeline(), 0, 0).unwrap(), texels);
         // SAFETY: completed.
         unsafe { readback.destroy(&alloc) };
     }

@@ -369,7 +369,7 @@ fn an_image_placed_by_the_caller_is_uploaded_and_read_back_through_its_plain_des
     )
     .unwrap();
     let mut readback = None;
-    gpu.submit_and_wait(|cmd| {
+    let value = gpu.submit_and_wait(|cmd| {
         // SAFETY: recording on the Gpu's queue; the image, its memory and the ring outlive the wait.
         unsafe {
             let Progress::Done(done) = upload.record(&stager, &alloc, cmd, &mut ring).unwrap()
@@ -382,8 +382,13 @@ fn an_image_placed_by_the_caller_is_uploaded_and_read_back_through_its_plain_des
             readback = Some(r);
         }
     });
-    let readback = readback.unwrap();
-    assert!(readback.read(&alloc, 0, 0).unwrap() == data, "bytes differ");
+    let mut readback = readback.unwrap();
+    // SAFETY: the submission that signalled `value` copied into it.
+    unsafe { readback.submitted(gpu.timeline(), value) };
+    assert!(
+        readback.read(&alloc, gpu.timeline(), 0, 0).unwrap() == data,
+        "bytes differ"
+    );
     // SAFETY: the submission completed; the image before its memory.
     unsafe {
         readback.destroy(&alloc);
@@ -430,10 +435,10 @@ fn a_frames_uploads_share_one_barrier_before_their_copies_and_one_after() {
         })
         .collect();
     let mut readbacks = Vec::new();
-    gpu.submit_and_wait(|cmd| {
+    let value = gpu.submit_and_wait(|cmd| {
         let (mut pre, mut post) = (staging::BarrierBatch::new(), staging::BarrierBatch::new());
         for upload in &mut uploads {
-            upload.begin(&mut pre);
+            upload.begin(&mut pre).unwrap();
         }
         assert_eq!(
             pre.image_barriers().len(),
@@ -462,9 +467,11 @@ fn a_frames_uploads_share_one_barrier_before_their_copies_and_one_after() {
             }
         }
     });
-    for (readback, bytes) in readbacks.into_iter().zip(&data) {
+    for (mut readback, bytes) in readbacks.into_iter().zip(&data) {
+        // SAFETY: the submission that signalled `value` copied into it.
+        unsafe { readback.submitted(gpu.timeline(), value) };
         assert!(
-            &readback.read(&alloc, 0, 0).unwrap() == bytes,
+            &readback.read(&alloc, gpu.timeline(), 0, 0).unwrap() == bytes,
             "bytes differ"
         );
         // SAFETY: completed.
@@ -537,10 +544,10 @@ fn buffers_placed_by_the_caller_share_batched_barriers_and_are_not_borrowed_by_t
         .map(|(b, d)| BufferUpload::new(b, 0, d, vertex, vertex).unwrap())
         .collect();
     let mut readbacks = Vec::new();
-    gpu.submit_and_wait(|cmd| {
+    let value = gpu.submit_and_wait(|cmd| {
         let (mut pre, mut post) = (staging::BarrierBatch::new(), staging::BarrierBatch::new());
         for upload in &mut uploads {
-            upload.begin(&mut pre);
+            upload.begin(&mut pre).unwrap();
         }
         assert_eq!(pre.buffer_barriers().len(), 4);
         // SAFETY: recording on the Gpu's queue; buffers, memory and ring outlive the wait.
@@ -563,8 +570,13 @@ fn buffers_placed_by_the_caller_share_batched_barriers_and_are_not_borrowed_by_t
             }
         }
     });
-    for (readback, d) in readbacks.into_iter().zip(&data) {
-        assert!(&readback.read(&alloc).unwrap() == d, "bytes differ");
+    for (mut readback, d) in readbacks.into_iter().zip(&data) {
+        // SAFETY: the submission that signalled `value` copied into it.
+        unsafe { readback.submitted(gpu.timeline(), value) };
+        assert!(
+            &readback.read(&alloc, gpu.timeline()).unwrap() == d,
+            "bytes differ"
+        );
         // SAFETY: completed.
         unsafe { readback.destroy(&alloc) };
     }
@@ -596,7 +608,7 @@ fn one_level_streams_in_while_the_others_keep_their_state_and_contents() {
     let first: Vec<_> = all.iter().copied().filter(|l| l.level != 2).collect();
     let level2: Vec<_> = all.iter().copied().filter(|l| l.level == 2).collect();
     let mut readback = None;
-    gpu.submit_and_wait(|cmd| {
+    let value = gpu.submit_and_wait(|cmd| {
         for layouts in [&first, &level2] {
             // Each upload names only its own levels: the second one's UNDEFINED `from` must not
             // discard what the first one wrote.
@@ -605,7 +617,7 @@ fn one_level_streams_in_while_the_others_keep_their_state_and_contents() {
                     .unwrap()
                     .listed_subresources_only();
             let mut pre = staging::BarrierBatch::new();
-            upload.begin(&mut pre);
+            upload.begin(&mut pre).unwrap();
             let covered: Vec<u32> = pre
                 .image_barriers()
                 .iter()
@@ -630,14 +642,19 @@ fn one_level_streams_in_while_the_others_keep_their_state_and_contents() {
             unsafe { stager.record_image_readback(&alloc, cmd, &image, sampled, sampled) }.unwrap();
         readback = Some(r);
     });
-    let readback = readback.unwrap();
+    let mut readback = readback.unwrap();
+    // SAFETY: the submission that signalled `value` copied into it.
+    unsafe { readback.submitted(gpu.timeline(), value) };
     for layout in &all {
         let size = staging::block_info(RGBA)
             .unwrap()
             .extent_bytes(image.level_extent(layout.level)) as usize;
         let want = &data[layout.offset as usize..][..size];
         assert!(
-            readback.read(&alloc, layout.level, 0).unwrap() == want,
+            readback
+                .read(&alloc, gpu.timeline(), layout.level, 0)
+                .unwrap()
+                == want,
             "level {} differs",
             layout.level
         );

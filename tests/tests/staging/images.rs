@@ -68,10 +68,16 @@ fn upload_and_read(
         })
     }
     .unwrap();
-    let readback = readback.unwrap();
+    let mut readback = readback.unwrap();
+    // SAFETY: `run` waited for its last submission, which copied into it.
+    unsafe { readback.submitted(submitter.timeline(), submitter.last_value()) };
     let out = layouts
         .iter()
-        .map(|l| readback.read(alloc, l.level, l.layer).unwrap())
+        .map(|l| {
+            readback
+                .read(alloc, submitter.timeline(), l.level, l.layer)
+                .unwrap()
+        })
         .collect();
     // SAFETY: every submission has completed (run waits for the last).
     unsafe {

@@ -31,7 +31,7 @@ pub fn read_back(
     let stager = gpu.stager();
     let mut out = None;
     let from = staging::ResourceState::new(from);
-    gpu.submit_and_wait(|cmd| {
+    let value = gpu.submit_and_wait(|cmd| {
         // SAFETY: recording on the Gpu's queue; the buffer outlives the wait.
         let (readback, _) = unsafe {
             stager.record_buffer_readback(alloc, cmd, buffer, 0..buffer.size(), from, from)
@@ -39,8 +39,10 @@ pub fn read_back(
         .unwrap();
         out = Some(readback);
     });
-    let readback = out.unwrap();
-    let bytes = readback.read(alloc).unwrap();
+    let mut readback = out.unwrap();
+    // SAFETY: the submission that signalled `value` copied into it.
+    unsafe { readback.submitted(gpu.timeline(), value) };
+    let bytes = readback.read(alloc, gpu.timeline()).unwrap();
     // SAFETY: the copy has completed (submit_and_wait waited).
     unsafe { readback.destroy(alloc) };
     bytes

@@ -359,9 +359,11 @@ fn check(
         Err(err) => panic!("{} {format:?} {method:?}: {err}", case.name),
     };
     if !refused {
-        let readback = readback.take().unwrap();
+        let mut readback = readback.take().unwrap();
+        // SAFETY: `run` waited for its last submission, which copied into it.
+        unsafe { readback.submitted(submitter.timeline(), submitter.last_value()) };
         verify(
-            alloc,
+            (alloc, submitter.timeline()),
             &image,
             &readback,
             k,
@@ -385,7 +387,7 @@ fn check(
 }
 
 fn verify(
-    alloc: &Allocator,
+    (alloc, timeline): (&Allocator, &staging::Timeline),
     image: &GpuImage,
     readback: &staging::ImageReadback,
     k: Kind,
@@ -395,10 +397,10 @@ fn verify(
 ) {
     let bytes_per_texel = if k == Kind::Half { 8 } else { 4 };
     for layer in 0..image.array_layers() {
-        let mut prev = readback.read(alloc, 0, layer).unwrap();
+        let mut prev = readback.read(alloc, timeline, 0, layer).unwrap();
         for level in 1..image.mip_levels() {
             let (src, dst) = (image.level_extent(level - 1), image.level_extent(level));
-            let got = readback.read(alloc, level, layer).unwrap();
+            let got = readback.read(alloc, timeline, level, layer).unwrap();
             let want = reference(method, &decode(k, &prev), src, dst);
             // Dimensions halved from an odd extent: their blit weights are not exact halves.
             let inexact_dims = [
@@ -846,10 +848,14 @@ fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
                 })
                 .unwrap();
         }
-        let readback = readback.unwrap();
+        let mut readback = readback.unwrap();
+        // SAFETY: `run` waited for its last submission, which copied into it.
+        unsafe { readback.submitted(submitter.timeline(), submitter.last_value()) };
         for level in 0..7 {
             let want = if level < 3 { green } else { red };
-            let got = readback.read(&alloc, level, 0).unwrap();
+            let got = readback
+                .read(&alloc, submitter.timeline(), level, 0)
+                .unwrap();
             assert!(
                 got.chunks_exact(4).all(|t| t == want),
                 "{method:?}: level {level} is not {want:?} (first texel {:?})",

@@ -121,7 +121,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     .unwrap()
     .path(staging::UploadPath::Staged);
     let mut pre = BarrierBatch::new();
-    split.begin(&mut pre);
+    split.begin(&mut pre).unwrap();
     // SAFETY: refused before anything is recorded.
     let err = unsafe {
         split.record_copies(
