@@ -41,6 +41,15 @@ impl Memory {
 /// of other host access meanwhile. Code that holds the buffer itself uses
 /// [`Allocator::write`](crate::Allocator::write) and [`Allocator::flush`](crate::Allocator::flush),
 /// which are safe.
+///
+/// ```compile_fail,E0133
+/// # fn f(allocator: &allocator::Allocator, buffer: allocator::GpuBuffer) {
+/// let access = buffer.host_access().expect("mappable");
+/// // SAFETY: no GPU work uses it.
+/// unsafe { allocator.destroy_buffer(buffer) };
+/// allocator.flush_host(&access, 0, 4); // the buffer is gone: only `unsafe` code may try
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct HostAccess {
     /// The first byte of the buffer in the mapping.

@@ -141,14 +141,33 @@ pub fn start(
     let thread = std::thread::Builder::new()
         .name(format!("load {}", source.name()))
         .spawn(move || {
-            let loaded = load(
-                &thread_source,
-                id,
-                &context,
-                &allocator,
-                &mut uploader,
-                &thread_total,
-            );
+            // A parser that panics (the `gltf` crate does on some malformed files) must not take
+            // the uploader (its staging ring, semaphores and command pools) down with the thread,
+            // nor leave the scene's resources behind: the panic becomes this load's error.
+            let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                load(
+                    &thread_source,
+                    id,
+                    &context,
+                    &allocator,
+                    &mut uploader,
+                    &thread_total,
+                )
+            }))
+            .unwrap_or_else(|panic| {
+                // The load stopped wherever it was: let the GPU finish what it had submitted
+                // before the cleanup below destroys what that work uses.
+                let waited = uploader.wait_idle();
+                let error = anyhow!(
+                    "loading {}: the loader panicked: {}",
+                    thread_source.name(),
+                    panic_message(panic.as_ref())
+                );
+                Err(match waited {
+                    Ok(()) => error,
+                    Err(wait) => error.context(wait),
+                })
+            });
             if loaded.is_err() {
                 // Nothing of a failed scene survives: what it made is destroyed now (the uploader
                 // waited for its own submissions; the render thread never saw this scene).
@@ -180,6 +199,15 @@ pub fn start(
         thread,
         result,
     }
+}
+
+/// What a caught panic said, where it said it as a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 /// Decodes every encoded texture on worker threads.

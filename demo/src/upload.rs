@@ -245,6 +245,16 @@ impl Uploader {
         Ok(done.state)
     }
 
+    /// Waits for every submission of both submitters: after a load was cut short (a panic), so
+    /// that what it made can be destroyed.
+    pub fn wait_idle(&mut self) -> Result<()> {
+        self.upload.wait_idle()?;
+        if let Some(graphics) = self.graphics.as_mut() {
+            graphics.wait_idle()?;
+        }
+        Ok(())
+    }
+
     /// Whether the mip generator can make `image`'s chain.
     pub fn can_generate(&self, image: &GpuImage) -> bool {
         self.mips.resolve(image, MipMethod::Auto).is_ok()

@@ -471,3 +471,38 @@ fn bad_input_gets_an_error_naming_the_file_and_leaves_nothing_behind() {
         assert!(!stderr.contains("panicked"), "{}: {stderr}", path.display());
     }
 }
+
+/// Loader panics: a `byteStride` of 4 on a VEC3 float view is valid JSON the `gltf` crate's
+/// reader panics on. The load fails with an error naming the file, the uploader survives (its
+/// staging ring, semaphores and command pools are destroyed at exit: `--check-leaks` and the
+/// validation layer's VUID-vkDestroyDevice-device-00378 would say otherwise) and the demo exits
+/// non-zero.
+#[test]
+fn loader_panics_become_an_error_naming_the_file_and_leave_nothing_behind() {
+    let (json, bin, png) = gltf_parts(Some("quad.bin"), Some("quad%20texture.png"));
+    let view = r#"{"buffer": 0, "byteOffset": 0, "byteLength": 48}"#;
+    assert!(json.contains(view));
+    let json = json.replace(
+        view,
+        r#"{"buffer": 0, "byteOffset": 0, "byteLength": 48, "byteStride": 4}"#,
+    );
+    let dir = temp("stride").with_extension("d");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("stride four.gltf");
+    std::fs::write(&path, json).unwrap();
+    std::fs::write(dir.join("quad.bin"), bin).unwrap();
+    std::fs::write(dir.join("quad texture.png"), png).unwrap();
+    let mut command = headless();
+    command.args(["--check-leaks", "--validation", "--scene"]);
+    command.arg(&path);
+    let output = run(command);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "accepted: {stderr}");
+    assert!(
+        stderr.contains("stride four.gltf") && stderr.contains("the loader panicked"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("leak:"), "leaked: {stderr}");
+    assert!(!stderr.contains("validation message"), "{stderr}");
+    assert!(!stderr.contains("thread died"), "{stderr}");
+}

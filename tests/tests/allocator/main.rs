@@ -3,6 +3,7 @@
 //! validation message when dropped.
 
 mod bad_input;
+mod handles;
 mod host_access;
 mod leaks;
 mod lifecycle;

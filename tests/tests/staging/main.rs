@@ -7,6 +7,7 @@ mod edges;
 mod images;
 mod mips;
 mod ownership;
+mod soundness;
 
 /// Deterministic bytes for a test case.
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
