@@ -19,17 +19,25 @@
 //! (see the `staging` crate) or anything that records commands.
 //!
 //! # Soundness
-//! Safe methods never reach memory they must not. What makes the crate's `unsafe` blocks sound:
+//! Safe methods never reach memory they must not. What each relies on:
 //! - a handle's memory and mapping live exactly as long as the handle (handles are not `Clone`,
 //!   and `destroy_*` consumes them), so a mapped pointer read through a handle is live;
+//! - every handle and memory block carries the allocator that made it, and every safe method
+//!   refuses one of another allocator, of this device or another ([`Error::ForeignHandle`]),
+//!   before VMA or Vulkan sees it (`create_placed_*` included:
+//!   VUID-vkBindBufferMemory-memory-parent);
 //! - every host read, write, flush and invalidate is range-checked against the resource's size
 //!   with checked arithmetic (`Error::OutOfBounds`), and refused on memory the host may not touch
 //!   (`Error::NotMappable`); a [`Mapping`] borrows its resource and checks its own ranges;
 //! - every description is validated before the first Vulkan call (flags, usage, formats,
 //!   features and limits), so only valid create infos reach Vulkan, and only core format values
-//!   reach `vkGetPhysicalDeviceImageFormatProperties`;
-//! - the `unsafe` methods (`new`, `destroy_*`) list the caller's duties: handles of this
-//!   allocator's device, and no pending GPU work on what is destroyed.
+//!   reach `vkGetPhysicalDeviceImageFormatProperties`; the [`placement`] planner's sums are
+//!   checked ([`placement::Placement::total`] and its neighbours return errors, never wrapped
+//!   numbers);
+//! - the `unsafe` methods list the caller's duties: `new` (handles that match the description),
+//!   `destroy_*` / `free_memory` (this allocator's handle, no pending GPU work), and
+//!   [`Allocator::flush_host`], whose [`HostAccess`] is plain data that does not keep its buffer
+//!   alive (the buffer must still exist).
 //!
 //! ```no_run
 //! use allocator::{Allocator, AllocatorDesc, BufferDesc, ImageDesc, MemoryIntent};

@@ -21,18 +21,44 @@
 //! (wgpu allocates a full-size staging buffer per write: wgpu PR #7114).
 //!
 //! # Soundness and errors
-//! - Staging memory is written only through [`StagingRing::bytes_mut`], which takes a
-//!   [`RingSpan`] the ring handed out: spans cannot be built by callers (private fields), carry
-//!   their ring's id and a sequence number, and are refused once reclaimed, so a safe caller
-//!   cannot reach outside the mapping or into space the GPU may be reading for a later span.
-//! - All arithmetic on caller-supplied sizes, offsets, pitches and alignments is checked;
-//!   [`Piece`]s are made only by the planner, which checked each against the caller's data.
-//! - Recording functions check everything first (usage, sample count, states against the
-//!   device's queue families and the image's usage, the ring's size), then do host work, then
-//!   record. An error leaves the command buffer, the ring (rolled back) and the upload object as
-//!   they were, so the same call can be retried.
-//! - `unsafe` is on the functions that record or submit: the caller vouches for the command
-//!   buffer's device and queue, and for the resources outliving the GPU work.
+//! No safe call makes the host or the GPU touch memory outside the resource it names, or memory
+//! the other side is still using. Each public entry point is one of three kinds:
+//!
+//! - **Checked** against the truth, with a typed [`Error`]:
+//!   - [`StagingRing::bytes_mut`] / [`StagingRing::flush`] take only a [`RingSpan`] the ring
+//!     handed out (private fields, the ring's id and a sequence number), still live and not yet
+//!     submitted ([`Error::StaleSpan`]): the host never writes outside the mapping, into space a
+//!     submission may read, or into space reclaimed for a later span.
+//!   - [`StagingRing::reclaim`] reads the counter of the [`Timeline`] the outstanding
+//!     submissions signal from the device ([`Error::ForeignTimeline`] for another one); there is
+//!     no number to pass. [`BufferReadback::read`] / [`ImageReadback::read`] likewise refuse
+//!     until that counter reached their copy's value ([`Error::NotSubmitted`],
+//!     [`Error::NotComplete`]).
+//!   - Uploads, readbacks and mip generation check ranges, levels, layers, formats, usage and
+//!     sample counts against their [`BufferTarget`] / [`ImageTarget`], and states against the
+//!     device's queue families and the image's usage, *before* anything is rewritten (`adopt`
+//!     included) or recorded; an upload that is done refuses to record again
+//!     ([`Error::AlreadyFinished`]); uploads begun into one [`BarrierBatch`] that write the same
+//!     bytes or subresources are refused ([`Error::Overlap`]).
+//!   - Every sum, product and shift on caller values is checked, in the pure planners too
+//!     ([`plan_subresource`] holds at most one piece per byte of the data it was given;
+//!     [`plan_compute_passes`] at most 32 passes). An error leaves the command buffer, the ring
+//!     (rolled back) and the upload as they were, so the same call can be retried.
+//! - **`unsafe` with a stated duty**, where the truth is not at hand:
+//!   - [`BufferTarget::new`] / [`ImageTarget::new`]: the claimed size, extent, levels, layers
+//!     and format are the raw handle's real ones (targets from `&GpuBuffer`, `&GpuImage`,
+//!     `&PlacedBuffer`, `&PlacedImage` are made safely from the handle's own description);
+//!   - [`StagingRing::submitted`] and the readbacks' `submitted`: the work that reads the spans
+//!     (writes the readback) completes before the timeline reaches the value named;
+//!   - the functions that record or submit ([`BufferUpload::record`], [`BarrierBatch::record`],
+//!     [`MipGenerator::record`], [`Submitter::run`], ...): the command buffer's device and queue,
+//!     the resources outliving the GPU work, and, for barriers the caller added by raw handle,
+//!     that they name resources of the device;
+//!   - constructors over raw Vulkan objects ([`Stager::new`], [`Timeline::new`], ...) and
+//!     `destroy` functions.
+//! - **Unrepresentable**: a span cannot be forged, a ring cannot be reclaimed by a number, and a
+//!   readback cannot be read without the timeline it checks (`compile_fail` examples on
+//!   [`StagingRing`], [`BufferReadback`] and [`BufferTarget`]).
 //!
 //! ```no_run
 //! use staging::{Access, BufferUpload, ResourceState, Stager, StagingRing, Progress};
@@ -43,7 +69,8 @@
 //! // SAFETY: `cmd` is recording; the buffer and ring outlive the submission.
 //! match unsafe { upload.record(stager, allocator, cmd, ring)? } {
 //!     Progress::Done(done) => assert_eq!(done.state, Access::VertexBuffer.into()),
-//!     Progress::Pending => { /* submit `cmd`, ring.submitted(value), record again */ }
+//!     Progress::Pending => { /* submit `cmd` signalling a timeline value, tell the ring
+//!                               (`ring.submitted(&timeline, value)`), record again */ }
 //! }
 //! # Ok(()) }
 //! ```
