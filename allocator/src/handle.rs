@@ -98,8 +98,14 @@ impl GpuBuffer {
         self.raw
     }
 
-    /// The VMA allocation backing it.
-    pub fn allocation(&self) -> &vk_mem::Allocation {
+    /// The VMA allocation backing it, for what this crate does not wrap.
+    ///
+    /// # Safety
+    /// vk-mem's `Allocation` is `Copy`, and some of vk-mem's safe methods
+    /// (`get_allocation_info`, ...) dereference it: the caller uses it, and any copy of it, only
+    /// while this handle is alive, and only with the VMA allocator of the allocator that made
+    /// it ([`Allocator::vma`](crate::Allocator::vma)).
+    pub unsafe fn allocation(&self) -> &vk_mem::Allocation {
         &self.memory.allocation
     }
 
@@ -187,8 +193,11 @@ impl GpuImage {
         self.raw
     }
 
-    /// The VMA allocation backing it.
-    pub fn allocation(&self) -> &vk_mem::Allocation {
+    /// The VMA allocation backing it, for what this crate does not wrap.
+    ///
+    /// # Safety
+    /// As for [`GpuBuffer::allocation`].
+    pub unsafe fn allocation(&self) -> &vk_mem::Allocation {
         &self.memory.allocation
     }
 

@@ -220,7 +220,7 @@ impl Allocator {
     ) -> Result<()> {
         self.check_owner(buffer.memory.owner, "buffer")?;
         check_host_range(&buffer.memory, offset, len, buffer.size)?;
-        let (allocation, flags) = (buffer.allocation(), buffer.memory_flags());
+        let (allocation, flags) = (&buffer.memory.allocation, buffer.memory_flags());
         sync_range(self.vma_ref(), allocation, flags, Sync::Flush, offset, len)
     }
 
@@ -235,7 +235,7 @@ impl Allocator {
     ) -> Result<()> {
         self.check_owner(buffer.memory.owner, "buffer")?;
         check_host_range(&buffer.memory, offset, len, buffer.size)?;
-        let (allocation, flags) = (buffer.allocation(), buffer.memory_flags());
+        let (allocation, flags) = (&buffer.memory.allocation, buffer.memory_flags());
         sync_range(
             self.vma_ref(),
             allocation,

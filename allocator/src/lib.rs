@@ -26,6 +26,11 @@
 //!   refuses one of another allocator, of this device or another ([`Error::ForeignHandle`]),
 //!   before VMA or Vulkan sees it (`create_placed_*` included:
 //!   VUID-vkBindBufferMemory-memory-parent);
+//! - host access and GPU access to the same bytes are never both safe: the GPU reaches a
+//!   resource only through commands recorded with its raw handle, which is `unsafe` code (ash's,
+//!   or `staging`'s recording functions), and that code carries the duty to order the GPU's
+//!   access against the host's (a fence or timeline wait before [`Allocator::read`] of what the
+//!   GPU wrote, none of [`Allocator::write`] into what a pending submission reads);
 //! - every host read, write, flush and invalidate is range-checked against the resource's size
 //!   with checked arithmetic (`Error::OutOfBounds`), and refused on memory the host may not touch
 //!   (`Error::NotMappable`); a [`Mapping`] borrows its resource and checks its own ranges;
@@ -35,8 +40,9 @@
 //!   checked ([`placement::Placement::total`] and its neighbours return errors, never wrapped
 //!   numbers);
 //! - the `unsafe` methods list the caller's duties: `new` (handles that match the description),
-//!   `destroy_*` / `free_memory` (this allocator's handle, no pending GPU work), and
-//!   [`Allocator::flush_host`], whose [`HostAccess`] is plain data that does not keep its buffer
+//!   `destroy_*` / `free_memory` (this allocator's handle, no pending GPU work),
+//!   [`GpuBuffer::allocation`] / [`GpuImage::allocation`] (vk-mem's `Copy` allocation, used only
+//!   while its handle lives), and [`Allocator::flush_host`], whose [`HostAccess`] is plain data that does not keep its buffer
 //!   alive (the buffer must still exist).
 //!
 //! ```no_run

@@ -52,8 +52,9 @@
 //!     (writes the readback) completes before the timeline reaches the value named;
 //!   - the functions that record or submit ([`BufferUpload::record`], [`BarrierBatch::record`],
 //!     [`MipGenerator::record`], [`Submitter::run`], ...): the command buffer's device and queue,
-//!     the resources outliving the GPU work, and, for barriers the caller added by raw handle,
-//!     that they name resources of the device;
+//!     the resources outliving the GPU work and no host access touching the bytes it writes or
+//!     reads meanwhile, and, for barriers the caller added by raw handle, that they name
+//!     resources of the device;
 //!   - constructors over raw Vulkan objects ([`Stager::new`], [`Timeline::new`], ...) and
 //!     `destroy` functions.
 //! - **Unrepresentable**: a span cannot be forged, a ring cannot be reclaimed by a number, and a

@@ -264,7 +264,9 @@ impl Stager {
             let extent = src.level_extent(level);
             let size = block.extent_bytes(extent);
             for layer in 0..src.array_layers() {
-                offset = offset.next_multiple_of(align);
+                offset = offset
+                    .checked_next_multiple_of(align)
+                    .ok_or_else(|| Error::invalid("src", "the image's size overflows u64"))?;
                 entries.push(Entry {
                     level,
                     layer,

@@ -497,7 +497,9 @@ impl<'a> BufferUpload<'a> {
     ///
     /// # Safety
     /// As for [`BufferUpload::record`], and the `pre` batch is recorded before these copies,
-    /// `post` after them.
+    /// `post` after them. Uploads begun into one batch are checked not to overlap; an upload
+    /// begun into another batch whose copies write the same bytes is ordered against these by a
+    /// barrier of the caller's.
     pub unsafe fn record_copies(
         &mut self,
         stager: &Stager,
@@ -997,6 +999,9 @@ impl<'a> ImageUpload<'a> {
     /// # Safety
     /// As for [`ImageUpload::record`], and the `pre` batch that `begin` filled is recorded in
     /// `cmd` (or earlier on the same queue) before these copies; `post` is recorded after them.
+    /// Uploads begun into one batch are checked not to overlap; an upload begun into another
+    /// batch whose copies write the same subresources is ordered against these by a barrier of
+    /// the caller's.
     pub unsafe fn record_copies(
         &mut self,
         stager: &Stager,
