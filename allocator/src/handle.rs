@@ -105,6 +105,12 @@ impl GpuBuffer {
     /// (`get_allocation_info`, ...) dereference it: the caller uses it, and any copy of it, only
     /// while this handle is alive, and only with the VMA allocator of the allocator that made
     /// it ([`Allocator::vma`](crate::Allocator::vma)).
+    ///
+    /// ```compile_fail,E0133
+    /// # fn f(buffer: &allocator::GpuBuffer) {
+    /// let allocation = *buffer.allocation(); // a copy that would outlive the buffer
+    /// # }
+    /// ```
     pub unsafe fn allocation(&self) -> &vk_mem::Allocation {
         &self.memory.allocation
     }

@@ -15,6 +15,12 @@
 //! let target = staging::BufferTarget::new(raw, 4096, ash::vk::BufferUsageFlags::TRANSFER_DST);
 //! # }
 //! ```
+//! ```compile_fail,E0133
+//! # fn f(raw: ash::vk::Image, image: &allocator::GpuImage) {
+//! let info = allocator::ImageInfo { mip_levels: 20, ..image.info() };
+//! let target = staging::ImageTarget::new(raw, info);
+//! # }
+//! ```
 
 use allocator::{GpuBuffer, GpuImage, HostAccess, ImageInfo, PlacedBuffer, PlacedImage};
 use ash::vk;
