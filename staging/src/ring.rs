@@ -427,17 +427,26 @@ impl StagingRing {
     /// on `timeline.raw()` (or a later value), or it has already completed, or it is never
     /// submitted. Calling this after waiting for the submission is always sound.
     pub unsafe fn submitted(&mut self, timeline: &Timeline, value: u64) -> Result<()> {
+        self.check_submitted(timeline, value)?;
         if self.state.groups.is_empty() {
             self.timeline = Some(timeline.id());
-        } else if self.timeline != Some(timeline.id()) {
-            return Err(Error::ForeignTimeline);
-        }
-        if let Some(last) = self.state.groups.back().map(|g| g.value) {
-            if value < last {
-                return Err(Error::TimelineRegressed { value, last });
-            }
         }
         self.state.submitted(value);
+        Ok(())
+    }
+
+    /// What [`StagingRing::submitted`] would refuse, asked before a submission is made (a
+    /// refusal after it would leave spans the GPU reads writable).
+    pub(crate) fn check_submitted(&self, timeline: &Timeline, value: u64) -> Result<()> {
+        let Some(last) = self.state.groups.back().map(|g| g.value) else {
+            return Ok(());
+        };
+        if self.timeline != Some(timeline.id()) {
+            return Err(Error::ForeignTimeline);
+        }
+        if value < last {
+            return Err(Error::TimelineRegressed { value, last });
+        }
         Ok(())
     }
 

@@ -148,6 +148,10 @@ impl Submitter {
             // timeline names (marking it after the submission could not fail then).
             ring.reclaim(&self.timeline)?;
             self.recycle(completed);
+            // Refused before anything is recorded, not after the submission: the ring must
+            // learn which value reads its spans, or they would stay writable while the GPU reads
+            // them (waiting below only ever takes groups off the ring).
+            ring.check_submitted(&self.timeline, self.value + 1)?;
             let cmd = self.command_buffer()?;
             let progress = match self.record_until_staged(cmd, ring, &mut record) {
                 Ok(progress) => progress,

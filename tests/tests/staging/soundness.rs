@@ -185,8 +185,44 @@ fn the_ring_trusts_no_number() {
         "the space comes back once the timeline passed"
     );
     assert!(read_back(&gpu, &alloc, &dst, Access::TransferRead) == data);
+
+    // A driver refuses, before it submits anything, a ring whose outstanding space its own
+    // timeline names at a later value than it would signal: marking the ring after submitting
+    // could then fail, and leave spans the GPU reads writable.
+    let mut submitter = gpu.submitter();
+    ring.alloc(16, 1).unwrap().unwrap();
+    // SAFETY: nothing reads the span.
+    unsafe { ring.submitted(submitter.timeline(), 1000) }.unwrap();
+    let mut again = BufferUpload::new(
+        &dst,
+        0,
+        &data,
+        Access::TransferRead.into(),
+        Access::TransferRead.into(),
+    )
+    .unwrap()
+    .path(UploadPath::Staged);
+    // SAFETY: on the Gpu's queue; everything outlives the call.
+    let refused = unsafe {
+        submitter.run(&mut ring, |cmd, ring| {
+            again.record(&stager, &alloc, cmd, ring)
+        })
+    };
+    assert!(
+        matches!(
+            refused,
+            Err(Error::TimelineRegressed {
+                value: 1,
+                last: 1000
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(submitter.last_value(), 0, "nothing was submitted");
+    assert_eq!(ring.in_use(), 16, "nothing was staged");
     // SAFETY: nothing uses them any more.
     unsafe {
+        submitter.destroy().unwrap();
         done.destroy();
         other.destroy();
         ring_timeline.destroy();
