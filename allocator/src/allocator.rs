@@ -491,7 +491,7 @@ impl Allocator {
         // SAFETY: the handle was just created on this device; the instance enabled the extension
         // (checked when the allocator was made).
         if let Err(err) = unsafe { debug_utils.set_debug_utils_object_name(&info) } {
-            tracing::warn!(target: "allocator", ?err, "could not set a debug name");
+            tracing::warn!(target: "vkup_allocator", ?err, "could not set a debug name");
         }
     }
 
@@ -527,7 +527,7 @@ impl Allocator {
         };
         self.set_debug_name(raw, name.as_deref());
         tracing::debug!(
-            target: "allocator",
+            target: "vkup_allocator",
             buffer = ?raw, size = desc.size, usage = ?desc.usage, memory = ?desc.memory,
             name = desc.name, "created buffer"
         );
@@ -542,7 +542,7 @@ impl Allocator {
         let GpuBuffer {
             raw, mut memory, ..
         } = buffer;
-        tracing::debug!(target: "allocator", buffer = ?raw, "destroying buffer");
+        tracing::debug!(target: "vkup_allocator", buffer = ?raw, "destroying buffer");
         // SAFETY: forwarded from this function's contract; the handle is consumed, so it cannot be
         // destroyed again.
         unsafe { self.vma.destroy_buffer(raw, &mut memory.allocation) };
@@ -585,7 +585,7 @@ impl Allocator {
         };
         self.set_debug_name(raw, name.as_deref());
         tracing::debug!(
-            target: "allocator",
+            target: "vkup_allocator",
             image = ?raw, format = ?desc.format, extent = ?desc.extent, mip_levels,
             array_layers = desc.array_layers, name = desc.name, "created image"
         );
@@ -683,7 +683,7 @@ impl Allocator {
         let GpuImage {
             raw, mut memory, ..
         } = image;
-        tracing::debug!(target: "allocator", image = ?raw, "destroying image");
+        tracing::debug!(target: "vkup_allocator", image = ?raw, "destroying image");
         // SAFETY: forwarded from this function's contract; the handle is consumed.
         unsafe { self.vma.destroy_image(raw, &mut memory.allocation) };
     }

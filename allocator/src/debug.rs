@@ -211,11 +211,11 @@ impl Drop for Allocator {
         match leak_report_of(&vma, &heaps) {
             Ok(None) => drop(vma),
             Ok(Some(report)) => {
-                tracing::error!(target: "allocator", %report, "allocator dropped with live allocations; leaking VMA");
+                tracing::error!(target: "vkup_allocator", %report, "allocator dropped with live allocations; leaking VMA");
                 std::mem::forget(vma);
             }
             Err(err) => {
-                tracing::error!(target: "allocator", %err, "could not check for leaks; leaking VMA");
+                tracing::error!(target: "vkup_allocator", %err, "could not check for leaks; leaking VMA");
                 std::mem::forget(vma);
             }
         }

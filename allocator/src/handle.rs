@@ -43,7 +43,7 @@ impl Memory {
 /// which are safe.
 ///
 /// ```compile_fail,E0133
-/// # fn f(allocator: &allocator::Allocator, buffer: allocator::GpuBuffer) {
+/// # fn f(allocator: &vkup_allocator::Allocator, buffer: vkup_allocator::GpuBuffer) {
 /// let access = buffer.host_access().expect("mappable");
 /// // SAFETY: no GPU work uses it.
 /// unsafe { allocator.destroy_buffer(buffer) };
@@ -107,7 +107,7 @@ impl GpuBuffer {
     /// it ([`Allocator::vma`](crate::Allocator::vma)).
     ///
     /// ```compile_fail,E0133
-    /// # fn f(buffer: &allocator::GpuBuffer) {
+    /// # fn f(buffer: &vkup_allocator::GpuBuffer) {
     /// let allocation = *buffer.allocation(); // a copy that would outlive the buffer
     /// # }
     /// ```

@@ -46,11 +46,11 @@
 //!   alive (the buffer must still exist).
 //!
 //! ```no_run
-//! use allocator::{Allocator, AllocatorDesc, BufferDesc, ImageDesc, MemoryIntent};
+//! use vkup_allocator::{Allocator, AllocatorDesc, BufferDesc, ImageDesc, MemoryIntent};
 //! use ash::vk;
 //!
 //! # fn demo(instance: &ash::Instance, physical_device: vk::PhysicalDevice, device: &ash::Device)
-//! # -> allocator::Result<()> {
+//! # -> vkup_allocator::Result<()> {
 //! let desc = AllocatorDesc::new(instance, physical_device, device);
 //! // SAFETY: the handles outlive the allocator, and `desc` matches how the device was created.
 //! let allocator = unsafe { Allocator::new(&desc)? };
@@ -105,3 +105,8 @@ pub use crate::placed::{GpuMemory, ImageInfo, PlacedBuffer, PlacedImage};
 
 pub use ash;
 pub use vk_mem;
+
+/// The crate README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -7,11 +7,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use allocator::{Allocator, BufferDesc, GpuBuffer, GpuImage, ImageDesc};
 use ash::vk;
 use gpu_allocator::vulkan as ga;
 use gpu_tests::Gpu;
 use vk_mem::Alloc as _;
+use vkup_allocator::{Allocator, BufferDesc, GpuBuffer, GpuImage, ImageDesc};
 
 use crate::stats::{interleaved, seconds, Contender, Lcg, Row, Sample};
 

@@ -2,10 +2,10 @@
 //! included), compute against blit, and the memory roof: a trivial kernel that moves the least
 //! traffic a chain needs (read level 0, write every other level once) on the same device.
 
-use allocator::{Allocator, BufferDesc, ImageDesc, MipLevels};
 use ash::vk;
 use gpu_tests::Gpu;
-use staging::{Access, ImageUpload, MipMethod, MipOptions, ResourceState, StagingRing};
+use vkup_allocator::{Allocator, BufferDesc, ImageDesc, MipLevels};
+use vkup_staging::{Access, ImageUpload, MipMethod, MipOptions, ResourceState, StagingRing};
 
 use crate::stats::{interleaved, Contender, Row};
 
@@ -141,7 +141,7 @@ impl Kernel {
             .map_entries(if spec.is_some() { &entries } else { &[] })
             .data(if spec.is_some() { &value } else { &[] });
         // SAFETY: plain object creation on the benchmark's device; each object is destroyed in
-        // `destroy`, or here when a later step fails; the SPIR-V is one of shaders/spirv.
+        // `destroy`, or here when a later step fails; the SPIR-V is one of shaders/spirv (staging/spirv for the downsampler).
         unsafe {
             let set_layout = d
                 .create_descriptor_set_layout(
@@ -213,8 +213,8 @@ const ROOF: &[u8] = include_bytes!("../../shaders/spirv/roof_comp.spv");
 
 /// `shaders/roof.comp` over two buffers: the memory roof of a chain's traffic.
 struct Roof {
-    src: allocator::GpuBuffer,
-    dst: allocator::GpuBuffer,
+    src: vkup_allocator::GpuBuffer,
+    dst: vkup_allocator::GpuBuffer,
     kernel: Kernel,
     pool: vk::DescriptorPool,
     set: vk::DescriptorSet,
@@ -446,32 +446,34 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
         // `n` generations back to back in one submission, per generation: the GPU's clocks are
         // up after the first, as when a renderer makes many chains while loading. `n = 1` is a
         // lone chain after an idle GPU.
-        let time_on =
-            |image: &allocator::GpuImage, options: MipOptions, n: usize| -> Result<f64, String> {
-                let mut scratch = Vec::new();
-                let mut error = None;
-                let ms = timer.time(|cmd| {
-                    for _ in 0..n {
-                        // SAFETY: recording on the Gpu's queue; the image outlives the wait; each
-                        // generation starts from the state the last one left.
-                        match unsafe { mips.record(cmd, image, sampled, sampled, options) } {
-                            Ok((_, s)) => scratch.push(s),
-                            Err(e) => {
-                                error = Some(e.to_string());
-                                return;
-                            }
+        let time_on = |image: &vkup_allocator::GpuImage,
+                       options: MipOptions,
+                       n: usize|
+         -> Result<f64, String> {
+            let mut scratch = Vec::new();
+            let mut error = None;
+            let ms = timer.time(|cmd| {
+                for _ in 0..n {
+                    // SAFETY: recording on the Gpu's queue; the image outlives the wait; each
+                    // generation starts from the state the last one left.
+                    match unsafe { mips.record(cmd, image, sampled, sampled, options) } {
+                        Ok((_, s)) => scratch.push(s),
+                        Err(e) => {
+                            error = Some(e.to_string());
+                            return;
                         }
                     }
-                });
-                for s in scratch {
-                    // SAFETY: the submission completed.
-                    unsafe { s.destroy(&gpu.device) };
                 }
-                match error {
-                    Some(e) => Err(e),
-                    None => ms.map(|ms| ms / n as f64),
-                }
-            };
+            });
+            for s in scratch {
+                // SAFETY: the submission completed.
+                unsafe { s.destroy(&gpu.device) };
+            }
+            match error {
+                Some(e) => Err(e),
+                None => ms.map(|ms| ms / n as f64),
+            }
+        };
         let time =
             |method: MipMethod, n: usize| time_on(&image, MipOptions::default().method(method), n);
         // Least traffic: level 0 read once, every other level written once.
@@ -608,7 +610,7 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
     rows
 }
 
-const DOWNSAMPLE: &[u8] = include_bytes!("../../shaders/spirv/downsample_rgba8_packed.spv");
+const DOWNSAMPLE: &[u8] = include_bytes!("../../staging/spirv/downsample_rgba8_packed.spv");
 
 /// What the driver's compiler made of a compute shader (`VK_KHR_pipeline_executable_properties`):
 /// its statistics (registers, shared memory, ...) as `name value` pairs, for the report. The

@@ -1,10 +1,10 @@
 //! Rows 2 and 3: buffer and texture uploads, end to end (host copy, GPU copy, wait), ours against
 //! a one-thread memcpy (the floor of any upload), a hand-written staged copy, and wgpu.
 
-use allocator::{Allocator, BufferDesc, GpuImage, ImageDesc, MemoryIntent, MipLevels};
 use ash::vk;
 use gpu_tests::Gpu;
-use staging::{
+use vkup_allocator::{Allocator, BufferDesc, GpuImage, ImageDesc, MemoryIntent, MipLevels};
+use vkup_staging::{
     Access, BarrierBatch, BufferUpload, Finished, ImageUpload, Progress, ResourceState, Stager,
     StagingRing, Submitter, UploadPath,
 };
@@ -69,7 +69,7 @@ impl<'g> Baseline<'g> {
     fn upload(
         &self,
         alloc: &Allocator,
-        staging: &mut allocator::GpuBuffer,
+        staging: &mut vkup_allocator::GpuBuffer,
         dst: vk::Buffer,
         data: &[u8],
     ) -> Result<(), String> {
@@ -130,7 +130,7 @@ fn ours_buffer(
     alloc: &Allocator,
     submitter: &mut Submitter,
     ring: &mut StagingRing,
-    dst: &allocator::GpuBuffer,
+    dst: &vkup_allocator::GpuBuffer,
     data: &[u8],
     path: UploadPath,
 ) -> Result<f64, String> {
@@ -146,7 +146,7 @@ fn ours_buffer_with<'a>(
     alloc: &Allocator,
     submitter: &mut Submitter,
     ring: &mut StagingRing,
-    dst: &allocator::GpuBuffer,
+    dst: &vkup_allocator::GpuBuffer,
     data: &'a [u8],
     configure: impl FnOnce(BufferUpload<'a>) -> BufferUpload<'a>,
 ) -> Result<f64, String> {
@@ -224,7 +224,7 @@ pub fn buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row>
                 });
                 result.map(|()| total / secs / 1e9)
             };
-            let ours = |stager: &Stager, dst: &allocator::GpuBuffer, path: UploadPath| {
+            let ours = |stager: &Stager, dst: &vkup_allocator::GpuBuffer, path: UploadPath| {
                 let mut c = cell.borrow_mut();
                 let (s, r) = &mut *c;
                 gbps(&mut || ours_buffer(stager, &alloc, s, r, dst, &bytes, path).map(drop))
@@ -308,7 +308,7 @@ pub fn small_buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Ro
     let mut submitter = gpu.submitter();
     let mut ring = StagingRing::new(&alloc, RING).expect("ring");
     let usage = vk::BufferUsageFlags::TRANSFER_DST | vk::BufferUsageFlags::VERTEX_BUFFER;
-    let buffers: Vec<allocator::GpuBuffer> = sizes
+    let buffers: Vec<vkup_allocator::GpuBuffer> = sizes
         .iter()
         .map(|&s| {
             alloc
@@ -337,7 +337,7 @@ pub fn small_buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Ro
                         )
                         .map(|u| u.path(UploadPath::Staged))
                     })
-                    .collect::<staging::Result<Vec<_>>>()
+                    .collect::<vkup_staging::Result<Vec<_>>>()
                     .map_err(|e| e.to_string())?;
                 let (mut next, mut recording) = (0, 0.0);
                 let start = std::time::Instant::now();
@@ -454,7 +454,7 @@ fn ours_textures(
                 max_piece,
             )
         })
-        .collect::<staging::Result<Vec<_>>>()
+        .collect::<vkup_staging::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
     let (mut next, mut recording) = (0, 0.0);
     // SAFETY: recording on the submitter's queue; images and data outlive `run`, which waits.
@@ -725,7 +725,7 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
 }
 
 /// A mapped buffer's bytes.
-fn mapped(buffer: &mut allocator::GpuBuffer) -> &mut [u8] {
+fn mapped(buffer: &mut vkup_allocator::GpuBuffer) -> &mut [u8] {
     let ptr = buffer.mapped_ptr().expect("persistently mapped");
     // SAFETY: the mapping covers the whole buffer and lives as long as it; the `&mut` borrow of
     // the buffer keeps other host access out, and no GPU work uses it while the slice lives.

@@ -9,10 +9,10 @@
 //! A timeline semaphore counts frames: a scene unloaded after frame N is destroyed once the
 //! timeline reaches N, without a device-wide wait on the frame path.
 
-use allocator::{Allocator, GpuImage, ImageDesc};
 use anyhow::{Context as _, Result};
 use ash::vk;
-use staging::{Access, Progress, ResourceState, Stager, Submitter};
+use vkup_allocator::{Allocator, GpuImage, ImageDesc};
+use vkup_staging::{Access, Progress, ResourceState, Stager, Submitter};
 
 use crate::gpu::Gpu;
 use crate::graph::{Graph, ImageId, TransientImage};
@@ -735,7 +735,7 @@ impl Renderer {
         let mut submitter =
             unsafe { Submitter::new(&gpu.device, gpu.graphics.raw, gpu.graphics.family) }?
                 .queue_lock(gpu.graphics_lock.clone());
-        let mut ring = staging::StagingRing::new(allocator, 4096)?;
+        let mut ring = vkup_staging::StagingRing::new(allocator, 4096)?;
         let mut readback = None;
         let state = target.state;
         let color = &target.image;

@@ -266,16 +266,16 @@ impl Gpu {
     }
 
     /// An allocator for this device.
-    pub fn allocator(&self) -> Result<allocator::Allocator> {
+    pub fn allocator(&self) -> Result<vkup_allocator::Allocator> {
         let mut desc =
-            allocator::AllocatorDesc::new(&self.instance, self.physical_device, &self.device)
+            vkup_allocator::AllocatorDesc::new(&self.instance, self.physical_device, &self.device)
                 .api_version(vk::API_VERSION_1_3);
         if self.debug.is_some() {
             desc = desc.debug_names(&self.entry);
         }
         // SAFETY: the handles outlive the allocator (dropped before `destroy`); the options match
         // the device.
-        Ok(unsafe { allocator::Allocator::new(&desc) }?)
+        Ok(unsafe { vkup_allocator::Allocator::new(&desc) }?)
     }
 
     /// Destroys the device, surface, messenger and instance, in that order.

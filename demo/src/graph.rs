@@ -3,7 +3,7 @@
 //!
 //! - Imported resources (the scene's uploaded textures and buffers, the output image, the
 //!   swapchain image) come in the [`ResourceState`] their owner last left them in, staging's
-//!   [`staging::Finished::state`] for uploads. When that state names another queue family, the
+//!   [`vkup_staging::Finished::state`] for uploads. When that state names another queue family, the
 //!   graph records the acquire half of the ownership transfer (the release was recorded on the
 //!   other queue). The caller says which state each import must be left in.
 //! - Transient images exist only inside the frame. The graph reports each one's lifetime (first
@@ -11,7 +11,7 @@
 //!   lifetime. A transient's first use in a frame discards its contents (`UNDEFINED`) and waits
 //!   for every earlier access to its bytes: its own last access in the previous frame, and the
 //!   last accesses of every transient that shares any of its bytes (staging's
-//!   [`staging::BarrierBatch::image_over_aliases`]). A pipeline barrier's first scope is every
+//!   [`vkup_staging::BarrierBatch::image_over_aliases`]). A pipeline barrier's first scope is every
 //!   command submitted before it on the queue, so one barrier covers both this frame's earlier
 //!   tenants and the previous frame's later ones.
 //! - Between passes, each resource goes from the state the previous use left it in to the state
@@ -23,7 +23,7 @@
 
 use anyhow::{bail, Result};
 use ash::vk;
-use staging::{Access, BarrierBatch, ResourceState};
+use vkup_staging::{Access, BarrierBatch, ResourceState};
 
 /// An image of the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -418,7 +418,8 @@ impl Graph {
             for &(id, access) in &pass.buffers {
                 let from = buffers[id.0];
                 let to = self.here(from, access);
-                if from.transfers_ownership_to(to) || staging::buffer_masks(from, to).is_some() {
+                if from.transfers_ownership_to(to) || vkup_staging::buffer_masks(from, to).is_some()
+                {
                     steps.push(Step::Buffer {
                         buffer: id,
                         from,
@@ -527,7 +528,7 @@ impl Graph {
 
 /// Whether an image going from `from` to `to` needs a barrier.
 fn needs_image_barrier(from: ResourceState, to: ResourceState) -> bool {
-    from.transfers_ownership_to(to) || staging::image_masks(from, to).is_some()
+    from.transfers_ownership_to(to) || vkup_staging::image_masks(from, to).is_some()
 }
 
 #[cfg(test)]
@@ -768,7 +769,7 @@ mod tests {
                 for &(id, access) in &g.passes[p].images {
                     let now = state[id.0].expect("used before a barrier");
                     prop_assert_eq!(now.access.info().layout, access.info().layout);
-                    if staging::image_masks(now, access.into()).is_some() {
+                    if vkup_staging::image_masks(now, access.into()).is_some() {
                         prop_assert_eq!(now.access, access);
                     }
                     state[id.0] = Some(access.into());

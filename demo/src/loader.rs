@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use allocator::Allocator;
 use anyhow::{anyhow, Context as _, Result};
 use ash::vk;
+use vkup_allocator::Allocator;
 
 use crate::material_system::MaterialSystem;
 use crate::mesh_system::{self, MeshSystem};

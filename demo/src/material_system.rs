@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use allocator::{Allocator, GpuImage, ImageDesc, MipLevels};
 use anyhow::{bail, Context as _, Result};
 use ash::vk;
-use staging::ResourceState;
+use vkup_allocator::{Allocator, GpuImage, ImageDesc, MipLevels};
+use vkup_staging::ResourceState;
 
 use crate::scene::{MaterialData, SamplerDesc, SceneId, TextureData};
 use crate::upload::Uploader;

@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use allocator::{Allocator, BufferDesc, GpuBuffer};
 use anyhow::{Context as _, Result};
 use ash::vk;
-use staging::{Access, ResourceState};
+use vkup_allocator::{Allocator, BufferDesc, GpuBuffer};
+use vkup_staging::{Access, ResourceState};
 
 use crate::scene::{MeshData, SceneId};
 use crate::upload::Uploader;

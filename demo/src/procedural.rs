@@ -145,7 +145,7 @@ fn quad(w: f32, h: f32) -> MeshData {
 }
 
 /// BC1 blocks of a 2-colour checker, every level of a `size` x `size` texture, packed level
-/// after level (the layout `staging::packed_layouts` expects).
+/// after level (the layout `vkup_staging::packed_layouts` expects).
 fn bc1_levels(size: u32, a: [u8; 3], b: [u8; 3]) -> (Vec<u8>, u32) {
     let rgb565 = |c: [u8; 3]| {
         (u16::from(c[0] >> 3) << 11) | (u16::from(c[1] >> 2) << 5) | u16::from(c[2] >> 3)

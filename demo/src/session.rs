@@ -6,9 +6,9 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use allocator::Allocator;
 use anyhow::{bail, Context as _, Result};
 use ash::vk;
+use vkup_allocator::Allocator;
 
 use crate::frame::{Presented, Renderer};
 use crate::gpu::Gpu;
@@ -45,7 +45,7 @@ pub struct Session {
     pub materials: Arc<MaterialSystem>,
     pub renderer: Renderer,
     pub swapchain: Option<Swapchain>,
-    pub stager: staging::Stager,
+    pub stager: vkup_staging::Stager,
     uploader: Option<Uploader>,
     uploader_back: (mpsc::Sender<Uploader>, mpsc::Receiver<Uploader>),
     pub loading: Option<Loading>,
@@ -79,7 +79,7 @@ impl Session {
         let uploader = Uploader::new(&gpu, &allocator)?;
         // SAFETY: the context's own handles.
         let stager =
-            unsafe { staging::Stager::new(&gpu.instance, gpu.physical_device, &gpu.device) };
+            unsafe { vkup_staging::Stager::new(&gpu.instance, gpu.physical_device, &gpu.device) };
         let materials = Arc::new(MaterialSystem::new(&gpu.device, gpu.anisotropy));
         // What the session itself holds (output image, staging ring); the frame graph's
         // transient memory comes and goes with the frame's shape and is counted separately.

@@ -1,16 +1,16 @@
 //! The frame graph's transient images, placed by lifetime in shared memory.
 //!
 //! [`Transients::new`] asks the allocator for each image's memory requirements without creating
-//! it, places them with `allocator::placement::place` (resources whose pass intervals do not
+//! it, places them with `vkup_allocator::placement::place` (resources whose pass intervals do not
 //! overlap may share bytes), allocates one block per placement group and creates each image at
 //! its offset. With aliasing off every image gets bytes of its own (the same blocks and code path,
 //! lifetimes stretched over the whole frame), for comparison. The set is rebuilt only when the
 //! graph's transients change (a resize) or aliasing is toggled.
 
-use allocator::placement::{self, Placement, Transient};
-use allocator::{Allocator, GpuMemory, ImageDesc, MemoryDesc, MemoryIntent, PlacedImage};
 use anyhow::{Context as _, Result};
 use ash::vk;
+use vkup_allocator::placement::{self, Placement, Transient};
+use vkup_allocator::{Allocator, GpuMemory, ImageDesc, MemoryDesc, MemoryIntent, PlacedImage};
 
 use crate::graph::{ImageId, TransientUse};
 

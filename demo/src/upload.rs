@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use allocator::{Allocator, GpuBuffer, GpuImage};
 use anyhow::{Context as _, Result};
-use staging::{
+use vkup_allocator::{Allocator, GpuBuffer, GpuImage};
+use vkup_staging::{
     Access, BarrierBatch, BufferUpload, Finished, ImageUpload, MipMethod, MipOptions, Progress,
     ResourceState, Stager, StagingRing, Submitter,
 };
@@ -32,7 +32,7 @@ pub struct UploadStats {
 
 /// The result of a run on `submitter`; after an error it first waits for what the run did
 /// submit, so the caller may destroy what the upload used.
-fn settle(submitter: &mut Submitter, result: staging::Result<Finished>) -> Result<Finished> {
+fn settle(submitter: &mut Submitter, result: vkup_staging::Result<Finished>) -> Result<Finished> {
     result.or_else(|err| {
         submitter.wait_idle()?;
         Err(err.into())
@@ -50,7 +50,7 @@ pub struct Uploader {
     /// On the graphics queue, for acquires and mips; `None` when `upload` already is.
     graphics: Option<Submitter>,
     graphics_family: u32,
-    mips: staging::MipGenerator,
+    mips: vkup_staging::MipGenerator,
     pub stats: UploadStats,
     /// Bytes uploaded by the current load, for progress reports on the render thread.
     pub progress: Arc<AtomicU64>,
@@ -80,8 +80,9 @@ impl Uploader {
         // SAFETY: the context's own handles, alive until the uploader is destroyed.
         let stager = unsafe { Stager::new(&gpu.instance, gpu.physical_device, &gpu.device) };
         // SAFETY: as above.
-        let mips =
-            unsafe { staging::MipGenerator::new(&gpu.instance, gpu.physical_device, &gpu.device) }?;
+        let mips = unsafe {
+            vkup_staging::MipGenerator::new(&gpu.instance, gpu.physical_device, &gpu.device)
+        }?;
         let ring = StagingRing::new(allocator, RING_BYTES).context("creating the staging ring")?;
         Ok(Self {
             device: gpu.device.clone(),
@@ -158,7 +159,7 @@ impl Uploader {
         let start = Instant::now();
         let (from, to) = (self.fresh(), self.on_graphics(access));
         let mut upload =
-            BufferUpload::new(buffer, 0, data, from, to)?.path(staging::UploadPath::Staged);
+            BufferUpload::new(buffer, 0, data, from, to)?.path(vkup_staging::UploadPath::Staged);
         let ring = self.ring.as_mut().context("uploader already destroyed")?;
         let stager = &self.stager;
         // SAFETY: recording on the upload queue's family; buffer, data and ring outlive `run`.

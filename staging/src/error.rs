@@ -161,7 +161,7 @@ pub enum Error {
 
     /// An allocator error (creating staging or readback memory, mapping, ...).
     #[error(transparent)]
-    Allocator(#[from] allocator::Error),
+    Allocator(#[from] vkup_allocator::Error),
 
     /// A Vulkan call failed.
     #[error("Vulkan call failed: {0}")]

@@ -62,9 +62,9 @@
 //!   [`StagingRing`], [`BufferReadback`] and [`BufferTarget`]).
 //!
 //! ```no_run
-//! use staging::{Access, BufferUpload, ResourceState, Stager, StagingRing, Progress};
-//! # fn f(allocator: &allocator::Allocator, stager: &Stager, cmd: ash::vk::CommandBuffer,
-//! #      ring: &mut StagingRing, vertices: &mut allocator::GpuBuffer, data: &[u8]) -> staging::Result<()> {
+//! use vkup_staging::{Access, BufferUpload, ResourceState, Stager, StagingRing, Progress};
+//! # fn f(allocator: &vkup_allocator::Allocator, stager: &Stager, cmd: ash::vk::CommandBuffer,
+//! #      ring: &mut StagingRing, vertices: &mut vkup_allocator::GpuBuffer, data: &[u8]) -> vkup_staging::Result<()> {
 //! let mut upload = BufferUpload::new(vertices, 0, data, ResourceState::UNDEFINED,
 //!     Access::VertexBuffer.into())?;
 //! // SAFETY: `cmd` is recording; the buffer and ring outlive the submission.
@@ -114,7 +114,13 @@ pub use crate::upload::{
     packed_layouts, BufferUpload, Finished, ImageUpload, Progress, Stager, UploadPath,
 };
 
-/// The README's examples, compiled as doctests (this crate sees both `allocator` and `staging`).
+/// The workspace README's examples, compiled as doctests (this crate sees both
+/// `vkup_allocator` and `vkup_staging`). Outside the package, so only a doctest of the workspace.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// The crate README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

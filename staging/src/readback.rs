@@ -5,13 +5,13 @@
 //! the timeline value it signals) and refuses to be read until the timeline's counter, read
 //! from the device, has reached that value, so a host read never races the GPU's copy:
 //! ```compile_fail
-//! # fn f(readback: &staging::BufferReadback, allocator: &allocator::Allocator) {
+//! # fn f(readback: &vkup_staging::BufferReadback, allocator: &vkup_allocator::Allocator) {
 //! let bytes = readback.read(allocator); // takes the `&Timeline` it checks
 //! # }
 //! ```
 
-use allocator::{Allocator, BufferDesc, GpuBuffer};
 use ash::vk;
+use vkup_allocator::{Allocator, BufferDesc, GpuBuffer};
 
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;

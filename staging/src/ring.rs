@@ -10,14 +10,14 @@
 //!
 //! The ring cannot be reclaimed by a number the caller makes up:
 //! ```compile_fail
-//! # fn f(ring: &mut staging::StagingRing) {
+//! # fn f(ring: &mut vkup_staging::StagingRing) {
 //! ring.reclaim(u64::MAX); // takes a `&Timeline`, whose counter it reads itself
 //! # }
 //! ```
 //! and naming the submission that reads the spans is the one promise it takes on trust, so it
 //! is `unsafe`:
 //! ```compile_fail,E0133
-//! # fn f(ring: &mut staging::StagingRing, timeline: &staging::Timeline) {
+//! # fn f(ring: &mut vkup_staging::StagingRing, timeline: &vkup_staging::Timeline) {
 //! ring.submitted(timeline, 1);
 //! # }
 //! ```
@@ -25,8 +25,8 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use allocator::{Allocator, BufferDesc, GpuBuffer};
 use ash::vk;
+use vkup_allocator::{Allocator, BufferDesc, GpuBuffer};
 
 use crate::error::{Error, Result};
 use crate::timeline::Timeline;

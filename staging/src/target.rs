@@ -12,18 +12,18 @@
 //! A claim about a raw handle cannot be made in safe code:
 //! ```compile_fail,E0133
 //! # fn f(raw: ash::vk::Buffer) {
-//! let target = staging::BufferTarget::new(raw, 4096, ash::vk::BufferUsageFlags::TRANSFER_DST);
+//! let target = vkup_staging::BufferTarget::new(raw, 4096, ash::vk::BufferUsageFlags::TRANSFER_DST);
 //! # }
 //! ```
 //! ```compile_fail,E0133
-//! # fn f(raw: ash::vk::Image, image: &allocator::GpuImage) {
-//! let info = allocator::ImageInfo { mip_levels: 20, ..image.info() };
-//! let target = staging::ImageTarget::new(raw, info);
+//! # fn f(raw: ash::vk::Image, image: &vkup_allocator::GpuImage) {
+//! let info = vkup_allocator::ImageInfo { mip_levels: 20, ..image.info() };
+//! let target = vkup_staging::ImageTarget::new(raw, info);
 //! # }
 //! ```
 
-use allocator::{GpuBuffer, GpuImage, HostAccess, ImageInfo, PlacedBuffer, PlacedImage};
 use ash::vk;
+use vkup_allocator::{GpuBuffer, GpuImage, HostAccess, ImageInfo, PlacedBuffer, PlacedImage};
 
 /// What this crate needs to know about an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,7 +109,7 @@ impl ImageTarget {
 
     /// Extent of mip `level` (each dimension halved per level, never below 1).
     pub fn level_extent(&self, level: u32) -> vk::Extent3D {
-        allocator::level_extent(self.extent, level)
+        vkup_allocator::level_extent(self.extent, level)
     }
 
     /// The range covering every level and layer of `aspect`.

@@ -8,8 +8,8 @@
 
 use std::sync::Arc;
 
-use allocator::Allocator;
 use ash::vk;
+use vkup_allocator::Allocator;
 
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;

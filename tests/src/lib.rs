@@ -55,7 +55,7 @@ pub struct Gpu {
     debug: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
     messages: Box<Messages>,
     /// Signalled by every [`Gpu::submit_and_wait`], with the value it returns.
-    timeline: Option<staging::Timeline>,
+    timeline: Option<vkup_staging::Timeline>,
     timeline_value: std::sync::atomic::AtomicU64,
 }
 
@@ -265,7 +265,7 @@ impl Gpu {
         let transfer = transfer_family.map(|f| (f, unsafe { device.get_device_queue(f, 0) }));
         // SAFETY: timeline semaphores are enabled (features12); destroyed in `Drop` before the
         // device.
-        let timeline = unsafe { staging::Timeline::new(&device) }.expect("timeline semaphore");
+        let timeline = unsafe { vkup_staging::Timeline::new(&device) }.expect("timeline semaphore");
         Self {
             entry,
             instance,
@@ -287,7 +287,7 @@ impl Gpu {
     }
 
     /// The timeline [`Gpu::submit_and_wait`] signals.
-    pub fn timeline(&self) -> &staging::Timeline {
+    pub fn timeline(&self) -> &vkup_staging::Timeline {
         self.timeline
             .as_ref()
             .expect("the timeline lives until drop")
@@ -295,9 +295,9 @@ impl Gpu {
 
     /// The description of an allocator on this device: debug names on, buffer device address on,
     /// and the memory budget extension where the device has it.
-    pub fn allocator_desc(&self) -> allocator::AllocatorDesc<'_> {
+    pub fn allocator_desc(&self) -> vkup_allocator::AllocatorDesc<'_> {
         let desc =
-            allocator::AllocatorDesc::new(&self.instance, self.physical_device, &self.device)
+            vkup_allocator::AllocatorDesc::new(&self.instance, self.physical_device, &self.device)
                 .api_version(self.api_version);
         let desc = if self.debug_utils {
             desc.debug_names(&self.entry)
@@ -309,43 +309,51 @@ impl Gpu {
     }
 
     /// An allocator made from [`Gpu::allocator_desc`].
-    pub fn allocator(&self) -> allocator::Allocator {
+    pub fn allocator(&self) -> vkup_allocator::Allocator {
         self.allocator_with(&self.allocator_desc())
     }
 
     /// An allocator made from `desc`, which must describe this `Gpu`.
-    pub fn allocator_with(&self, desc: &allocator::AllocatorDesc<'_>) -> allocator::Allocator {
+    pub fn allocator_with(
+        &self,
+        desc: &vkup_allocator::AllocatorDesc<'_>,
+    ) -> vkup_allocator::Allocator {
         // SAFETY: the handles are this Gpu's, which outlives allocators in every test (dropped
         // first); the options match how the device was created.
-        unsafe { allocator::Allocator::new(desc) }.expect("allocator creation")
+        unsafe { vkup_allocator::Allocator::new(desc) }.expect("allocator creation")
     }
 
     /// A stager for this device.
-    pub fn stager(&self) -> staging::Stager {
+    pub fn stager(&self) -> vkup_staging::Stager {
         // SAFETY: this Gpu's handles; the device was made from this physical device.
-        unsafe { staging::Stager::new(&self.instance, self.physical_device, &self.device) }
+        unsafe { vkup_staging::Stager::new(&self.instance, self.physical_device, &self.device) }
     }
 
     /// Mip generation pipelines for this device.
-    pub fn mip_generator(&self) -> staging::MipGenerator {
+    pub fn mip_generator(&self) -> vkup_staging::MipGenerator {
         // SAFETY: this Gpu's handles, which outlive the generator in every test.
-        unsafe { staging::MipGenerator::new(&self.instance, self.physical_device, &self.device) }
-            .expect("mip generator")
+        unsafe {
+            vkup_staging::MipGenerator::new(&self.instance, self.physical_device, &self.device)
+        }
+        .expect("mip generator")
     }
 
     /// A multi-submission driver on this Gpu's queue.
-    pub fn submitter(&self) -> staging::Submitter {
+    pub fn submitter(&self) -> vkup_staging::Submitter {
         // SAFETY: the queue is this Gpu's, of `queue_family`; timeline semaphores and
         // synchronization2 are enabled; each test drives its queue from one thread.
-        unsafe { staging::Submitter::new(&self.device, self.queue, self.queue_family) }
+        unsafe { vkup_staging::Submitter::new(&self.device, self.queue, self.queue_family) }
             .expect("submitter")
     }
 
     /// A multi-submission driver on the transfer queue, where there is one.
-    pub fn transfer_submitter(&self) -> Option<staging::Submitter> {
+    pub fn transfer_submitter(&self) -> Option<vkup_staging::Submitter> {
         let (family, queue) = self.transfer?;
         // SAFETY: as for `submitter`, on the transfer queue of `family`.
-        Some(unsafe { staging::Submitter::new(&self.device, queue, family) }.expect("submitter"))
+        Some(
+            unsafe { vkup_staging::Submitter::new(&self.device, queue, family) }
+                .expect("submitter"),
+        )
     }
 
     /// Records commands with `record`, submits them on the queue and waits for them to finish;
@@ -379,7 +387,7 @@ impl Gpu {
                 .expect("begin");
             record(cmd);
             self.device.end_command_buffer(cmd).expect("end");
-            // vkQueueSubmit, not vkQueueSubmit2, with the timeline: see `staging::Submitter`.
+            // vkQueueSubmit, not vkQueueSubmit2, with the timeline: see `vkup_staging::Submitter`.
             // The wait is on the timeline itself: lavapipe (Mesa 22.3) may signal a fence of the
             // same submission before the semaphore's counter moves.
             let cmds = [cmd];

@@ -1,9 +1,9 @@
 //! The harness judges every other test, so it is tested too: a provoked validation error and a
 //! provoked synchronization hazard must each reach the test's own message list.
 
-use allocator::BufferDesc;
 use ash::vk;
 use gpu_tests::Gpu;
+use vkup_allocator::BufferDesc;
 
 #[test]
 fn a_validation_error_reaches_the_tests_message_list() {

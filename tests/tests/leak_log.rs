@@ -9,8 +9,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use allocator::BufferDesc;
 use gpu_tests::Gpu;
+use vkup_allocator::BufferDesc;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

@@ -11,10 +11,9 @@ use crate::error::{Error, Result};
 use crate::target::ImageTarget;
 use crate::upload::Finished;
 
-const SPIRV_RGBA8: &[u8] = include_bytes!("../../../shaders/spirv/downsample_rgba8.spv");
-const SPIRV_RGBA8_PACKED: &[u8] =
-    include_bytes!("../../../shaders/spirv/downsample_rgba8_packed.spv");
-const SPIRV_RGBA16F: &[u8] = include_bytes!("../../../shaders/spirv/downsample_rgba16f.spv");
+const SPIRV_RGBA8: &[u8] = include_bytes!("../../spirv/downsample_rgba8.spv");
+const SPIRV_RGBA8_PACKED: &[u8] = include_bytes!("../../spirv/downsample_rgba8_packed.spv");
+const SPIRV_RGBA16F: &[u8] = include_bytes!("../../spirv/downsample_rgba16f.spv");
 
 /// Destination views bound per dispatch (`dst[12]` in the shader): its levels and its tail's.
 const DST_BINDINGS: u32 = 2 * LEVELS_PER_DISPATCH;

@@ -1,6 +1,6 @@
-use allocator::{BufferDesc, Error, ImageDesc, ImageDimension, MipLevels};
 use ash::vk;
 use gpu_tests::Gpu;
+use vkup_allocator::{BufferDesc, Error, ImageDesc, ImageDimension, MipLevels};
 
 enum Desc {
     Buffer(BufferDesc<'static>),
@@ -435,15 +435,15 @@ fn debug_names_need_the_instance_extension() {
     });
     let desc = gpu.allocator_desc().debug_names(&gpu.entry);
     // SAFETY: the Gpu's handles outlive the allocator, which matches how the device was made.
-    let err = unsafe { allocator::Allocator::new(&desc) }.unwrap_err();
+    let err = unsafe { vkup_allocator::Allocator::new(&desc) }.unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err}");
     let plain = desc.clone();
-    let plain = allocator::AllocatorDesc {
+    let plain = vkup_allocator::AllocatorDesc {
         debug_names: None,
         ..plain
     };
     // SAFETY: as above.
-    let alloc = unsafe { allocator::Allocator::new(&plain) }.expect("without debug names");
+    let alloc = unsafe { vkup_allocator::Allocator::new(&plain) }.expect("without debug names");
     let named = alloc.create_buffer(&BufferDesc::vertex(64).name("named anyway"));
     // SAFETY: no GPU work uses it.
     unsafe { alloc.destroy_buffer(named.expect("names are kept in VMA without debug_utils")) };
@@ -454,7 +454,7 @@ fn heap_limit_for_a_missing_heap_is_refused() {
     let gpu = Gpu::new();
     let desc = gpu.allocator_desc().heap_size_limit(99, 1 << 20);
     // SAFETY: the Gpu's handles outlive the allocator, which matches how the device was made.
-    let err = unsafe { allocator::Allocator::new(&desc) }.unwrap_err();
+    let err = unsafe { vkup_allocator::Allocator::new(&desc) }.unwrap_err();
     assert_eq!(err.field(), Some("heap_size_limits"), "{err}");
 }
 

@@ -4,9 +4,9 @@
 //! `HostAccess` that does not keep its buffer alive, is `unsafe` (the crate's `compile_fail`
 //! doctest shows it cannot be called from safe code).
 
-use allocator::{BufferDesc, Error, ImageDesc, MemoryDesc, MemoryIntent};
 use ash::vk;
 use gpu_tests::Gpu;
+use vkup_allocator::{BufferDesc, Error, ImageDesc, MemoryDesc, MemoryIntent};
 
 fn foreign(err: Error) -> Option<&'static str> {
     match err {
@@ -33,7 +33,7 @@ fn handles_of_another_allocator_or_device_are_refused() {
     let image = alloc
         .create_image(&ImageDesc::texture_2d(vk::Format::R8G8B8A8_UNORM, 4, 4))
         .unwrap();
-    let counts = |a: &allocator::Allocator| a.live_allocations().unwrap();
+    let counts = |a: &vkup_allocator::Allocator| a.live_allocations().unwrap();
     let before = (counts(&alloc), counts(&same_device), counts(&other_device));
     for (name, stranger) in [
         ("same device", &same_device),

@@ -1,6 +1,6 @@
-use allocator::{BufferDesc, Error, MemoryIntent};
 use ash::vk;
 use gpu_tests::Gpu;
+use vkup_allocator::{BufferDesc, Error, MemoryIntent};
 
 fn pattern(len: usize, seed: u32) -> Vec<u32> {
     (0..len as u32)
@@ -58,7 +58,7 @@ fn gpu_only_memory_is_never_mapped_even_where_host_visible() {
         Err(Error::NotMappable { .. })
     ));
     let image = alloc
-        .create_image(&allocator::ImageDesc::texture_2d(
+        .create_image(&vkup_allocator::ImageDesc::texture_2d(
             vk::Format::R8G8B8A8_UNORM,
             8,
             8,

@@ -1,6 +1,6 @@
-use allocator::{BufferDesc, ImageDesc};
 use ash::vk;
 use gpu_tests::Gpu;
+use vkup_allocator::{BufferDesc, ImageDesc};
 
 #[test]
 fn destroy_with_live_allocations_reports_them_by_name_and_hands_the_allocator_back() {

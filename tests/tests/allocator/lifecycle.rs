@@ -1,6 +1,6 @@
-use allocator::{BufferDesc, ImageDesc, MemoryIntent, MipLevels};
 use ash::vk;
 use gpu_tests::Gpu;
+use vkup_allocator::{BufferDesc, ImageDesc, MemoryIntent, MipLevels};
 
 const INTENTS: [MemoryIntent; 4] = [
     MemoryIntent::GpuOnly,
@@ -275,7 +275,7 @@ fn wraps_a_vma_allocator_the_renderer_already_has() {
     let vma = std::sync::Arc::new(unsafe { vk_mem::Allocator::new(info) }.unwrap());
     let desc = gpu.allocator_desc().memory_budget(false);
     // SAFETY: the Gpu's handles outlive the allocator, which matches how the device was made.
-    let alloc = unsafe { allocator::Allocator::from_vma(vma.clone(), &desc) }.unwrap();
+    let alloc = unsafe { vkup_allocator::Allocator::from_vma(vma.clone(), &desc) }.unwrap();
     let buffer = alloc.create_buffer(&BufferDesc::vertex(4096)).unwrap();
     // The renderer's own handle sees the same allocation.
     assert_eq!(

@@ -1,6 +1,6 @@
-use allocator::{BufferDesc, Error, ImageDesc};
 use ash::vk;
 use gpu_tests::Gpu;
+use vkup_allocator::{BufferDesc, Error, ImageDesc};
 
 #[test]
 fn capped_heap_runs_out_then_recovers_once_memory_is_freed() {

@@ -1,6 +1,6 @@
-use allocator::{BufferDesc, Error, ImageDesc, MemoryDesc, MemoryIntent};
 use ash::vk;
 use gpu_tests::Gpu;
+use vkup_allocator::{BufferDesc, Error, ImageDesc, MemoryDesc, MemoryIntent};
 
 fn target(width: u32, height: u32) -> ImageDesc<'static> {
     ImageDesc::new_2d(vk::Format::R8G8B8A8_UNORM, width, height)

@@ -1,8 +1,8 @@
-use allocator::{Allocator, BufferDesc, GpuBuffer, GpuImage, ImageDesc, MemoryIntent};
 use ash::vk;
 use gpu_tests::Gpu;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use vkup_allocator::{Allocator, BufferDesc, GpuBuffer, GpuImage, ImageDesc, MemoryIntent};
 
 enum Handle {
     Buffer(GpuBuffer),

@@ -1,11 +1,11 @@
 //! Generated buffer and image descriptions: any flags, usage bits, formats, extents, layers,
 //! samples and tiling.
 
-use allocator::{BufferDesc, ImageDesc, ImageDimension, MemoryIntent, MipLevels};
 use ash::vk;
 use gpu_tests::Gpu;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
+use vkup_allocator::{BufferDesc, ImageDesc, ImageDimension, MemoryIntent, MipLevels};
 
 /// Images larger than this (estimated) are not generated: lavapipe allocates them for real.
 const MAX_IMAGE_BYTES: u64 = 64 << 20;
@@ -230,9 +230,9 @@ fn image_desc() -> impl Strategy<Value = ImageDesc<'static>> {
 /// Creates with `create`, destroys on success, and checks the two allowed outcomes.
 fn one_case<T>(
     gpu: &Gpu,
-    alloc: &allocator::Allocator,
+    alloc: &vkup_allocator::Allocator,
     what: &str,
-    create: impl FnOnce() -> allocator::Result<T>,
+    create: impl FnOnce() -> vkup_allocator::Result<T>,
     destroy: impl FnOnce(T),
 ) -> Result<bool, TestCaseError> {
     let live = alloc.live_allocations().unwrap();
@@ -273,8 +273,8 @@ fn one_case<T>(
 fn run_descriptions<D: std::fmt::Debug, T>(
     cases: u32,
     strategy: impl Strategy<Value = D>,
-    create: impl Fn(&allocator::Allocator, &D) -> allocator::Result<T>,
-    destroy: impl Fn(&allocator::Allocator, T),
+    create: impl Fn(&vkup_allocator::Allocator, &D) -> vkup_allocator::Result<T>,
+    destroy: impl Fn(&vkup_allocator::Allocator, T),
 ) -> u32 {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();

@@ -5,12 +5,14 @@
 //! A CPU shadow of the resource follows every successful request, and every successful readback
 //! is compared with it: success must also be correct.
 
-use allocator::{Allocator, BufferDesc, GpuBuffer, GpuImage, ImageDesc, MemoryIntent, MipLevels};
 use ash::vk;
 use gpu_tests::Gpu;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use staging::{
+use vkup_allocator::{
+    Allocator, BufferDesc, GpuBuffer, GpuImage, ImageDesc, MemoryIntent, MipLevels,
+};
+use vkup_staging::{
     Access, BufferUpload, ImageUpload, MipMethod, MipOptions, Progress, ResourceState, Stager,
     StagingRing, Submitter, SubresourceLayout, UploadPath,
 };
@@ -135,7 +137,7 @@ struct Rig {
     alloc: Allocator,
     stager: Stager,
     submitter: Submitter,
-    mips: staging::MipGenerator,
+    mips: vkup_staging::MipGenerator,
 }
 
 impl Rig {
@@ -164,8 +166,8 @@ impl Rig {
 fn run(
     submitter: &mut Submitter,
     ring: &mut StagingRing,
-    record: impl FnMut(vk::CommandBuffer, &mut StagingRing) -> staging::Result<Progress>,
-) -> Result<staging::Result<ResourceState>, TestCaseError> {
+    record: impl FnMut(vk::CommandBuffer, &mut StagingRing) -> vkup_staging::Result<Progress>,
+) -> Result<vkup_staging::Result<ResourceState>, TestCaseError> {
     let before = submitter.last_value();
     // SAFETY: what the closures record is valid on the Gpu's queue (the library's checks are
     // what is under test); every resource outlives the call, which waits.
@@ -193,7 +195,7 @@ fn check_messages(gpu: &Gpu, what: &str) -> Result<(), TestCaseError> {
 }
 
 /// With PROPERTY_LOG set, prints each request's outcome (to see what the generator reaches).
-fn log<T>(result: &staging::Result<T>) {
+fn log<T>(result: &vkup_staging::Result<T>) {
     if std::env::var_os("PROPERTY_LOG").is_some() {
         match result {
             Ok(_) => eprintln!("outcome: ok"),
@@ -475,7 +477,7 @@ type ImageShadow = std::collections::HashMap<(u32, u32), Vec<u8>>;
 
 /// The tight bytes of subresource `layout` in `data` (the planner's rules, on the CPU).
 fn tight(image: &GpuImage, layout: &SubresourceLayout, data: &[u8]) -> Vec<u8> {
-    let block = staging::block_info(image.format()).unwrap();
+    let block = vkup_staging::block_info(image.format()).unwrap();
     let e = image.level_extent(layout.level);
     let row = block.row_bytes(e.width);
     let rows = u64::from(block.blocks_high(e.height));
@@ -539,7 +541,7 @@ fn image_case_runs(rig: &mut Rig, case: &ImageCase) -> Result<(), TestCaseError>
                 to,
             } => {
                 let to = to.resolve(ours, families);
-                let full = staging::packed_layouts(img, (*levels).clamp(1, img.mip_levels()))
+                let full = vkup_staging::packed_layouts(img, (*levels).clamp(1, img.mip_levels()))
                     .map(|(_, len)| len)
                     .unwrap_or(64);
                 let len = (full as i64 + i64::from(*extra)).max(0) as usize;
@@ -557,7 +559,7 @@ fn image_case_runs(rig: &mut Rig, case: &ImageCase) -> Result<(), TestCaseError>
                 if let Ok(left) = result {
                     prop_assert_eq!(left, to);
                     state = to;
-                    let (layouts, _) = staging::packed_layouts(img, *levels).unwrap();
+                    let (layouts, _) = vkup_staging::packed_layouts(img, *levels).unwrap();
                     for layout in &layouts {
                         shadow.insert((layout.level, layout.layer), tight(img, layout, &bytes));
                     }
@@ -591,7 +593,8 @@ fn image_case_runs(rig: &mut Rig, case: &ImageCase) -> Result<(), TestCaseError>
                     })
                     .map(|l| {
                         let e = img.level_extent(l.level);
-                        let block = staging::block_info(img.format()).map_or(4, |b| b.bytes) as u64;
+                        let block =
+                            vkup_staging::block_info(img.format()).map_or(4, |b| b.bytes) as u64;
                         l.offset
                             + (l.row_pitch.max(u64::from(e.width) * block) + l.slice_pitch)
                                 * u64::from(e.height.max(1) * e.depth.max(1))

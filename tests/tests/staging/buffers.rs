@@ -1,7 +1,7 @@
-use allocator::{BufferDesc, MemoryIntent};
 use ash::vk;
 use gpu_tests::Gpu;
-use staging::{Access, BufferUpload, Progress, ResourceState, StagingRing, UploadPath};
+use vkup_allocator::{BufferDesc, MemoryIntent};
+use vkup_staging::{Access, BufferUpload, Progress, ResourceState, StagingRing, UploadPath};
 
 use crate::{pattern, read_back};
 
@@ -206,7 +206,7 @@ fn bad_buffer_uploads_are_refused_before_recording() {
     assert!(
         matches!(
             err,
-            staging::Error::InvalidSource {
+            vkup_staging::Error::InvalidSource {
                 field: "dst_offset",
                 ..
             }
@@ -225,7 +225,7 @@ fn bad_buffer_uploads_are_refused_before_recording() {
     assert!(
         matches!(
             err,
-            staging::Error::MissingUsage {
+            vkup_staging::Error::MissingUsage {
                 needed: "TRANSFER_DST"
             }
         ),

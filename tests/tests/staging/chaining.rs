@@ -1,9 +1,9 @@
 //! Render-graph chaining: each recording starts from the state the previous one returned.
 
-use allocator::{BufferDesc, ImageDesc};
 use ash::vk;
 use gpu_tests::Gpu;
-use staging::{
+use vkup_allocator::{BufferDesc, ImageDesc};
+use vkup_staging::{
     Access, BufferUpload, ImageUpload, Progress, ResourceState, StagingRing, UploadPath,
 };
 
@@ -149,7 +149,7 @@ fn ownership_on_one_queue_family_records_no_transfer() {
     let image = alloc
         .create_image(&ImageDesc::texture_2d(vk::Format::BC1_RGBA_UNORM_BLOCK, 64, 64).usage(usage))
         .unwrap();
-    let (layouts, len) = staging::packed_layouts(&image, image.mip_levels()).unwrap();
+    let (layouts, len) = vkup_staging::packed_layouts(&image, image.mip_levels()).unwrap();
     let data = pattern(len as usize, 9);
     let from = ResourceState::UNDEFINED.on_queue(family);
     let to = ResourceState::new(Access::FragmentShaderSampledRead).on_queue(family);

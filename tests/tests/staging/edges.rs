@@ -1,9 +1,11 @@
 //! The edges issue 7 found: each defect, and what now happens instead.
 
-use allocator::{BufferDesc, ImageDesc};
 use ash::vk;
 use gpu_tests::Gpu;
-use staging::{Access, BufferUpload, Error, ImageUpload, Progress, ResourceState, StagingRing};
+use vkup_allocator::{BufferDesc, ImageDesc};
+use vkup_staging::{
+    Access, BufferUpload, Error, ImageUpload, Progress, ResourceState, StagingRing,
+};
 
 use crate::pattern;
 
@@ -43,7 +45,9 @@ fn a_ring_too_small_is_reported_before_anything_is_recorded_and_a_retry_is_corre
     let alloc = gpu.allocator();
     let stager = gpu.stager();
     let image = alloc
-        .create_image(&ImageDesc::texture_2d(RGBA, 64, 64).mip_levels(allocator::MipLevels::ONE))
+        .create_image(
+            &ImageDesc::texture_2d(RGBA, 64, 64).mip_levels(vkup_allocator::MipLevels::ONE),
+        )
         .unwrap();
     let data = pattern(64 * 64 * 4, 7);
     let mut small = StagingRing::new(&alloc, 1024).unwrap();
@@ -126,7 +130,7 @@ fn states_the_resource_cannot_take_are_refused() {
     let alloc = gpu.allocator();
     let stager = gpu.stager();
     let image = alloc
-        .create_image(&ImageDesc::texture_2d(RGBA, 8, 8).mip_levels(allocator::MipLevels::ONE))
+        .create_image(&ImageDesc::texture_2d(RGBA, 8, 8).mip_levels(vkup_allocator::MipLevels::ONE))
         .unwrap();
     let data = [0u8; 256];
     let undefined = ResourceState::UNDEFINED;
@@ -185,7 +189,7 @@ fn packed_uploads_take_exactly_the_levels_the_image_has_and_exactly_their_bytes(
         ResourceState::UNDEFINED,
         ResourceState::from(Access::FragmentShaderSampledRead),
     );
-    let (_, full) = staging::packed_layouts(&image, 4).unwrap();
+    let (_, full) = vkup_staging::packed_layouts(&image, 4).unwrap();
     let data = vec![0u8; full as usize + 1];
     for levels in [0, 5] {
         let err = ImageUpload::packed(&stager, &image, &data, levels, undefined, sampled, 1 << 20)
@@ -224,7 +228,9 @@ fn the_submitter_waits_for_ring_space_instead_of_submitting_empty_buffers() {
     // Pieces of 60% of the ring, larger than the half-ring batch: each record call cuts one at
     // the batch, and the ring never holds two batches' worth plus a whole piece.
     let image = alloc
-        .create_image(&ImageDesc::texture_2d(RGBA, 64, 64).mip_levels(allocator::MipLevels::ONE))
+        .create_image(
+            &ImageDesc::texture_2d(RGBA, 64, 64).mip_levels(vkup_allocator::MipLevels::ONE),
+        )
         .unwrap();
     let data = pattern(64 * 64 * 4, 9);
     let mut ring = StagingRing::new(&alloc, 4096).unwrap();
@@ -308,7 +314,7 @@ fn a_queue_shared_under_a_lock_takes_uploads_from_one_thread_and_submits_from_an
             Access::TransferRead.into(),
         )
         .unwrap()
-        .path(staging::UploadPath::Staged);
+        .path(vkup_staging::UploadPath::Staged);
         // SAFETY: recording on the submitter's queue; buffer, data and ring outlive `run`.
         unsafe {
             submitter.run(&mut ring, |cmd, ring| {
@@ -341,7 +347,7 @@ fn an_image_placed_by_the_caller_is_uploaded_and_read_back_through_its_plain_des
     let alloc = gpu.allocator();
     let stager = gpu.stager();
     let desc = ImageDesc::new_2d(RGBA, 33, 17)
-        .mip_levels(allocator::MipLevels::ONE)
+        .mip_levels(vkup_allocator::MipLevels::ONE)
         .usage(
             vk::ImageUsageFlags::TRANSFER_DST
                 | vk::ImageUsageFlags::TRANSFER_SRC
@@ -349,9 +355,9 @@ fn an_image_placed_by_the_caller_is_uploaded_and_read_back_through_its_plain_des
         );
     let requirements = alloc.image_requirements(&desc).unwrap();
     let memory = alloc
-        .allocate_memory(&allocator::MemoryDesc::new(
+        .allocate_memory(&vkup_allocator::MemoryDesc::new(
             requirements,
-            allocator::MemoryIntent::GpuOnly,
+            vkup_allocator::MemoryIntent::GpuOnly,
         ))
         .unwrap();
     let image = alloc.create_placed_image(&desc, &memory, 0).unwrap();
@@ -409,7 +415,7 @@ fn a_frames_uploads_share_one_barrier_before_their_copies_and_one_after() {
             alloc
                 .create_image(
                     &ImageDesc::texture_2d(RGBA, 16 + i, 9 + i)
-                        .mip_levels(allocator::MipLevels::ONE),
+                        .mip_levels(vkup_allocator::MipLevels::ONE),
                 )
                 .unwrap()
         })
@@ -436,7 +442,10 @@ fn a_frames_uploads_share_one_barrier_before_their_copies_and_one_after() {
         .collect();
     let mut readbacks = Vec::new();
     let value = gpu.submit_and_wait(|cmd| {
-        let (mut pre, mut post) = (staging::BarrierBatch::new(), staging::BarrierBatch::new());
+        let (mut pre, mut post) = (
+            vkup_staging::BarrierBatch::new(),
+            vkup_staging::BarrierBatch::new(),
+        );
         for upload in &mut uploads {
             upload.begin(&mut pre).unwrap();
         }
@@ -480,7 +489,7 @@ fn a_frames_uploads_share_one_barrier_before_their_copies_and_one_after() {
     // An upload whose barrier was never batched refuses to record copies.
     let mut late =
         ImageUpload::packed(&stager, &images[0], &data[0], 1, sampled, sampled, 1 << 18).unwrap();
-    let mut post = staging::BarrierBatch::new();
+    let mut post = vkup_staging::BarrierBatch::new();
     // SAFETY: refused before recording; the null command buffer is never used.
     let err = unsafe {
         late.record_copies(
@@ -516,12 +525,12 @@ fn buffers_placed_by_the_caller_share_batched_barriers_and_are_not_borrowed_by_t
     let req = alloc.buffer_requirements(&desc).unwrap();
     let stride = req.size.next_multiple_of(req.alignment);
     let memory = alloc
-        .allocate_memory(&allocator::MemoryDesc::new(
+        .allocate_memory(&vkup_allocator::MemoryDesc::new(
             vk::MemoryRequirements {
                 size: stride * 4,
                 ..req
             },
-            allocator::MemoryIntent::GpuOnly,
+            vkup_allocator::MemoryIntent::GpuOnly,
         ))
         .unwrap();
     let buffers: Vec<_> = (0..4)
@@ -545,7 +554,10 @@ fn buffers_placed_by_the_caller_share_batched_barriers_and_are_not_borrowed_by_t
         .collect();
     let mut readbacks = Vec::new();
     let value = gpu.submit_and_wait(|cmd| {
-        let (mut pre, mut post) = (staging::BarrierBatch::new(), staging::BarrierBatch::new());
+        let (mut pre, mut post) = (
+            vkup_staging::BarrierBatch::new(),
+            vkup_staging::BarrierBatch::new(),
+        );
         for upload in &mut uploads {
             upload.begin(&mut pre).unwrap();
         }
@@ -599,7 +611,7 @@ fn one_level_streams_in_while_the_others_keep_their_state_and_contents() {
         .create_image(&ImageDesc::texture_2d(RGBA, 8, 8))
         .unwrap();
     assert_eq!(image.mip_levels(), 4);
-    let (all, len) = staging::packed_layouts(&image, 4).unwrap();
+    let (all, len) = vkup_staging::packed_layouts(&image, 4).unwrap();
     let data = pattern(len as usize, 77);
     let undefined = ResourceState::UNDEFINED;
     let sampled = ResourceState::from(Access::FragmentShaderSampledRead);
@@ -616,7 +628,7 @@ fn one_level_streams_in_while_the_others_keep_their_state_and_contents() {
                 ImageUpload::new(&stager, &image, &data, layouts, undefined, sampled, 1 << 16)
                     .unwrap()
                     .listed_subresources_only();
-            let mut pre = staging::BarrierBatch::new();
+            let mut pre = vkup_staging::BarrierBatch::new();
             upload.begin(&mut pre).unwrap();
             let covered: Vec<u32> = pre
                 .image_barriers()
@@ -646,7 +658,7 @@ fn one_level_streams_in_while_the_others_keep_their_state_and_contents() {
     // SAFETY: the submission that signalled `value` copied into it.
     unsafe { readback.submitted(gpu.timeline(), value) };
     for layout in &all {
-        let size = staging::block_info(RGBA)
+        let size = vkup_staging::block_info(RGBA)
             .unwrap()
             .extent_bytes(image.level_extent(layout.level)) as usize;
         let want = &data[layout.offset as usize..][..size];

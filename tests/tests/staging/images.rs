@@ -1,7 +1,9 @@
-use allocator::{Allocator, GpuImage, ImageDesc, MipLevels};
 use ash::vk;
 use gpu_tests::Gpu;
-use staging::{packed_layouts, Access, ImageUpload, ResourceState, StagingRing, SubresourceLayout};
+use vkup_allocator::{Allocator, GpuImage, ImageDesc, MipLevels};
+use vkup_staging::{
+    packed_layouts, Access, ImageUpload, ResourceState, StagingRing, SubresourceLayout,
+};
 
 use crate::pattern;
 
@@ -64,7 +66,7 @@ fn upload_and_read(
             let (r, finished) =
                 stager.record_image_readback(alloc, cmd, image, sampled, sampled)?;
             readback = Some(r);
-            Ok(staging::Progress::Done(finished))
+            Ok(vkup_staging::Progress::Done(finished))
         })
     }
     .unwrap();
@@ -96,7 +98,7 @@ fn round_trip(gpu: &Gpu, alloc: &Allocator, desc: ImageDesc, ring_size: u64, see
     let (layouts, len) = packed_layouts(&image, image.mip_levels()).unwrap();
     let data = data_for(desc.format, len as usize, seed);
     let back = upload_and_read(gpu, alloc, &image, &data, &layouts, ring_size);
-    let block = staging::block_info(desc.format).unwrap();
+    let block = vkup_staging::block_info(desc.format).unwrap();
     for (layout, bytes) in layouts.iter().zip(&back) {
         let size = block.extent_bytes(image.level_extent(layout.level)) as usize;
         let expected = &data[layout.offset as usize..][..size];
@@ -263,7 +265,10 @@ fn bad_image_uploads_are_refused_before_recording() {
     let err =
         ImageUpload::packed(&stager, &image, &short, 1, undefined, sampled, 1 << 20).unwrap_err();
     assert!(
-        matches!(err, staging::Error::InvalidSource { field: "data", .. }),
+        matches!(
+            err,
+            vkup_staging::Error::InvalidSource { field: "data", .. }
+        ),
         "{err}"
     );
     let outside = [SubresourceLayout {
@@ -284,13 +289,16 @@ fn bad_image_uploads_are_refused_before_recording() {
     )
     .unwrap_err();
     assert!(
-        matches!(err, staging::Error::InvalidSubresource { level: 9, .. }),
+        matches!(
+            err,
+            vkup_staging::Error::InvalidSubresource { level: 9, .. }
+        ),
         "{err}"
     );
     let data = [0u8; 1024];
     let err = ImageUpload::packed(&stager, &image, &data, 1, undefined, sampled, 32).unwrap_err();
     assert!(
-        matches!(err, staging::Error::PieceBudgetTooSmall { needed, budget: 32 } if needed >= 64),
+        matches!(err, vkup_staging::Error::PieceBudgetTooSmall { needed, budget: 32 } if needed >= 64),
         "{err}"
     );
     // SAFETY: nothing was submitted.

@@ -25,13 +25,13 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
 /// Reads a whole buffer, in state `from`, back through the GPU.
 pub fn read_back(
     gpu: &gpu_tests::Gpu,
-    alloc: &allocator::Allocator,
-    buffer: &allocator::GpuBuffer,
-    from: staging::Access,
+    alloc: &vkup_allocator::Allocator,
+    buffer: &vkup_allocator::GpuBuffer,
+    from: vkup_staging::Access,
 ) -> Vec<u8> {
     let stager = gpu.stager();
     let mut out = None;
-    let from = staging::ResourceState::new(from);
+    let from = vkup_staging::ResourceState::new(from);
     let value = gpu.submit_and_wait(|cmd| {
         // SAFETY: recording on the Gpu's queue; the buffer outlives the wait.
         let (readback, _) = unsafe {

@@ -4,10 +4,12 @@
 //! two half-float ULPs; the driver's blits get the precision conformance allows filtering (see
 //! [`Tolerance`]).
 
-use allocator::{Allocator, GpuImage, ImageDesc, MipLevels};
 use ash::vk;
 use gpu_tests::Gpu;
-use staging::{Access, ImageUpload, MipMethod, MipOptions, Progress, ResourceState, StagingRing};
+use vkup_allocator::{Allocator, GpuImage, ImageDesc, MipLevels};
+use vkup_staging::{
+    Access, ImageUpload, MipMethod, MipOptions, Progress, ResourceState, StagingRing,
+};
 
 use crate::pattern;
 
@@ -288,7 +290,7 @@ fn cases(format: vk::Format) -> Vec<Case> {
 fn check(
     gpu: &Gpu,
     alloc: &Allocator,
-    mips: &staging::MipGenerator,
+    mips: &vkup_staging::MipGenerator,
     case: &Case,
     method: MipMethod,
     seed: u64,
@@ -300,7 +302,7 @@ fn check(
         | vk::ImageUsageFlags::TRANSFER_SRC
         | vk::ImageUsageFlags::TRANSFER_DST;
     let mut desc = case.desc.clone();
-    if desc.dimension == allocator::ImageDimension::D2 {
+    if desc.dimension == vkup_allocator::ImageDimension::D2 {
         usage |= vk::ImageUsageFlags::STORAGE;
         // sRGB is written through a UNORM view, and RGBA8 with MUTABLE_FORMAT through R32_UINT
         // views; EXTENDED_USAGE lets STORAGE be checked against the view's format.
@@ -355,7 +357,7 @@ fn check(
     };
     let refused = match result {
         Ok(_) => false,
-        Err(staging::Error::MipsUnsupported { .. }) => true,
+        Err(vkup_staging::Error::MipsUnsupported { .. }) => true,
         Err(err) => panic!("{} {format:?} {method:?}: {err}", case.name),
     };
     if !refused {
@@ -387,9 +389,9 @@ fn check(
 }
 
 fn verify(
-    (alloc, timeline): (&Allocator, &staging::Timeline),
+    (alloc, timeline): (&Allocator, &vkup_staging::Timeline),
     image: &GpuImage,
-    readback: &staging::ImageReadback,
+    readback: &vkup_staging::ImageReadback,
     k: Kind,
     method: MipMethod,
     name: &str,
@@ -463,7 +465,7 @@ fn run_format(format: vk::Format) {
     let mips = gpu.mip_generator();
     assert!(!mips.compute_pipelines_built(), "nothing is built up front");
     for (i, case) in cases(format).iter().enumerate() {
-        let three_d = case.desc.dimension == allocator::ImageDimension::D3;
+        let three_d = case.desc.dimension == vkup_allocator::ImageDimension::D3;
         assert!(
             check(&gpu, &alloc, &mips, case, MipMethod::Blit, i as u64, true),
             "{} {format:?}: blit refused",
@@ -541,10 +543,10 @@ fn compute_mips_of_generated_extents_match_the_reference() {
         let layers = 1 + next(2);
         let (format, mutable) = forms[i as usize % forms.len()];
         let levels = 32 - width.max(height).leading_zeros();
-        let passes = staging::plan_compute_passes((width, height), 0, levels, true);
+        let passes = vkup_staging::plan_compute_passes((width, height), 0, levels, true);
         windowed += passes
             .iter()
-            .filter(|p| p.kernel == staging::MipKernel::Windowed)
+            .filter(|p| p.kernel == vkup_staging::MipKernel::Windowed)
             .count();
         tails += passes.iter().filter(|p| p.tail > 0).count();
         let name: &'static str =
@@ -580,7 +582,7 @@ fn compute_mips_of_generated_extents_match_the_reference() {
 fn check_compute(
     gpu: &Gpu,
     alloc: &Allocator,
-    mips: &staging::MipGenerator,
+    mips: &vkup_staging::MipGenerator,
     name: &'static str,
     desc: ImageDesc<'static>,
     seed: u64,
@@ -599,7 +601,7 @@ fn a_large_level_0_is_split_after_two_levels() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
     let mips = gpu.mip_generator();
-    let passes = staging::plan_compute_passes((4096, 1040), 0, 13, true);
+    let passes = vkup_staging::plan_compute_passes((4096, 1040), 0, 13, true);
     assert_eq!(
         (passes[0].levels, passes[1].src_level),
         (2, 2),
@@ -635,7 +637,7 @@ fn tails_take_their_counters_again_once_the_ring_wraps() {
     .max_image_array_layers;
     let layers = limit.min(2048);
     // 66x2: a windowed dispatch makes 33x1, 16x1 and 8x1, and its tail 4x1, 2x1 and 1x1.
-    let passes = staging::plan_compute_passes((66, 2), 0, 7, true);
+    let passes = vkup_staging::plan_compute_passes((66, 2), 0, 7, true);
     assert_eq!(passes.len(), 1, "{passes:?}");
     assert_eq!(passes[0].tail, 3, "{passes:?}");
     let images = 4096u32.div_ceil(layers) + 1;
@@ -680,7 +682,7 @@ fn a_format_without_linear_filtering_is_refused_before_recording() {
         assert!(
             matches!(
                 err,
-                staging::Error::MipsUnsupported {
+                vkup_staging::Error::MipsUnsupported {
                     method: "blit",
                     format: vk::Format::R8G8B8A8_UINT,
                     ..
@@ -703,7 +705,7 @@ fn a_format_without_linear_filtering_is_refused_before_recording() {
     assert!(
         matches!(
             err,
-            staging::Error::MipsUnsupported {
+            vkup_staging::Error::MipsUnsupported {
                 method: "compute",
                 ..
             }
@@ -879,7 +881,7 @@ fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
             }
             .unwrap_err();
             assert!(
-                matches!(err, staging::Error::InvalidSubresource { .. }),
+                matches!(err, vkup_staging::Error::InvalidSubresource { .. }),
                 "{bad:?}: {err}"
             );
         }

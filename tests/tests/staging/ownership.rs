@@ -4,10 +4,12 @@
 //! GPUs we test on have a transfer family); on a device with one family (lavapipe) this test
 //! asserts the refusals it can provoke there and says so.
 
-use allocator::BufferDesc;
 use ash::vk;
 use gpu_tests::Gpu;
-use staging::{Access, BarrierBatch, BufferUpload, Finished, Progress, ResourceState, StagingRing};
+use vkup_allocator::BufferDesc;
+use vkup_staging::{
+    Access, BarrierBatch, BufferUpload, Finished, Progress, ResourceState, StagingRing,
+};
 
 use crate::{pattern, read_back};
 
@@ -45,7 +47,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     assert!(
         matches!(
             err,
-            staging::Error::InvalidState {
+            vkup_staging::Error::InvalidState {
                 which: "stager",
                 ..
             }
@@ -76,7 +78,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
         on_transfer,
     )
     .unwrap()
-    .path(staging::UploadPath::Staged);
+    .path(vkup_staging::UploadPath::Staged);
     let transfer_stager = gpu.stager().recording_family(transfer);
     // SAFETY: recording on the transfer queue's family; the buffer and ring outlive `run`.
     let done = unsafe {
@@ -119,7 +121,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
         Access::TransferRead.into(),
     )
     .unwrap()
-    .path(staging::UploadPath::Staged);
+    .path(vkup_staging::UploadPath::Staged);
     let mut pre = BarrierBatch::new();
     split.begin(&mut pre).unwrap();
     // SAFETY: refused before anything is recorded.
@@ -134,7 +136,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     }
     .unwrap_err();
     assert!(
-        matches!(err, staging::Error::InvalidState { which: "from", .. }),
+        matches!(err, vkup_staging::Error::InvalidState { which: "from", .. }),
         "{err}"
     );
 
@@ -163,13 +165,13 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     // An image's acquire covers the ranges its upload describes, with the layout unchanged.
     let image = alloc
         .create_image(
-            &allocator::ImageDesc::new_2d(vk::Format::R8G8B8A8_UNORM, 16, 16)
+            &vkup_allocator::ImageDesc::new_2d(vk::Format::R8G8B8A8_UNORM, 16, 16)
                 .usage(vk::ImageUsageFlags::TRANSFER_DST | vk::ImageUsageFlags::SAMPLED),
         )
         .unwrap();
     let texels = pattern(16 * 16 * 4, 3);
     let sampled_there = ResourceState::new(Access::FragmentShaderSampledRead).on_queue(transfer);
-    let mut image_probe = staging::ImageUpload::packed(
+    let mut image_probe = vkup_staging::ImageUpload::packed(
         &stager,
         &image,
         &texels,
@@ -212,7 +214,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
         Access::TransferRead.into(),
     )
     .unwrap()
-    .path(staging::UploadPath::Staged);
+    .path(vkup_staging::UploadPath::Staged);
     // SAFETY: recording on the graphics queue's family; the buffer and ring outlive `run`.
     unsafe {
         graphics_submitter

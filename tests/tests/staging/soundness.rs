@@ -7,11 +7,11 @@
 //! timeline semaphore the submission waits on and the test signals from the host when it is
 //! done probing, so "in flight" does not depend on how fast the driver is.
 
-use allocator::{Allocator, BufferDesc, ImageDesc, MipLevels};
 use ash::vk;
 use gpu_tests::Gpu;
 use proptest::prelude::*;
-use staging::{
+use vkup_allocator::{Allocator, BufferDesc, ImageDesc, MipLevels};
+use vkup_staging::{
     Access, BarrierBatch, BufferUpload, Error, ImageUpload, Progress, ResourceState, StagingRing,
     Timeline, UploadPath,
 };
@@ -92,7 +92,7 @@ impl<'a> Gated<'a> {
     }
 }
 
-fn vertex_buffer(alloc: &Allocator, size: u64) -> allocator::GpuBuffer {
+fn vertex_buffer(alloc: &Allocator, size: u64) -> vkup_allocator::GpuBuffer {
     alloc
         .create_buffer(&BufferDesc::new(
             size,
@@ -499,7 +499,7 @@ fn recording_twice_is_refused() {
 
 /// A target description cannot lie: targets from the allocator's handles carry the handle's own
 /// description (a raw handle's claim is an `unsafe` constructor: see the `compile_fail` doctests
-/// in `staging::target`), so subresources, sizes and data lengths past the real image are typed
+/// in `vkup_staging::target`), so subresources, sizes and data lengths past the real image are typed
 /// errors, generated over the image's edges, with nothing allocated or staged.
 #[test]
 fn a_target_description_cannot_lie() {
@@ -513,7 +513,7 @@ fn a_target_description_cannot_lie() {
                 .mip_levels(MipLevels::Count(2)),
         )
         .unwrap();
-    let target = staging::ImageTarget::from(&image);
+    let target = vkup_staging::ImageTarget::from(&image);
     assert_eq!(
         (target.mip_levels(), target.array_layers(), target.format()),
         (2, 2, vk::Format::R8G8B8A8_UNORM)
@@ -527,7 +527,7 @@ fn a_target_description_cannot_lie() {
         .run(
             &(0u32..6, 0u32..6, 0u64..600, 1usize..600),
             |(level, layer, offset, len)| {
-                let layout = staging::SubresourceLayout {
+                let layout = vkup_staging::SubresourceLayout {
                     level,
                     layer,
                     offset: 0,
