@@ -428,6 +428,8 @@ impl Allocator {
     }
 
     /// The VMA allocator underneath, for what this crate does not wrap (pools, defragmentation).
+    /// An escape hatch outside the stable surface: its type is vk-mem's, and follows the vk-mem
+    /// release this crate is built on.
     pub fn vma(&self) -> &Arc<vk_mem::Allocator> {
         &self.vma
     }

@@ -45,6 +45,12 @@
 //!   while its handle lives), and [`Allocator::flush_host`], whose [`HostAccess`] is plain data that does not keep its buffer
 //!   alive (the buffer must still exist).
 //!
+//! # Stability
+//! The stable surface is the crate root and [`placement`]. The escape hatches to VMA itself,
+//! [`Allocator::vma`], [`GpuBuffer::allocation`] / [`GpuImage::allocation`] and the `vk_mem`
+//! re-export, are not: they follow whichever vk-mem release this crate is built on, and may
+//! change or go in any release. [`Error`] is `#[non_exhaustive]`: variants may be added.
+//!
 //! ```no_run
 //! use vkup_allocator::{Allocator, AllocatorDesc, BufferDesc, ImageDesc, MemoryIntent};
 //! use ash::vk;

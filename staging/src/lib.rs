@@ -10,7 +10,8 @@
 //! - [`BufferUpload`] / [`ImageUpload`]: uploads that may span several submissions, through a
 //!   caller-owned [`StagingRing`] (peak staging memory is the ring's size, whatever is uploaded),
 //!   or straight into mappable memory ([`UploadPath::Direct`]).
-//! - [`plan_subresource`]: the pure, texel-block aware copy planner behind image uploads.
+//! - [`plan`]: the pure planners behind image uploads and compute mips, public for inspection
+//!   and property tests, and outside the stable surface (see "Stability" below).
 //! - Readback of buffers and of every level and layer of an image ([`Stager::record_image_readback`]).
 //! - [`MipGenerator`]: mip chains by a blit chain or a single-pass compute downsampler
 //!   (`shaders/downsample.comp`), from any base level, in and out of declared states.
@@ -41,8 +42,8 @@
 //!     ([`Error::AlreadyFinished`]); uploads begun into one [`BarrierBatch`] that write the same
 //!     bytes or subresources are refused ([`Error::Overlap`]).
 //!   - Every sum, product and shift on caller values is checked, in the pure planners too
-//!     ([`plan_subresource`] holds at most one piece per byte of the data it was given;
-//!     [`plan_compute_passes`] at most 32 passes). An error leaves the command buffer, the ring
+//!     ([`plan::plan_subresource`] holds at most one piece per byte of the data it was given;
+//!     [`plan::plan_compute_passes`] at most 32 passes). An error leaves the command buffer, the ring
 //!     (rolled back) and the upload as they were, so the same call can be retried.
 //! - **`unsafe` with a stated duty**, where the truth is not at hand:
 //!   - [`BufferTarget::new`] / [`ImageTarget::new`]: the claimed size, extent, levels, layers
@@ -60,6 +61,12 @@
 //! - **Unrepresentable**: a span cannot be forged, a ring cannot be reclaimed by a number, and a
 //!   readback cannot be read without the timeline it checks (`compile_fail` examples on
 //!   [`StagingRing`], [`BufferReadback`] and [`BufferTarget`]).
+//!
+//! # Stability
+//! The stable surface is everything at the crate root: states and barriers, uploads, the ring
+//! and [`Timeline`], readbacks, mips, [`Submitter`], targets and errors (variants may be added:
+//! [`Error`] is `#[non_exhaustive]`). The [`plan`] module is not: its planners and their types
+//! may change in any release.
 //!
 //! ```no_run
 //! use vkup_staging::{Access, BufferUpload, ResourceState, Stager, StagingRing, Progress};
@@ -87,7 +94,7 @@ mod error;
 mod fill;
 mod format;
 mod mips;
-mod plan;
+pub mod plan;
 mod readback;
 mod ring;
 mod submit;
@@ -99,12 +106,8 @@ pub use crate::access::{Access, AccessInfo, ResourceState};
 pub use crate::barrier::{aliased_masks, buffer_masks, image_masks, BarrierBatch, BarrierMasks};
 pub use crate::error::{Error, Result};
 pub use crate::format::{block_info, BlockInfo};
-pub use crate::mips::{
-    plan_compute_passes, MipGenerator, MipKernel, MipMethod, MipOptions, MipPass, MipScratch,
-};
-pub use crate::plan::{
-    offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout,
-};
+pub use crate::mips::{MipGenerator, MipMethod, MipOptions, MipScratch};
+pub use crate::plan::{CopyAlignment, SubresourceLayout};
 pub use crate::readback::{BufferReadback, ImageReadback};
 pub use crate::ring::{RingSpan, StagingRing};
 pub use crate::submit::Submitter;

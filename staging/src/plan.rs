@@ -1,3 +1,7 @@
+//! The pure planners behind image uploads and compute mip generation: public for inspection and
+//! property tests, **not part of the stable surface** (they may change in any release; the
+//! uploads and [`MipGenerator`](crate::MipGenerator) that use them are the stable way in).
+//!
 //! Planning buffer-to-image copies, as pure functions.
 //!
 //! One subresource (a mip level of an array layer) of caller data becomes one or more
@@ -19,6 +23,8 @@ use ash::vk;
 
 use crate::error::{Error, Result};
 use crate::format::BlockInfo;
+
+pub use crate::mips::{plan_compute_passes, MipKernel, MipPass};
 
 /// The device's preferred alignments for buffer/image copies
 /// (`VkPhysicalDeviceLimits::optimalBufferCopyOffsetAlignment` and

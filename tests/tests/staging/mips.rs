@@ -543,10 +543,10 @@ fn compute_mips_of_generated_extents_match_the_reference() {
         let layers = 1 + next(2);
         let (format, mutable) = forms[i as usize % forms.len()];
         let levels = 32 - width.max(height).leading_zeros();
-        let passes = vkup_staging::plan_compute_passes((width, height), 0, levels, true);
+        let passes = vkup_staging::plan::plan_compute_passes((width, height), 0, levels, true);
         windowed += passes
             .iter()
-            .filter(|p| p.kernel == vkup_staging::MipKernel::Windowed)
+            .filter(|p| p.kernel == vkup_staging::plan::MipKernel::Windowed)
             .count();
         tails += passes.iter().filter(|p| p.tail > 0).count();
         let name: &'static str =
@@ -601,7 +601,7 @@ fn a_large_level_0_is_split_after_two_levels() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
     let mips = gpu.mip_generator();
-    let passes = vkup_staging::plan_compute_passes((4096, 1040), 0, 13, true);
+    let passes = vkup_staging::plan::plan_compute_passes((4096, 1040), 0, 13, true);
     assert_eq!(
         (passes[0].levels, passes[1].src_level),
         (2, 2),
@@ -637,7 +637,7 @@ fn tails_take_their_counters_again_once_the_ring_wraps() {
     .max_image_array_layers;
     let layers = limit.min(2048);
     // 66x2: a windowed dispatch makes 33x1, 16x1 and 8x1, and its tail 4x1, 2x1 and 1x1.
-    let passes = vkup_staging::plan_compute_passes((66, 2), 0, 7, true);
+    let passes = vkup_staging::plan::plan_compute_passes((66, 2), 0, 7, true);
     assert_eq!(passes.len(), 1, "{passes:?}");
     assert_eq!(passes[0].tail, 3, "{passes:?}");
     let images = 4096u32.div_ceil(layers) + 1;
