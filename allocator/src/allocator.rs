@@ -483,7 +483,7 @@ impl Allocator {
 
     /// Names a Vulkan object through `VK_EXT_debug_utils`, where debug names are on (VMA got the
     /// name at creation). Naming is a debugging aid: a failure is logged, never returned.
-    fn set_debug_name<H: vk::Handle>(&self, handle: H, name: Option<&CStr>) {
+    pub(crate) fn set_debug_name<H: vk::Handle>(&self, handle: H, name: Option<&CStr>) {
         let (Some(debug_utils), Some(name)) = (&self.debug_utils, name) else {
             return;
         };

@@ -143,6 +143,19 @@ impl Error {
         }
     }
 
+    /// Whether this is an out-of-memory failure: [`Error::OutOfMemory`], or a Vulkan call that
+    /// answered `VK_ERROR_OUT_OF_DEVICE_MEMORY` / `VK_ERROR_OUT_OF_HOST_MEMORY`.
+    pub fn is_out_of_memory(&self) -> bool {
+        match self {
+            Self::OutOfMemory { .. } => true,
+            Self::Vulkan(result) => matches!(
+                *result,
+                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY | vk::Result::ERROR_OUT_OF_HOST_MEMORY
+            ),
+            _ => false,
+        }
+    }
+
     /// The description field this error is about, where it is about one.
     pub fn field(&self) -> Option<&'static str> {
         match self {

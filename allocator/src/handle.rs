@@ -76,6 +76,7 @@ impl HostAccess {
 
 /// A buffer and the memory bound to it.
 #[derive(Debug)]
+#[must_use = "a handle that is dropped leaks its resource: destroy it with its allocator"]
 pub struct GpuBuffer {
     pub(crate) raw: vk::Buffer,
     pub(crate) memory: Memory,
@@ -172,6 +173,7 @@ impl GpuBuffer {
 
 /// An image and the memory bound to it.
 #[derive(Debug)]
+#[must_use = "a handle that is dropped leaks its resource: destroy it with its allocator"]
 pub struct GpuImage {
     pub(crate) raw: vk::Image,
     pub(crate) memory: Memory,

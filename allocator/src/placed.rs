@@ -21,6 +21,7 @@ use crate::Allocator;
 /// A block of device memory for placed resources. Not `Clone`: freed once, by
 /// [`Allocator::free_memory`], after every resource placed in it is destroyed.
 #[derive(Debug)]
+#[must_use = "a handle that is dropped leaks its resource: destroy it with its allocator"]
 pub struct GpuMemory {
     allocation: vk_mem::Allocation,
     owner: AllocatorId,
@@ -54,6 +55,7 @@ impl GpuMemory {
 
 /// A buffer bound at an offset in a [`GpuMemory`]; it owns no memory.
 #[derive(Debug)]
+#[must_use = "a handle that is dropped leaks its resource: destroy it with its allocator"]
 pub struct PlacedBuffer {
     raw: vk::Buffer,
     size: vk::DeviceSize,
@@ -82,6 +84,7 @@ impl PlacedBuffer {
 
 /// An image bound at an offset in a [`GpuMemory`]; it owns no memory.
 #[derive(Debug)]
+#[must_use = "a handle that is dropped leaks its resource: destroy it with its allocator"]
 pub struct PlacedImage {
     raw: vk::Image,
     info: ImageInfo,
@@ -335,6 +338,10 @@ impl Allocator {
             unsafe { self.device.destroy_buffer(raw, None) };
             return Err(err.into());
         }
+        // Validated: names hold no NUL. VMA never sees placed resources, so the debug name is
+        // all the name they get.
+        let name = desc.name.and_then(|n| CString::new(n).ok());
+        self.set_debug_name(raw, name.as_deref());
         Ok(PlacedBuffer {
             raw,
             size: desc.size,
@@ -376,6 +383,9 @@ impl Allocator {
             unsafe { self.device.destroy_image(raw, None) };
             return Err(err.into());
         }
+        // As for placed buffers: the debug name is the only name.
+        let name = desc.name.and_then(|n| CString::new(n).ok());
+        self.set_debug_name(raw, name.as_deref());
         Ok(PlacedImage {
             raw,
             info: ImageInfo {

@@ -432,7 +432,7 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
             )
             .expect("upload");
             // SAFETY: recording on the submitter's queue; everything outlives `run`.
-            unsafe {
+            let _ = unsafe {
                 submitter.run(&mut ring, |cmd, ring| {
                     upload.record(&stager, &alloc, cmd, ring)
                 })

@@ -364,7 +364,7 @@ pub fn small_buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Ro
                     })
                 };
                 let secs = start.elapsed().as_secs_f64();
-                result.map_err(|e| e.to_string())?;
+                let _ = result.map_err(|e| e.to_string())?;
                 ours_cpu.push(recording / count as f64 * 1e6);
                 Ok(total as f64 / secs / 1e9)
             }),

@@ -132,16 +132,12 @@ impl Uploader {
         let (Some(graphics), false) = (self.graphics.as_mut(), acquire.is_empty()) else {
             return Ok(());
         };
-        let ring = self.ring.as_mut().context("uploader already destroyed")?;
         let device = self.device.clone();
-        // SAFETY: the barriers name resources alive until this returns (run waits).
+        // SAFETY: the barriers name resources alive until this returns (submit waits).
         unsafe {
-            graphics.run(ring, |cmd, _| {
+            graphics.submit(|cmd| {
                 acquire.record(&device, cmd);
-                Ok(Progress::Done(Finished {
-                    state: ResourceState::UNDEFINED,
-                    acquire: BarrierBatch::new(),
-                }))
+                Ok(())
             })
         }?;
         Ok(())

@@ -18,7 +18,7 @@
 use ash::vk;
 
 use crate::access::{Access, ResourceState};
-use crate::error::{Error, Result};
+use crate::error::{Error, ResourceKind, Result};
 
 /// Which half of a barrier a batch records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -423,7 +423,7 @@ impl BarrierBatch {
         });
         if taken {
             return Err(Error::Overlap {
-                what: "buffer range",
+                kind: ResourceKind::Buffer,
             });
         }
         self.writes.push(Write::Buffer { buffer, start, end });
@@ -443,7 +443,7 @@ impl BarrierBatch {
         });
         if taken {
             return Err(Error::Overlap {
-                what: "image subresources",
+                kind: ResourceKind::Image,
             });
         }
         self.writes

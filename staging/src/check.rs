@@ -5,7 +5,7 @@ use crate::target::ImageTarget;
 use ash::vk;
 
 use crate::access::{Access, ResourceState};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StateRole};
 
 /// The image usage an access's layout needs (VUID-VkImageMemoryBarrier2-oldLayout-01208 and its
 /// neighbours: a barrier may name a layout only where the image has the matching usage), as the
@@ -34,7 +34,7 @@ fn layout_usage(layout: vk::ImageLayout) -> Option<(vk::ImageUsageFlags, &'stati
 pub(crate) fn queue_family(
     state: ResourceState,
     queue_families: u32,
-    which: &'static str,
+    which: StateRole,
 ) -> Result<()> {
     let family = state.queue_family;
     if family != vk::QUEUE_FAMILY_IGNORED && family >= queue_families {
@@ -54,8 +54,8 @@ pub(crate) fn buffer_states(
     to: ResourceState,
     queue_families: u32,
 ) -> Result<()> {
-    buffer_state(from, queue_families, "from")?;
-    buffer_state(to, queue_families, "to")
+    buffer_state(from, queue_families, StateRole::From)?;
+    buffer_state(to, queue_families, StateRole::To)
 }
 
 /// Checks the states an image goes from and to: each as [`image_state`] does, and `to` is never
@@ -66,20 +66,20 @@ pub(crate) fn image_states(
     to: ResourceState,
     queue_families: u32,
 ) -> Result<()> {
-    image_state(image, from, queue_families, "from")?;
+    image_state(image, from, queue_families, StateRole::From)?;
     if to.access == Access::Nothing {
         return Err(Error::InvalidState {
-            which: "to",
+            which: StateRole::To,
             reason: "an image cannot be left in UNDEFINED (Access::Nothing); name its next use"
                 .into(),
         });
     }
-    image_state(image, to, queue_families, "to")
+    image_state(image, to, queue_families, StateRole::To)
 }
 
 /// Checks a buffer's state: accesses that only images have (attachments, presentation) are
 /// refused.
-fn buffer_state(state: ResourceState, queue_families: u32, which: &'static str) -> Result<()> {
+fn buffer_state(state: ResourceState, queue_families: u32, which: StateRole) -> Result<()> {
     if matches!(
         state.access,
         Access::Present
@@ -104,7 +104,7 @@ fn image_state(
     image: &ImageTarget,
     state: ResourceState,
     queue_families: u32,
-    which: &'static str,
+    which: StateRole,
 ) -> Result<()> {
     queue_family(state, queue_families, which)?;
     if matches!(state.access, Access::Present | Access::Acquired) {

@@ -104,7 +104,7 @@ mod upload;
 
 pub use crate::access::{Access, AccessInfo, ResourceState};
 pub use crate::barrier::{aliased_masks, buffer_masks, image_masks, BarrierBatch, BarrierMasks};
-pub use crate::error::{Error, Result};
+pub use crate::error::{Error, ResourceKind, Result, StateRole};
 pub use crate::format::{block_info, BlockInfo};
 pub use crate::mips::{MipGenerator, MipMethod, MipOptions, MipScratch};
 pub use crate::plan::{CopyAlignment, SubresourceLayout};

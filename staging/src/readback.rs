@@ -197,8 +197,8 @@ impl Stager {
             ));
         }
         if !src.usage().contains(vk::BufferUsageFlags::TRANSFER_SRC) {
-            return Err(Error::MissingUsage {
-                needed: "TRANSFER_SRC",
+            return Err(Error::MissingBufferUsage {
+                needed: vk::BufferUsageFlags::TRANSFER_SRC,
             });
         }
         let buffer =
@@ -250,8 +250,8 @@ impl Stager {
             format: src.format(),
         })?;
         if !src.usage().contains(vk::ImageUsageFlags::TRANSFER_SRC) {
-            return Err(Error::MissingUsage {
-                needed: "TRANSFER_SRC",
+            return Err(Error::MissingImageUsage {
+                needed: vk::ImageUsageFlags::TRANSFER_SRC,
             });
         }
         check::single_sampled(src)?;

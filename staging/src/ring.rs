@@ -273,6 +273,7 @@ impl RingAlloc {
 /// A ring of persistently mapped staging memory. Owned by the caller; destroy it with
 /// [`StagingRing::destroy`] once the GPU is done with it.
 #[derive(Debug)]
+#[must_use = "a ring that is dropped leaks its buffer: destroy it once the GPU is done with it"]
 pub struct StagingRing {
     buffer: GpuBuffer,
     base: *mut u8,
@@ -290,21 +291,28 @@ impl StagingRing {
     pub fn new(allocator: &Allocator, capacity: u64) -> Result<Self> {
         let buffer =
             allocator.create_buffer(&BufferDesc::staging(capacity).name("staging ring"))?;
-        Self::from_buffer(buffer)
+        Self::from_buffer(buffer).map_err(|(err, buffer)| {
+            // SAFETY: just created; nothing has used it.
+            unsafe { allocator.destroy_buffer(buffer) };
+            err
+        })
     }
 
-    /// Uses `buffer` (persistently mapped, with `TRANSFER_SRC` usage) as the ring.
-    pub fn from_buffer(buffer: GpuBuffer) -> Result<Self> {
+    /// Uses `buffer` (persistently mapped, with `TRANSFER_SRC` usage) as the ring. A buffer that
+    /// is neither comes back with the error, so that the caller can destroy it.
+    pub fn from_buffer(buffer: GpuBuffer) -> Result<Self, (Error, GpuBuffer)> {
         let Some(base) = buffer.mapped_ptr() else {
-            return Err(Error::invalid(
+            let err = Error::invalid(
                 "buffer",
                 "a staging ring needs a persistently mapped buffer",
-            ));
+            );
+            return Err((err, buffer));
         };
         if !buffer.usage().contains(vk::BufferUsageFlags::TRANSFER_SRC) {
-            return Err(Error::MissingUsage {
-                needed: "TRANSFER_SRC",
-            });
+            let err = Error::MissingBufferUsage {
+                needed: vk::BufferUsageFlags::TRANSFER_SRC,
+            };
+            return Err((err, buffer));
         }
         Ok(Self {
             state: RingAlloc::new(buffer.size()),

@@ -161,42 +161,13 @@ impl Submitter {
                     return Err(err);
                 }
             };
-            self.value += 1;
-            // vkQueueSubmit with a VkTimelineSemaphoreSubmitInfo, not vkQueueSubmit2: the same
-            // submission through vkQueueSubmit2 makes GPU-assisted validation in the layers up to
-            // at least 1.3.239 (Debian 12's) time out in its semaphore tracking
-            // ("UNASSIGNED-VkSemaphore-state-timeout ... most likely a validation bug"), stalling
-            // every wait for seconds; through vkQueueSubmit it runs clean. Measured on lavapipe
-            // with a bare submit/wait loop outside this crate, so the layer, not the crate, is
-            // at fault (reported upstream as KhronosGroup/Vulkan-ValidationLayers#4968, fixed by
-            // #6079).
-            let cmds = [cmd];
-            let semaphores = [self.timeline.raw()];
-            let values = [self.value];
-            let mut timeline =
-                vk::TimelineSemaphoreSubmitInfo::default().signal_semaphore_values(&values);
-            let submit = [vk::SubmitInfo::default()
-                .command_buffers(&cmds)
-                .signal_semaphores(&semaphores)
-                .push_next(&mut timeline)];
-            let guard = self
-                .queue_lock
-                .as_ref()
-                .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            // SAFETY: the queue is this driver's to submit to, or shared under `guard`
-            // (constructor contract); the command buffer is executable and stays untouched until
-            // its value passes.
-            let submitted = unsafe {
-                self.device
-                    .queue_submit(self.queue, &submit, vk::Fence::null())
-            };
-            drop(guard);
-            submitted?;
+            // SAFETY: `cmd` holds what `record` recorded, valid on this queue (this function's
+            // contract), and is executable.
+            unsafe { self.submit_cmd(cmd) }?;
             // SAFETY: the submission just made signals `self.value` on this timeline once it
             // completes, and it holds every read of the ring's pending spans: what `record`
             // recorded into `cmd` (this function's contract).
             unsafe { ring.submitted(&self.timeline, self.value) }?;
-            self.in_flight.push_back((cmd, self.value));
             if let Progress::Done(finished) = progress {
                 self.wait(self.value)?;
                 ring.reclaim(&self.timeline)?;
@@ -213,6 +184,85 @@ impl Submitter {
                 ring.reclaim(&self.timeline)?;
             }
         }
+    }
+
+    /// Submits `cmd` signalling the next timeline value, and counts it in flight.
+    ///
+    /// # Safety
+    /// `cmd` is executable on this queue, and what it uses stays alive until its value passes.
+    unsafe fn submit_cmd(&mut self, cmd: vk::CommandBuffer) -> Result<u64> {
+        let value = self.value + 1;
+        // vkQueueSubmit with a VkTimelineSemaphoreSubmitInfo, not vkQueueSubmit2: the same
+        // submission through vkQueueSubmit2 makes GPU-assisted validation in the layers up to
+        // at least 1.3.239 (Debian 12's) time out in its semaphore tracking
+        // ("UNASSIGNED-VkSemaphore-state-timeout ... most likely a validation bug"), stalling
+        // every wait for seconds; through vkQueueSubmit it runs clean. Measured on lavapipe
+        // with a bare submit/wait loop outside this crate, so the layer, not the crate, is
+        // at fault (reported upstream as KhronosGroup/Vulkan-ValidationLayers#4968, fixed by
+        // #6079).
+        let cmds = [cmd];
+        let semaphores = [self.timeline.raw()];
+        let values = [value];
+        let mut timeline =
+            vk::TimelineSemaphoreSubmitInfo::default().signal_semaphore_values(&values);
+        let submit = [vk::SubmitInfo::default()
+            .command_buffers(&cmds)
+            .signal_semaphores(&semaphores)
+            .push_next(&mut timeline)];
+        let guard = self
+            .queue_lock
+            .as_ref()
+            .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        // SAFETY: the queue is this driver's to submit to, or shared under `guard`
+        // (constructor contract); the command buffer is executable and stays untouched until
+        // its value passes.
+        let submitted = unsafe {
+            self.device
+                .queue_submit(self.queue, &submit, vk::Fence::null())
+        };
+        drop(guard);
+        submitted?;
+        self.value = value;
+        self.in_flight.push_back((cmd, value));
+        Ok(value)
+    }
+
+    /// Records `record` into a command buffer of its own, submits it and waits for it: for work
+    /// that stages nothing (an ownership acquire, a layout change, a clear), where [`run`]
+    /// would need a made-up [`Finished`]. Returns the timeline value the submission signalled
+    /// (to tie a readback to, say).
+    ///
+    /// # Safety
+    /// What `record` records is valid on this queue, and every resource it uses stays alive
+    /// until this call returns.
+    ///
+    /// [`run`]: Submitter::run
+    pub unsafe fn submit(
+        &mut self,
+        record: impl FnOnce(vk::CommandBuffer) -> Result<()>,
+    ) -> Result<u64> {
+        let completed = self.timeline.completed()?;
+        self.recycle(completed);
+        let cmd = self.command_buffer()?;
+        let begin = vk::CommandBufferBeginInfo::default()
+            .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
+        // SAFETY: the command buffer is idle (fresh, or recycled after its value passed).
+        let recorded = unsafe { self.device.begin_command_buffer(cmd, &begin) }
+            .map_err(Error::from)
+            .and_then(|()| record(cmd))
+            // SAFETY: recording (begun above).
+            .and_then(|()| Ok(unsafe { self.device.end_command_buffer(cmd) }?));
+        if let Err(err) = recorded {
+            // Never submitted: idle, and reusable (begin resets it).
+            self.free.push(cmd);
+            return Err(err);
+        }
+        // SAFETY: `cmd` holds what `record` recorded, valid on this queue (this function's
+        // contract).
+        let value = unsafe { self.submit_cmd(cmd) }?;
+        self.wait(value)?;
+        self.recycle(value);
+        Ok(value)
     }
 
     /// Waits until every submission so far has completed (after an error, say, before destroying

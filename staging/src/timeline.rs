@@ -18,6 +18,7 @@ use crate::error::Result;
 static NEXT_TIMELINE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A timeline semaphore of one device. Not `Clone`: destroyed once, by [`Timeline::destroy`].
+#[must_use = "a timeline that is dropped leaks its semaphore: destroy it"]
 pub struct Timeline {
     device: ash::Device,
     raw: vk::Semaphore,

@@ -14,7 +14,7 @@ use vkup_allocator::Allocator;
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
 use crate::check;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StateRole};
 use crate::fill::{self, CopyLimits, CopyMode, CopyPool};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::{offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout};
@@ -116,7 +116,7 @@ impl Stager {
         };
         if family >= self.queue_families {
             return Err(Error::InvalidState {
-                which: "stager",
+                which: StateRole::RecordingFamily,
                 reason: format!(
                     "records on queue family {family}; the device has {}",
                     self.queue_families
@@ -140,7 +140,7 @@ impl Stager {
     pub(crate) fn check_owned(&self, from: ResourceState) -> Result<()> {
         match self.ownership_in(from)? {
             Ownership::Acquire(_) => Err(Error::InvalidState {
-                which: "from",
+                which: StateRole::From,
                 reason: format!(
                     "owned by queue family {} while this stager records on {:?}: call adopt \
                      before begin (record does), or the copies run on a family that does not \
@@ -227,6 +227,7 @@ pub enum UploadPath {
 
 /// What an upload or readback left behind when it finished.
 #[derive(Debug)]
+#[must_use = "it may carry the acquire half of an ownership transfer, to record on the destination queue"]
 pub struct Finished {
     /// The state the resource is in now.
     pub state: ResourceState,
@@ -314,8 +315,8 @@ impl<'a> BufferUpload<'a> {
             ));
         }
         if dst.host().is_none() && !dst.usage().contains(vk::BufferUsageFlags::TRANSFER_DST) {
-            return Err(Error::MissingUsage {
-                needed: "TRANSFER_DST",
+            return Err(Error::MissingBufferUsage {
+                needed: vk::BufferUsageFlags::TRANSFER_DST,
             });
         }
         // The queue families are checked at record, where the stager says how many exist.
@@ -527,7 +528,7 @@ impl<'a> BufferUpload<'a> {
         stager.check_owned(self.from)?;
         if !self.started {
             return Err(Error::InvalidState {
-                which: "from",
+                which: StateRole::From,
                 reason: "record_copies before begin: no barrier orders the copies".into(),
             });
         }
@@ -553,8 +554,8 @@ impl<'a> BufferUpload<'a> {
             .usage()
             .contains(vk::BufferUsageFlags::TRANSFER_DST)
         {
-            return Err(Error::MissingUsage {
-                needed: "TRANSFER_DST",
+            return Err(Error::MissingBufferUsage {
+                needed: vk::BufferUsageFlags::TRANSFER_DST,
             });
         }
         let len = self.data.len() as u64;
@@ -637,7 +638,7 @@ impl<'a> BufferUpload<'a> {
         let len = self.data.len() as u64;
         let Some(host) = self.dst.host() else {
             return Err(Error::PathUnavailable {
-                path: "direct",
+                path: UploadPath::Direct,
                 reason: "the destination is not mappable",
             });
         };
@@ -781,8 +782,8 @@ impl<'a> ImageUpload<'a> {
             format: dst.format(),
         })?;
         if !dst.usage().contains(vk::ImageUsageFlags::TRANSFER_DST) {
-            return Err(Error::MissingUsage {
-                needed: "TRANSFER_DST",
+            return Err(Error::MissingImageUsage {
+                needed: vk::ImageUsageFlags::TRANSFER_DST,
             });
         }
         check::single_sampled(&dst)?;
@@ -1016,7 +1017,7 @@ impl<'a> ImageUpload<'a> {
         stager.check_owned(self.from)?;
         if !self.started {
             return Err(Error::InvalidState {
-                which: "from",
+                which: StateRole::From,
                 reason: "record_copies before begin: the image is not in TRANSFER_DST_OPTIMAL"
                     .into(),
             });

@@ -4,7 +4,7 @@
 use ash::vk;
 
 use super::plan::{level_extent, plan_compute_passes, MipKernel, LEVELS_PER_DISPATCH, WINDOW_TILE};
-use super::{Levels, MipGenerator, MipScratch};
+use super::{Levels, MipGenerator, MipMethod, MipScratch};
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
 use crate::error::{Error, Result};
@@ -203,7 +203,7 @@ impl ComputePipelines {
                 };
                 let memory_type = pick(host | vk::MemoryPropertyFlags::DEVICE_LOCAL)
                     .or_else(|| pick(host))
-                    .ok_or(Error::Vulkan(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY))?;
+                    .ok_or(Error::NoMemoryType { needed: host })?;
                 made.counter_memory = device.allocate_memory(
                     &vk::MemoryAllocateInfo::default()
                         .allocation_size(needs.size)
@@ -327,7 +327,7 @@ impl MipGenerator {
         let Some((storage, srgb)) = storage_format(image.format()) else {
             return Err(Error::MipsUnsupported {
                 format: image.format(),
-                method: "compute",
+                method: MipMethod::Compute,
                 reason: "only RGBA8 UNORM, RGBA8 sRGB and RGBA16F",
             });
         };

@@ -102,6 +102,7 @@ pub(crate) struct Levels {
 
 /// What a compute generation leaves for the caller to destroy once the submission completes.
 #[derive(Debug, Default)]
+#[must_use = "scratch that is dropped leaks its views: destroy it after the submission completes"]
 pub struct MipScratch {
     views: Vec<vk::ImageView>,
     pool: vk::DescriptorPool,
@@ -336,7 +337,7 @@ impl MipGenerator {
         let compute = match method {
             MipMethod::Blit => false,
             MipMethod::Compute => match self.compute_refusal(image) {
-                Some(reason) => return Err(refuse("compute", reason)),
+                Some(reason) => return Err(refuse(MipMethod::Compute, reason)),
                 None => true,
             },
             MipMethod::Auto => !self.cpu_device && self.compute_refusal(image).is_none(),
@@ -345,7 +346,7 @@ impl MipGenerator {
             return Ok(MipMethod::Compute);
         }
         match self.blit_refusal(image) {
-            Some(reason) => Err(refuse("blit", reason)),
+            Some(reason) => Err(refuse(MipMethod::Blit, reason)),
             None => Ok(MipMethod::Blit),
         }
     }

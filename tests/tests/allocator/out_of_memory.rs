@@ -37,6 +37,11 @@ fn capped_heap_runs_out_then_recovers_once_memory_is_freed() {
         matches!(failure, Error::OutOfMemory { requested, .. } if requested == size),
         "{failure}"
     );
+    assert!(failure.is_out_of_memory());
+    // The staging crate asks the same question of its own error, whichever shape it comes in.
+    assert!(vkup_staging::Error::from(failure).is_out_of_memory());
+    assert!(vkup_staging::Error::Vulkan(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY).is_out_of_memory());
+    assert!(!vkup_staging::Error::StaleSpan.is_out_of_memory());
     assert!(!live.is_empty());
     let count = alloc.live_allocations().unwrap();
     assert_eq!(

@@ -169,7 +169,7 @@ fn both_paths_agree_on_a_mappable_buffer() {
         .unwrap()
         .path(path);
         // SAFETY: recording on the submitter's queue; the buffer is new.
-        unsafe {
+        let _ = unsafe {
             submitter.run(&mut ring, |cmd, ring| {
                 upload.record(&stager, &alloc, cmd, ring)
             })
@@ -225,8 +225,8 @@ fn bad_buffer_uploads_are_refused_before_recording() {
     assert!(
         matches!(
             err,
-            vkup_staging::Error::MissingUsage {
-                needed: "TRANSFER_DST"
+            vkup_staging::Error::MissingBufferUsage {
+                needed: vk::BufferUsageFlags::TRANSFER_DST
             }
         ),
         "{err}"

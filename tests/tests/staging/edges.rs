@@ -147,13 +147,25 @@ fn states_the_resource_cannot_take_are_refused() {
         let err =
             ImageUpload::packed(&stager, &image, &data, 1, undefined, to, 1 << 20).unwrap_err();
         assert!(
-            matches!(err, Error::InvalidState { which: "to", .. }),
+            matches!(
+                err,
+                Error::InvalidState {
+                    which: vkup_staging::StateRole::To,
+                    ..
+                }
+            ),
             "{to:?}: {err}"
         );
         let err =
             ImageUpload::packed(&stager, &image, &data, 1, to, undefined, 1 << 20).unwrap_err();
         assert!(
-            matches!(err, Error::InvalidState { which: "from", .. }),
+            matches!(
+                err,
+                Error::InvalidState {
+                    which: vkup_staging::StateRole::From,
+                    ..
+                }
+            ),
             "{to:?}: {err}"
         );
     }
@@ -165,7 +177,13 @@ fn states_the_resource_cannot_take_are_refused() {
     let err = unsafe { upload.record(&stager, &alloc, vk::CommandBuffer::null(), &mut ring) }
         .unwrap_err();
     assert!(
-        matches!(err, Error::InvalidState { which: "to", .. }),
+        matches!(
+            err,
+            Error::InvalidState {
+                which: vkup_staging::StateRole::To,
+                ..
+            }
+        ),
         "{err}"
     );
     assert_eq!(ring.in_use(), 0);
@@ -247,7 +265,7 @@ fn the_submitter_waits_for_ring_space_instead_of_submitting_empty_buffers() {
     .unwrap();
     assert_eq!(upload.pieces().len(), 7);
     // SAFETY: recording on the submitter's queue; image, data and ring outlive `run`.
-    unsafe {
+    let _ = unsafe {
         submitter.run(&mut ring, |cmd, ring| {
             upload.record(&stager, &alloc, cmd, ring)
         })
@@ -316,7 +334,7 @@ fn a_queue_shared_under_a_lock_takes_uploads_from_one_thread_and_submits_from_an
         .unwrap()
         .path(vkup_staging::UploadPath::Staged);
         // SAFETY: recording on the submitter's queue; buffer, data and ring outlive `run`.
-        unsafe {
+        let _ = unsafe {
             submitter.run(&mut ring, |cmd, ring| {
                 upload.record(&stager, &alloc, cmd, ring)
             })

@@ -61,7 +61,7 @@ fn upload_and_read(
     assert!(ring.high_water() <= ring_size);
     let mut readback = None;
     // SAFETY: as above.
-    unsafe {
+    let _ = unsafe {
         submitter.run(&mut ring, |cmd, _| {
             let (r, finished) =
                 stager.record_image_readback(alloc, cmd, image, sampled, sampled)?;

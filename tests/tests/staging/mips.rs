@@ -335,7 +335,7 @@ fn check(
     let mut readback = None;
     // SAFETY: recording on the submitter's queue; everything outlives `run`.
     let result = unsafe {
-        submitter
+        let _ = submitter
             .run(&mut ring, |cmd, ring| {
                 upload.record(&stager, alloc, cmd, ring)
             })
@@ -683,7 +683,7 @@ fn a_format_without_linear_filtering_is_refused_before_recording() {
             matches!(
                 err,
                 vkup_staging::Error::MipsUnsupported {
-                    method: "blit",
+                    method: MipMethod::Blit,
                     format: vk::Format::R8G8B8A8_UINT,
                     ..
                 }
@@ -706,7 +706,7 @@ fn a_format_without_linear_filtering_is_refused_before_recording() {
         matches!(
             err,
             vkup_staging::Error::MipsUnsupported {
-                method: "compute",
+                method: MipMethod::Compute,
                 ..
             }
         ),
@@ -810,12 +810,12 @@ fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
         let mut readback = None;
         // SAFETY: recording on the submitter's queue; everything outlives `run`.
         unsafe {
-            submitter
+            let _ = submitter
                 .run(&mut ring, |cmd, ring| {
                     upload.record(&stager, &alloc, cmd, ring)
                 })
                 .unwrap();
-            submitter
+            let _ = submitter
                 .run(&mut ring, |cmd, _| {
                     let (done, s) = mips.record(
                         cmd,
@@ -828,12 +828,12 @@ fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
                     Ok(Progress::Done(done))
                 })
                 .unwrap();
-            submitter
+            let _ = submitter
                 .run(&mut ring, |cmd, ring| {
                     stream.record(&stager, &alloc, cmd, ring)
                 })
                 .unwrap();
-            submitter
+            let _ = submitter
                 .run(&mut ring, |cmd, _| {
                     let (_, s) = mips.record(
                         cmd,

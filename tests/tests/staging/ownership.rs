@@ -7,9 +7,7 @@
 use ash::vk;
 use gpu_tests::Gpu;
 use vkup_allocator::BufferDesc;
-use vkup_staging::{
-    Access, BarrierBatch, BufferUpload, Finished, Progress, ResourceState, StagingRing,
-};
+use vkup_staging::{Access, BarrierBatch, BufferUpload, ResourceState, StagingRing};
 
 use crate::{pattern, read_back};
 
@@ -48,7 +46,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
         matches!(
             err,
             vkup_staging::Error::InvalidState {
-                which: "stager",
+                which: vkup_staging::StateRole::RecordingFamily,
                 ..
             }
         ),
@@ -101,12 +99,9 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     // SAFETY: as above.
     unsafe {
         submitter
-            .run(&mut ring, |cmd, _| {
+            .submit(|cmd| {
                 release.record(&gpu.device, cmd);
-                Ok(Progress::Done(Finished {
-                    state: on_transfer,
-                    acquire: BarrierBatch::new(),
-                }))
+                Ok(())
             })
             .unwrap();
         submitter.destroy().unwrap();
@@ -136,7 +131,13 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     }
     .unwrap_err();
     assert!(
-        matches!(err, vkup_staging::Error::InvalidState { which: "from", .. }),
+        matches!(
+            err,
+            vkup_staging::Error::InvalidState {
+                which: vkup_staging::StateRole::From,
+                ..
+            }
+        ),
         "{err}"
     );
 
@@ -217,7 +218,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     .path(vkup_staging::UploadPath::Staged);
     // SAFETY: recording on the graphics queue's family; the buffer and ring outlive `run`.
     unsafe {
-        graphics_submitter
+        let _ = graphics_submitter
             .run(&mut ring, |cmd, ring| {
                 upload.record(&stager, &alloc, cmd, ring)
             })

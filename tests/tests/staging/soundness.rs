@@ -245,7 +245,7 @@ fn host_reads_cannot_race_the_gpu() {
     let mut submitter = gpu.submitter();
     // SAFETY: on the Gpu's queue; everything outlives the call, which waits.
     unsafe {
-        submitter
+        let _ = submitter
             .run(&mut ring, |cmd, ring| {
                 BufferUpload::new(
                     &src,
@@ -447,7 +447,7 @@ fn recording_twice_is_refused() {
     assert!(matches!(
         upload().begin(&mut pre),
         Err(Error::Overlap {
-            what: "image subresources"
+            kind: vkup_staging::ResourceKind::Image
         })
     ));
     assert_eq!(
@@ -478,9 +478,9 @@ fn recording_twice_is_refused() {
             let overlap = a < b + b_len && b < a + a_len;
             match begin(b, b_len, &mut pre) {
                 Ok(()) => prop_assert!(!overlap, "{a}+{a_len} and {b}+{b_len} overlap"),
-                Err(Error::Overlap { what }) => {
+                Err(Error::Overlap { kind }) => {
                     prop_assert!(overlap, "{a}+{a_len} and {b}+{b_len} are disjoint");
-                    prop_assert_eq!(what, "buffer range");
+                    prop_assert_eq!(kind, vkup_staging::ResourceKind::Buffer);
                     prop_assert_eq!(pre.buffer_barriers().len(), 1);
                 }
                 Err(err) => prop_assert!(false, "{err}"),
