@@ -764,6 +764,8 @@ pub fn fill(gpu: &Gpu, quick: bool) -> Vec<Row> {
     let plain = gpu.stager().streaming_stores(false);
     let one = gpu.stager().threads(1);
     let one_plain = gpu.stager().threads(1).streaming_stores(false);
+    let rayon = gpu.stager().executor(std::sync::Arc::new(RayonCopies));
+    let rayon_threads = format!("rayon, {} threads", rayon.copy_threads());
     let mut rows = Vec::new();
     for &size in sizes {
         let bytes = data(size as usize, 3);
@@ -846,6 +848,9 @@ pub fn fill(gpu: &Gpu, quick: bool) -> Vec<Row> {
                 }),
                 Contender::new("staged, streaming, 16 threads", || staged(&wide, 0, None)),
                 Contender::new("staged, streaming, 1 thread", || staged(&one, 0, None)),
+                Contender::new(format!("staged, streaming, {rayon_threads}"), || {
+                    staged(&rayon, 0, None)
+                }),
                 Contender::new("staged, plain stores, 1 thread", || {
                     staged(&one_plain, 0, None)
                 }),
@@ -867,6 +872,9 @@ pub fn fill(gpu: &Gpu, quick: bool) -> Vec<Row> {
                 }),
                 Contender::new("fill only, streaming, 16 threads", || fill_only(&wide)),
                 Contender::new("fill only, streaming, 1 thread", || fill_only(&one)),
+                Contender::new(format!("fill only, streaming, {rayon_threads}"), || {
+                    fill_only(&rayon)
+                }),
                 Contender::new(
                     format!("fill only, streaming, {threads}, in half-ring calls"),
                     || fill_in(&default, (size / (RING / 2)).max(1) as usize),
@@ -908,4 +916,19 @@ pub fn fill(gpu: &Gpu, quick: bool) -> Vec<Row> {
         bar_ring.destroy(&alloc);
     }
     rows
+}
+
+/// Host copies on rayon's global pool: what a renderer with a job system of its own hands the
+/// stager instead of letting it start threads.
+struct RayonCopies;
+
+impl vkup_staging::CopyExecutor for RayonCopies {
+    fn parallelism(&self) -> usize {
+        rayon::current_num_threads().min(8)
+    }
+
+    fn run(&self, jobs: &mut [vkup_staging::CopyJob<'_>]) {
+        use rayon::prelude::*;
+        jobs.par_iter_mut().for_each(vkup_staging::CopyJob::run);
+    }
 }

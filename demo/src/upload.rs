@@ -77,8 +77,12 @@ impl Uploader {
             ),
             None => (graphics_submitter()?, gpu.graphics.family, None),
         };
+        // Scenes hold tens to hundreds of MiB: large copies spread over up to 8 threads (the
+        // stager starts none unless asked).
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         // SAFETY: the context's own handles, alive until the uploader is destroyed.
-        let stager = unsafe { Stager::new(&gpu.instance, gpu.physical_device, &gpu.device) };
+        let stager = unsafe { Stager::new(&gpu.instance, gpu.physical_device, &gpu.device) }
+            .threads(cores.min(8));
         // SAFETY: as above.
         let mips = unsafe {
             vkup_staging::MipGenerator::new(&gpu.instance, gpu.physical_device, &gpu.device)

@@ -38,8 +38,71 @@ impl CopyLimits {
     };
 }
 
+/// A caller's own way of running host copies in parallel (rayon, an engine's job system), for
+/// [`Stager::executor`](crate::Stager::executor): a large copy into staging memory is cut into
+/// jobs, handed over in one call, and the stager waits for that call to return.
+///
+/// ```
+/// struct Inline;
+/// impl vkup_staging::CopyExecutor for Inline {
+///     fn parallelism(&self) -> usize {
+///         1
+///     }
+///     fn run(&self, jobs: &mut [vkup_staging::CopyJob<'_>]) {
+///         jobs.iter_mut().for_each(vkup_staging::CopyJob::run); // rayon: `par_iter_mut()`
+///     }
+/// }
+/// ```
+pub trait CopyExecutor: Send + Sync {
+    /// How many jobs it runs at once: a large copy is cut into at most this many.
+    fn parallelism(&self) -> usize;
+
+    /// Runs every job ([`CopyJob::run`]), on any threads, and returns once all have run. A job
+    /// left unrun is run on the calling thread after this returns, so no byte is lost.
+    fn run(&self, jobs: &mut [CopyJob<'_>]);
+}
+
+/// One piece of a host copy, for a [`CopyExecutor`] to run: it borrows its source and its part
+/// of the destination, so it cannot outlive the call it was handed to.
+#[derive(Debug)]
+pub struct CopyJob<'a> {
+    src: &'a [u8],
+    dst: &'a mut [u8],
+    streaming: bool,
+    done: bool,
+}
+
+impl CopyJob<'_> {
+    /// Copies the piece; a second call does nothing.
+    pub fn run(&mut self) {
+        if !self.done {
+            copy_one(self.src, self.dst, self.streaming);
+            self.done = true;
+        }
+    }
+
+    /// Bytes the piece copies.
+    pub fn len(&self) -> usize {
+        self.src.len()
+    }
+
+    /// Whether the piece copies nothing.
+    pub fn is_empty(&self) -> bool {
+        self.src.is_empty()
+    }
+}
+
+/// Where the threads of a spread copy come from.
+#[derive(Clone, Copy)]
+pub(crate) enum Helpers<'p> {
+    /// The stager's own pool (no threads when it was not asked for any).
+    Pool(&'p CopyPool),
+    /// The caller's executor.
+    Executor(&'p dyn CopyExecutor),
+}
+
 /// How a host copy writes its destination.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub(crate) struct CopyMode<'p> {
     /// Threads for large copies, the calling one included (1 for none).
     pub threads: usize,
@@ -48,7 +111,7 @@ pub(crate) struct CopyMode<'p> {
     /// Where copies start to spread and to stream.
     pub limits: CopyLimits,
     /// Where the other threads come from.
-    pub pool: &'p CopyPool,
+    pub helpers: Helpers<'p>,
 }
 
 /// Copies `src` into `dst` (same length), over up to `mode.threads` threads for large copies:
@@ -63,8 +126,27 @@ pub(crate) fn copy(src: &[u8], dst: &mut [u8], mode: CopyMode<'_>) {
         copy_one(src, dst, streaming);
         return;
     }
+    let pool = match mode.helpers {
+        Helpers::Pool(pool) => pool,
+        Helpers::Executor(executor) => {
+            let chunk = len.div_ceil(wanted).next_multiple_of(4096);
+            let mut jobs: Vec<CopyJob<'_>> = dst
+                .chunks_mut(chunk)
+                .zip(src.chunks(chunk))
+                .map(|(dst, src)| CopyJob {
+                    src,
+                    dst,
+                    streaming,
+                    done: false,
+                })
+                .collect();
+            executor.run(&mut jobs);
+            jobs.iter_mut().for_each(CopyJob::run);
+            return;
+        }
+    };
     // Only now: a stager whose copies never spread never starts its threads.
-    let workers = mode.pool.workers();
+    let workers = pool.workers();
     let threads = wanted.min(workers.len() + 1);
     if threads <= 1 {
         copy_one(src, dst, streaming);
@@ -401,7 +483,7 @@ mod tests {
                                     threads,
                                     streaming,
                                     limits: CopyLimits::GPU,
-                                    pool: &pool,
+                                    helpers: Helpers::Pool(&pool),
                                 },
                             );
                             assert!(dst[..dst_off].iter().all(|&b| b == 0xAA));
@@ -452,11 +534,53 @@ mod tests {
                     threads,
                     streaming: true,
                     limits: CopyLimits::GPU,
-                    pool: &pool,
+                    helpers: Helpers::Pool(&pool),
                 },
             );
             assert_eq!(&dst[3..], &src[..], "{helpers} helpers, {threads} threads");
         }
+    }
+
+    /// A caller's executor gets a large copy as jobs in one call; jobs it leaves unrun are run
+    /// after it returns, so the copy is whole whatever the executor does.
+    #[test]
+    fn an_executor_runs_the_jobs_and_what_it_skips_is_run_after() {
+        struct Half(std::sync::atomic::AtomicUsize);
+        impl CopyExecutor for Half {
+            fn parallelism(&self) -> usize {
+                4
+            }
+            fn run(&self, jobs: &mut [CopyJob<'_>]) {
+                self.0
+                    .fetch_add(jobs.len(), std::sync::atomic::Ordering::Relaxed);
+                let half = jobs.len() / 2;
+                std::thread::scope(|scope| {
+                    for job in &mut jobs[..half] {
+                        scope.spawn(move || job.run());
+                    }
+                });
+            }
+        }
+        let executor = Half(std::sync::atomic::AtomicUsize::new(0));
+        let pool = CopyPool::new(0);
+        let src: Vec<u8> = (0..CopyLimits::GPU.parallel_min * 3 + 77)
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        let mut dst = vec![0u8; src.len()];
+        let mode = CopyMode {
+            threads: 4,
+            streaming: true,
+            limits: CopyLimits::GPU,
+            helpers: Helpers::Executor(&executor),
+        };
+        copy(&src, &mut dst, mode);
+        assert!(dst == src, "the copy is whole");
+        assert_eq!(executor.0.load(std::sync::atomic::Ordering::Relaxed), 4);
+        // Small copies never reach it.
+        let mut small = vec![0u8; 64];
+        copy(&src[..64], &mut small, mode);
+        assert_eq!(executor.0.load(std::sync::atomic::Ordering::Relaxed), 4);
+        assert!(pool.workers.get().is_none());
     }
 
     /// Copies too small to spread never start the pool's threads.
@@ -469,7 +593,7 @@ mod tests {
             threads: 4,
             streaming: true,
             limits: CopyLimits::GPU,
-            pool: &pool,
+            helpers: Helpers::Pool(&pool),
         };
         copy(&src, &mut dst, mode);
         assert_eq!(dst, src);
@@ -501,7 +625,7 @@ mod tests {
                                 threads: 4,
                                 streaming: round % 2 == 0,
                                 limits: CopyLimits::GPU,
-                                pool,
+                                helpers: Helpers::Pool(pool),
                             },
                         );
                         assert!(dst == src, "thread {t}, round {round}");

@@ -105,6 +105,7 @@ mod upload;
 pub use crate::access::{Access, AccessInfo, ResourceState};
 pub use crate::barrier::{aliased_masks, buffer_masks, image_masks, BarrierBatch, BarrierMasks};
 pub use crate::error::{Error, ResourceKind, Result, StateRole};
+pub use crate::fill::{CopyExecutor, CopyJob};
 pub use crate::format::{block_info, BlockInfo};
 pub use crate::mips::{MipGenerator, MipMethod, MipOptions, MipScratch};
 pub use crate::plan::{CopyAlignment, SubresourceLayout};

@@ -15,7 +15,7 @@ use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
 use crate::check;
 use crate::error::{Error, Result, StateRole};
-use crate::fill::{self, CopyLimits, CopyMode, CopyPool};
+use crate::fill::{self, CopyExecutor, CopyLimits, CopyMode, CopyPool, Helpers};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::{offset_alignment, plan_subresource, CopyAlignment, Piece, SubresourceLayout};
 use crate::ring::StagingRing;
@@ -24,9 +24,14 @@ use crate::target::{BufferTarget, ImageTarget};
 /// Smallest run of buffer bytes worth a copy region when the ring has little room left.
 const MIN_BUFFER_CHUNK: u64 = 64 * 1024;
 
-/// Device facts uploads need, and the threads that fill staging memory. Cheap to clone; clones
-/// share the copy threads (started on the first copy large enough to spread over them, idle
-/// between copies, ended when the last clone is dropped) and hold no other state.
+/// Device facts uploads need, and how host copies into staging memory are run. Cheap to clone;
+/// clones share the copy threads and hold no other state.
+///
+/// A stager starts no thread unless told to: by default host copies run on the calling thread
+/// (with streaming stores for large ones). [`Stager::threads`] gives it a pool of its own
+/// (started on the first copy large enough to spread over it, idle between copies, ended when
+/// the last clone is dropped); [`Stager::executor`] hands large copies to the caller's job
+/// system instead.
 #[derive(Clone)]
 pub struct Stager {
     device: ash::Device,
@@ -34,6 +39,7 @@ pub struct Stager {
     streaming: bool,
     limits: CopyLimits,
     pool: Arc<CopyPool>,
+    executor: Option<Arc<dyn CopyExecutor>>,
     queue_families: u32,
     family: Option<u32>,
 }
@@ -51,10 +57,8 @@ impl std::fmt::Debug for Stager {
 impl Stager {
     /// A stager for `device`, made from `physical_device` of `instance`; it reads the copy
     /// alignments and the queue families (states naming a family the device lacks are refused).
-    /// Large host copies use up to 8 threads, the calling one included (fewer where the machine
-    /// has fewer cores): on an H200 host, filling 256 MiB of staging memory with streaming stores
-    /// ran at 8 GB/s on one thread and 43-51 on 8; 16 brought the whole upload nothing on one
-    /// such host and 7% on another (see [`Stager::threads`]).
+    /// Host copies run on the calling thread until [`Stager::threads`] or [`Stager::executor`]
+    /// says otherwise.
     ///
     /// # Safety
     /// `physical_device` belongs to `instance`, and `device` was created from it.
@@ -68,7 +72,6 @@ impl Stager {
         let limits = properties.limits;
         // SAFETY: as above.
         let queue_families = unsafe { check::queue_family_count(instance, physical_device) };
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             device: device.clone(),
             align: CopyAlignment::from_limits(&limits),
@@ -78,7 +81,8 @@ impl Stager {
             } else {
                 CopyLimits::GPU
             },
-            pool: Arc::new(CopyPool::new(cores.min(8) - 1)),
+            pool: Arc::new(CopyPool::new(0)),
+            executor: None,
             queue_families,
             family: None,
         }
@@ -152,14 +156,29 @@ impl Stager {
         }
     }
 
-    /// How many threads fill staging memory.
+    /// How many threads fill staging memory: 1 (the calling thread) by default, the pool's size
+    /// after [`Stager::threads`], the executor's parallelism after [`Stager::executor`].
     pub fn copy_threads(&self) -> usize {
-        self.pool.threads()
+        self.executor
+            .as_ref()
+            .map_or_else(|| self.pool.threads(), |e| e.parallelism().max(1))
     }
 
-    /// Sets how many threads fill staging memory (1 for none).
+    /// Gives the stager a pool of `threads` threads for large host copies, the calling one
+    /// included (1 for none, the default). The pool starts on the first copy large enough to
+    /// spread over it. On an H200 host, filling 256 MiB of staging memory with streaming stores
+    /// ran at 8 GB/s on one thread and 43-51 on 8 (`BENCHMARKS.md`). Replaces an executor.
     pub fn threads(mut self, threads: usize) -> Self {
         self.pool = Arc::new(CopyPool::new(threads.max(1) - 1));
+        self.executor = None;
+        self
+    }
+
+    /// Hands large host copies to `executor` (rayon, an engine's job system) instead of threads
+    /// of the stager's own. Replaces a pool.
+    pub fn executor(mut self, executor: Arc<dyn CopyExecutor>) -> Self {
+        self.pool = Arc::new(CopyPool::new(0));
+        self.executor = Some(executor);
         self
     }
 
@@ -192,7 +211,10 @@ impl Stager {
             threads: self.copy_threads(),
             streaming: self.streaming,
             limits: self.limits,
-            pool: &self.pool,
+            helpers: match &self.executor {
+                Some(executor) => Helpers::Executor(executor.as_ref()),
+                None => Helpers::Pool(&self.pool),
+            },
         }
     }
 
