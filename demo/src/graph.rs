@@ -23,7 +23,7 @@
 
 use anyhow::{bail, Result};
 use ash::vk;
-use vkup_staging::{Access, BarrierBatch, ResourceState};
+use vkup_staging::{Access, AccessSet, BarrierBatch, ResourceState};
 
 /// An image of the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -340,7 +340,7 @@ impl Graph {
 
     /// The state `access` has on this graph's queue, for a resource coming from `from`: owned by
     /// the graph's family when ownership was tracked, unowned otherwise.
-    fn here(&self, from: ResourceState, access: Access) -> ResourceState {
+    fn here(&self, from: ResourceState, access: impl Into<AccessSet>) -> ResourceState {
         if from.queue_family == vk::QUEUE_FAMILY_IGNORED {
             ResourceState::new(access)
         } else {
@@ -432,7 +432,7 @@ impl Graph {
         }
         for &(id, want) in &self.leave {
             let from = images[id.0].unwrap_or(ResourceState::UNDEFINED);
-            let to = self.here(from, want.access);
+            let to = self.here(from, want.accesses);
             if needs_image_barrier(from, to) {
                 plan.after.push(Step::Image {
                     image: id,
@@ -612,7 +612,7 @@ mod tests {
         // Blur's own last use (previous frame) and depth's (this frame).
         assert!(previous.contains(&Access::DepthStencilAttachmentWrite));
         assert!(previous.contains(&Access::FragmentShaderSampledRead));
-        assert_eq!(to.access, Access::ColorAttachmentWrite);
+        assert_eq!(to.accesses, Access::ColorAttachmentWrite);
         // Without aliasing, depth only waits for its own previous frame.
         let plan = g.plan(|a, b| a == b).unwrap();
         let Step::TakeOver { previous, .. } = &plan.before[0][1] else {
@@ -622,8 +622,8 @@ mod tests {
         // Colour goes from attachment to sampled once, and stays sampled for the tonemap.
         assert!(plan.before[1].iter().any(|s| matches!(s,
             Step::Image { image, from, to } if *image == color
-                && from.access == Access::ColorAttachmentWrite
-                && to.access == Access::FragmentShaderSampledRead)));
+                && from.accesses == Access::ColorAttachmentWrite
+                && to.accesses == Access::FragmentShaderSampledRead)));
         assert!(!plan.before[2]
             .iter()
             .any(|s| matches!(s, Step::Image { image, .. } if *image == color)));
@@ -768,9 +768,9 @@ mod tests {
                 }
                 for &(id, access) in &g.passes[p].images {
                     let now = state[id.0].expect("used before a barrier");
-                    prop_assert_eq!(now.access.info().layout, access.info().layout);
+                    prop_assert_eq!(now.accesses.info().layout, access.info().layout);
                     if vkup_staging::image_masks(now, access.into()).is_some() {
-                        prop_assert_eq!(now.access, access);
+                        prop_assert_eq!(now.accesses, access);
                     }
                     state[id.0] = Some(access.into());
                 }

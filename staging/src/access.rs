@@ -107,6 +107,35 @@ impl Access {
         Self::General,
     ];
 
+    /// Position in [`Access::ALL`] (and bit in an [`AccessSet`]).
+    const fn index(self) -> u32 {
+        match self {
+            Self::Nothing => 0,
+            Self::TransferRead => 1,
+            Self::TransferWrite => 2,
+            Self::HostRead => 3,
+            Self::HostWrite => 4,
+            Self::VertexBuffer => 5,
+            Self::IndexBuffer => 6,
+            Self::IndirectBuffer => 7,
+            Self::UniformRead => 8,
+            Self::VertexShaderSampledRead => 9,
+            Self::FragmentShaderSampledRead => 10,
+            Self::ComputeShaderSampledRead => 11,
+            Self::AnyShaderSampledRead => 12,
+            Self::ComputeStorageRead => 13,
+            Self::ComputeStorageWrite => 14,
+            Self::ComputeStorageReadWrite => 15,
+            Self::ComputeGeneral => 16,
+            Self::ColorAttachmentWrite => 17,
+            Self::DepthStencilAttachmentWrite => 18,
+            Self::DepthStencilAttachmentRead => 19,
+            Self::Present => 20,
+            Self::Acquired => 21,
+            Self::General => 22,
+        }
+    }
+
     /// Stage, access and layout of this access.
     pub const fn info(self) -> AccessInfo {
         use vk::AccessFlags2 as A;
@@ -217,30 +246,188 @@ impl Access {
     }
 }
 
-/// The state a resource is in between passes: how it was last used, and which queue family owns
-/// it (`vk::QUEUE_FAMILY_IGNORED` where ownership does not matter: exclusive resources used on one
-/// family, or contents that may be discarded).
+/// Several accesses of one resource at once: a texture sampled by the vertex and the fragment
+/// shader, a depth buffer tested read-only and sampled in the same pass, a buffer read as
+/// vertices and as storage. Its stages and access masks are the union of its members'; an image
+/// in it is in the one layout they share ([`AccessSet::layout`]). Made from an [`Access`]
+/// (`Access::X.into()`) or by `|`: `Access::VertexShaderSampledRead |
+/// Access::FragmentShaderSampledRead`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AccessSet {
+    /// One bit per member, by position in [`Access::ALL`]; never empty.
+    bits: u32,
+}
+
+impl AccessSet {
+    /// The set holding `access` alone.
+    pub const fn of(access: Access) -> Self {
+        Self {
+            bits: 1 << access.index(),
+        }
+    }
+
+    /// The set with `access` added.
+    #[must_use]
+    pub const fn with(self, access: Access) -> Self {
+        Self {
+            bits: self.bits | Self::of(access).bits,
+        }
+    }
+
+    /// Whether `access` is a member.
+    pub const fn contains(self, access: Access) -> bool {
+        self.bits & Self::of(access).bits != 0
+    }
+
+    /// The member, when there is exactly one.
+    pub fn only(self) -> Option<Access> {
+        let mut members = self.iter();
+        match (members.next(), members.next()) {
+            (Some(access), None) => Some(access),
+            _ => None,
+        }
+    }
+
+    /// The members, in the order of [`Access::ALL`].
+    pub fn iter(self) -> impl Iterator<Item = Access> {
+        Access::ALL
+            .into_iter()
+            .filter(move |&access| self.contains(access))
+    }
+
+    /// Whether every member satisfies `pred`.
+    pub fn all(self, pred: impl Fn(Access) -> bool) -> bool {
+        self.iter().all(pred)
+    }
+
+    /// Whether any member writes memory.
+    pub fn is_write(self) -> bool {
+        self.iter().any(Access::is_write)
+    }
+
+    /// Whether the set is [`Access::Nothing`] alone: contents that may be discarded.
+    pub fn is_nothing(self) -> bool {
+        self == Self::of(Access::Nothing)
+    }
+
+    /// The union of the members' stages and access masks, in the layout [`AccessSet::layout`]
+    /// answers (`GENERAL` where the members share none: the stage and access masks stay exact,
+    /// and the recording functions refuse such a set for an image before it reaches a barrier).
+    pub fn info(self) -> AccessInfo {
+        let (stage, access) = self.iter().fold(
+            (vk::PipelineStageFlags2::NONE, vk::AccessFlags2::NONE),
+            |(stage, access), member| {
+                let info = member.info();
+                (stage | info.stage, access | info.access)
+            },
+        );
+        AccessInfo {
+            stage,
+            access,
+            layout: self.layout().unwrap_or(vk::ImageLayout::GENERAL),
+        }
+    }
+
+    /// The image layout every member can be performed in: their common layout, or
+    /// `DEPTH_STENCIL_READ_ONLY_OPTIMAL` for read-only depth/stencil testing with sampling (the
+    /// spec allows sampling in it). `None` when two members need different layouts, or when
+    /// [`Access::Nothing`] (contents discarded) is combined with a use of the contents.
+    pub fn layout(self) -> Option<vk::ImageLayout> {
+        use vk::ImageLayout as L;
+        if self.contains(Access::Nothing) && !self.is_nothing() {
+            return None;
+        }
+        self.iter()
+            .map(|access| access.info().layout)
+            .try_fold(None, |common: Option<L>, layout| match common {
+                None => Some(Some(layout)),
+                Some(c) if c == layout => Some(Some(c)),
+                Some(L::DEPTH_STENCIL_READ_ONLY_OPTIMAL)
+                    if layout == L::SHADER_READ_ONLY_OPTIMAL =>
+                {
+                    Some(Some(L::DEPTH_STENCIL_READ_ONLY_OPTIMAL))
+                }
+                Some(L::SHADER_READ_ONLY_OPTIMAL)
+                    if layout == L::DEPTH_STENCIL_READ_ONLY_OPTIMAL =>
+                {
+                    Some(Some(L::DEPTH_STENCIL_READ_ONLY_OPTIMAL))
+                }
+                Some(_) => None,
+            })
+            .flatten()
+    }
+
+    /// Two members that need different image layouts, if any (for error reports).
+    pub fn layout_conflict(self) -> Option<(Access, Access)> {
+        let members: Vec<Access> = self.iter().collect();
+        members.iter().enumerate().find_map(|(i, &a)| {
+            members[i + 1..]
+                .iter()
+                .find(|&&b| Self::of(a).with(b).layout().is_none())
+                .map(|&b| (a, b))
+        })
+    }
+}
+
+impl std::fmt::Debug for AccessSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl From<Access> for AccessSet {
+    fn from(access: Access) -> Self {
+        Self::of(access)
+    }
+}
+
+impl std::ops::BitOr<Access> for AccessSet {
+    type Output = AccessSet;
+    fn bitor(self, access: Access) -> AccessSet {
+        self.with(access)
+    }
+}
+
+impl std::ops::BitOr for Access {
+    type Output = AccessSet;
+    fn bitor(self, other: Access) -> AccessSet {
+        AccessSet::of(self).with(other)
+    }
+}
+
+impl PartialEq<Access> for AccessSet {
+    fn eq(&self, access: &Access) -> bool {
+        *self == Self::of(*access)
+    }
+}
+
+/// The state a resource is in between passes: how it was last used (one access, or several at
+/// once), and which queue family owns it (`vk::QUEUE_FAMILY_IGNORED` where ownership does not
+/// matter: exclusive resources used on one family, or contents that may be discarded).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ResourceState {
-    /// The last (or next) access.
-    pub access: Access,
+    /// The last (or next) accesses.
+    pub accesses: AccessSet,
     /// The owning queue family.
     pub queue_family: u32,
 }
 
 impl ResourceState {
     /// A resource whose contents do not matter: freshly created, or about to be overwritten whole.
-    pub const UNDEFINED: Self = Self::new(Access::Nothing);
+    pub const UNDEFINED: Self = Self {
+        accesses: AccessSet::of(Access::Nothing),
+        queue_family: vk::QUEUE_FAMILY_IGNORED,
+    };
 
-    /// A state with no queue-family ownership attached.
-    pub const fn new(access: Access) -> Self {
+    /// A state with no queue-family ownership attached: one access, or a set of them.
+    pub fn new(accesses: impl Into<AccessSet>) -> Self {
         Self {
-            access,
+            accesses: accesses.into(),
             queue_family: vk::QUEUE_FAMILY_IGNORED,
         }
     }
 
-    /// The same access, owned by `queue_family`.
+    /// The same accesses, owned by `queue_family`.
     pub const fn on_queue(self, queue_family: u32) -> Self {
         Self {
             queue_family,
@@ -259,6 +446,12 @@ impl ResourceState {
 impl From<Access> for ResourceState {
     fn from(access: Access) -> Self {
         Self::new(access)
+    }
+}
+
+impl From<AccessSet> for ResourceState {
+    fn from(accesses: AccessSet) -> Self {
+        Self::new(accesses)
     }
 }
 
@@ -314,6 +507,66 @@ mod tests {
         );
         assert_eq!(masks.old_layout, vk::ImageLayout::UNDEFINED);
         assert_eq!(masks.src_access, vk::AccessFlags2::NONE);
+    }
+
+    #[test]
+    fn every_access_has_its_own_bit_in_the_order_of_all() {
+        for (i, access) in Access::ALL.into_iter().enumerate() {
+            assert_eq!(access.index() as usize, i, "{access:?}");
+            assert_eq!(AccessSet::of(access).only(), Some(access));
+        }
+    }
+
+    /// Access sets: stages and masks are the union, the layout the shared one; read-only depth
+    /// testing with sampling shares DEPTH_STENCIL_READ_ONLY_OPTIMAL; every pair whose layouts
+    /// differ otherwise is a conflict, and discarding contents combines with nothing.
+    #[test]
+    fn access_sets_take_the_union_and_the_shared_layout_or_name_the_conflict() {
+        use vk::ImageLayout as L;
+        let both_stages = Access::VertexShaderSampledRead | Access::FragmentShaderSampledRead;
+        let info = both_stages.info();
+        assert_eq!(
+            info.stage,
+            vk::PipelineStageFlags2::VERTEX_SHADER | vk::PipelineStageFlags2::FRAGMENT_SHADER
+        );
+        assert_eq!(info.access, vk::AccessFlags2::SHADER_SAMPLED_READ);
+        assert_eq!(both_stages.layout(), Some(L::SHADER_READ_ONLY_OPTIMAL));
+        assert!(!both_stages.is_write() && both_stages.only().is_none());
+        let depth = Access::DepthStencilAttachmentRead | Access::FragmentShaderSampledRead;
+        assert_eq!(depth.layout(), Some(L::DEPTH_STENCIL_READ_ONLY_OPTIMAL));
+        assert_eq!(
+            depth.info().access,
+            vk::AccessFlags2::DEPTH_STENCIL_ATTACHMENT_READ | vk::AccessFlags2::SHADER_SAMPLED_READ
+        );
+        let conflict = Access::TransferRead | Access::FragmentShaderSampledRead;
+        assert_eq!(conflict.layout(), None);
+        assert_eq!(
+            conflict.layout_conflict(),
+            Some((Access::TransferRead, Access::FragmentShaderSampledRead))
+        );
+        assert_eq!((Access::Nothing | Access::TransferRead).layout(), None);
+        // Every pair: a conflict exactly when the layouts differ, bar the depth/sampled pair.
+        for a in Access::ALL {
+            for b in Access::ALL {
+                let pair = a | b;
+                let (la, lb) = (a.info().layout, b.info().layout);
+                let shared = la == lb
+                    || matches!(
+                        (la, lb),
+                        (
+                            L::DEPTH_STENCIL_READ_ONLY_OPTIMAL,
+                            L::SHADER_READ_ONLY_OPTIMAL
+                        ) | (
+                            L::SHADER_READ_ONLY_OPTIMAL,
+                            L::DEPTH_STENCIL_READ_ONLY_OPTIMAL
+                        )
+                    );
+                let nothing = (a == Access::Nothing) != (b == Access::Nothing);
+                assert_eq!(pair.layout().is_some(), shared && !nothing, "{a:?} {b:?}");
+                assert_eq!(pair.is_write(), a.is_write() || b.is_write());
+                assert_eq!(pair.info().stage, a.info().stage | b.info().stage);
+            }
+        }
     }
 
     #[test]

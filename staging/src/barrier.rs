@@ -63,11 +63,15 @@ fn acquire_half(from: ResourceState, to: ResourceState) -> Half {
 }
 
 fn masks(from: ResourceState, to: ResourceState, half: Half, image: bool) -> Option<BarrierMasks> {
-    let (f, t) = (from.access.info(), to.access.info());
+    let (f, t) = (from.accesses.info(), to.accesses.info());
     let transfer = from.transfers_ownership_to(to);
     let layout_change = image && f.layout != t.layout;
-    let same_read = from.access == to.access || from.access == Access::Nothing;
-    if !transfer && !layout_change && !from.access.is_write() && !to.access.is_write() && same_read
+    let same_read = from.accesses == to.accesses || from.accesses.is_nothing();
+    if !transfer
+        && !layout_change
+        && !from.accesses.is_write()
+        && !to.accesses.is_write()
+        && same_read
     {
         return None;
     }
@@ -78,12 +82,13 @@ fn masks(from: ResourceState, to: ResourceState, half: Half, image: bool) -> Opt
     }
     let mut m = BarrierMasks {
         src_stage: f.stage,
-        // Reads have nothing to make available: an execution dependency is enough.
-        src_access: if from.access.is_write() {
-            f.access
-        } else {
-            vk::AccessFlags2::NONE
-        },
+        // Reads have nothing to make available: an execution dependency is enough. Of a set,
+        // only the members that write have something to make available.
+        src_access: from
+            .accesses
+            .iter()
+            .filter(|a| a.is_write())
+            .fold(vk::AccessFlags2::NONE, |mask, a| mask | a.info().access),
         dst_stage: t.stage,
         dst_access: t.access,
         old_layout: if image {
@@ -150,7 +155,7 @@ pub fn aliased_masks(
             src_access |= info.access;
         }
     }
-    let t = to.access.info();
+    let t = to.accesses.info();
     BarrierMasks {
         src_stage,
         src_access,

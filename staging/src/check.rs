@@ -67,7 +67,7 @@ pub(crate) fn image_states(
     queue_families: u32,
 ) -> Result<()> {
     image_state(image, from, queue_families, StateRole::From)?;
-    if to.access == Access::Nothing {
+    if to.accesses.contains(Access::Nothing) {
         return Err(Error::InvalidState {
             which: StateRole::To,
             reason: "an image cannot be left in UNDEFINED (Access::Nothing); name its next use"
@@ -77,29 +77,45 @@ pub(crate) fn image_states(
     image_state(image, to, queue_families, StateRole::To)
 }
 
-/// Checks a buffer's state: accesses that only images have (attachments, presentation) are
-/// refused.
-fn buffer_state(state: ResourceState, queue_families: u32, which: StateRole) -> Result<()> {
-    if matches!(
-        state.access,
-        Access::Present
-            | Access::Acquired
-            | Access::ColorAttachmentWrite
-            | Access::DepthStencilAttachmentWrite
-            | Access::DepthStencilAttachmentRead
-    ) {
+/// Refuses a set that combines discarding the contents ([`Access::Nothing`]) with a use of them.
+fn no_discard_with_use(state: ResourceState, which: StateRole) -> Result<()> {
+    if state.accesses.contains(Access::Nothing) && !state.accesses.is_nothing() {
         return Err(Error::InvalidState {
             which,
             reason: format!(
-                "{:?} is an image access; buffers are never in it",
-                state.access
+                "{:?} both discards the contents (Nothing) and uses them",
+                state.accesses
             ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a buffer's state: accesses that only images have (attachments, presentation) are
+/// refused.
+fn buffer_state(state: ResourceState, queue_families: u32, which: StateRole) -> Result<()> {
+    no_discard_with_use(state, which)?;
+    let image_only = state.accesses.iter().find(|a| {
+        matches!(
+            a,
+            Access::Present
+                | Access::Acquired
+                | Access::ColorAttachmentWrite
+                | Access::DepthStencilAttachmentWrite
+                | Access::DepthStencilAttachmentRead
+        )
+    });
+    if let Some(access) = image_only {
+        return Err(Error::InvalidState {
+            which,
+            reason: format!("{access:?} is an image access; buffers are never in it"),
         });
     }
     queue_family(state, queue_families, which)
 }
 
-/// Checks an image's state: its queue family, and that the image's usage allows its layout.
+/// Checks an image's state: its queue family, that its accesses share a layout, and that the
+/// image's usage allows each access's layout.
 fn image_state(
     image: &ImageTarget,
     state: ResourceState,
@@ -107,32 +123,39 @@ fn image_state(
     which: StateRole,
 ) -> Result<()> {
     queue_family(state, queue_families, which)?;
-    if matches!(state.access, Access::Present | Access::Acquired) {
-        return Err(Error::InvalidState {
+    no_discard_with_use(state, which)?;
+    if let Some((first, second)) = state.accesses.layout_conflict() {
+        return Err(Error::LayoutConflict {
             which,
-            reason: "an allocator-made image is not a swapchain image; it is never presented"
-                .into(),
+            first,
+            second,
         });
     }
-    let layout = state.access.info().layout;
-    if layout == vk::ImageLayout::UNDEFINED && state.access != Access::Nothing {
-        return Err(Error::InvalidState {
-            which,
-            reason: format!(
-                "{:?} is a buffer access; images are never in it",
-                state.access
-            ),
-        });
-    }
-    if let Some((needed, names)) = layout_usage(layout) {
-        if !image.usage().intersects(needed) {
+    for access in state.accesses.iter() {
+        if matches!(access, Access::Present | Access::Acquired) {
             return Err(Error::InvalidState {
                 which,
-                reason: format!(
-                    "{layout:?} needs {names} usage; the image has {:?}",
-                    image.usage()
-                ),
+                reason: "an allocator-made image is not a swapchain image; it is never presented"
+                    .into(),
             });
+        }
+        let layout = access.info().layout;
+        if layout == vk::ImageLayout::UNDEFINED && access != Access::Nothing {
+            return Err(Error::InvalidState {
+                which,
+                reason: format!("{access:?} is a buffer access; images are never in it"),
+            });
+        }
+        if let Some((needed, names)) = layout_usage(layout) {
+            if !image.usage().intersects(needed) {
+                return Err(Error::InvalidState {
+                    which,
+                    reason: format!(
+                        "{access:?} ({layout:?}) needs {names} usage; the image has {:?}",
+                        image.usage()
+                    ),
+                });
+            }
         }
     }
     Ok(())

@@ -40,6 +40,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// An image state's accesses need different layouts (an access set can put an image in one
+    /// layout only).
+    #[error("{which} state: {first:?} and {second:?} need different image layouts")]
+    LayoutConflict {
+        /// Which state was refused.
+        which: StateRole,
+        /// One access of the set.
+        first: crate::Access,
+        /// An access of the set whose layout differs from `first`'s.
+        second: crate::Access,
+    },
+
     /// Multisampled images cannot be copied to or from buffers or blitted (resolve them first).
     #[error("a {samples:?} image cannot be uploaded, read back or blitted; resolve it first")]
     Multisampled {

@@ -102,7 +102,7 @@ mod target;
 mod timeline;
 mod upload;
 
-pub use crate::access::{Access, AccessInfo, ResourceState};
+pub use crate::access::{Access, AccessInfo, AccessSet, ResourceState};
 pub use crate::barrier::{aliased_masks, buffer_masks, image_masks, BarrierBatch, BarrierMasks};
 pub use crate::error::{Error, ResourceKind, Result, StateRole};
 pub use crate::fill::{CopyExecutor, CopyJob};

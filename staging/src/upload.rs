@@ -98,7 +98,7 @@ impl Stager {
     /// state names that family, whose queue must already have executed the release, a barrier
     /// from `from` to the same access on `family` over the whole buffer, or over the image
     /// ranges the upload's states describe (`BarrierBatch::buffer` / `BarrierBatch::image` from
-    /// `from` to `from.access` on `family` record exactly that release). Without it (the
+    /// `from` to `from.accesses` on `family` record exactly that release). Without it (the
     /// default) a recording is taken to run on the family of its `from` state, and `from` and
     /// `to` on different families mean a release at the end.
     pub fn recording_family(mut self, family: u32) -> Self {
@@ -130,7 +130,7 @@ impl Stager {
         let foreign = from.queue_family != vk::QUEUE_FAMILY_IGNORED && from.queue_family != family;
         Ok(if !foreign {
             Ownership::Local(from)
-        } else if from.access == Access::Nothing {
+        } else if from.accesses.is_nothing() {
             // Discarded contents need no ownership transfer (Vulkan spec, "Queue Family
             // Ownership Transfer"): the resource is simply used on this family.
             Ownership::Local(from.on_queue(family))
@@ -385,7 +385,10 @@ impl<'a> BufferUpload<'a> {
     pub fn resolved_path(&self) -> UploadPath {
         match self.path {
             UploadPath::Auto => {
-                let host_owned = matches!(self.from.access, Access::HostWrite | Access::HostRead);
+                let host_owned = self
+                    .from
+                    .accesses
+                    .all(|a| matches!(a, Access::HostWrite | Access::HostRead));
                 let copyable = self
                     .dst
                     .usage()

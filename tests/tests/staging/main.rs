@@ -1,6 +1,7 @@
 //! Integration tests of the `staging` crate on a real device (lavapipe in CI) with validation and
 //! synchronization validation on. Every upload is read back and compared byte for byte.
 
+mod access_sets;
 mod buffers;
 mod chaining;
 mod edges;
