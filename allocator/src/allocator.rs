@@ -18,36 +18,37 @@ use crate::vma_raw;
 ///
 /// Every option that names an extension or feature describes what the caller enabled on the
 /// instance or device; the allocator checks that the physical device supports it and refuses with
-/// [`Error::Unsupported`] otherwise.
+/// [`Error::Unsupported`] otherwise. Built with [`AllocatorDesc::new`] and its setters (the fields
+/// are private, so one way sets each option).
 #[derive(Clone)]
 pub struct AllocatorDesc<'a> {
     /// The instance the device was created from.
-    pub instance: &'a ash::Instance,
+    pub(crate) instance: &'a ash::Instance,
     /// The physical device behind `device`.
-    pub physical_device: vk::PhysicalDevice,
+    pub(crate) physical_device: vk::PhysicalDevice,
     /// The logical device resources are created on.
-    pub device: &'a ash::Device,
+    pub(crate) device: &'a ash::Device,
     /// The Vulkan API version the device was created for (`vk::API_VERSION_1_1` or newer).
-    pub api_version: u32,
+    pub(crate) api_version: u32,
     /// Name `VkBuffer`s and `VkImage`s through `VK_EXT_debug_utils`: the entry `instance` was
     /// created through, which the allocator asks whether the instance enabled the extension.
-    pub debug_names: Option<&'a ash::Entry>,
+    pub(crate) debug_names: Option<&'a ash::Entry>,
     /// Use `VK_EXT_memory_budget` (enabled on the device) for heap budgets.
-    pub memory_budget: bool,
+    pub(crate) memory_budget: bool,
     /// Allow `SHADER_DEVICE_ADDRESS` buffers (the `bufferDeviceAddress` feature is enabled).
-    pub buffer_device_address: bool,
+    pub(crate) buffer_device_address: bool,
     /// Per-heap caps in bytes, as `(heap index, bytes)`: VMA will not allocate beyond them, which
     /// lets out-of-memory be provoked on purpose.
-    pub heap_size_limits: Vec<(u32, vk::DeviceSize)>,
+    pub(crate) heap_size_limits: Vec<(u32, vk::DeviceSize)>,
     /// The Vulkan 1.0 features enabled on the device (all off by default). Descriptions that need
     /// a feature (a multisampled storage image needs `shaderStorageImageMultisample`) are refused
     /// unless it is on here.
-    pub features: vk::PhysicalDeviceFeatures,
+    pub(crate) features: vk::PhysicalDeviceFeatures,
     /// Buffer usage bits of device extensions the caller enabled (acceleration structures, say),
     /// accepted beside the core ones; any other unknown bit is refused.
-    pub extra_buffer_usage: vk::BufferUsageFlags,
+    pub(crate) extra_buffer_usage: vk::BufferUsageFlags,
     /// Image usage bits of device extensions the caller enabled (fragment shading rate, say).
-    pub extra_image_usage: vk::ImageUsageFlags,
+    pub(crate) extra_image_usage: vk::ImageUsageFlags,
 }
 
 impl<'a> AllocatorDesc<'a> {

@@ -437,11 +437,8 @@ fn debug_names_need_the_instance_extension() {
     // SAFETY: the Gpu's handles outlive the allocator, which matches how the device was made.
     let err = unsafe { vkup_allocator::Allocator::new(&desc) }.unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err}");
-    let plain = desc.clone();
-    let plain = vkup_allocator::AllocatorDesc {
-        debug_names: None,
-        ..plain
-    };
+    // The same description without debug names (this Gpu's has none of its own).
+    let plain = gpu.allocator_desc();
     // SAFETY: as above.
     let alloc = unsafe { vkup_allocator::Allocator::new(&plain) }.expect("without debug names");
     let named = alloc.create_buffer(&BufferDesc::vertex(64).name("named anyway"));
