@@ -29,7 +29,8 @@ pub enum Access {
     IndexBuffer,
     /// Indirect draw or dispatch arguments.
     IndirectBuffer,
-    /// Uniform buffer read by any shader stage.
+    /// Uniform buffer read by any shader stage (all commands: prefer the per-stage reads below,
+    /// in an [`AccessSet`] where several stages read it).
     UniformRead,
     /// Sampled image or uniform texel buffer read in the vertex shader.
     VertexShaderSampledRead,
@@ -66,6 +67,13 @@ pub enum Access {
     Acquired,
     /// Any access, `GENERAL` layout: a catch-all for passes this table does not describe.
     General,
+    /// Uniform buffer read by the vertex shader (with [`AccessSet`], a uniform buffer read by
+    /// several stages names each instead of [`Access::UniformRead`]'s all-commands stage).
+    VertexShaderUniformRead,
+    /// Uniform buffer read by the fragment shader.
+    FragmentShaderUniformRead,
+    /// Uniform buffer read by a compute shader.
+    ComputeShaderUniformRead,
 }
 
 /// The synchronization2 terms of an [`Access`].
@@ -81,7 +89,7 @@ pub struct AccessInfo {
 
 impl Access {
     /// Every access, for code that sweeps the table (tests, tools).
-    pub const ALL: [Access; 23] = [
+    pub const ALL: [Access; 26] = [
         Self::Nothing,
         Self::TransferRead,
         Self::TransferWrite,
@@ -105,6 +113,9 @@ impl Access {
         Self::Present,
         Self::Acquired,
         Self::General,
+        Self::VertexShaderUniformRead,
+        Self::FragmentShaderUniformRead,
+        Self::ComputeShaderUniformRead,
     ];
 
     /// Position in [`Access::ALL`] (and bit in an [`AccessSet`]).
@@ -133,6 +144,9 @@ impl Access {
             Self::Present => 20,
             Self::Acquired => 21,
             Self::General => 22,
+            Self::VertexShaderUniformRead => 23,
+            Self::FragmentShaderUniformRead => 24,
+            Self::ComputeShaderUniformRead => 25,
         }
     }
 
@@ -157,6 +171,9 @@ impl Access {
             Self::IndexBuffer => (S::INDEX_INPUT, A::INDEX_READ, L::UNDEFINED),
             Self::IndirectBuffer => (S::DRAW_INDIRECT, A::INDIRECT_COMMAND_READ, L::UNDEFINED),
             Self::UniformRead => (S::ALL_COMMANDS, A::UNIFORM_READ, L::UNDEFINED),
+            Self::VertexShaderUniformRead => (S::VERTEX_SHADER, A::UNIFORM_READ, L::UNDEFINED),
+            Self::FragmentShaderUniformRead => (S::FRAGMENT_SHADER, A::UNIFORM_READ, L::UNDEFINED),
+            Self::ComputeShaderUniformRead => (S::COMPUTE_SHADER, A::UNIFORM_READ, L::UNDEFINED),
             Self::VertexShaderSampledRead => (
                 S::VERTEX_SHADER,
                 A::SHADER_SAMPLED_READ,
@@ -567,6 +584,24 @@ mod tests {
                 assert_eq!(pair.info().stage, a.info().stage | b.info().stage);
             }
         }
+    }
+
+    /// A uniform buffer read by two stages waits on exactly those, not on all commands.
+    #[test]
+    fn a_uniform_buffer_read_in_two_stages_names_the_two_stages() {
+        let uniforms =
+            ResourceState::new(Access::VertexShaderUniformRead | Access::FragmentShaderUniformRead);
+        let masks = crate::buffer_masks(uniforms, Access::TransferWrite.into()).expect("a WAR");
+        assert_eq!(
+            masks.src_stage,
+            vk::PipelineStageFlags2::VERTEX_SHADER | vk::PipelineStageFlags2::FRAGMENT_SHADER
+        );
+        assert_eq!(
+            masks.src_access,
+            vk::AccessFlags2::NONE,
+            "reads make nothing available"
+        );
+        assert_eq!(masks.dst_stage, vk::PipelineStageFlags2::ALL_TRANSFER);
     }
 
     #[test]
