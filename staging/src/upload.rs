@@ -166,8 +166,8 @@ impl Stager {
 
     /// Gives the stager a pool of `threads` threads for large host copies, the calling one
     /// included (1 for none, the default). The pool starts on the first copy large enough to
-    /// spread over it. On an H200 host, filling 256 MiB of staging memory with streaming stores
-    /// ran at 8 GB/s on one thread and 43-51 on 8 (`BENCHMARKS.md`). Replaces an executor.
+    /// spread over it. Large uploads are bound by this fill: `BENCHMARKS.md` ("Staging fill")
+    /// has what one thread, a pool and rayon reach on an H200 host. Replaces an executor.
     pub fn threads(mut self, threads: usize) -> Self {
         self.pool = Arc::new(CopyPool::new(threads.max(1) - 1));
         self.executor = None;
@@ -236,9 +236,9 @@ pub enum UploadPath {
     /// host last accessed it: `HostWrite` or `HostRead`), staged otherwise. `Nothing` is not
     /// enough: UNDEFINED says the contents may be discarded, not that the previous frame's reads
     /// have finished. Uploads larger than 32 MiB are staged even then, where the destination can
-    /// take a copy: writing device memory across PCIe from the host is slower than filling host
-    /// memory for the GPU's copy engine to pull (H200: direct 27.1 GB/s against staged 23.1 at
-    /// 16 MiB, 33.0 against 36.4 at 256 MiB, `cargo run -p bench`).
+    /// take a copy: writing device memory across PCIe from the host is slower, at those sizes,
+    /// than filling host memory for the GPU's copy engine to pull (`BENCHMARKS.md`, "Buffer
+    /// upload": direct against staged).
     #[default]
     Auto,
     /// Write straight into the destination's mapping, recording nothing.
