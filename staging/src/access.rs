@@ -118,36 +118,10 @@ impl Access {
         Self::ComputeShaderUniformRead,
     ];
 
-    /// Position in [`Access::ALL`] (and bit in an [`AccessSet`]).
+    /// Position in [`Access::ALL`] (and bit in an [`AccessSet`]): the declaration order, which
+    /// `ALL` follows (tested).
     const fn index(self) -> u32 {
-        match self {
-            Self::Nothing => 0,
-            Self::TransferRead => 1,
-            Self::TransferWrite => 2,
-            Self::HostRead => 3,
-            Self::HostWrite => 4,
-            Self::VertexBuffer => 5,
-            Self::IndexBuffer => 6,
-            Self::IndirectBuffer => 7,
-            Self::UniformRead => 8,
-            Self::VertexShaderSampledRead => 9,
-            Self::FragmentShaderSampledRead => 10,
-            Self::ComputeShaderSampledRead => 11,
-            Self::AnyShaderSampledRead => 12,
-            Self::ComputeStorageRead => 13,
-            Self::ComputeStorageWrite => 14,
-            Self::ComputeStorageReadWrite => 15,
-            Self::ComputeGeneral => 16,
-            Self::ColorAttachmentWrite => 17,
-            Self::DepthStencilAttachmentWrite => 18,
-            Self::DepthStencilAttachmentRead => 19,
-            Self::Present => 20,
-            Self::Acquired => 21,
-            Self::General => 22,
-            Self::VertexShaderUniformRead => 23,
-            Self::FragmentShaderUniformRead => 24,
-            Self::ComputeShaderUniformRead => 25,
-        }
+        self as u32
     }
 
     /// Stage, access and layout of this access.
@@ -350,28 +324,12 @@ impl AccessSet {
     /// spec allows sampling in it). `None` when two members need different layouts, or when
     /// [`Access::Nothing`] (contents discarded) is combined with a use of the contents.
     pub fn layout(self) -> Option<vk::ImageLayout> {
-        use vk::ImageLayout as L;
         if self.contains(Access::Nothing) && !self.is_nothing() {
             return None;
         }
-        self.iter()
-            .map(|access| access.info().layout)
-            .try_fold(None, |common: Option<L>, layout| match common {
-                None => Some(Some(layout)),
-                Some(c) if c == layout => Some(Some(c)),
-                Some(L::DEPTH_STENCIL_READ_ONLY_OPTIMAL)
-                    if layout == L::SHADER_READ_ONLY_OPTIMAL =>
-                {
-                    Some(Some(L::DEPTH_STENCIL_READ_ONLY_OPTIMAL))
-                }
-                Some(L::SHADER_READ_ONLY_OPTIMAL)
-                    if layout == L::DEPTH_STENCIL_READ_ONLY_OPTIMAL =>
-                {
-                    Some(Some(L::DEPTH_STENCIL_READ_ONLY_OPTIMAL))
-                }
-                Some(_) => None,
-            })
-            .flatten()
+        let mut layouts = self.iter().map(|access| access.info().layout);
+        let first = layouts.next()?;
+        layouts.try_fold(first, shared_layout)
     }
 
     /// Two members that need different image layouts, if any (for error reports).
@@ -415,6 +373,20 @@ impl std::ops::BitOr for Access {
 impl PartialEq<Access> for AccessSet {
     fn eq(&self, access: &Access) -> bool {
         *self == Self::of(*access)
+    }
+}
+
+/// The layout two accesses can both be performed in, if any: their own when it is the same, and
+/// `DEPTH_STENCIL_READ_ONLY_OPTIMAL` for read-only depth/stencil testing with sampling.
+fn shared_layout(a: vk::ImageLayout, b: vk::ImageLayout) -> Option<vk::ImageLayout> {
+    use vk::ImageLayout as L;
+    match (a, b) {
+        _ if a == b => Some(a),
+        (L::DEPTH_STENCIL_READ_ONLY_OPTIMAL, L::SHADER_READ_ONLY_OPTIMAL)
+        | (L::SHADER_READ_ONLY_OPTIMAL, L::DEPTH_STENCIL_READ_ONLY_OPTIMAL) => {
+            Some(L::DEPTH_STENCIL_READ_ONLY_OPTIMAL)
+        }
+        _ => None,
     }
 }
 

@@ -95,8 +95,12 @@ fn even_or_one((w, h): (u32, u32)) -> bool {
 /// pure function, tested without a GPU. Levels past the extent's full chain (at most 32) are not
 /// planned, so the plan holds at most 32 passes whatever `base` and `levels` say.
 pub fn plan_compute_passes(extent: (u32, u32), base: u32, levels: u32, fold: bool) -> Vec<MipPass> {
-    let longest = extent.0.max(extent.1).max(1);
-    let levels = levels.min(u32::BITS - longest.leading_zeros());
+    let chain = vkup_allocator::full_mip_chain(ash::vk::Extent3D {
+        width: extent.0,
+        height: extent.1,
+        depth: 1,
+    });
+    let levels = levels.min(chain);
     let mut passes = Vec::new();
     let mut s = base;
     // `levels` is at most 32 from here, so `s`, `made` and `tail` stay far from overflow.
