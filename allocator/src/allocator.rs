@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::format_cache::{FormatCache, FormatQuery};
 use crate::handle::{GpuBuffer, GpuImage, Memory};
 use crate::validate::{self, DeviceLimits};
-use crate::vma_raw;
+use crate::vma_c::HandleSlot;
 
 /// What an [`Allocator`] is built from, and the options it is built with.
 ///
@@ -133,6 +133,9 @@ impl<'a> AllocatorDesc<'a> {
 /// - nothing is destroyed while GPU work that uses it is pending.
 pub struct Allocator {
     pub(crate) vma: ManuallyDrop<Arc<vk_mem::Allocator>>,
+    /// Where VMA leaves its raw handle, for the entry points vk-mem does not wrap (`vma_c`);
+    /// `None` for a VMA made elsewhere ([`Allocator::from_vma`]).
+    pub(crate) handle_slot: Option<&'static HandleSlot>,
     /// Stamped on every handle and memory block this allocator makes, so that a safe method
     /// refuses one made by another allocator (`Error::ForeignHandle`) instead of handing another
     /// VMA allocator's allocation to this one.
@@ -360,11 +363,26 @@ impl Allocator {
         if !desc.heap_size_limits.is_empty() {
             create_info.heap_size_limits = &heap_limits;
         }
+        // Freed by `Drop` once VMA is destroyed; leaked with VMA where VMA outlives this wrapper.
+        let slot: &'static HandleSlot = Box::leak(Box::default());
+        let mut callbacks = None;
+        // SAFETY: the field's type is vk-mem's `VmaDeviceMemoryCallbacks`; the slot is leaked, so
+        // it outlives VMA.
+        create_info.device_memory_callbacks = Some(unsafe { slot.callbacks(&mut callbacks) });
         // SAFETY: the handles outlive the allocator and match `desc` (this function's contract);
-        // VMA copies the heap limits before returning.
-        let vma = unsafe { vk_mem::Allocator::new(create_info) }?;
+        // VMA copies the heap limits and callbacks before returning.
+        let vma = match unsafe { vk_mem::Allocator::new(create_info) } {
+            Ok(vma) => vma,
+            Err(err) => {
+                // SAFETY: VMA was not created, so nothing else refers to the slot.
+                drop(unsafe { Box::from_raw(std::ptr::from_ref(slot).cast_mut()) });
+                return Err(err.into());
+            }
+        };
         // SAFETY: forwarded from this function's contract.
-        unsafe { Self::from_vma(Arc::new(vma), desc) }
+        let mut allocator = unsafe { Self::from_vma(Arc::new(vma), desc) }?;
+        allocator.handle_slot = Some(slot);
+        Ok(allocator)
     }
 
     /// Wraps a VMA allocator the renderer already has. The options of `desc` that VMA takes at its
@@ -373,6 +391,10 @@ impl Allocator {
     ///
     /// When this `Allocator` holds the last reference to `vma` as it is dropped, it checks for
     /// leaks and destroys `vma`; otherwise whoever holds the rest of the references does.
+    ///
+    /// VMA's JSON dump needs callbacks set when VMA is created, so an allocator made here has no
+    /// [`json_dump`](Self::json_dump) (`Error::Unsupported`), and its leak reports give counts and
+    /// bytes without names.
     ///
     /// # Safety
     /// As for [`Allocator::new`]; `vma` was created for the same instance, physical device and
@@ -410,6 +432,7 @@ impl Allocator {
         };
         Ok(Self {
             vma: ManuallyDrop::new(vma),
+            handle_slot: None,
             id: AllocatorId::next(),
             device: desc.device.clone(),
             instance: desc.instance.clone(),
@@ -451,25 +474,16 @@ impl Allocator {
     }
 
     /// Where a buffer's `allocation` landed, with its persistent mapping for host-visible intents.
-    /// GpuOnly memory is never mapped, so only its flags are asked for, through the cheaper
-    /// query `vma_raw` declares: on lavapipe, GpuOnly create+destroy pairs ran at 0.90x raw vk-mem
-    /// with it and at 0.82-0.86x with `get_allocation_info` plus the memory-type table.
     fn memory_of(&self, allocation: vk_mem::Allocation, intent: MemoryIntent) -> Memory {
-        if !intent.is_host_visible() {
-            let flags = vma_raw::memory_flags(&self.vma, &allocation);
-            return Memory {
-                allocation,
-                flags,
-                mapped: None,
-                intent,
-                owner: self.id,
-            };
-        }
         let info = self.vma.get_allocation_info(&allocation);
         Memory {
             allocation,
             flags: self.memory_type_flags(info.memory_type),
-            mapped: std::ptr::NonNull::new(info.mapped_data.cast()),
+            mapped: if intent.is_host_visible() {
+                std::ptr::NonNull::new(info.mapped_data.cast())
+            } else {
+                None
+            },
             intent,
             owner: self.id,
         }

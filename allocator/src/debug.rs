@@ -9,8 +9,11 @@ use std::sync::Arc;
 
 use ash::vk;
 
-use crate::error::Result;
-use crate::{vma_raw, Allocator};
+use crate::error::{Error, Result};
+use vk_mem::Alloc as _;
+
+use crate::vma_c::HandleSlot;
+use crate::Allocator;
 
 /// Usage and budget of one memory heap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,13 +149,21 @@ fn statistics_of(vma: &vk_mem::Allocator, heaps: &[vk::MemoryHeap]) -> Result<St
     })
 }
 
-fn leak_report_of(vma: &vk_mem::Allocator, heaps: &[vk::MemoryHeap]) -> Result<Option<LeakReport>> {
+/// # Safety
+/// `slot` is the one `vma` was created with.
+unsafe fn leak_report_of(
+    vma: &vk_mem::Allocator,
+    slot: Option<&HandleSlot>,
+    heaps: &[vk::MemoryHeap],
+) -> Result<Option<LeakReport>> {
     let stats = statistics_of(vma, heaps)?;
     if stats.allocation_count == 0 {
         return Ok(None);
     }
     let mut allocations = Vec::new();
-    if let Ok(json) = serde_json::from_str(&vma_raw::stats_json(vma, true)) {
+    // SAFETY: `vma` is alive (borrowed) and `slot` is its own (this function's contract).
+    let text = slot.and_then(|slot| unsafe { slot.stats_json(true) });
+    if let Some(json) = text.and_then(|text| serde_json::from_str(&text).ok()) {
         live_allocations(&json, &mut allocations);
     }
     Ok(Some(LeakReport {
@@ -175,14 +186,48 @@ impl Allocator {
     }
 
     /// VMA's JSON description of heaps, memory types and blocks; with `detailed`, of every live
-    /// allocation too, with its name.
-    pub fn json_dump(&self, detailed: bool) -> String {
-        vma_raw::stats_json(self.vma_ref(), detailed)
+    /// allocation too, with its name (the format VMA's `VmaDumpVis` reads).
+    ///
+    /// VMA tells the allocator its handle when it first allocates device memory, so a dump asked of
+    /// an allocator that has never allocated makes and frees one small dedicated allocation first.
+    /// An allocator wrapping a VMA made elsewhere ([`Allocator::from_vma`]) refuses with
+    /// [`Error::Unsupported`].
+    pub fn json_dump(&self, detailed: bool) -> Result<String> {
+        let slot = self.handle_slot.ok_or(Error::Unsupported {
+            feature: "json_dump of a VMA allocator made outside vkup-allocator (from_vma)",
+        })?;
+        // SAFETY: the slot is the one this allocator's live VMA was created with.
+        if let Some(json) = unsafe { slot.stats_json(detailed) } {
+            return Ok(json);
+        }
+        self.touch_device_memory()?;
+        // SAFETY: as above.
+        Ok(unsafe { slot.stats_json(detailed) }.unwrap_or_default())
+    }
+
+    /// Makes VMA allocate (and free) device memory once, so that its allocate callback runs.
+    fn touch_device_memory(&self) -> Result<()> {
+        let requirements = vk::MemoryRequirements {
+            size: 256,
+            alignment: 1,
+            memory_type_bits: u32::MAX,
+        };
+        let info = vk_mem::AllocationCreateInfo {
+            flags: vk_mem::AllocationCreateFlags::DEDICATED_MEMORY,
+            ..Default::default()
+        };
+        // SAFETY: a plain allocation with no resource bound to it, freed at once.
+        unsafe {
+            let mut allocation = self.vma_ref().allocate_memory(&requirements, &info)?;
+            self.vma_ref().free_memory(&mut allocation);
+        }
+        Ok(())
     }
 
     /// What is alive now, or `None` when nothing is.
     pub fn leak_report(&self) -> Result<Option<LeakReport>> {
-        leak_report_of(self.vma_ref(), self.memory_heaps())
+        // SAFETY: the slot is the one this allocator's VMA was created with.
+        unsafe { leak_report_of(self.vma_ref(), self.handle_slot, self.memory_heaps()) }
     }
 
     /// Tears the allocator down, first checking that nothing it created is alive. When something
@@ -201,15 +246,25 @@ impl Allocator {
 impl Drop for Allocator {
     fn drop(&mut self) {
         let heaps = self.memory_heaps().to_vec();
+        let slot = self.handle_slot.take();
         let vma = self.take_vma();
-        // Only the last holder tears VMA down; a shared allocator is the other holders' to check.
+        // Only the last holder tears VMA down; a shared allocator is the other holders' to check
+        // (and the slot VMA may still call back into is leaked with it).
         let Some(vma) = Arc::into_inner(vma) else {
             return;
         };
         // VMA asserts (aborting the process in debug builds of vk-mem) when it is destroyed with
         // live allocations, so look first, report, and leak it rather than abort.
-        match leak_report_of(&vma, &heaps) {
-            Ok(None) => drop(vma),
+        // SAFETY: the slot is the one `vma` was created with.
+        match unsafe { leak_report_of(&vma, slot, &heaps) } {
+            Ok(None) => {
+                drop(vma);
+                if let Some(slot) = slot {
+                    // SAFETY: leaked from a Box by `Allocator::new`; VMA, the only other user,
+                    // is gone, and `self.handle_slot` was taken.
+                    drop(unsafe { Box::from_raw(std::ptr::from_ref(slot).cast_mut()) });
+                }
+            }
             Ok(Some(report)) => {
                 tracing::error!(target: "vkup_allocator", %report, "allocator dropped with live allocations; leaking VMA");
                 std::mem::forget(vma);

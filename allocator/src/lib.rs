@@ -51,6 +51,10 @@
 //! re-export, are not: they follow whichever vk-mem release this crate is built on, and may
 //! change or go in any release. [`Error`] is `#[non_exhaustive]`: variants may be added.
 //!
+//! The crate takes any vk-mem 0.5.x (so it shares the renderer's own) and reads nothing vk-mem
+//! keeps private: the JSON dump reaches VMA's C function through the allocator handle VMA hands
+//! its device-memory callback.
+//!
 //! ```no_run
 //! use vkup_allocator::{Allocator, AllocatorDesc, BufferDesc, ImageDesc, MemoryIntent};
 //! use ash::vk;
@@ -96,7 +100,7 @@ mod host;
 mod placed;
 pub mod placement;
 mod validate;
-mod vma_raw;
+mod vma_c;
 
 pub use crate::allocator::{Allocator, AllocatorDesc};
 pub use crate::debug::{HeapStatistics, LeakReport, Leaked, LeakedAllocation, Statistics};

@@ -393,7 +393,7 @@ impl Session {
         }
         self.check_leaks();
         if let Some(path) = memory_json {
-            std::fs::write(path, self.allocator.json_dump(true))
+            std::fs::write(path, self.allocator.json_dump(true)?)
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         if let Ok(uploader) = self.uploader_back.1.try_recv() {
