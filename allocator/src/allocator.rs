@@ -463,6 +463,16 @@ impl Allocator {
         &self.device
     }
 
+    /// The instance the device was created from.
+    pub fn instance(&self) -> &ash::Instance {
+        &self.instance
+    }
+
+    /// The physical device behind [`device`](Self::device).
+    pub fn physical_device(&self) -> vk::PhysicalDevice {
+        self.physical_device
+    }
+
     /// The memory heaps of the physical device.
     pub fn memory_heaps(&self) -> &[vk::MemoryHeap] {
         &self.memory_heaps

@@ -374,8 +374,8 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
         15
     };
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
-    let mips = gpu.mip_generator();
+    let stager = gpu.stager(&alloc);
+    let mips = gpu.mip_generator(&alloc);
     let mut submitter = gpu.submitter();
     let mut ring = StagingRing::new(&alloc, 64 << 20).expect("ring");
     let timer = match Timer::new(gpu) {
@@ -428,13 +428,12 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
                 1,
                 ResourceState::UNDEFINED,
                 sampled,
-                16 << 20,
             )
             .expect("upload");
             // SAFETY: recording on the submitter's queue; everything outlives `run`.
             let _ = unsafe {
                 submitter.run(&mut ring, |cmd, ring| {
-                    upload.record(&stager, &alloc, cmd, ring)
+                    upload.record(cmd, &stager, &alloc, ring)
                 })
             }
             .expect("upload");

@@ -166,7 +166,7 @@ fn ours_buffer_with<'a>(
     unsafe {
         submitter.run(ring, |cmd, ring| {
             let start = std::time::Instant::now();
-            let progress = upload.record(stager, alloc, cmd, ring);
+            let progress = upload.record(cmd, stager, alloc, ring);
             recording += start.elapsed().as_secs_f64();
             progress
         })
@@ -184,8 +184,8 @@ pub fn buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row>
     };
     let rounds = if quick { 2 } else { 7 };
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
-    let one_thread = gpu.stager().threads(1);
+    let stager = gpu.stager(&alloc);
+    let one_thread = gpu.stager(&alloc).threads(1);
     let mut submitter = gpu.submitter();
     let mut ring = StagingRing::new(&alloc, RING).expect("ring");
     let baseline = Baseline::new(gpu);
@@ -304,7 +304,7 @@ pub fn small_buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Ro
     let total: u64 = sizes.iter().sum();
     let bytes = data(64 << 10, 9);
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let mut submitter = gpu.submitter();
     let mut ring = StagingRing::new(&alloc, RING).expect("ring");
     let usage = vk::BufferUsageFlags::TRANSFER_DST | vk::BufferUsageFlags::VERTEX_BUFFER;
@@ -347,7 +347,7 @@ pub fn small_buffers(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Ro
                     submitter.run(&mut ring, |cmd, ring| {
                         let t = std::time::Instant::now();
                         while next < uploads.len() {
-                            match uploads[next].record(&stager, &alloc, cmd, ring) {
+                            match uploads[next].record(cmd, &stager, &alloc, ring) {
                                 Ok(Progress::Done(_)) => next += 1,
                                 Ok(Progress::Pending) => {
                                     recording += t.elapsed().as_secs_f64();
@@ -438,21 +438,24 @@ fn ours_textures(
     ring: &mut StagingRing,
     images: &[GpuImage],
     bytes: &[u8],
-    max_piece: u64,
+    batch: Option<u64>,
 ) -> Result<f64, String> {
     let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
     let mut uploads = images
         .iter()
         .map(|image| {
-            ImageUpload::packed(
+            let upload = ImageUpload::packed(
                 stager,
                 image,
                 bytes,
                 image.mip_levels(),
                 ResourceState::UNDEFINED,
                 sampled,
-                max_piece,
-            )
+            )?;
+            Ok(match batch {
+                Some(bytes) => upload.batch_bytes(bytes),
+                None => upload,
+            })
         })
         .collect::<vkup_staging::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
@@ -462,7 +465,7 @@ fn ours_textures(
         submitter.run(ring, |cmd, ring| {
             while next < uploads.len() {
                 let t = std::time::Instant::now();
-                let progress = uploads[next].record(stager, alloc, cmd, ring)?;
+                let progress = uploads[next].record(cmd, stager, alloc, ring)?;
                 recording += t.elapsed().as_secs_f64();
                 match progress {
                     Progress::Done(_) => next += 1,
@@ -577,7 +580,7 @@ fn copies_only(
 pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row> {
     let rounds = if quick { 2 } else { 5 };
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let mut submitter = gpu.submitter();
     let mut rows = Vec::new();
     let cases: [(u32, usize); 2] = if quick {
@@ -622,24 +625,23 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
         let share = std::cell::RefCell::new(Vec::new());
         let results = {
             let cell = std::cell::RefCell::new((&mut submitter, &mut ring, &mut filled));
-            let ours = |max_piece: u64| {
+            let ours = |batch: Option<u64>| {
                 let mut c = cell.borrow_mut();
                 let (submitter, ring, _) = &mut *c;
                 let mut result = Ok(0.0);
                 let secs = seconds(|| {
-                    result =
-                        ours_textures(&stager, &alloc, submitter, ring, &images, &bytes, max_piece)
+                    result = ours_textures(&stager, &alloc, submitter, ring, &images, &bytes, batch)
                 });
                 result.map(|recording| {
-                    if max_piece == RING / 4 {
+                    if batch.is_none() {
                         share.borrow_mut().push(recording / secs);
                     }
                     total / secs / 1e9
                 })
             };
             let mut contenders = [
-                Contender::new("ours", || ours(RING / 4)),
-                Contender::new("ours, pieces of the whole ring", || ours(RING)),
+                Contender::new("ours", || ours(None)),
+                Contender::new("ours, batches of the whole ring", || ours(Some(RING))),
                 Contender::new("GPU copies only (level 0 staged once)", || {
                     let timer = timer.as_ref().map_err(|e| e.clone())?;
                     let staging = cell.borrow().2.raw();
@@ -757,14 +759,16 @@ pub fn fill(gpu: &Gpu, quick: bool) -> Vec<Row> {
     let (mut upload_ring, upload_flags) = ring_in(MemoryIntent::Upload);
     let (mut cached_ring, cached_flags) = ring_in(MemoryIntent::Readback);
     let (mut bar_ring, bar_flags) = ring_in(MemoryIntent::CpuToGpu);
-    let default = gpu.stager();
+    let default = gpu.stager(&alloc);
     let default_threads = default.copy_threads();
     let threads = format!("{default_threads} threads");
-    let wide = gpu.stager().threads(16);
-    let plain = gpu.stager().streaming_stores(false);
-    let one = gpu.stager().threads(1);
-    let one_plain = gpu.stager().threads(1).streaming_stores(false);
-    let rayon = gpu.stager().executor(std::sync::Arc::new(RayonCopies));
+    let wide = gpu.stager(&alloc).threads(16);
+    let plain = gpu.stager(&alloc).streaming_stores(false);
+    let one = gpu.stager(&alloc).threads(1);
+    let one_plain = gpu.stager(&alloc).threads(1).streaming_stores(false);
+    let rayon = gpu
+        .stager(&alloc)
+        .executor(std::sync::Arc::new(RayonCopies));
     let rayon_threads = format!("rayon, {} threads", rayon.copy_threads());
     let mut rows = Vec::new();
     for &size in sizes {

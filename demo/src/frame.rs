@@ -743,7 +743,7 @@ impl Renderer {
         let result = unsafe {
             submitter.run(&mut ring, |cmd, _| {
                 let (r, done) =
-                    stager.record_image_readback(allocator, cmd, color, state, state)?;
+                    stager.record_image_readback(cmd, allocator, color, state, state)?;
                 readback = Some(r);
                 Ok(Progress::Done(done))
             })

@@ -471,12 +471,12 @@ impl Graph {
         for (p, steps) in plan.before.iter().enumerate() {
             self.gather(steps, &transient, &mut batch)?;
             // SAFETY: forwarded from this function's contract.
-            unsafe { batch.record(device, cmd) };
+            unsafe { batch.record(cmd, device) };
             record(p, cmd)?;
         }
         self.gather(&plan.after, &transient, &mut batch)?;
         // SAFETY: as above.
-        unsafe { batch.record(device, cmd) };
+        unsafe { batch.record(cmd, device) };
         Ok(())
     }
 

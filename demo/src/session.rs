@@ -77,9 +77,7 @@ impl Session {
         let target = swapchain.as_ref().map_or(extent, |s| s.extent);
         renderer.resize(&allocator, target)?;
         let uploader = Uploader::new(&gpu, &allocator)?;
-        // SAFETY: the context's own handles.
-        let stager =
-            unsafe { vkup_staging::Stager::new(&gpu.instance, gpu.physical_device, &gpu.device) };
+        let stager = vkup_staging::Stager::new(&allocator);
         let materials = Arc::new(MaterialSystem::new(&gpu.device, gpu.anisotropy));
         // What the session itself holds (output image, staging ring); the frame graph's
         // transient memory comes and goes with the frame's shape and is counted separately.

@@ -80,13 +80,9 @@ impl Uploader {
         // Scenes hold tens to hundreds of MiB: large copies spread over up to 8 threads (the
         // stager starts none unless asked).
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        // SAFETY: the context's own handles, alive until the uploader is destroyed.
-        let stager = unsafe { Stager::new(&gpu.instance, gpu.physical_device, &gpu.device) }
-            .threads(cores.min(8));
-        // SAFETY: as above.
-        let mips = unsafe {
-            vkup_staging::MipGenerator::new(&gpu.instance, gpu.physical_device, &gpu.device)
-        }?;
+        let stager = Stager::new(allocator).threads(cores.min(8));
+        // SAFETY: the context's own instance and device, alive until the uploader is destroyed.
+        let mips = unsafe { vkup_staging::MipGenerator::new(allocator) }?;
         let ring = StagingRing::new(allocator, RING_BYTES).context("creating the staging ring")?;
         Ok(Self {
             device: gpu.device.clone(),
@@ -140,7 +136,7 @@ impl Uploader {
         // SAFETY: the barriers name resources alive until this returns (submit waits).
         unsafe {
             graphics.submit(|cmd| {
-                acquire.record(&device, cmd);
+                acquire.record(cmd, &device);
                 Ok(())
             })
         }?;
@@ -165,7 +161,7 @@ impl Uploader {
         // SAFETY: recording on the upload queue's family; buffer, data and ring outlive `run`.
         let finished = unsafe {
             self.upload.run(ring, |cmd, ring| {
-                upload.record(stager, allocator, cmd, ring)
+                upload.record(cmd, stager, allocator, ring)
             })
         };
         let finished = settle(&mut self.upload, finished)?;
@@ -195,21 +191,13 @@ impl Uploader {
         };
         let fresh = self.fresh();
         let ring = self.ring.as_mut().context("uploader already destroyed")?;
-        let max_piece = ring.capacity() / 4;
-        let mut upload = ImageUpload::packed(
-            &self.stager,
-            image,
-            data,
-            levels,
-            fresh,
-            after_upload,
-            max_piece,
-        )?;
+        let mut upload =
+            ImageUpload::packed(&self.stager, image, data, levels, fresh, after_upload)?;
         let stager = &self.stager;
         // SAFETY: recording on the upload queue's family; image, data and ring outlive `run`.
         let finished = unsafe {
             self.upload.run(ring, |cmd, ring| {
-                upload.record(stager, allocator, cmd, ring)
+                upload.record(cmd, stager, allocator, ring)
             })
         };
         let finished = settle(&mut self.upload, finished)?;
@@ -229,7 +217,7 @@ impl Uploader {
         // SAFETY: on the graphics family (blit and compute capable); the image outlives `run`.
         let result = unsafe {
             submitter.run(ring, |cmd, _| {
-                acquire.record(&device, cmd);
+                acquire.record(cmd, &device);
                 let (done, s) =
                     mips.record(cmd, image, after_upload, sampled, MipOptions::default())?;
                 scratch = Some(s);

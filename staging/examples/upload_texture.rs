@@ -136,10 +136,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let desc = AllocatorDesc::new(&gpu.instance, gpu.physical_device, &gpu.device);
     // SAFETY: the handles outlive the allocator (dropped before `gpu`), which matches the device.
     let allocator = unsafe { Allocator::new(&desc) }?;
-    // SAFETY: this instance's physical device, and the device made from it.
-    let stager = unsafe { Stager::new(&gpu.instance, gpu.physical_device, &gpu.device) };
-    // SAFETY: as above; destroyed before the device.
-    let mips = unsafe { MipGenerator::new(&gpu.instance, gpu.physical_device, &gpu.device) }?;
+    let stager = Stager::new(&allocator);
+    // SAFETY: the instance and device outlive the generator (destroyed before them).
+    let mips = unsafe { MipGenerator::new(&allocator) }?;
     // SAFETY: the queue is of `family`; timeline semaphores and synchronization2 are on; only
     // this thread submits to it.
     let mut submitter = unsafe { Submitter::new(&gpu.device, gpu.queue, gpu.family) }?;
@@ -156,7 +155,6 @@ fn main() -> Result<(), Box<dyn Error>> {
         1,
         ResourceState::UNDEFINED,
         sampled,
-        ring.capacity() / 4,
     )?;
     let mut scratch = None;
     let mut readback = None;
@@ -165,7 +163,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let result = unsafe {
         submitter
             .run(&mut ring, |cmd, ring| {
-                upload.record(&stager, &allocator, cmd, ring)
+                upload.record(cmd, &stager, &allocator, ring)
             })
             .and_then(|_| {
                 submitter.run(&mut ring, |cmd, _| {
@@ -173,7 +171,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                         mips.record(cmd, &image, sampled, sampled, MipOptions::default())?;
                     scratch = Some(s);
                     let (r, done) = stager
-                        .record_image_readback(&allocator, cmd, &image, made.state, sampled)?;
+                        .record_image_readback(cmd, &allocator, &image, made.state, sampled)?;
                     readback = Some(r);
                     Ok(Progress::Done(done))
                 })

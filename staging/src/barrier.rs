@@ -465,7 +465,7 @@ impl BarrierBatch {
     /// `device`, ranges inside them and queue families the device has: nothing checks those.
     /// Barriers this crate's uploads, readbacks and mip generators added were checked against
     /// their targets when added.
-    pub unsafe fn record(&mut self, device: &ash::Device, cmd: vk::CommandBuffer) {
+    pub unsafe fn record(&mut self, cmd: vk::CommandBuffer, device: &ash::Device) {
         self.writes.clear();
         if self.is_empty() {
             return;

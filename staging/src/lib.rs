@@ -17,6 +17,15 @@
 //!   (`shaders/downsample.comp`), from any base level, in and out of declared states.
 //! - [`Submitter`]: an optional driver that runs an upload on a queue with a timeline semaphore.
 //!
+//! Everything that records takes the command buffer first, then its context in one order
+//! (stager, allocator, ring, then what the call itself needs):
+//! `upload.record(cmd, &stager, &allocator, &mut ring)`,
+//! `upload.record_copies(cmd, &stager, &allocator, &mut ring, &mut post)`,
+//! `stager.record_buffer_readback(cmd, &allocator, src, range, from, to)`,
+//! `mips.record(cmd, image, from, to, options)`, `batch.record(cmd, &device)`. The stager and the
+//! mip generator are made from the [`Allocator`](vkup_allocator::Allocator), which already holds
+//! the instance, physical device and device.
+//!
 //! What it deliberately does not do: submit behind the caller's back (only [`Submitter`] submits,
 //! and only when asked), own resources, keep global state, or allocate staging memory per upload
 //! (wgpu allocates a full-size staging buffer per write: wgpu PR #7114).
@@ -56,8 +65,8 @@
 //!     the resources outliving the GPU work and no host access touching the bytes it writes or
 //!     reads meanwhile, and, for barriers the caller added by raw handle, that they name
 //!     resources of the device;
-//!   - constructors over raw Vulkan objects ([`Stager::new`], [`Timeline::new`], ...) and
-//!     `destroy` functions.
+//!   - constructors over raw Vulkan objects ([`Timeline::new`], [`Submitter::new`]), the
+//!     [`MipGenerator`] (whose instance and device must outlive it) and `destroy` functions.
 //! - **Unrepresentable**: a span cannot be forged, a ring cannot be reclaimed by a number, and a
 //!   readback cannot be read without the timeline it checks (`compile_fail` examples on
 //!   [`StagingRing`], [`BufferReadback`] and [`BufferTarget`]).
@@ -75,7 +84,7 @@
 //! let mut upload = BufferUpload::new(vertices, 0, data, ResourceState::UNDEFINED,
 //!     Access::VertexBuffer.into())?;
 //! // SAFETY: `cmd` is recording; the buffer and ring outlive the submission.
-//! match unsafe { upload.record(stager, allocator, cmd, ring)? } {
+//! match unsafe { upload.record(cmd, stager, allocator, ring)? } {
 //!     Progress::Done(done) => assert_eq!(done.state, Access::VertexBuffer.into()),
 //!     Progress::Pending => { /* submit `cmd` signalling a timeline value, tell the ring
 //!                               (`ring.submitted(&timeline, value)`), record again */ }

@@ -109,6 +109,11 @@ impl Piece {
         self.image_extent
     }
 
+    /// Staging bytes of one of its rows of blocks: the least a piece of one slice can be cut to.
+    pub fn staging_row_pitch(&self) -> u64 {
+        self.staging_row_pitch
+    }
+
     /// Staging bytes the piece occupies (at most the budget it was planned with).
     pub fn staging_size(&self) -> u64 {
         self.staging_row_pitch * u64::from(self.rows) * u64::from(self.slices)
@@ -273,6 +278,30 @@ pub fn plan_subresource(
     align: CopyAlignment,
     max_piece: u64,
 ) -> Result<Vec<Piece>> {
+    plan(block, level_extent, src, data, align, Some(max_piece))
+}
+
+/// As [`plan_subresource`], with one piece per depth slice and no size limit: what an upload
+/// plans, leaving the cuts to the ring and batch it meets when it records (a piece of one slice
+/// can be cut at any row of blocks).
+pub(crate) fn plan_slices(
+    block: &BlockInfo,
+    level_extent: vk::Extent3D,
+    src: &SubresourceLayout,
+    data: &[u8],
+    align: CopyAlignment,
+) -> Result<Vec<Piece>> {
+    plan(block, level_extent, src, data, align, None)
+}
+
+fn plan(
+    block: &BlockInfo,
+    level_extent: vk::Extent3D,
+    src: &SubresourceLayout,
+    data: &[u8],
+    align: CopyAlignment,
+    max_piece: Option<u64>,
+) -> Result<Vec<Piece>> {
     let data_len = data.len() as u64;
     if !block.is_valid() {
         return Err(Error::invalid(
@@ -355,10 +384,10 @@ pub fn plan_subresource(
                 format!("a staged row of {staging_row_pitch} bytes exceeds bufferRowLength"),
             )
         })?;
-    if staging_row_pitch > max_piece {
+    if let Some(budget) = max_piece.filter(|&budget| staging_row_pitch > budget) {
         return Err(Error::PieceBudgetTooSmall {
             needed: staging_row_pitch,
-            budget: max_piece,
+            budget,
         });
     }
     // Every offset below is at most `last_byte`, and every row count at most `block_rows`:
@@ -394,6 +423,10 @@ pub fn plan_subresource(
         }
     };
     let mut pieces = Vec::new();
+    let Some(max_piece) = max_piece else {
+        pieces.extend((0..depth).map(|z| piece(z, 1, 0, block_rows)));
+        return Ok(pieces);
+    };
     if slice_bytes <= max_piece {
         let per_piece = (max_piece / slice_bytes).clamp(1, u64::from(depth)) as u32;
         let mut z = 0;

@@ -177,8 +177,8 @@ impl Stager {
     /// until the submission completes.
     pub unsafe fn record_buffer_readback(
         &self,
-        allocator: &Allocator,
         cmd: vk::CommandBuffer,
+        allocator: &Allocator,
         src: impl Into<BufferTarget>,
         range: std::ops::Range<u64>,
         from: ResourceState,
@@ -209,7 +209,7 @@ impl Stager {
         batch.buffer_local(src.raw(), offset, size, from, work);
         // SAFETY: forwarded from this function's contract; the new buffer is live and idle.
         unsafe {
-            batch.record(device, cmd);
+            batch.record(cmd, device);
             let region = [vk::BufferCopy {
                 src_offset: offset,
                 dst_offset: 0,
@@ -221,7 +221,7 @@ impl Stager {
         batch.buffer(src.raw(), offset, size, work, to, &mut acquire);
         to_host(&mut batch, &buffer);
         // SAFETY: forwarded from this function's contract.
-        unsafe { batch.record(device, cmd) };
+        unsafe { batch.record(cmd, device) };
         Ok((
             BufferReadback {
                 buffer,
@@ -239,8 +239,8 @@ impl Stager {
     /// until the submission completes.
     pub unsafe fn record_image_readback(
         &self,
-        allocator: &Allocator,
         cmd: vk::CommandBuffer,
+        allocator: &Allocator,
         src: impl Into<ImageTarget>,
         from: ResourceState,
         to: ResourceState,
@@ -301,7 +301,7 @@ impl Stager {
         // SAFETY: forwarded from this function's contract; the regions cover each subresource
         // exactly, tightly packed at block-aligned offsets inside the new buffer.
         unsafe {
-            batch.record(device, cmd);
+            batch.record(cmd, device);
             device.cmd_copy_image_to_buffer(
                 cmd,
                 src.raw(),
@@ -314,7 +314,7 @@ impl Stager {
         batch.image(src.raw(), range, work, to, &mut acquire);
         to_host(&mut batch, &buffer);
         // SAFETY: forwarded from this function's contract.
-        unsafe { batch.record(device, cmd) };
+        unsafe { batch.record(cmd, device) };
         Ok((
             ImageReadback {
                 buffer,

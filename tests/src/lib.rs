@@ -323,22 +323,21 @@ impl Gpu {
         unsafe { vkup_allocator::Allocator::new(desc) }.expect("allocator creation")
     }
 
-    /// A stager for this device with a pool of copy threads (up to 8, the calling one included:
-    /// what the benchmark measures as "the pool"), so that tests cover the spread copies too.
-    pub fn stager(&self) -> vkup_staging::Stager {
+    /// A stager for `allocator`'s device with a pool of copy threads (up to 8, the calling one
+    /// included: what the benchmark measures as "the pool"), so that tests cover the spread copies
+    /// too.
+    pub fn stager(&self, allocator: &vkup_allocator::Allocator) -> vkup_staging::Stager {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        // SAFETY: this Gpu's handles; the device was made from this physical device.
-        unsafe { vkup_staging::Stager::new(&self.instance, self.physical_device, &self.device) }
-            .threads(cores.min(8))
+        vkup_staging::Stager::new(allocator).threads(cores.min(8))
     }
 
-    /// Mip generation pipelines for this device.
-    pub fn mip_generator(&self) -> vkup_staging::MipGenerator {
-        // SAFETY: this Gpu's handles, which outlive the generator in every test.
-        unsafe {
-            vkup_staging::MipGenerator::new(&self.instance, self.physical_device, &self.device)
-        }
-        .expect("mip generator")
+    /// Mip generation pipelines for `allocator`'s device.
+    pub fn mip_generator(
+        &self,
+        allocator: &vkup_allocator::Allocator,
+    ) -> vkup_staging::MipGenerator {
+        // SAFETY: this Gpu's instance and device, which outlive the generator in every test.
+        unsafe { vkup_staging::MipGenerator::new(allocator) }.expect("mip generator")
     }
 
     /// A multi-submission driver on this Gpu's queue.

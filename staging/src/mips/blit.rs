@@ -38,7 +38,7 @@ impl MipGenerator {
             (read, write),
         );
         // SAFETY: recording on this device (caller's contract); every barrier names this image.
-        unsafe { batch.record(device, cmd) };
+        unsafe { batch.record(cmd, device) };
         let corner = |e: vk::Extent3D| vk::Offset3D {
             x: e.width as i32,
             y: e.height as i32,
@@ -72,7 +72,7 @@ impl MipGenerator {
             if level + 1 < levels {
                 batch.image_local(raw, Self::range(image, level, 1), write, read);
                 // SAFETY: as above.
-                unsafe { batch.record(device, cmd) };
+                unsafe { batch.record(cmd, device) };
             }
         }
         // Everything read so far ends in `to`, and so does the last level written.
@@ -90,7 +90,7 @@ impl MipGenerator {
             batch.image(raw, Self::range(image, base, 1), read, to, &mut acquire);
         }
         // SAFETY: as above.
-        unsafe { batch.record(device, cmd) };
+        unsafe { batch.record(cmd, device) };
         Finished { state: to, acquire }
     }
 }

@@ -472,7 +472,7 @@ impl MipGenerator {
             pipes.rgba8
         };
         // SAFETY: as above.
-        unsafe { batch.record(device, cmd) };
+        unsafe { batch.record(cmd, device) };
         for (index, (pass, &set)) in passes.iter().zip(&descriptor_sets).enumerate() {
             let src = level_extent(extent, pass.src_level);
             let groups = if pass.kernel == MipKernel::Windowed {
@@ -511,7 +511,7 @@ impl MipGenerator {
             // SAFETY: the set matches the pipeline layout; every level is in GENERAL; the push
             // constants fit the declared range.
             unsafe {
-                batch.record(device, cmd);
+                batch.record(cmd, device);
                 device.cmd_bind_pipeline(
                     cmd,
                     vk::PipelineBindPoint::COMPUTE,
@@ -552,7 +552,7 @@ impl MipGenerator {
             );
         }
         // SAFETY: as above.
-        unsafe { batch.record(device, cmd) };
+        unsafe { batch.record(cmd, device) };
         Ok((Finished { state: to, acquire }, scratch))
     }
 }

@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use ash::vk;
+use vkup_allocator::Allocator;
 
 use crate::access::ResourceState;
 use crate::barrier::BarrierBatch;
@@ -149,18 +150,16 @@ impl std::fmt::Debug for MipGenerator {
 }
 
 impl MipGenerator {
-    /// A generator for `device`. Creates nothing yet: the compute pipelines are built on the
-    /// first compute generation.
+    /// A generator for the device `allocator` creates resources on. Creates nothing yet: the
+    /// compute pipelines are built on the first compute generation.
     ///
     /// # Safety
-    /// The handles are valid and outlive the generator; `device` was created from `instance` and
-    /// `physical_device`.
-    pub unsafe fn new(
-        instance: &ash::Instance,
-        physical_device: vk::PhysicalDevice,
-        device: &ash::Device,
-    ) -> Result<Self> {
-        // SAFETY: forwarded from this function's contract.
+    /// The allocator's instance and device stay valid for as long as the generator is used: it
+    /// keeps asking the instance for format capabilities after `allocator` may be gone.
+    pub unsafe fn new(allocator: &Allocator) -> Result<Self> {
+        let (instance, physical_device) = (allocator.instance(), allocator.physical_device());
+        // SAFETY: an allocator's physical device belongs to its instance (its constructor's
+        // contract).
         let (props, memory, queue_families) = unsafe {
             (
                 instance.get_physical_device_properties(physical_device),
@@ -169,7 +168,7 @@ impl MipGenerator {
             )
         };
         Ok(Self {
-            device: device.clone(),
+            device: allocator.device().clone(),
             instance: instance.clone(),
             physical_device,
             queue_families,

@@ -144,9 +144,9 @@ impl Rig {
     fn new() -> Self {
         let gpu = Gpu::new();
         let alloc = gpu.allocator();
-        let stager = gpu.stager().threads(1);
+        let stager = gpu.stager(&alloc).threads(1);
         let submitter = gpu.submitter();
-        let mips = gpu.mip_generator();
+        let mips = gpu.mip_generator(&alloc);
         Self {
             gpu,
             alloc,
@@ -245,7 +245,7 @@ fn buffer_case_runs(rig: &mut Rig, case: &BufferCase) -> Result<(), TestCaseErro
                         // at the end of each request, so it is).
                         run(&mut rig.submitter, &mut ring, |cmd, ring| {
                             // SAFETY: see `Rig::run`.
-                            unsafe { upload.record(&stager, alloc, cmd, ring) }
+                            unsafe { upload.record(cmd, &stager, alloc, ring) }
                         })?
                     }
                 };
@@ -266,7 +266,7 @@ fn buffer_case_runs(rig: &mut Rig, case: &BufferCase) -> Result<(), TestCaseErro
                 let result = run(&mut rig.submitter, &mut ring, |cmd, _| {
                     // SAFETY: see `Rig::run`.
                     let (r, done) = unsafe {
-                        stager.record_buffer_readback(alloc, cmd, src, *start..*end, from, to)
+                        stager.record_buffer_readback(cmd, alloc, src, *start..*end, from, to)
                     }?;
                     readback = Some(r);
                     Ok(Progress::Done(done))
@@ -346,14 +346,14 @@ enum ImageOp {
     Packed {
         levels: u32,
         extra: i8,
-        max_piece: u64,
+        batch: u64,
         seed: u8,
         to: StateGen,
     },
     Layouts {
         subresources: Vec<(u32, u32, u64, u64, u64)>,
         len_delta: i32,
-        max_piece: u64,
+        batch: u64,
         seed: u8,
         to: StateGen,
     },
@@ -367,8 +367,18 @@ enum ImageOp {
     },
 }
 
+/// `batch` bytes per record call (`u64::MAX`: the upload's default, half the ring), so that cuts
+/// land at generated rows.
+fn batched(upload: ImageUpload<'_>, batch: u64) -> ImageUpload<'_> {
+    if batch == u64::MAX {
+        upload
+    } else {
+        upload.batch_bytes(batch)
+    }
+}
+
 fn image_op() -> impl Strategy<Value = ImageOp> {
-    let max_piece = prop_oneof![16u64..512, 512u64..(1 << 16), Just(u64::MAX)];
+    let batch = prop_oneof![16u64..512, 512u64..(1 << 16), Just(u64::MAX)];
     let method = prop_oneof![
         Just(MipMethod::Auto),
         Just(MipMethod::Blit),
@@ -385,23 +395,23 @@ fn image_op() -> impl Strategy<Value = ImageOp> {
         3 => (
             prop_oneof![4 => 1u32..=3, 1 => 0u32..8],
             prop_oneof![4 => Just(0i8), 1 => -2i8..=2],
-            max_piece.clone(),
+            batch.clone(),
             any::<u8>(),
             state()
         ).prop_map(
-            |(levels, extra, max_piece, seed, to)| ImageOp::Packed { levels, extra, max_piece, seed, to }
+            |(levels, extra, batch, seed, to)| ImageOp::Packed { levels, extra, batch, seed, to }
         ),
         2 => (
             prop::collection::vec(subresource, 0..4),
             -8i32..64,
-            max_piece,
+            batch,
             any::<u8>(),
             state()
         )
-            .prop_map(|(subresources, len_delta, max_piece, seed, to)| ImageOp::Layouts {
+            .prop_map(|(subresources, len_delta, batch, seed, to)| ImageOp::Layouts {
                 subresources,
                 len_delta,
-                max_piece,
+                batch,
                 seed,
                 to
             }),
@@ -536,7 +546,7 @@ fn image_case_runs(rig: &mut Rig, case: &ImageCase) -> Result<(), TestCaseError>
             ImageOp::Packed {
                 levels,
                 extra,
-                max_piece,
+                batch,
                 seed,
                 to,
             } => {
@@ -546,13 +556,13 @@ fn image_case_runs(rig: &mut Rig, case: &ImageCase) -> Result<(), TestCaseError>
                     .unwrap_or(64);
                 let len = (full as i64 + i64::from(*extra)).max(0) as usize;
                 let bytes = data(len, *seed);
-                let upload =
-                    ImageUpload::packed(&stager, img, &bytes, *levels, from, to, *max_piece);
+                let upload = ImageUpload::packed(&stager, img, &bytes, *levels, from, to)
+                    .map(|upload| batched(upload, *batch));
                 let result = match upload {
                     Err(err) => Err(err),
                     Ok(mut upload) => run(&mut rig.submitter, &mut ring, |cmd, ring| {
                         // SAFETY: see `Rig::run`.
-                        unsafe { upload.record(&stager, alloc, cmd, ring) }
+                        unsafe { upload.record(cmd, &stager, alloc, ring) }
                     })?,
                 };
                 log(&result);
@@ -568,7 +578,7 @@ fn image_case_runs(rig: &mut Rig, case: &ImageCase) -> Result<(), TestCaseError>
             ImageOp::Layouts {
                 subresources,
                 len_delta,
-                max_piece,
+                batch,
                 seed,
                 to,
             } => {
@@ -603,12 +613,13 @@ fn image_case_runs(rig: &mut Rig, case: &ImageCase) -> Result<(), TestCaseError>
                     .unwrap_or(0);
                 let len = (needed as i64 + i64::from(*len_delta)).clamp(0, 4 << 20) as usize;
                 let bytes = data(len, *seed);
-                let upload = ImageUpload::new(&stager, img, &bytes, &layouts, from, to, *max_piece);
+                let upload = ImageUpload::new(&stager, img, &bytes, &layouts, from, to)
+                    .map(|upload| batched(upload, *batch));
                 let result = match upload {
                     Err(err) => Err(err),
                     Ok(mut upload) => run(&mut rig.submitter, &mut ring, |cmd, ring| {
                         // SAFETY: see `Rig::run`.
-                        unsafe { upload.record(&stager, alloc, cmd, ring) }
+                        unsafe { upload.record(cmd, &stager, alloc, ring) }
                     })?,
                 };
                 log(&result);
@@ -626,7 +637,7 @@ fn image_case_runs(rig: &mut Rig, case: &ImageCase) -> Result<(), TestCaseError>
                 let result = run(&mut rig.submitter, &mut ring, |cmd, _| {
                     // SAFETY: see `Rig::run`.
                     let (r, done) =
-                        unsafe { stager.record_image_readback(alloc, cmd, img, from, to) }?;
+                        unsafe { stager.record_image_readback(cmd, alloc, img, from, to) }?;
                     readback = Some(r);
                     Ok(Progress::Done(done))
                 })?;

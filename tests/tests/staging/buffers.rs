@@ -9,7 +9,7 @@ use crate::{pattern, read_back};
 fn staged_upload_through_a_ring_smaller_than_the_data_round_trips() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let mut submitter = gpu.submitter();
     let mut ring = StagingRing::new(&alloc, 256 * 1024).unwrap();
     let data = pattern(3 * 1024 * 1024 + 17, 1);
@@ -33,7 +33,7 @@ fn staged_upload_through_a_ring_smaller_than_the_data_round_trips() {
     let finished = unsafe {
         submitter.run(&mut ring, |cmd, ring| {
             records += 1;
-            upload.record(&stager, &alloc, cmd, ring)
+            upload.record(cmd, &stager, &alloc, ring)
         })
     }
     .unwrap();
@@ -58,7 +58,7 @@ fn staged_upload_through_a_ring_smaller_than_the_data_round_trips() {
 fn direct_upload_writes_mappable_memory_and_records_nothing() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let mut ring = StagingRing::new(&alloc, 64 * 1024).unwrap();
     let data: Vec<u32> = (0..50_000).collect();
     let usage = vk::BufferUsageFlags::VERTEX_BUFFER | vk::BufferUsageFlags::TRANSFER_SRC;
@@ -89,7 +89,7 @@ fn direct_upload_writes_mappable_memory_and_records_nothing() {
     // SAFETY: the buffer is new, so no GPU work touches it; nothing is recorded into the null
     // command buffer on the direct path.
     let progress =
-        unsafe { upload.record(&stager, &alloc, vk::CommandBuffer::null(), &mut ring) }.unwrap();
+        unsafe { upload.record(vk::CommandBuffer::null(), &stager, &alloc, &mut ring) }.unwrap();
     assert!(matches!(progress, Progress::Done(ref f) if f.state == Access::VertexBuffer.into()));
     assert_eq!(ring.in_use(), 0, "the direct path uses no staging memory");
     // Read back through the GPU, so the test sees what the device sees.
@@ -148,7 +148,7 @@ fn auto_stages_large_uploads_into_mappable_buffers_that_take_copies() {
 fn both_paths_agree_on_a_mappable_buffer() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let mut submitter = gpu.submitter();
     let mut ring = StagingRing::new(&alloc, 1 << 20).unwrap();
     let usage = vk::BufferUsageFlags::STORAGE_BUFFER
@@ -171,7 +171,7 @@ fn both_paths_agree_on_a_mappable_buffer() {
         // SAFETY: recording on the submitter's queue; the buffer is new.
         let _ = unsafe {
             submitter.run(&mut ring, |cmd, ring| {
-                upload.record(&stager, &alloc, cmd, ring)
+                upload.record(cmd, &stager, &alloc, ring)
             })
         }
         .unwrap();

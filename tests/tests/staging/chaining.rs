@@ -13,7 +13,7 @@ use crate::pattern;
 fn upload_sampled_transfer_read_sampled_chain_has_no_hazards() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let mut ring = StagingRing::new(&alloc, 1 << 20).unwrap();
     let usage = vk::ImageUsageFlags::SAMPLED
         | vk::ImageUsageFlags::TRANSFER_DST
@@ -37,12 +37,11 @@ fn upload_sampled_transfer_read_sampled_chain_has_no_hazards() {
             1,
             ResourceState::UNDEFINED,
             sampled,
-            1 << 20,
         )
         .unwrap();
         // SAFETY: recording on the Gpu's queue; everything outlives submit_and_wait.
         let Progress::Done(done) =
-            unsafe { upload.record(&stager, &alloc, cmd, &mut ring) }.unwrap()
+            unsafe { upload.record(cmd, &stager, &alloc, &mut ring) }.unwrap()
         else {
             panic!("fits in one go");
         };
@@ -58,7 +57,7 @@ fn upload_sampled_transfer_read_sampled_chain_has_no_hazards() {
         .path(UploadPath::Staged);
         // SAFETY: as above.
         let Progress::Done(vdone) =
-            unsafe { vupload.record(&stager, &alloc, cmd, &mut ring) }.unwrap()
+            unsafe { vupload.record(cmd, &stager, &alloc, &mut ring) }.unwrap()
         else {
             panic!("fits in one go");
         };
@@ -67,15 +66,15 @@ fn upload_sampled_transfer_read_sampled_chain_has_no_hazards() {
         for _ in 0..2 {
             // SAFETY: as above.
             let (readback, finished) =
-                unsafe { stager.record_image_readback(&alloc, cmd, &image, state, sampled) }
+                unsafe { stager.record_image_readback(cmd, &alloc, &image, state, sampled) }
                     .unwrap();
             state = finished.state;
             readbacks.push(readback);
             // SAFETY: as above.
             let (vreadback, vfinished) = unsafe {
                 stager.record_buffer_readback(
-                    &alloc,
                     cmd,
+                    &alloc,
                     &vertices,
                     0..4096,
                     vstate,
@@ -97,7 +96,7 @@ fn upload_sampled_transfer_read_sampled_chain_has_no_hazards() {
             .path(UploadPath::Staged);
             // SAFETY: as above.
             let Progress::Done(again) =
-                unsafe { again.record(&stager, &alloc, cmd, &mut ring) }.unwrap()
+                unsafe { again.record(cmd, &stager, &alloc, &mut ring) }.unwrap()
             else {
                 panic!("fits in one go");
             };
@@ -139,7 +138,7 @@ fn ownership_on_one_queue_family_records_no_transfer() {
     // and here the single-family path: states that name the same family move no ownership.
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let mut submitter = gpu.submitter();
     let mut ring = StagingRing::new(&alloc, 1 << 20).unwrap();
     let family = gpu.queue_family;
@@ -153,11 +152,11 @@ fn ownership_on_one_queue_family_records_no_transfer() {
     let data = pattern(len as usize, 9);
     let from = ResourceState::UNDEFINED.on_queue(family);
     let to = ResourceState::new(Access::FragmentShaderSampledRead).on_queue(family);
-    let mut upload = ImageUpload::new(&stager, &image, &data, &layouts, from, to, 1 << 20).unwrap();
+    let mut upload = ImageUpload::new(&stager, &image, &data, &layouts, from, to).unwrap();
     // SAFETY: recording on the submitter's queue (of `family`); everything outlives `run`.
     let finished = unsafe {
         submitter.run(&mut ring, |cmd, ring| {
-            upload.record(&stager, &alloc, cmd, ring)
+            upload.record(cmd, &stager, &alloc, ring)
         })
     }
     .unwrap();

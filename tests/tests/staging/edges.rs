@@ -15,7 +15,7 @@ const RGBA: vk::Format = vk::Format::R8G8B8A8_UNORM;
 fn an_empty_upload_at_the_buffers_end_records_nothing_and_is_done() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let mut ring = StagingRing::new(&alloc, 4096).unwrap();
     let mut buffer = alloc.create_buffer(&BufferDesc::vertex(64)).unwrap();
     gpu.submit_and_wait(|cmd| {
@@ -28,7 +28,7 @@ fn an_empty_upload_at_the_buffers_end_records_nothing_and_is_done() {
         )
         .unwrap();
         // SAFETY: `cmd` is recording on the Gpu's queue; buffer and ring outlive the submission.
-        let progress = unsafe { upload.record(&stager, &alloc, cmd, &mut ring) }.unwrap();
+        let progress = unsafe { upload.record(cmd, &stager, &alloc, &mut ring) }.unwrap();
         assert!(matches!(progress, Progress::Done(_)));
     });
     assert_eq!(ring.in_use(), 0);
@@ -43,29 +43,29 @@ fn an_empty_upload_at_the_buffers_end_records_nothing_and_is_done() {
 fn a_ring_too_small_is_reported_before_anything_is_recorded_and_a_retry_is_correct() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let image = alloc
         .create_image(
             &ImageDesc::texture_2d(RGBA, 64, 64).mip_levels(vkup_allocator::MipLevels::ONE),
         )
         .unwrap();
     let data = pattern(64 * 64 * 4, 7);
-    let mut small = StagingRing::new(&alloc, 1024).unwrap();
+    // Smaller than one row of 64 RGBA8 texels: not even a cut piece fits.
+    let mut small = StagingRing::new(&alloc, 128).unwrap();
     let mut big = StagingRing::new(&alloc, 1 << 20).unwrap();
     let undefined = ResourceState::UNDEFINED;
     let sampled = Access::FragmentShaderSampledRead.into();
-    let mut upload =
-        ImageUpload::packed(&stager, &image, &data, 1, undefined, sampled, 1 << 20).unwrap();
-    assert_eq!(upload.min_ring_size(), 64 * 64 * 4);
+    let mut upload = ImageUpload::packed(&stager, &image, &data, 1, undefined, sampled).unwrap();
+    assert_eq!(upload.min_ring_size(), 64 * 4);
     gpu.submit_and_wait(|cmd| {
         // SAFETY: recording on the Gpu's queue; image and rings outlive the submission.
-        let err = unsafe { upload.record(&stager, &alloc, cmd, &mut small) }.unwrap_err();
+        let err = unsafe { upload.record(cmd, &stager, &alloc, &mut small) }.unwrap_err();
         assert!(
             matches!(
                 err,
                 Error::RingTooSmall {
-                    needed: 16384,
-                    capacity: 1024
+                    needed: 256,
+                    capacity: 128
                 }
             ),
             "{err}"
@@ -73,7 +73,7 @@ fn a_ring_too_small_is_reported_before_anything_is_recorded_and_a_retry_is_corre
         assert_eq!(small.in_use(), 0, "the failed call took no ring space");
         // The retry records the first barrier too: validation would see UNDEFINED otherwise.
         // SAFETY: as above.
-        let progress = unsafe { upload.record(&stager, &alloc, cmd, &mut big) }.unwrap();
+        let progress = unsafe { upload.record(cmd, &stager, &alloc, &mut big) }.unwrap();
         assert!(matches!(progress, Progress::Done(_)));
     });
     // SAFETY: the submission completed.
@@ -88,7 +88,7 @@ fn a_ring_too_small_is_reported_before_anything_is_recorded_and_a_retry_is_corre
 fn multisampled_images_are_refused_for_upload_and_readback() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let image = alloc
         .create_image(&ImageDesc::new_2d(RGBA, 8, 8).samples(4).usage(
             vk::ImageUsageFlags::COLOR_ATTACHMENT
@@ -98,21 +98,13 @@ fn multisampled_images_are_refused_for_upload_and_readback() {
         .unwrap();
     let data = [0u8; 256];
     let to = Access::TransferRead.into();
-    let err = ImageUpload::packed(
-        &stager,
-        &image,
-        &data,
-        1,
-        ResourceState::UNDEFINED,
-        to,
-        1 << 20,
-    )
-    .unwrap_err();
+    let err =
+        ImageUpload::packed(&stager, &image, &data, 1, ResourceState::UNDEFINED, to).unwrap_err();
     assert!(matches!(err, Error::Multisampled { .. }), "{err}");
     let live = alloc.live_allocations().unwrap();
     // SAFETY: refused before recording; the null command buffer is never used.
     let err =
-        unsafe { stager.record_image_readback(&alloc, vk::CommandBuffer::null(), &image, to, to) }
+        unsafe { stager.record_image_readback(vk::CommandBuffer::null(), &alloc, &image, to, to) }
             .unwrap_err();
     assert!(matches!(err, Error::Multisampled { .. }), "{err}");
     assert_eq!(
@@ -128,7 +120,7 @@ fn multisampled_images_are_refused_for_upload_and_readback() {
 fn states_the_resource_cannot_take_are_refused() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let image = alloc
         .create_image(&ImageDesc::texture_2d(RGBA, 8, 8).mip_levels(vkup_allocator::MipLevels::ONE))
         .unwrap();
@@ -144,8 +136,7 @@ fn states_the_resource_cannot_take_are_refused() {
         Access::Present.into(),
     ];
     for to in cases {
-        let err =
-            ImageUpload::packed(&stager, &image, &data, 1, undefined, to, 1 << 20).unwrap_err();
+        let err = ImageUpload::packed(&stager, &image, &data, 1, undefined, to).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -156,8 +147,7 @@ fn states_the_resource_cannot_take_are_refused() {
             ),
             "{to:?}: {err}"
         );
-        let err =
-            ImageUpload::packed(&stager, &image, &data, 1, to, undefined, 1 << 20).unwrap_err();
+        let err = ImageUpload::packed(&stager, &image, &data, 1, to, undefined).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -174,7 +164,7 @@ fn states_the_resource_cannot_take_are_refused() {
     let far = ResourceState::new(Access::VertexBuffer).on_queue(1000);
     let mut upload = BufferUpload::new(&mut buffer, 0, &data[..64], undefined, far).unwrap();
     // SAFETY: refused before recording; the null command buffer is never used.
-    let err = unsafe { upload.record(&stager, &alloc, vk::CommandBuffer::null(), &mut ring) }
+    let err = unsafe { upload.record(vk::CommandBuffer::null(), &stager, &alloc, &mut ring) }
         .unwrap_err();
     assert!(
         matches!(
@@ -199,7 +189,7 @@ fn states_the_resource_cannot_take_are_refused() {
 fn packed_uploads_take_exactly_the_levels_the_image_has_and_exactly_their_bytes() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let image = alloc
         .create_image(&ImageDesc::texture_2d(RGBA, 8, 8))
         .unwrap();
@@ -210,15 +200,14 @@ fn packed_uploads_take_exactly_the_levels_the_image_has_and_exactly_their_bytes(
     let (_, full) = vkup_staging::packed_layouts(&image, 4).unwrap();
     let data = vec![0u8; full as usize + 1];
     for levels in [0, 5] {
-        let err = ImageUpload::packed(&stager, &image, &data, levels, undefined, sampled, 1 << 20)
-            .unwrap_err();
+        let err =
+            ImageUpload::packed(&stager, &image, &data, levels, undefined, sampled).unwrap_err();
         assert!(
             matches!(err, Error::InvalidSubresource { .. }),
             "{levels}: {err}"
         );
     }
-    let err =
-        ImageUpload::packed(&stager, &image, &data, 4, undefined, sampled, 1 << 20).unwrap_err();
+    let err = ImageUpload::packed(&stager, &image, &data, 4, undefined, sampled).unwrap_err();
     assert!(
         matches!(err, Error::InvalidSource { field: "data", .. }),
         "{err}"
@@ -230,7 +219,6 @@ fn packed_uploads_take_exactly_the_levels_the_image_has_and_exactly_their_bytes(
         4,
         undefined,
         sampled,
-        1 << 20,
     );
     assert!(exact.is_ok());
     // SAFETY: nothing was submitted.
@@ -241,10 +229,10 @@ fn packed_uploads_take_exactly_the_levels_the_image_has_and_exactly_their_bytes(
 fn the_submitter_waits_for_ring_space_instead_of_submitting_empty_buffers() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let mut submitter = gpu.submitter();
-    // Pieces of 60% of the ring, larger than the half-ring batch: each record call cuts one at
-    // the batch, and the ring never holds two batches' worth plus a whole piece.
+    // One piece of four rings' worth: each record call cuts it at the half-ring batch, so the
+    // ring holds two batches and the third call must wait for the first submission.
     let image = alloc
         .create_image(
             &ImageDesc::texture_2d(RGBA, 64, 64).mip_levels(vkup_allocator::MipLevels::ONE),
@@ -253,21 +241,13 @@ fn the_submitter_waits_for_ring_space_instead_of_submitting_empty_buffers() {
     let data = pattern(64 * 64 * 4, 9);
     let mut ring = StagingRing::new(&alloc, 4096).unwrap();
     let sampled = ResourceState::from(Access::FragmentShaderSampledRead);
-    let mut upload = ImageUpload::packed(
-        &stager,
-        &image,
-        &data,
-        1,
-        ResourceState::UNDEFINED,
-        sampled,
-        2560,
-    )
-    .unwrap();
-    assert_eq!(upload.pieces().len(), 7);
+    let mut upload =
+        ImageUpload::packed(&stager, &image, &data, 1, ResourceState::UNDEFINED, sampled).unwrap();
+    assert_eq!(upload.pieces().len(), 1);
     // SAFETY: recording on the submitter's queue; image, data and ring outlive `run`.
     let _ = unsafe {
         submitter.run(&mut ring, |cmd, ring| {
-            upload.record(&stager, &alloc, cmd, ring)
+            upload.record(cmd, &stager, &alloc, ring)
         })
     }
     .unwrap();
@@ -291,7 +271,7 @@ fn a_queue_shared_under_a_lock_takes_uploads_from_one_thread_and_submits_from_an
     // unsynchronised use of the queue.
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let lock = std::sync::Arc::new(std::sync::Mutex::new(()));
     let mut submitter = gpu.submitter().queue_lock(std::sync::Arc::clone(&lock));
     let mut ring = StagingRing::new(&alloc, 64 * 1024).unwrap();
@@ -336,7 +316,7 @@ fn a_queue_shared_under_a_lock_takes_uploads_from_one_thread_and_submits_from_an
         // SAFETY: recording on the submitter's queue; buffer, data and ring outlive `run`.
         let _ = unsafe {
             submitter.run(&mut ring, |cmd, ring| {
-                upload.record(&stager, &alloc, cmd, ring)
+                upload.record(cmd, &stager, &alloc, ring)
             })
         }
         .unwrap();
@@ -363,7 +343,7 @@ fn an_image_placed_by_the_caller_is_uploaded_and_read_back_through_its_plain_des
     // A render graph's resource: placed in memory the graph allocated, not made by create_image.
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let desc = ImageDesc::new_2d(RGBA, 33, 17)
         .mip_levels(vkup_allocator::MipLevels::ONE)
         .usage(
@@ -382,26 +362,18 @@ fn an_image_placed_by_the_caller_is_uploaded_and_read_back_through_its_plain_des
     let data = pattern(33 * 17 * 4, 21);
     let mut ring = StagingRing::new(&alloc, 1 << 16).unwrap();
     let sampled = ResourceState::from(Access::FragmentShaderSampledRead);
-    let mut upload = ImageUpload::packed(
-        &stager,
-        &image,
-        &data,
-        1,
-        ResourceState::UNDEFINED,
-        sampled,
-        1 << 16,
-    )
-    .unwrap();
+    let mut upload =
+        ImageUpload::packed(&stager, &image, &data, 1, ResourceState::UNDEFINED, sampled).unwrap();
     let mut readback = None;
     let value = gpu.submit_and_wait(|cmd| {
         // SAFETY: recording on the Gpu's queue; the image, its memory and the ring outlive the wait.
         unsafe {
-            let Progress::Done(done) = upload.record(&stager, &alloc, cmd, &mut ring).unwrap()
+            let Progress::Done(done) = upload.record(cmd, &stager, &alloc, &mut ring).unwrap()
             else {
                 panic!("fits in one go");
             };
             let (r, _) = stager
-                .record_image_readback(&alloc, cmd, &image, done.state, sampled)
+                .record_image_readback(cmd, &alloc, &image, done.state, sampled)
                 .unwrap();
             readback = Some(r);
         }
@@ -426,7 +398,7 @@ fn an_image_placed_by_the_caller_is_uploaded_and_read_back_through_its_plain_des
 fn a_frames_uploads_share_one_barrier_before_their_copies_and_one_after() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let mut ring = StagingRing::new(&alloc, 1 << 20).unwrap();
     let images: Vec<_> = (0..8)
         .map(|i| {
@@ -446,16 +418,8 @@ fn a_frames_uploads_share_one_barrier_before_their_copies_and_one_after() {
         .iter()
         .zip(&data)
         .map(|(image, bytes)| {
-            ImageUpload::packed(
-                &stager,
-                image,
-                bytes,
-                1,
-                ResourceState::UNDEFINED,
-                sampled,
-                1 << 18,
-            )
-            .unwrap()
+            ImageUpload::packed(&stager, image, bytes, 1, ResourceState::UNDEFINED, sampled)
+                .unwrap()
         })
         .collect();
     let mut readbacks = Vec::new();
@@ -475,19 +439,19 @@ fn a_frames_uploads_share_one_barrier_before_their_copies_and_one_after() {
         // SAFETY: recording on the Gpu's queue; images, data and ring outlive the wait; `pre` is
         // recorded before the copies and `post` after them.
         unsafe {
-            pre.record(&gpu.device, cmd);
+            pre.record(cmd, &gpu.device);
             for upload in &mut uploads {
                 let progress = upload
-                    .record_copies(&stager, &alloc, cmd, &mut ring, &mut post)
+                    .record_copies(cmd, &stager, &alloc, &mut ring, &mut post)
                     .unwrap();
                 assert!(matches!(progress, Progress::Done(_)));
             }
             assert_eq!(post.image_barriers().len(), 8);
-            post.record(&gpu.device, cmd);
+            post.record(cmd, &gpu.device);
             for image in &images {
                 readbacks.push(
                     stager
-                        .record_image_readback(&alloc, cmd, image, sampled, sampled)
+                        .record_image_readback(cmd, &alloc, image, sampled, sampled)
                         .unwrap()
                         .0,
                 );
@@ -505,15 +469,14 @@ fn a_frames_uploads_share_one_barrier_before_their_copies_and_one_after() {
         unsafe { readback.destroy(&alloc) };
     }
     // An upload whose barrier was never batched refuses to record copies.
-    let mut late =
-        ImageUpload::packed(&stager, &images[0], &data[0], 1, sampled, sampled, 1 << 18).unwrap();
+    let mut late = ImageUpload::packed(&stager, &images[0], &data[0], 1, sampled, sampled).unwrap();
     let mut post = vkup_staging::BarrierBatch::new();
     // SAFETY: refused before recording; the null command buffer is never used.
     let err = unsafe {
         late.record_copies(
+            vk::CommandBuffer::null(),
             &stager,
             &alloc,
-            vk::CommandBuffer::null(),
             &mut ring,
             &mut post,
         )
@@ -533,7 +496,7 @@ fn a_frames_uploads_share_one_barrier_before_their_copies_and_one_after() {
 fn buffers_placed_by_the_caller_share_batched_barriers_and_are_not_borrowed_by_their_uploads() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let desc = BufferDesc::new(
         4096,
         vk::BufferUsageFlags::TRANSFER_DST
@@ -582,18 +545,18 @@ fn buffers_placed_by_the_caller_share_batched_barriers_and_are_not_borrowed_by_t
         assert_eq!(pre.buffer_barriers().len(), 4);
         // SAFETY: recording on the Gpu's queue; buffers, memory and ring outlive the wait.
         unsafe {
-            pre.record(&gpu.device, cmd);
+            pre.record(cmd, &gpu.device);
             for upload in &mut uploads {
                 let progress = upload
-                    .record_copies(&stager, &alloc, cmd, &mut ring, &mut post)
+                    .record_copies(cmd, &stager, &alloc, &mut ring, &mut post)
                     .unwrap();
                 assert!(matches!(progress, Progress::Done(_)));
             }
-            post.record(&gpu.device, cmd);
+            post.record(cmd, &gpu.device);
             for b in &buffers {
                 readbacks.push(
                     stager
-                        .record_buffer_readback(&alloc, cmd, b, 0..4096, vertex, vertex)
+                        .record_buffer_readback(cmd, &alloc, b, 0..4096, vertex, vertex)
                         .unwrap()
                         .0,
                 );
@@ -624,7 +587,7 @@ fn buffers_placed_by_the_caller_share_batched_barriers_and_are_not_borrowed_by_t
 fn one_level_streams_in_while_the_others_keep_their_state_and_contents() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let image = alloc
         .create_image(&ImageDesc::texture_2d(RGBA, 8, 8))
         .unwrap();
@@ -642,10 +605,9 @@ fn one_level_streams_in_while_the_others_keep_their_state_and_contents() {
         for layouts in [&first, &level2] {
             // Each upload names only its own levels: the second one's UNDEFINED `from` must not
             // discard what the first one wrote.
-            let mut upload =
-                ImageUpload::new(&stager, &image, &data, layouts, undefined, sampled, 1 << 16)
-                    .unwrap()
-                    .listed_subresources_only();
+            let mut upload = ImageUpload::new(&stager, &image, &data, layouts, undefined, sampled)
+                .unwrap()
+                .listed_subresources_only();
             let mut pre = vkup_staging::BarrierBatch::new();
             upload.begin(&mut pre).unwrap();
             let covered: Vec<u32> = pre
@@ -661,15 +623,15 @@ fn one_level_streams_in_while_the_others_keep_their_state_and_contents() {
             // SAFETY: recording on the Gpu's queue; image, data and ring outlive the wait; the
             // first barrier is recorded before the copies.
             let progress = unsafe {
-                pre.record(&gpu.device, cmd);
-                upload.record(&stager, &alloc, cmd, &mut ring)
+                pre.record(cmd, &gpu.device);
+                upload.record(cmd, &stager, &alloc, &mut ring)
             }
             .unwrap();
             assert!(matches!(progress, Progress::Done(_)));
         }
         // SAFETY: as above; every level is now sampled.
         let (r, _) =
-            unsafe { stager.record_image_readback(&alloc, cmd, &image, sampled, sampled) }.unwrap();
+            unsafe { stager.record_image_readback(cmd, &alloc, &image, sampled, sampled) }.unwrap();
         readback = Some(r);
     });
     let mut readback = readback.unwrap();

@@ -36,7 +36,7 @@ fn upload_and_read(
     layouts: &[SubresourceLayout],
     ring_size: u64,
 ) -> Vec<Vec<u8>> {
-    let stager = gpu.stager();
+    let stager = gpu.stager(alloc);
     let mut submitter = gpu.submitter();
     let mut ring = StagingRing::new(alloc, ring_size).unwrap();
     let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
@@ -47,13 +47,12 @@ fn upload_and_read(
         layouts,
         ResourceState::UNDEFINED,
         sampled,
-        ring_size,
     )
     .unwrap();
     // SAFETY: recording on the submitter's queue; image, data and ring outlive `run`.
     let finished = unsafe {
         submitter.run(&mut ring, |cmd, ring| {
-            upload.record(&stager, alloc, cmd, ring)
+            upload.record(cmd, &stager, alloc, ring)
         })
     }
     .unwrap();
@@ -64,7 +63,7 @@ fn upload_and_read(
     let _ = unsafe {
         submitter.run(&mut ring, |cmd, _| {
             let (r, finished) =
-                stager.record_image_readback(alloc, cmd, image, sampled, sampled)?;
+                stager.record_image_readback(cmd, alloc, image, sampled, sampled)?;
             readback = Some(r);
             Ok(vkup_staging::Progress::Done(finished))
         })
@@ -255,15 +254,14 @@ fn caller_row_pitch_and_a_subset_of_levels_are_honoured() {
 fn bad_image_uploads_are_refused_before_recording() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let image = alloc
         .create_image(&ImageDesc::texture_2d(vk::Format::R8G8B8A8_UNORM, 16, 16))
         .unwrap();
     let short = [0u8; 100];
     let undefined = ResourceState::UNDEFINED;
     let sampled = Access::FragmentShaderSampledRead.into();
-    let err =
-        ImageUpload::packed(&stager, &image, &short, 1, undefined, sampled, 1 << 20).unwrap_err();
+    let err = ImageUpload::packed(&stager, &image, &short, 1, undefined, sampled).unwrap_err();
     assert!(
         matches!(
             err,
@@ -278,16 +276,7 @@ fn bad_image_uploads_are_refused_before_recording() {
         row_pitch: 0,
         slice_pitch: 0,
     }];
-    let err = ImageUpload::new(
-        &stager,
-        &image,
-        &short,
-        &outside,
-        undefined,
-        sampled,
-        1 << 20,
-    )
-    .unwrap_err();
+    let err = ImageUpload::new(&stager, &image, &short, &outside, undefined, sampled).unwrap_err();
     assert!(
         matches!(
             err,
@@ -295,12 +284,22 @@ fn bad_image_uploads_are_refused_before_recording() {
         ),
         "{err}"
     );
+    // A ring smaller than one row (16 RGBA8 texels) is refused when the upload records, with
+    // what it needs.
     let data = [0u8; 1024];
-    let err = ImageUpload::packed(&stager, &image, &data, 1, undefined, sampled, 32).unwrap_err();
-    assert!(
-        matches!(err, vkup_staging::Error::PieceBudgetTooSmall { needed, budget: 32 } if needed >= 64),
-        "{err}"
-    );
+    let mut upload = ImageUpload::packed(&stager, &image, &data, 1, undefined, sampled).unwrap();
+    let mut ring = StagingRing::new(&alloc, 32).unwrap();
+    gpu.submit_and_wait(|cmd| {
+        // SAFETY: recording on the Gpu's queue; nothing is recorded (the call fails first).
+        let err = unsafe { upload.record(cmd, &stager, &alloc, &mut ring) }.unwrap_err();
+        assert!(
+            matches!(err, vkup_staging::Error::RingTooSmall { needed, capacity: 32 }
+                if needed >= 64 && needed == upload.min_ring_size()),
+            "{err}"
+        );
+    });
+    // SAFETY: the submission completed.
+    unsafe { ring.destroy(&alloc) };
     // SAFETY: nothing was submitted.
     unsafe { alloc.destroy_image(image) };
 }

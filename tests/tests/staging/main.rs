@@ -30,13 +30,13 @@ pub fn read_back(
     buffer: &vkup_allocator::GpuBuffer,
     from: vkup_staging::Access,
 ) -> Vec<u8> {
-    let stager = gpu.stager();
+    let stager = gpu.stager(alloc);
     let mut out = None;
     let from = vkup_staging::ResourceState::new(from);
     let value = gpu.submit_and_wait(|cmd| {
         // SAFETY: recording on the Gpu's queue; the buffer outlives the wait.
         let (readback, _) = unsafe {
-            stager.record_buffer_readback(alloc, cmd, buffer, 0..buffer.size(), from, from)
+            stager.record_buffer_readback(cmd, alloc, buffer, 0..buffer.size(), from, from)
         }
         .unwrap();
         out = Some(readback);

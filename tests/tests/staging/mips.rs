@@ -314,30 +314,22 @@ fn check(
     let image = alloc
         .create_image(&desc.usage(usage))
         .unwrap_or_else(|e| panic!("{} {format:?}: {e}", case.name));
-    let stager = gpu.stager();
+    let stager = gpu.stager(alloc);
     let mut submitter = gpu.submitter();
     let mut ring = StagingRing::new(alloc, 8 << 20).unwrap();
     let e0 = image.extent();
     let texels = (e0.width * e0.height * e0.depth * image.array_layers()) as usize;
     let data = level0(k, texels, seed);
     let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
-    let mut upload = ImageUpload::packed(
-        &stager,
-        &image,
-        &data,
-        1,
-        ResourceState::UNDEFINED,
-        sampled,
-        8 << 20,
-    )
-    .unwrap();
+    let mut upload =
+        ImageUpload::packed(&stager, &image, &data, 1, ResourceState::UNDEFINED, sampled).unwrap();
     let mut scratch = None;
     let mut readback = None;
     // SAFETY: recording on the submitter's queue; everything outlives `run`.
     let result = unsafe {
         let _ = submitter
             .run(&mut ring, |cmd, ring| {
-                upload.record(&stager, alloc, cmd, ring)
+                upload.record(cmd, &stager, alloc, ring)
             })
             .unwrap();
         submitter.run(&mut ring, |cmd, _| {
@@ -350,7 +342,7 @@ fn check(
             )?;
             scratch = Some(s);
             let (r, finished) =
-                stager.record_image_readback(alloc, cmd, &image, finished.state, sampled)?;
+                stager.record_image_readback(cmd, alloc, &image, finished.state, sampled)?;
             readback = Some(r);
             Ok(Progress::Done(finished))
         })
@@ -462,7 +454,7 @@ fn verify(
 fn run_format(format: vk::Format) {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let mips = gpu.mip_generator();
+    let mips = gpu.mip_generator(&alloc);
     assert!(!mips.compute_pipelines_built(), "nothing is built up front");
     for (i, case) in cases(format).iter().enumerate() {
         let three_d = case.desc.dimension == vkup_allocator::ImageDimension::D3;
@@ -524,7 +516,7 @@ fn rgba16f_mips_match_the_reference_by_both_methods() {
 fn compute_mips_of_generated_extents_match_the_reference() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let mips = gpu.mip_generator();
+    let mips = gpu.mip_generator(&alloc);
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = |below: u32| {
         state = state
@@ -600,7 +592,7 @@ fn check_compute(
 fn a_large_level_0_is_split_after_two_levels() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let mips = gpu.mip_generator();
+    let mips = gpu.mip_generator(&alloc);
     let passes = vkup_staging::plan::plan_compute_passes((4096, 1040), 0, 13, true);
     assert_eq!(
         (passes[0].levels, passes[1].src_level),
@@ -627,7 +619,7 @@ fn a_large_level_0_is_split_after_two_levels() {
 fn tails_take_their_counters_again_once_the_ring_wraps() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let mips = gpu.mip_generator();
+    let mips = gpu.mip_generator(&alloc);
     // SAFETY: valid physical device of this instance.
     let limit = unsafe {
         gpu.instance
@@ -662,7 +654,7 @@ fn tails_take_their_counters_again_once_the_ring_wraps() {
 fn a_format_without_linear_filtering_is_refused_before_recording() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let mips = gpu.mip_generator();
+    let mips = gpu.mip_generator(&alloc);
     let image = alloc
         .create_image(&ImageDesc::texture_2d(vk::Format::R8G8B8A8_UINT, 64, 64))
         .unwrap();
@@ -723,7 +715,7 @@ fn a_format_without_linear_filtering_is_refused_before_recording() {
 fn auto_picks_compute_on_gpus_and_blit_on_cpu_devices() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let mips = gpu.mip_generator();
+    let mips = gpu.mip_generator(&alloc);
     let usage = vk::ImageUsageFlags::SAMPLED
         | vk::ImageUsageFlags::STORAGE
         | vk::ImageUsageFlags::TRANSFER_SRC
@@ -767,8 +759,8 @@ fn auto_picks_compute_on_gpus_and_blit_on_cpu_devices() {
 fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let mips = gpu.mip_generator();
-    let stager = gpu.stager();
+    let mips = gpu.mip_generator(&alloc);
+    let stager = gpu.stager(&alloc);
     let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
     let red = [255u8, 0, 0, 255];
     let green = [0u8, 255, 0, 255];
@@ -799,20 +791,18 @@ fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
             1,
             ResourceState::UNDEFINED,
             sampled,
-            1 << 20,
         )
         .unwrap();
         // Level 0 green; levels 1 and 2 made from it.
-        let mut stream =
-            ImageUpload::packed(&stager, &image, &second, 1, sampled, sampled, 1 << 20)
-                .unwrap()
-                .listed_subresources_only();
+        let mut stream = ImageUpload::packed(&stager, &image, &second, 1, sampled, sampled)
+            .unwrap()
+            .listed_subresources_only();
         let mut readback = None;
         // SAFETY: recording on the submitter's queue; everything outlives `run`.
         unsafe {
             let _ = submitter
                 .run(&mut ring, |cmd, ring| {
-                    upload.record(&stager, &alloc, cmd, ring)
+                    upload.record(cmd, &stager, &alloc, ring)
                 })
                 .unwrap();
             let _ = submitter
@@ -830,7 +820,7 @@ fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
                 .unwrap();
             let _ = submitter
                 .run(&mut ring, |cmd, ring| {
-                    stream.record(&stager, &alloc, cmd, ring)
+                    stream.record(cmd, &stager, &alloc, ring)
                 })
                 .unwrap();
             let _ = submitter
@@ -844,7 +834,7 @@ fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
                     )?;
                     scratches.push(s);
                     let (r, done) =
-                        stager.record_image_readback(&alloc, cmd, &image, sampled, sampled)?;
+                        stager.record_image_readback(cmd, &alloc, &image, sampled, sampled)?;
                     readback = Some(r);
                     Ok(Progress::Done(done))
                 })

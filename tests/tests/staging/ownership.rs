@@ -30,7 +30,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     let mut ring = StagingRing::new(&alloc, 1 << 20).unwrap();
 
     // A stager recording on a family the device lacks is refused before anything is recorded.
-    let lost = gpu.stager().recording_family(1000);
+    let lost = gpu.stager(&alloc).recording_family(1000);
     let mut upload = BufferUpload::new(
         &buffer,
         0,
@@ -41,7 +41,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     .unwrap();
     // SAFETY: refused before the null command buffer is touched.
     let err =
-        unsafe { upload.record(&lost, &alloc, vk::CommandBuffer::null(), &mut ring) }.unwrap_err();
+        unsafe { upload.record(vk::CommandBuffer::null(), &lost, &alloc, &mut ring) }.unwrap_err();
     assert!(
         matches!(
             err,
@@ -64,7 +64,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
         }
         return;
     };
-    let stager = gpu.stager().recording_family(graphics);
+    let stager = gpu.stager(&alloc).recording_family(graphics);
     let on_transfer = ResourceState::new(Access::TransferWrite).on_queue(transfer);
     // The first half, written on the transfer queue, which keeps ownership ...
     let mut submitter = gpu.transfer_submitter().unwrap();
@@ -77,11 +77,11 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     )
     .unwrap()
     .path(vkup_staging::UploadPath::Staged);
-    let transfer_stager = gpu.stager().recording_family(transfer);
+    let transfer_stager = gpu.stager(&alloc).recording_family(transfer);
     // SAFETY: recording on the transfer queue's family; the buffer and ring outlive `run`.
     let done = unsafe {
         submitter.run(&mut ring, |cmd, ring| {
-            upload.record(&transfer_stager, &alloc, cmd, ring)
+            upload.record(cmd, &transfer_stager, &alloc, ring)
         })
     }
     .unwrap();
@@ -100,7 +100,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     unsafe {
         submitter
             .submit(|cmd| {
-                release.record(&gpu.device, cmd);
+                release.record(cmd, &gpu.device);
                 Ok(())
             })
             .unwrap();
@@ -122,9 +122,9 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     // SAFETY: refused before anything is recorded.
     let err = unsafe {
         split.record_copies(
+            vk::CommandBuffer::null(),
             &stager,
             &alloc,
-            vk::CommandBuffer::null(),
             &mut ring,
             &mut BarrierBatch::new(),
         )
@@ -179,7 +179,6 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
         1,
         sampled_there,
         Access::FragmentShaderSampledRead.into(),
-        1 << 20,
     )
     .unwrap();
     let mut acquire = BarrierBatch::new();
@@ -220,7 +219,7 @@ fn an_upload_on_the_graphics_family_acquires_a_buffer_the_transfer_family_releas
     unsafe {
         let _ = graphics_submitter
             .run(&mut ring, |cmd, ring| {
-                upload.record(&stager, &alloc, cmd, ring)
+                upload.record(cmd, &stager, &alloc, ring)
             })
             .unwrap();
         graphics_submitter.destroy().unwrap();

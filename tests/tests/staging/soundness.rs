@@ -110,7 +110,7 @@ fn vertex_buffer(alloc: &Allocator, size: u64) -> vkup_allocator::GpuBuffer {
 fn the_ring_trusts_no_number() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     const SIZE: usize = 1 << 20;
     let mut ring = StagingRing::new(&alloc, 2 * SIZE as u64).unwrap();
     let dst = vertex_buffer(&alloc, SIZE as u64);
@@ -128,7 +128,7 @@ fn the_ring_trusts_no_number() {
     let mut span = None;
     let gated = Gated::submit(&gpu, |cmd| {
         // SAFETY: recording on the Gpu's queue; the buffer and ring outlive the submission.
-        let progress = unsafe { upload.record(&stager, &alloc, cmd, &mut ring) }.unwrap();
+        let progress = unsafe { upload.record(cmd, &stager, &alloc, &mut ring) }.unwrap();
         assert!(matches!(progress, Progress::Done(_)));
         span = Some(ring.alloc(16, 1).unwrap());
     });
@@ -205,7 +205,7 @@ fn the_ring_trusts_no_number() {
     // SAFETY: on the Gpu's queue; everything outlives the call.
     let refused = unsafe {
         submitter.run(&mut ring, |cmd, ring| {
-            again.record(&stager, &alloc, cmd, ring)
+            again.record(cmd, &stager, &alloc, ring)
         })
     };
     assert!(
@@ -238,7 +238,7 @@ fn the_ring_trusts_no_number() {
 fn host_reads_cannot_race_the_gpu() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let src = vertex_buffer(&alloc, 4096);
     let mut ring = StagingRing::new(&alloc, 1 << 16).unwrap();
     let data = pattern(4096, 3);
@@ -254,7 +254,7 @@ fn host_reads_cannot_race_the_gpu() {
                     ResourceState::UNDEFINED,
                     Access::TransferRead.into(),
                 )?
-                .record(&stager, &alloc, cmd, ring)
+                .record(cmd, &stager, &alloc, ring)
             })
             .unwrap();
     }
@@ -263,7 +263,7 @@ fn host_reads_cannot_race_the_gpu() {
         let read = Access::TransferRead.into();
         // SAFETY: recording on the Gpu's queue; the source outlives the submission.
         let (r, _) =
-            unsafe { stager.record_buffer_readback(&alloc, cmd, &src, 0..4096, read, read) }
+            unsafe { stager.record_buffer_readback(cmd, &alloc, &src, 0..4096, read, read) }
                 .unwrap();
         readback = Some(r);
     });
@@ -313,7 +313,7 @@ fn host_reads_cannot_race_the_gpu() {
 fn states_are_checked_before_they_are_rewritten() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager().recording_family(gpu.queue_family);
+    let stager = gpu.stager(&alloc).recording_family(gpu.queue_family);
     let families = stager.queue_families();
     let buffer = vertex_buffer(&alloc, 256);
     let image = alloc
@@ -346,17 +346,16 @@ fn states_are_checked_before_they_are_rewritten() {
             // SAFETY: refused before the null command buffer is touched.
             let err = unsafe {
                 upload.record(
+                    vk::CommandBuffer::null(),
                     &stager,
                     &alloc,
-                    vk::CommandBuffer::null(),
                     &mut ring.borrow_mut(),
                 )
             }
             .unwrap_err();
             prop_assert!(refused(err));
             let texels = pattern(64, 2);
-            let err =
-                ImageUpload::packed(&stager, &image, &texels, 1, from, to, 1 << 16).unwrap_err();
+            let err = ImageUpload::packed(&stager, &image, &texels, 1, from, to).unwrap_err();
             prop_assert!(refused(err));
             prop_assert_eq!(ring.borrow().in_use(), 0);
             prop_assert_eq!(alloc.live_allocations().unwrap(), live);
@@ -379,7 +378,7 @@ fn states_are_checked_before_they_are_rewritten() {
 fn recording_twice_is_refused() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let buffer = vertex_buffer(&alloc, 4096);
     let image = alloc
         .create_image(&ImageDesc::texture_2d(vk::Format::R8G8B8A8_UNORM, 16, 16))
@@ -404,26 +403,25 @@ fn recording_twice_is_refused() {
         1,
         ResourceState::UNDEFINED,
         sampled,
-        1 << 16,
     )
     .unwrap();
     let value = gpu.submit_and_wait(|cmd| {
         // SAFETY: recording on the Gpu's queue; everything outlives the wait.
         unsafe {
             let done = image_upload
-                .record(&stager, &alloc, cmd, &mut ring)
+                .record(cmd, &stager, &alloc, &mut ring)
                 .unwrap();
             assert!(matches!(done, Progress::Done(_)));
-            let again = image_upload.record(&stager, &alloc, cmd, &mut ring);
+            let again = image_upload.record(cmd, &stager, &alloc, &mut ring);
             assert!(matches!(again, Err(Error::AlreadyFinished)));
             let done = buffer_upload
-                .record(&stager, &alloc, cmd, &mut ring)
+                .record(cmd, &stager, &alloc, &mut ring)
                 .unwrap();
             assert!(matches!(done, Progress::Done(_)));
-            let again = buffer_upload.record(&stager, &alloc, cmd, &mut ring);
+            let again = buffer_upload.record(cmd, &stager, &alloc, &mut ring);
             assert!(matches!(again, Err(Error::AlreadyFinished)));
             let mut post = BarrierBatch::new();
-            let again = buffer_upload.record_copies(&stager, &alloc, cmd, &mut ring, &mut post);
+            let again = buffer_upload.record_copies(cmd, &stager, &alloc, &mut ring, &mut post);
             assert!(matches!(again, Err(Error::AlreadyFinished)));
             assert!(post.is_empty());
         }
@@ -438,7 +436,7 @@ fn recording_twice_is_refused() {
 
     // Two uploads into level 0 of one image in one batch.
     let upload = || {
-        ImageUpload::packed(&stager, &image, &texels, 1, sampled, sampled, 1 << 16)
+        ImageUpload::packed(&stager, &image, &texels, 1, sampled, sampled)
             .unwrap()
             .listed_subresources_only()
     };
@@ -505,7 +503,7 @@ fn recording_twice_is_refused() {
 fn a_target_description_cannot_lie() {
     let gpu = Gpu::new();
     let alloc = gpu.allocator();
-    let stager = gpu.stager();
+    let stager = gpu.stager(&alloc);
     let image = alloc
         .create_image(
             &ImageDesc::texture_2d(vk::Format::R8G8B8A8_UNORM, 8, 8)
@@ -537,7 +535,7 @@ fn a_target_description_cannot_lie() {
                 let from = ResourceState::UNDEFINED;
                 let to = Access::FragmentShaderSampledRead.into();
                 let data = &bytes[..256];
-                let result = ImageUpload::new(&stager, &image, data, &[layout], from, to, 1 << 16);
+                let result = ImageUpload::new(&stager, &image, data, &[layout], from, to);
                 match result {
                     Ok(_) => prop_assert!(level < 2 && layer < 2),
                     Err(Error::InvalidSubresource { levels, layers, .. }) => {

@@ -1,0 +1,499 @@
+//! [`ImageUpload`]: mip levels and array layers into an image, in pieces cut at rows of blocks.
+
+use ash::vk;
+use vkup_allocator::Allocator;
+
+use super::{working, Finished, Ownership, Progress, Stager, DEFAULT_BATCH_SHARE};
+use crate::access::Access;
+use crate::access::ResourceState;
+use crate::barrier::BarrierBatch;
+use crate::check;
+use crate::error::{Error, Result};
+use crate::fill;
+use crate::format::{block_info, BlockInfo};
+use crate::plan::{offset_alignment, plan_slices, Piece, SubresourceLayout};
+use crate::ring::StagingRing;
+use crate::target::ImageTarget;
+
+/// Subresource layouts of data that holds `levels` mip levels of every layer of `image`, tightly
+/// packed, level by level and layer by layer within a level (the order of KTX2 and DDS), and the
+/// total byte length. `levels` is between 1 and the image's level count.
+pub fn packed_layouts(
+    image: impl Into<ImageTarget>,
+    levels: u32,
+) -> Result<(Vec<SubresourceLayout>, u64)> {
+    let image = image.into();
+    let block = block_info(image.format()).ok_or(Error::UnsupportedFormat {
+        format: image.format(),
+    })?;
+    if levels == 0 || levels > image.mip_levels() {
+        return Err(Error::InvalidSubresource {
+            level: levels.saturating_sub(1),
+            layer: 0,
+            levels: image.mip_levels(),
+            layers: image.array_layers(),
+        });
+    }
+    let mut layouts = Vec::new();
+    let mut offset = 0u64;
+    for level in 0..levels {
+        let size = block.extent_bytes(image.level_extent(level));
+        for layer in 0..image.array_layers() {
+            layouts.push(SubresourceLayout {
+                level,
+                layer,
+                offset,
+                row_pitch: 0,
+                slice_pitch: 0,
+            });
+            offset = offset
+                .checked_add(size)
+                .ok_or_else(|| Error::invalid("levels", "the packed size overflows u64"))?;
+        }
+    }
+    Ok((layouts, offset))
+}
+
+/// What one [`ImageUpload`] fill staged: the copies, the index of the first piece not staged
+/// whole, and what is left of that piece when only its head was staged.
+pub(crate) struct Staged {
+    regions: Vec<vk::BufferImageCopy>,
+    next: usize,
+    rest: Option<Piece>,
+}
+
+/// An upload of mip levels and array layers into an image.
+#[derive(Debug)]
+pub struct ImageUpload<'a> {
+    dst: ImageTarget,
+    data: &'a [u8],
+    block: BlockInfo,
+    pieces: Vec<Piece>,
+    next: usize,
+    offset_align: u64,
+    from: ResourceState,
+    to: ResourceState,
+    batch: Option<u64>,
+    started: bool,
+    /// It returned `Progress::Done`: nothing more may be recorded.
+    finished: bool,
+    /// The subresources `from` and `to` apply to: the whole image, or (see
+    /// [`ImageUpload::listed_subresources_only`]) the ones the layouts list.
+    ranges: Vec<vk::ImageSubresourceRange>,
+    listed: Vec<(u32, u32)>,
+}
+
+/// The ranges covering exactly `subresources` ((level, layer) pairs): per level, one range per
+/// run of consecutive layers.
+fn ranges_of(
+    aspect: vk::ImageAspectFlags,
+    subresources: &[(u32, u32)],
+) -> Vec<vk::ImageSubresourceRange> {
+    let mut sorted = subresources.to_vec();
+    sorted.sort_unstable();
+    let mut ranges: Vec<vk::ImageSubresourceRange> = Vec::new();
+    for (level, layer) in sorted {
+        if let Some(last) = ranges.last_mut() {
+            if last.base_mip_level == level && last.base_array_layer + last.layer_count == layer {
+                last.layer_count += 1;
+                continue;
+            }
+        }
+        ranges.push(vk::ImageSubresourceRange {
+            aspect_mask: aspect,
+            base_mip_level: level,
+            level_count: 1,
+            base_array_layer: layer,
+            layer_count: 1,
+        });
+    }
+    ranges
+}
+
+impl<'a> ImageUpload<'a> {
+    /// Uploads the subresources `layouts` describes, from `data`: one piece per subresource (per
+    /// depth slice of a 3D level), which a `record` call cuts at a row of blocks where the batch
+    /// ([`batch_bytes`](Self::batch_bytes)) or the ring's free run ends, so every batch but the
+    /// last is full and the GPU copies one while the host fills the next. Any ring that holds
+    /// the largest row ([`min_ring_size`](Self::min_ring_size)) takes the whole upload. The whole image
+    /// goes from `from` to `to` (levels the data leaves out keep their contents unless `from`
+    /// discards them). Everything known here is checked here: usage, sample count, states, layouts
+    /// (each subresource at most once) against the data.
+    pub fn new(
+        stager: &Stager,
+        dst: impl Into<ImageTarget>,
+        data: &'a [u8],
+        layouts: &[SubresourceLayout],
+        from: ResourceState,
+        to: ResourceState,
+    ) -> Result<Self> {
+        let dst = dst.into();
+        let block = block_info(dst.format()).ok_or(Error::UnsupportedFormat {
+            format: dst.format(),
+        })?;
+        if !dst.usage().contains(vk::ImageUsageFlags::TRANSFER_DST) {
+            return Err(Error::MissingImageUsage {
+                needed: vk::ImageUsageFlags::TRANSFER_DST,
+            });
+        }
+        check::single_sampled(&dst)?;
+        check::image_states(&dst, from, to, stager.queue_families())?;
+        let align = stager.alignment();
+        let offset_align = offset_alignment(&block, align)?;
+        let mut pieces = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut listed = Vec::with_capacity(layouts.len());
+        for layout in layouts {
+            if layout.level >= dst.mip_levels() || layout.layer >= dst.array_layers() {
+                return Err(Error::InvalidSubresource {
+                    level: layout.level,
+                    layer: layout.layer,
+                    levels: dst.mip_levels(),
+                    layers: dst.array_layers(),
+                });
+            }
+            // Two copies into one subresource in one submission would race (write after write).
+            listed.push((layout.level, layout.layer));
+            if !seen.insert((layout.level, layout.layer)) {
+                return Err(Error::invalid(
+                    "layouts",
+                    format!(
+                        "level {} layer {} is listed twice",
+                        layout.level, layout.layer
+                    ),
+                ));
+            }
+            pieces.extend(plan_slices(
+                &block,
+                dst.level_extent(layout.level),
+                layout,
+                data,
+                align,
+            )?);
+        }
+        Ok(Self {
+            dst,
+            data,
+            block,
+            pieces,
+            next: 0,
+            offset_align,
+            from,
+            to,
+            batch: None,
+            started: false,
+            finished: false,
+            ranges: vec![dst.full_range(block.aspect)],
+            listed,
+        })
+    }
+
+    /// Uploads `levels` tightly packed levels of every layer (see [`packed_layouts`]); `data`
+    /// must be exactly that long.
+    pub fn packed(
+        stager: &Stager,
+        dst: impl Into<ImageTarget>,
+        data: &'a [u8],
+        levels: u32,
+        from: ResourceState,
+        to: ResourceState,
+    ) -> Result<Self> {
+        let dst = dst.into();
+        let (layouts, len) = packed_layouts(dst, levels)?;
+        if data.len() as u64 != len {
+            return Err(Error::invalid(
+                "data",
+                format!(
+                    "{levels} packed levels are {len} bytes, the data has {}",
+                    data.len()
+                ),
+            ));
+        }
+        Self::new(stager, dst, data, &layouts, from, to)
+    }
+
+    /// Caps the bytes staged per `record` call (default: half the ring). Pieces are cut at rows
+    /// to fill the cap exactly; only a row (or slice) larger than the cap is staged whole.
+    pub fn batch_bytes(mut self, bytes: u64) -> Self {
+        self.batch = Some(bytes.max(1));
+        self
+    }
+
+    /// Makes `from` and `to` describe only the subresources the layouts list: the barriers cover
+    /// those alone, and every other level and layer keeps its state and contents (stream one
+    /// level in while the others are sampled). By default the whole image moves from `from` to
+    /// `to`.
+    pub fn listed_subresources_only(mut self) -> Self {
+        self.ranges = ranges_of(self.block.aspect, &self.listed);
+        self
+    }
+
+    /// The planned pieces (for inspection and tests); one that a `record` call cut shows what is
+    /// left of it.
+    pub fn pieces(&self) -> &[Piece] {
+        &self.pieces
+    }
+
+    /// The smallest staging ring this upload can go through: its largest staged row of blocks.
+    pub fn min_ring_size(&self) -> u64 {
+        self.pieces
+            .iter()
+            .map(Piece::staging_row_pitch)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Records the next part of the upload into `cmd`. An error leaves `cmd`, the ring and this
+    /// upload as they were, so the same call can be retried (with a larger ring, after
+    /// [`Error::RingTooSmall`]). Once done, the upload refuses to record again
+    /// ([`Error::AlreadyFinished`]).
+    ///
+    /// # Safety
+    /// `cmd` is recording on `stager`'s device, on a queue family that supports transfers; the
+    /// image and the ring stay alive until the submissions that use them complete.
+    pub unsafe fn record(
+        &mut self,
+        cmd: vk::CommandBuffer,
+        stager: &Stager,
+        allocator: &Allocator,
+        ring: &mut StagingRing,
+    ) -> Result<Progress> {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { super::record(self, cmd, stager, allocator, ring) }
+    }
+
+    /// Takes ownership on `stager`'s recording family (see [`Stager::recording_family`]) before
+    /// the first barrier, over the ranges the upload's states describe: the acquire half goes
+    /// into `acquire`, to be recorded before the batch [`ImageUpload::begin`] fills. Nothing
+    /// when no family moves, or once begun. The states are checked against the image and the
+    /// device's queue families first, before anything is rewritten.
+    pub fn adopt(&mut self, stager: &Stager, acquire: &mut BarrierBatch) -> Result<()> {
+        check::image_states(&self.dst, self.from, self.to, stager.queue_families())?;
+        if self.finished {
+            return Err(Error::AlreadyFinished);
+        }
+        if self.started {
+            return Ok(());
+        }
+        match stager.ownership_in(self.from)? {
+            Ownership::Local(state) => self.from = state,
+            Ownership::Acquire(local) => {
+                for &range in &self.ranges {
+                    acquire.acquire_image(self.dst.raw(), range, self.from, local);
+                }
+                self.from = local;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds this upload's first barrier (from `from` to a transfer write) to `pre`, once. With
+    /// [`ImageUpload::record_copies`], many uploads share one `vkCmdPipelineBarrier2` before
+    /// their copies and one after: call `begin` on each, record `pre`, call `record_copies` on
+    /// each with one `post` batch, record `post`. Refuses subresources another upload begun into
+    /// `pre` moves ([`Error::Overlap`]: the two copies, or the two layout transitions, would
+    /// race), and a finished upload.
+    pub fn begin(&mut self, pre: &mut BarrierBatch) -> Result<()> {
+        if self.finished {
+            return Err(Error::AlreadyFinished);
+        }
+        if self.started {
+            return Ok(());
+        }
+        pre.claim_image(self.dst.raw(), &self.ranges)?;
+        for &range in &self.ranges {
+            pre.image_local(
+                self.dst.raw(),
+                range,
+                self.from,
+                working(Access::TransferWrite, self.from),
+            );
+        }
+        self.started = true;
+        Ok(())
+    }
+
+    /// Records the next copies only (the barriers are the caller's batches, see
+    /// [`ImageUpload::begin`]); when the last piece is recorded, the closing barrier goes into
+    /// `post` and the upload is done. An error leaves `cmd`, the ring and the upload as they
+    /// were.
+    ///
+    /// # Safety
+    /// As for [`ImageUpload::record`], and the `pre` batch that `begin` filled is recorded in
+    /// `cmd` (or earlier on the same queue) before these copies; `post` is recorded after them.
+    /// Uploads begun into one batch are checked not to overlap; an upload begun into another
+    /// batch whose copies write the same subresources is ordered against these by a barrier of
+    /// the caller's.
+    pub unsafe fn record_copies(
+        &mut self,
+        cmd: vk::CommandBuffer,
+        stager: &Stager,
+        allocator: &Allocator,
+        ring: &mut StagingRing,
+        post: &mut BarrierBatch,
+    ) -> Result<Progress> {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { super::record_copies(self, cmd, stager, allocator, ring, post) }
+    }
+}
+
+impl super::Destination for ImageUpload<'_> {
+    type Staged = Staged;
+    const UNBEGUN: &'static str =
+        "record_copies before begin: the image is not in TRANSFER_DST_OPTIMAL";
+
+    fn started(&self) -> bool {
+        self.started
+    }
+
+    fn finished(&self) -> bool {
+        self.finished
+    }
+
+    fn from(&self) -> ResourceState {
+        self.from
+    }
+
+    fn check(&self, stager: &Stager) -> Result<()> {
+        check::image_states(&self.dst, self.from, self.to, stager.queue_families())
+    }
+
+    unsafe fn shortcut(&mut self, _: &Stager, _: &Allocator) -> Option<Result<Progress>> {
+        // Even an upload of no subresources moves the image to `to`.
+        None
+    }
+
+    /// Host work: stages as many pieces as the batch and the ring's free run hold, cutting the
+    /// last one at a row (or slice) so that each batch is full, and takes the ring back to where
+    /// it was if anything fails.
+    fn fill(
+        &self,
+        stager: &Stager,
+        allocator: &Allocator,
+        ring: &mut StagingRing,
+    ) -> Result<Staged> {
+        let needed = self.min_ring_size();
+        if needed > ring.capacity() {
+            return Err(Error::RingTooSmall {
+                needed,
+                capacity: ring.capacity(),
+            });
+        }
+        let budget = self
+            .batch
+            .unwrap_or(ring.capacity() / DEFAULT_BATCH_SHARE)
+            .max(1);
+        ring.all_or_nothing(|ring| {
+            let mut staged = Staged {
+                regions: Vec::new(),
+                next: self.next,
+                rest: None,
+            };
+            let mut recorded = 0;
+            while let Some(&whole) = self.pieces.get(staged.next) {
+                let size = whole.staging_size();
+                let free = ring.room(size, self.offset_align);
+                let mut room = free.min(budget.saturating_sub(recorded));
+                if recorded == 0 {
+                    // Not one row fits the batch: the batch takes one row.
+                    room = room.max(whole.staging_row_pitch().min(free));
+                }
+                let piece = if size <= room {
+                    whole
+                } else if let Some((head, rest)) = whole.split(room) {
+                    staged.rest = Some(rest);
+                    head
+                } else {
+                    break;
+                };
+                let Some(span) = ring.alloc(piece.staging_size(), self.offset_align)? else {
+                    staged.rest = None;
+                    break;
+                };
+                match piece.contiguous_source() {
+                    Some((start, len)) => fill::copy(
+                        &self.data[start..start + len],
+                        &mut ring.bytes_mut(span)?[..len],
+                        stager.copy_mode(),
+                    ),
+                    None => piece.fill(self.data, ring.bytes_mut(span)?)?,
+                }
+                ring.flush(allocator, span)?;
+                staged.regions.push(piece.region(span.offset()));
+                if staged.rest.is_some() {
+                    // The batch or the ring's free run is full.
+                    break;
+                }
+                recorded += piece.staging_size();
+                staged.next += 1;
+            }
+            Ok(staged)
+        })
+    }
+
+    /// Records the staged copies and commits the progress.
+    ///
+    /// # Safety
+    /// `cmd` is recording; the image is in TRANSFER_DST_OPTIMAL by then; the regions came from
+    /// `fill` on this ring.
+    unsafe fn emit(
+        &mut self,
+        device: &ash::Device,
+        cmd: vk::CommandBuffer,
+        ring: &StagingRing,
+        staged: Staged,
+    ) {
+        if !staged.regions.is_empty() {
+            // SAFETY: every region was planned inside its subresource (this function's contract).
+            unsafe {
+                device.cmd_copy_buffer_to_image(
+                    cmd,
+                    ring.buffer().raw(),
+                    self.dst.raw(),
+                    vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                    &staged.regions,
+                )
+            };
+        }
+        if let Some(rest) = staged.rest {
+            self.pieces[staged.next] = rest;
+        }
+        self.next = staged.next;
+    }
+
+    /// Adds the closing barrier (transfer write to `to`, with the release half when ownership
+    /// moves) to `post`, and marks the upload finished.
+    fn end(&mut self, post: &mut BarrierBatch) -> Finished {
+        self.finished = true;
+        let mut acquire = BarrierBatch::new();
+        for &range in &self.ranges {
+            post.image(
+                self.dst.raw(),
+                range,
+                working(Access::TransferWrite, self.from),
+                self.to,
+                &mut acquire,
+            );
+        }
+        Finished {
+            state: self.to,
+            acquire,
+        }
+    }
+
+    fn stalled(&self, staged: &Staged) -> bool {
+        staged.regions.is_empty() && staged.next < self.pieces.len()
+    }
+
+    fn adopt(&mut self, stager: &Stager, acquire: &mut BarrierBatch) -> Result<()> {
+        ImageUpload::adopt(self, stager, acquire)
+    }
+
+    fn begin(&mut self, pre: &mut BarrierBatch) -> Result<()> {
+        ImageUpload::begin(self, pre)
+    }
+
+    fn remaining(&self) -> bool {
+        self.next < self.pieces.len()
+    }
+}
