@@ -1,0 +1,252 @@
+//! The frame's graph: the scene pass, the bloom chain and tonemap, and the present blit, with
+//! the scene's uploads imported in the states they were left in.
+
+use ash::vk;
+use vkup_staging::{Access, ResourceState};
+
+use crate::graph::{Graph, ImageId, TransientImage};
+use crate::loader::LoadedScene;
+use crate::material_system::MaterialSystem;
+use crate::mesh_system::MeshSystem;
+use crate::pipeline::DEPTH_FORMAT;
+use crate::post::Mode;
+
+use super::HDR_FORMAT;
+
+/// Most bloom levels (halvings of the frame).
+const BLOOM_LEVELS: u32 = 5;
+
+/// One post-process pass: `target` drawn from `sources` by `mode`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct PostPass {
+    pub(super) mode: Mode,
+    pub(super) sources: [ImageId; 2],
+    pub(super) source_extent: vk::Extent2D,
+    /// A transient, or `None` for the output image.
+    pub(super) target: Option<ImageId>,
+    pub(super) extent: vk::Extent2D,
+}
+
+/// A frame's graph and the ids its recording needs.
+pub(super) struct FrameGraph {
+    pub(super) graph: Graph,
+    pub(super) hdr: ImageId,
+    pub(super) depth: ImageId,
+    pub(super) output: ImageId,
+    /// The post passes, in order: graph passes `1..=post.len()` (the scene pass is 0).
+    pub(super) post: Vec<PostPass>,
+    /// The present pass's index and the swapchain image it blits to.
+    pub(super) present: Option<(usize, vk::Image)>,
+}
+
+fn half(extent: vk::Extent2D) -> vk::Extent2D {
+    vk::Extent2D {
+        width: (extent.width / 2).max(1),
+        height: (extent.height / 2).max(1),
+    }
+}
+
+/// The imports of the scene pass: textures and vertex/index buffers with the states their
+/// uploads left them in.
+#[derive(Default)]
+pub(super) struct SceneImports {
+    textures: Vec<(vk::Image, vk::ImageSubresourceRange, ResourceState)>,
+    buffers: Vec<(vk::Buffer, ResourceState, Access)>,
+}
+
+impl SceneImports {
+    pub(super) fn of(
+        scene: Option<&LoadedScene>,
+        meshes: &MeshSystem,
+        materials: &MaterialSystem,
+    ) -> Self {
+        let Some(scene) = scene else {
+            return Self::default();
+        };
+        let buffers = meshes.with_scene(scene.id, |meshes| {
+            meshes
+                .iter()
+                .flat_map(|m| {
+                    [
+                        (m.vertices.raw(), m.vertex_state, Access::VertexBuffer),
+                        (m.indices.raw(), m.index_state, Access::IndexBuffer),
+                    ]
+                })
+                .collect()
+        });
+        Self {
+            textures: materials.texture_states(scene.id),
+            buffers,
+        }
+    }
+}
+
+/// Declares the frame: transients first (their ids stay the same from frame to frame), then
+/// the imports.
+pub(super) fn declare(
+    queue_family: u32,
+    extent: vk::Extent2D,
+    output: (vk::Image, vk::ImageSubresourceRange, ResourceState),
+    swapchain: Option<vk::Image>,
+    scene: &SceneImports,
+) -> FrameGraph {
+    let mut graph = Graph::new(queue_family);
+    let transient = |graph: &mut Graph, name, format, extent| {
+        graph.transient(TransientImage {
+            name,
+            format,
+            extent,
+        })
+    };
+    let hdr = transient(&mut graph, "hdr scene", HDR_FORMAT, extent);
+    let depth = transient(&mut graph, "depth", DEPTH_FORMAT, extent);
+    // Halvings down to 8 pixels on the short side, at most BLOOM_LEVELS.
+    let mut extents = vec![half(extent)];
+    while extents.len() < BLOOM_LEVELS as usize {
+        let next = half(extents[extents.len() - 1]);
+        if next.width.min(next.height) < 8 {
+            break;
+        }
+        extents.push(next);
+    }
+    const DOWN: [&str; BLOOM_LEVELS as usize] = [
+        "bloom down 1/2",
+        "bloom down 1/4",
+        "bloom down 1/8",
+        "bloom down 1/16",
+        "bloom down 1/32",
+    ];
+    const UP: [&str; BLOOM_LEVELS as usize] = [
+        "bloom up 1/2",
+        "bloom up 1/4",
+        "bloom up 1/8",
+        "bloom up 1/16",
+        "bloom up 1/32",
+    ];
+    let down: Vec<ImageId> = extents
+        .iter()
+        .enumerate()
+        .map(|(i, &e)| transient(&mut graph, DOWN[i], HDR_FORMAT, e))
+        .collect();
+    let levels = down.len();
+    // up[i] (i < levels - 1) holds down[i] plus the upsampled level below it.
+    let up: Vec<ImageId> = extents[..levels - 1]
+        .iter()
+        .enumerate()
+        .map(|(i, &e)| transient(&mut graph, UP[i], HDR_FORMAT, e))
+        .collect();
+    let (output_image, output_range, output_state) = output;
+    let output = graph.import_image(output_image, output_range, output_state);
+    let swapchain_id = swapchain.map(|image| {
+        let range = vk::ImageSubresourceRange {
+            aspect_mask: vk::ImageAspectFlags::COLOR,
+            base_mip_level: 0,
+            level_count: 1,
+            base_array_layer: 0,
+            layer_count: 1,
+        };
+        // The first barrier on an acquired image waits where the acquire semaphore is waited.
+        (
+            graph.import_image(image, range, Access::Acquired.into()),
+            image,
+        )
+    });
+    let textures: Vec<ImageId> = scene
+        .textures
+        .iter()
+        .map(|&(image, range, state)| graph.import_image(image, range, state))
+        .collect();
+    let buffers: Vec<(crate::graph::BufferId, Access)> = scene
+        .buffers
+        .iter()
+        .map(|&(buffer, state, access)| (graph.import_buffer(buffer, state), access))
+        .collect();
+
+    let mut pass = graph
+        .pass("scene")
+        .image(hdr, Access::ColorAttachmentWrite)
+        .image(depth, Access::DepthStencilAttachmentWrite);
+    for &texture in &textures {
+        pass = pass.image(texture, Access::FragmentShaderSampledRead);
+    }
+    for &(buffer, access) in &buffers {
+        pass = pass.buffer(buffer, access);
+    }
+
+    let mut post = Vec::new();
+    let mut add = |graph: &mut Graph, name, p: PostPass| {
+        let mut pass = graph.pass(name);
+        pass = pass.image(p.sources[0], Access::FragmentShaderSampledRead);
+        if p.sources[1] != p.sources[0] {
+            pass = pass.image(p.sources[1], Access::FragmentShaderSampledRead);
+        }
+        pass.image(p.target.unwrap_or(output), Access::ColorAttachmentWrite);
+        post.push(p);
+    };
+    add(
+        &mut graph,
+        "bloom prefilter",
+        PostPass {
+            mode: Mode::Prefilter,
+            sources: [hdr, hdr],
+            source_extent: extent,
+            target: Some(down[0]),
+            extent: extents[0],
+        },
+    );
+    for i in 1..levels {
+        add(
+            &mut graph,
+            "bloom downsample",
+            PostPass {
+                mode: Mode::Downsample,
+                sources: [down[i - 1], down[i - 1]],
+                source_extent: extents[i - 1],
+                target: Some(down[i]),
+                extent: extents[i],
+            },
+        );
+    }
+    let mut bloom = down[levels - 1];
+    for i in (0..levels - 1).rev() {
+        add(
+            &mut graph,
+            "bloom upsample",
+            PostPass {
+                mode: Mode::Upsample,
+                sources: [bloom, down[i]],
+                source_extent: extents[i + 1],
+                target: Some(up[i]),
+                extent: extents[i],
+            },
+        );
+        bloom = up[i];
+    }
+    add(
+        &mut graph,
+        "tonemap",
+        PostPass {
+            mode: Mode::Tonemap,
+            sources: [hdr, bloom],
+            source_extent: extent,
+            target: None,
+            extent,
+        },
+    );
+    let present = swapchain_id.map(|(id, image)| {
+        graph
+            .pass("present")
+            .image(output, Access::TransferRead)
+            .image(id, Access::TransferWrite);
+        graph.leave(id, Access::Present);
+        (graph.pass_count() - 1, image)
+    });
+    FrameGraph {
+        graph,
+        hdr,
+        depth,
+        output,
+        post,
+        present,
+    }
+}
