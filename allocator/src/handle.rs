@@ -146,14 +146,10 @@ impl GpuBuffer {
         self.memory.is_mappable()
     }
 
-    /// The start of its persistent mapping, for the host-visible intents. Writing through it is
-    /// the caller's responsibility: prefer [`Allocator::write`](crate::Allocator::write).
-    pub fn mapped_ptr(&self) -> Option<NonNull<u8>> {
-        self.memory.mapped
-    }
-
-    /// Its persistent mapping as plain data, for code that writes without holding a borrow of
-    /// the buffer (see [`HostAccess`]); `None` unless the buffer is mappable.
+    /// Its persistent mapping as plain data (the first byte, the length, what a flush needs),
+    /// for code that writes through the pointer itself (see [`HostAccess`]); `None` unless the
+    /// buffer is mappable. Code holding the buffer writes with
+    /// [`Allocator::write`](crate::Allocator::write) instead, which checks the range and flushes.
     pub fn host_access(&self) -> Option<HostAccess> {
         let ptr = self.memory.mapped.filter(|_| self.memory.is_mappable())?;
         Some(HostAccess {

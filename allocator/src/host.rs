@@ -210,7 +210,7 @@ impl Allocator {
     }
 
     /// Makes host writes to `offset..offset + len` of a mappable buffer available to the device
-    /// (a no-op on coherent memory). For callers that write through [`GpuBuffer::mapped_ptr`].
+    /// (a no-op on coherent memory). For callers that write through [`GpuBuffer::host_access`].
     /// Refuses ranges outside the buffer and buffers that cannot be mapped.
     pub fn flush(
         &self,
@@ -225,7 +225,7 @@ impl Allocator {
     }
 
     /// Makes device writes to `offset..offset + len` of a mappable buffer visible to the host (a
-    /// no-op on coherent memory). For callers that read through [`GpuBuffer::mapped_ptr`].
+    /// no-op on coherent memory). For callers that read through [`GpuBuffer::host_access`].
     /// Refuses ranges outside the buffer and buffers that cannot be mapped.
     pub fn invalidate(
         &self,

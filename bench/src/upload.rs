@@ -728,7 +728,7 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
 
 /// A mapped buffer's bytes.
 fn mapped(buffer: &mut vkup_allocator::GpuBuffer) -> &mut [u8] {
-    let ptr = buffer.mapped_ptr().expect("persistently mapped");
+    let ptr = buffer.host_access().expect("persistently mapped").ptr;
     // SAFETY: the mapping covers the whole buffer and lives as long as it; the `&mut` borrow of
     // the buffer keeps other host access out, and no GPU work uses it while the slice lives.
     unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), buffer.size() as usize) }

@@ -301,7 +301,7 @@ impl StagingRing {
     /// Uses `buffer` (persistently mapped, with `TRANSFER_SRC` usage) as the ring. A buffer that
     /// is neither comes back with the error, so that the caller can destroy it.
     pub fn from_buffer(buffer: GpuBuffer) -> Result<Self, (Error, GpuBuffer)> {
-        let Some(base) = buffer.mapped_ptr() else {
+        let Some(base) = buffer.host_access().map(|h| h.ptr) else {
             let err = Error::invalid(
                 "buffer",
                 "a staging ring needs a persistently mapped buffer",

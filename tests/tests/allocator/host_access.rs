@@ -141,7 +141,7 @@ fn map_gives_the_same_bytes_as_write() {
         // Nested with the persistent mapping, and dropped (unmapped) here.
     }
     assert_eq!(
-        buffer.mapped_ptr().map(|p| p.as_ptr()),
+        buffer.host_access().map(|h| h.ptr.as_ptr()),
         Some(alloc.map_buffer(&buffer).unwrap().as_ptr())
     );
     // SAFETY: the handles come from this allocator and no submitted work uses them.

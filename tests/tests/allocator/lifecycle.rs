@@ -26,11 +26,11 @@ fn every_buffer_intent_creates_and_destroys() {
         if intent.is_host_visible() {
             assert!(buffer.is_host_visible(), "{intent:?} must be host-visible");
             assert!(
-                buffer.mapped_ptr().is_some(),
+                buffer.host_access().is_some(),
                 "{intent:?} must be persistently mapped"
             );
         } else {
-            assert!(buffer.mapped_ptr().is_none());
+            assert!(buffer.host_access().is_none());
         }
         assert_eq!(alloc.live_allocations().unwrap(), 1);
         // SAFETY: the handles come from this allocator and no submitted work uses them.
