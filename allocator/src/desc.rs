@@ -41,22 +41,22 @@ impl MemoryIntent {
 #[derive(Clone, Debug, PartialEq)]
 pub struct BufferDesc<'a> {
     /// Size in bytes; must not be zero.
-    pub size: vk::DeviceSize,
+    pub(crate) size: vk::DeviceSize,
     /// How the buffer will be used; must not be empty.
-    pub usage: vk::BufferUsageFlags,
+    pub(crate) usage: vk::BufferUsageFlags,
     /// Where its memory should live.
-    pub memory: MemoryIntent,
+    pub(crate) memory: MemoryIntent,
     /// Debug name, set on the `VkBuffer` (when debug names are on) and on the VMA allocation.
-    pub name: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
     /// Ask for a dedicated `VkDeviceMemory` instead of a sub-allocation (large render targets,
     /// resources that will be exported or that the driver prefers dedicated).
-    pub dedicated: bool,
+    pub(crate) dedicated: bool,
     /// Priority in `0.0..=1.0` for `VK_EXT_memory_priority`; ignored where that is not enabled.
-    pub priority: Option<f32>,
+    pub(crate) priority: Option<f32>,
     /// Queue families that use the buffer concurrently (`VK_SHARING_MODE_CONCURRENT`): two or more
     /// distinct families of the device. Empty (the default): exclusive to one family at a time,
     /// with ownership transfers between families.
-    pub concurrent: &'a [u32],
+    pub(crate) concurrent: &'a [u32],
 }
 
 impl<'a> BufferDesc<'a> {
@@ -197,36 +197,36 @@ pub fn level_extent(extent: vk::Extent3D, level: u32) -> vk::Extent3D {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImageDesc<'a> {
     /// 1D, 2D or 3D.
-    pub dimension: ImageDimension,
+    pub(crate) dimension: ImageDimension,
     /// Width, height and depth in texels; none may be zero.
-    pub extent: vk::Extent3D,
+    pub(crate) extent: vk::Extent3D,
     /// Texel format; not `UNDEFINED`.
-    pub format: vk::Format,
+    pub(crate) format: vk::Format,
     /// Mip levels, counted or the full chain.
-    pub mip_levels: MipLevels,
+    pub(crate) mip_levels: MipLevels,
     /// Array layers (6 per cube for cube-compatible images).
-    pub array_layers: u32,
+    pub(crate) array_layers: u32,
     /// Samples per texel: 1, 2, 4, 8, 16, 32 or 64.
-    pub samples: u32,
+    pub(crate) samples: u32,
     /// Optimal (the default) or linear.
-    pub tiling: vk::ImageTiling,
+    pub(crate) tiling: vk::ImageTiling,
     /// How the image will be used; must not be empty.
-    pub usage: vk::ImageUsageFlags,
+    pub(crate) usage: vk::ImageUsageFlags,
     /// Create a cube-compatible 2D image (`VK_IMAGE_CREATE_CUBE_COMPATIBLE_BIT`).
-    pub cube_compatible: bool,
+    pub(crate) cube_compatible: bool,
     /// Further create flags, for example `MUTABLE_FORMAT` to view an sRGB image as UNORM.
-    pub flags: vk::ImageCreateFlags,
+    pub(crate) flags: vk::ImageCreateFlags,
     /// Where its memory should live; images are normally GPU-only.
-    pub memory: MemoryIntent,
+    pub(crate) memory: MemoryIntent,
     /// Debug name, set on the `VkImage` (when debug names are on) and on the VMA allocation.
-    pub name: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
     /// Ask for a dedicated `VkDeviceMemory`.
-    pub dedicated: bool,
+    pub(crate) dedicated: bool,
     /// Priority in `0.0..=1.0` for `VK_EXT_memory_priority`.
-    pub priority: Option<f32>,
+    pub(crate) priority: Option<f32>,
     /// Queue families that use the image concurrently; empty (the default) for exclusive
     /// sharing. See [`BufferDesc::concurrent`].
-    pub concurrent: &'a [u32],
+    pub(crate) concurrent: &'a [u32],
 }
 
 impl<'a> ImageDesc<'a> {
@@ -248,6 +248,21 @@ impl<'a> ImageDesc<'a> {
             priority: None,
             concurrent: &[],
         }
+    }
+
+    /// The dimension the constructor set.
+    pub fn dimension(&self) -> ImageDimension {
+        self.dimension
+    }
+
+    /// The format the constructor set.
+    pub fn format(&self) -> vk::Format {
+        self.format
+    }
+
+    /// The extent the constructor set, in texels.
+    pub fn extent(&self) -> vk::Extent3D {
+        self.extent
     }
 
     /// A 1D image of `width` texels.
@@ -375,16 +390,16 @@ impl<'a> ImageDesc<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemoryDesc<'a> {
     /// Bytes; must not be zero.
-    pub size: vk::DeviceSize,
+    pub(crate) size: vk::DeviceSize,
     /// Alignment of the block's start (the largest alignment of what will be placed in it).
-    pub alignment: vk::DeviceSize,
+    pub(crate) alignment: vk::DeviceSize,
     /// Memory types the block may come from: the intersection of the `memoryTypeBits` of the
     /// resources to be placed in it.
-    pub memory_type_bits: u32,
+    pub(crate) memory_type_bits: u32,
     /// Where it should live.
-    pub memory: MemoryIntent,
+    pub(crate) memory: MemoryIntent,
     /// Debug name of the VMA allocation.
-    pub name: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
 }
 
 impl<'a> MemoryDesc<'a> {

@@ -1,6 +1,6 @@
 //! Frames in flight and the frame graph: two frames record while the GPU finishes earlier ones.
-//! Each frame is a [`Graph`]: the scene pass draws into an HDR colour transient with a depth
-//! transient, a bloom chain of transients (prefilter and downsamples, then additive upsamples)
+//! Each frame is a [`Graph`](crate::graph::Graph): the scene pass draws into an HDR colour
+//! transient with a depth transient, a bloom chain of transients (prefilter and downsamples, then additive upsamples)
 //! follows, and a tonemap pass writes the sRGB output image, which a last pass blits to the
 //! swapchain image in windowed mode. Headless mode and screenshots read the output image, so
 //! both modes produce the same pixels. The transients are placed by lifetime in shared memory
@@ -8,9 +8,8 @@
 //!
 //! A timeline semaphore counts frames: a scene unloaded after frame N is destroyed once the
 //! timeline reaches N, without a device-wide wait on the frame path.
-
 //!
-//! This module holds the frames in flight and their resources; [`declare`] builds each frame's
+//! This module holds the frames in flight and their resources; [`declare()`] builds each frame's
 //! graph, and [`passes`] records the pass bodies between the barriers the graph plans.
 
 mod declare;

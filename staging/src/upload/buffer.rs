@@ -180,7 +180,7 @@ impl<'a> BufferUpload<'a> {
     }
 
     /// Adds this upload's first barrier (from `from` to a transfer write) to `pre`, once; nothing
-    /// for an empty upload or the direct path. See [`ImageUpload::begin`] for sharing batches
+    /// for an empty upload or the direct path. See [`ImageUpload::begin`](super::ImageUpload::begin) for sharing batches
     /// across uploads. Refuses a range another upload begun into `pre` writes
     /// ([`Error::Overlap`]: the two copies would race), and a finished upload.
     pub fn begin(&mut self, pre: &mut BarrierBatch) -> Result<()> {

@@ -1,6 +1,6 @@
 use ash::vk;
 use gpu_tests::Gpu;
-use vkup_allocator::{BufferDesc, Error, ImageDesc, ImageDimension, MipLevels};
+use vkup_allocator::{BufferDesc, Error, ImageDesc, MipLevels};
 
 enum Desc {
     Buffer(BufferDesc<'static>),
@@ -31,17 +31,15 @@ fn every_bad_description_gets_its_typed_error_and_creates_nothing() {
     let sampled = vk::ImageUsageFlags::SAMPLED;
     let tex = |w, h| ImageDesc::new_2d(rgba, w, h).usage(sampled);
     let vertex = vk::BufferUsageFlags::VERTEX_BUFFER;
-    let mut three_d_layers = ImageDesc::new_3d(rgba, 8, 8, 8).usage(sampled);
-    three_d_layers.array_layers = 2;
-    let mut cube_3d = ImageDesc::new_3d(rgba, 8, 8, 8).usage(sampled);
-    cube_3d.cube_compatible = true;
-    let mut one_d_tall = ImageDesc::new_1d(rgba, 8).usage(sampled);
-    one_d_tall.extent.height = 2;
-    let mut two_d_deep = tex(8, 8);
-    two_d_deep.extent.depth = 2;
-    let mut one_d = tex(8, 1);
-    one_d.dimension = ImageDimension::D1;
-    one_d.extent.width = limits.max_image_dimension1_d + 1;
+    let three_d_layers = ImageDesc::new_3d(rgba, 8, 8, 8)
+        .usage(sampled)
+        .array_layers(2);
+    let cube_3d = ImageDesc::new_3d(rgba, 8, 8, 8)
+        .usage(sampled)
+        .flags(vk::ImageCreateFlags::CUBE_COMPATIBLE);
+    // 1D images with rows and 2D images with slices are unrepresentable: the constructors fix
+    // the extent's unused dimensions at 1 and the fields are private.
+    let one_d = ImageDesc::new_1d(rgba, limits.max_image_dimension1_d + 1).usage(sampled);
 
     let table: Vec<(&str, Desc, &str, &str)> = vec![
         (
@@ -154,9 +152,9 @@ fn every_bad_description_gets_its_typed_error_and_creates_nothing() {
         (
             "cube not square",
             Desc::Image(
-                ImageDesc::cube(rgba, 8)
-                    .usage(sampled)
-                    .tap(|d| d.extent.height = 4),
+                tex(8, 4)
+                    .array_layers(6)
+                    .flags(vk::ImageCreateFlags::CUBE_COMPATIBLE),
             ),
             "InvalidDesc",
             "extent",
@@ -172,18 +170,6 @@ fn every_bad_description_gets_its_typed_error_and_creates_nothing() {
             Desc::Image(cube_3d),
             "InvalidDesc",
             "flags",
-        ),
-        (
-            "1D image with height",
-            Desc::Image(one_d_tall),
-            "InvalidDesc",
-            "extent",
-        ),
-        (
-            "2D image with depth",
-            Desc::Image(two_d_deep),
-            "InvalidDesc",
-            "extent.depth",
         ),
         (
             "3D image with layers",
@@ -453,15 +439,4 @@ fn heap_limit_for_a_missing_heap_is_refused() {
     // SAFETY: the Gpu's handles outlive the allocator, which matches how the device was made.
     let err = unsafe { vkup_allocator::Allocator::new(&desc) }.unwrap_err();
     assert_eq!(err.field(), Some("heap_size_limits"), "{err}");
-}
-
-trait Tap: Sized {
-    fn tap(self, f: impl FnOnce(&mut Self)) -> Self;
-}
-
-impl Tap for ImageDesc<'static> {
-    fn tap(mut self, f: impl FnOnce(&mut Self)) -> Self {
-        f(&mut self);
-        self
-    }
 }

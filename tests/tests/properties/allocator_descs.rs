@@ -64,8 +64,12 @@ fn buffer_desc() -> impl Strategy<Value = BufferDesc<'static>> {
             let mut desc = BufferDesc::new(size, vk::BufferUsageFlags::from_raw(usage))
                 .memory(memory)
                 .dedicated(dedicated);
-            desc.priority = priority;
-            desc.name = name;
+            if let Some(priority) = priority {
+                desc = desc.priority(priority);
+            }
+            if let Some(name) = name {
+                desc = desc.name(name);
+            }
             desc
         })
 }
@@ -195,7 +199,16 @@ fn image_desc() -> impl Strategy<Value = ImageDesc<'static>> {
                 } else {
                     samples
                 };
-                let mut desc = ImageDesc::new_2d(format, w, h)
+                // The constructors are the one way to a shape: 1D has one row, 2D one slice, and
+                // only `cube` is cube-compatible (square, six layers before the override below).
+                let base = match dimension {
+                    ImageDimension::D1 => ImageDesc::new_1d(format, w),
+                    ImageDimension::D2 if cube && w % 5 == 0 => ImageDesc::cube(format, w),
+                    ImageDimension::D2 => ImageDesc::new_2d(format, w, h),
+                    ImageDimension::D3 => ImageDesc::new_3d(format, w, h, d),
+                };
+                let extent = base.extent();
+                let mut desc = base
                     .mip_levels(mip_levels)
                     .array_layers(array_layers)
                     .samples(samples)
@@ -204,27 +217,30 @@ fn image_desc() -> impl Strategy<Value = ImageDesc<'static>> {
                     .flags(vk::ImageCreateFlags::from_raw(flags))
                     .memory(memory)
                     .dedicated(dedicated);
-                desc.dimension = dimension;
-                desc.extent.depth = d;
-                desc.cube_compatible = cube && w % 5 == 0;
-                desc.priority = priority.filter(|p| !well_shaped || (0.0..=1.0).contains(p));
-                desc.name = name.filter(|n| !well_shaped || !n.contains('\0'));
-                desc
+                if let Some(p) = priority.filter(|p| !well_shaped || (0.0..=1.0).contains(p)) {
+                    desc = desc.priority(p);
+                }
+                if let Some(n) = name.filter(|n| !well_shaped || !n.contains('\0')) {
+                    desc = desc.name(n);
+                }
+                let e = extent;
+                let texels = u64::from(e.width)
+                    .saturating_mul(u64::from(e.height))
+                    .saturating_mul(u64::from(e.depth))
+                    .saturating_mul(u64::from(array_layers))
+                    .saturating_mul(u64::from(samples.max(1)));
+                // A description that asks for a huge image must be refused by a limit, not
+                // made: let those through only when some dimension is past every device's limit.
+                let refused_anyway =
+                    [e.width, e.height, e.depth].contains(&u32::MAX) || array_layers == u32::MAX;
+                (
+                    desc,
+                    refused_anyway || texels.saturating_mul(16) <= MAX_IMAGE_BYTES,
+                )
             },
         )
-        .prop_filter("small enough to allocate on lavapipe", |desc| {
-            let e = desc.extent;
-            let texels = u64::from(e.width)
-                .saturating_mul(u64::from(e.height))
-                .saturating_mul(u64::from(e.depth))
-                .saturating_mul(u64::from(desc.array_layers))
-                .saturating_mul(u64::from(desc.samples.max(1)));
-            // A description that asks for a huge image must be refused by a limit, not made: let
-            // those through only when some dimension is past every device's limit.
-            let refused_anyway =
-                [e.width, e.height, e.depth].contains(&u32::MAX) || desc.array_layers == u32::MAX;
-            refused_anyway || texels.saturating_mul(16) <= MAX_IMAGE_BYTES
-        })
+        .prop_filter("small enough to allocate on lavapipe", |(_, small)| *small)
+        .prop_map(|(desc, _)| desc)
 }
 
 /// Creates with `create`, destroys on success, and checks the two allowed outcomes.

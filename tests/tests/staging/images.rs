@@ -93,19 +93,19 @@ fn upload_and_read(
 fn round_trip(gpu: &Gpu, alloc: &Allocator, desc: ImageDesc, ring_size: u64, seed: u64) {
     let image = alloc
         .create_image(&desc.clone().usage(USAGE))
-        .unwrap_or_else(|e| panic!("{:?} {:?}: {e}", desc.format, desc.extent));
+        .unwrap_or_else(|e| panic!("{:?} {:?}: {e}", desc.format(), desc.extent()));
     let (layouts, len) = packed_layouts(&image, image.mip_levels()).unwrap();
-    let data = data_for(desc.format, len as usize, seed);
+    let data = data_for(desc.format(), len as usize, seed);
     let back = upload_and_read(gpu, alloc, &image, &data, &layouts, ring_size);
-    let block = vkup_staging::block_info(desc.format).unwrap();
+    let block = vkup_staging::block_info(desc.format()).unwrap();
     for (layout, bytes) in layouts.iter().zip(&back) {
         let size = block.extent_bytes(image.level_extent(layout.level)) as usize;
         let expected = &data[layout.offset as usize..][..size];
         assert!(
             bytes == expected,
             "{:?} {:?}: level {} layer {} differs",
-            desc.format,
-            desc.extent,
+            desc.format(),
+            desc.extent(),
             layout.level,
             layout.layer
         );

@@ -296,13 +296,13 @@ fn check(
     seed: u64,
     mutable: bool,
 ) -> bool {
-    let format = case.desc.format;
+    let format = case.desc.format();
     let k = kind(format);
     let mut usage = vk::ImageUsageFlags::SAMPLED
         | vk::ImageUsageFlags::TRANSFER_SRC
         | vk::ImageUsageFlags::TRANSFER_DST;
     let mut desc = case.desc.clone();
-    if desc.dimension == vkup_allocator::ImageDimension::D2 {
+    if desc.dimension() == vkup_allocator::ImageDimension::D2 {
         usage |= vk::ImageUsageFlags::STORAGE;
         // sRGB is written through a UNORM view, and RGBA8 with MUTABLE_FORMAT through R32_UINT
         // views; EXTENDED_USAGE lets STORAGE be checked against the view's format.
@@ -457,7 +457,7 @@ fn run_format(format: vk::Format) {
     let mips = gpu.mip_generator(&alloc);
     assert!(!mips.compute_pipelines_built(), "nothing is built up front");
     for (i, case) in cases(format).iter().enumerate() {
-        let three_d = case.desc.dimension == vkup_allocator::ImageDimension::D3;
+        let three_d = case.desc.dimension() == vkup_allocator::ImageDimension::D3;
         assert!(
             check(&gpu, &alloc, &mips, case, MipMethod::Blit, i as u64, true),
             "{} {format:?}: blit refused",
