@@ -148,6 +148,7 @@ pub struct Allocator {
     pub(crate) memory_types: Vec<vk::MemoryPropertyFlags>,
     memory_heaps: Vec<vk::MemoryHeap>,
     non_coherent_atom_size: vk::DeviceSize,
+    buffer_image_granularity: vk::DeviceSize,
     pub(crate) api_version: u32,
     /// Answers of `vkGetPhysicalDeviceImageFormatProperties`, which are fixed for a physical
     /// device: a cache of device capabilities, not a record of resources. Asking the driver on
@@ -446,6 +447,7 @@ impl Allocator {
                 .collect(),
             memory_heaps: memory_props.memory_heaps_as_slice().to_vec(),
             non_coherent_atom_size: props.limits.non_coherent_atom_size,
+            buffer_image_granularity: props.limits.buffer_image_granularity,
             api_version: desc.api_version,
             format_cache: FormatCache::new(),
         })
@@ -481,6 +483,14 @@ impl Allocator {
     /// `VkPhysicalDeviceLimits::nonCoherentAtomSize`.
     pub fn non_coherent_atom_size(&self) -> vk::DeviceSize {
         self.non_coherent_atom_size
+    }
+
+    /// `VkPhysicalDeviceLimits::bufferImageGranularity`: what [`placement::place`] keeps between
+    /// linear and optimal resources alive at once in one block.
+    ///
+    /// [`placement::place`]: crate::placement::place
+    pub fn buffer_image_granularity(&self) -> vk::DeviceSize {
+        self.buffer_image_granularity
     }
 
     /// Where a buffer's `allocation` landed, with its persistent mapping for host-visible intents.

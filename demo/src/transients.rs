@@ -3,13 +3,13 @@
 //! [`Transients::new`] asks the allocator for each image's memory requirements without creating
 //! it, places them with `vkup_allocator::placement::place` (resources whose pass intervals do not
 //! overlap may share bytes), allocates one block per placement group and creates each image at
-//! its offset. With aliasing off every image gets bytes of its own (the same blocks and code path,
-//! lifetimes stretched over the whole frame), for comparison. The set is rebuilt only when the
-//! graph's transients change (a resize) or aliasing is toggled.
+//! its offset. With aliasing off every image gets bytes of its own (`Aliasing::Off`: the same
+//! blocks and code path), for comparison. The set is rebuilt only when the graph's transients
+//! change (a resize) or aliasing is toggled.
 
 use anyhow::{Context as _, Result};
 use ash::vk;
-use vkup_allocator::placement::{self, Placement, Transient};
+use vkup_allocator::placement::{self, Aliasing, Placement, Tiling, Transient};
 use vkup_allocator::{Allocator, GpuMemory, ImageDesc, MemoryDesc, MemoryIntent, PlacedImage};
 
 use crate::graph::{ImageId, TransientUse};
@@ -69,6 +69,7 @@ impl Transients {
                 size: req.size,
                 alignment: req.alignment,
                 memory_type_bits: req.memory_type_bits,
+                tiling: Tiling::Optimal,
                 first_pass: u.first_pass,
                 last_pass: u.last_pass,
             });
@@ -78,21 +79,13 @@ impl Transients {
             unaliased: placement::unaliased_total(&resources)?,
             lower_bound: placement::lower_bound(&resources)?,
         };
-        let placement = if aliasing {
-            placement::place(&resources)
+        let mode = if aliasing {
+            Aliasing::On
         } else {
-            // Every image alive for the whole frame: nothing shares a byte.
-            let whole: Vec<Transient> = resources
-                .iter()
-                .map(|r| Transient {
-                    first_pass: 0,
-                    last_pass: u32::MAX,
-                    ..*r
-                })
-                .collect();
-            placement::place(&whole)
-        }
-        .context("placing the transients")?;
+            Aliasing::Off
+        };
+        let placement = placement::place(&resources, allocator.buffer_image_granularity(), mode)
+            .context("placing the transients")?;
         let mut set = Self {
             device: device.clone(),
             uses: uses.to_vec(),
