@@ -102,6 +102,7 @@ mod check;
 mod error;
 mod fill;
 mod format;
+pub mod graph;
 mod mips;
 pub mod plan;
 mod readback;
