@@ -9,7 +9,6 @@ mod app;
 mod frame;
 mod gltf;
 mod gpu;
-mod graph;
 mod loader;
 mod material_system;
 mod mesh_system;

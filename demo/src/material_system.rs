@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use anyhow::{bail, Context as _, Result};
 use ash::vk;
 use vkup_allocator::{Allocator, GpuImage, ImageDesc, MipLevels};
-use vkup_staging::ResourceState;
+use vkup_staging::{ImageTarget, ResourceState};
 
 use crate::scene::{MaterialData, SamplerDesc, SceneId, TextureData};
 use crate::upload::Uploader;
@@ -226,23 +226,14 @@ impl MaterialSystem {
         f(scenes.get(&scene).map_or(&[], |m| m.sets.as_slice()))
     }
 
-    /// Each texture of `scene` with its whole range and the state its upload left it in, for the
-    /// frame graph's imports.
-    pub fn texture_states(
-        &self,
-        scene: SceneId,
-    ) -> Vec<(vk::Image, vk::ImageSubresourceRange, ResourceState)> {
+    /// Each texture of `scene` and the state its upload left it in, for the frame graph's
+    /// imports.
+    pub fn texture_states(&self, scene: SceneId) -> Vec<(ImageTarget, ResourceState)> {
         let scenes = self.scenes.lock().unwrap_or_else(|p| p.into_inner());
         scenes.get(&scene).map_or_else(Vec::new, |m| {
             m.textures
                 .iter()
-                .map(|(image, _, state)| {
-                    (
-                        image.raw(),
-                        image.full_range(vk::ImageAspectFlags::COLOR),
-                        *state,
-                    )
-                })
+                .map(|(image, _, state)| (ImageTarget::from(image), *state))
                 .collect()
         })
     }

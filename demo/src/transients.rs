@@ -11,8 +11,9 @@ use anyhow::{Context as _, Result};
 use ash::vk;
 use vkup_allocator::placement::{self, Aliasing, Placement, Tiling, Transient};
 use vkup_allocator::{Allocator, GpuMemory, ImageDesc, MemoryDesc, MemoryIntent, PlacedImage};
-
-use crate::graph::{ImageId, TransientUse};
+use vkup_staging::graph::{
+    Bindings, ImageId, Resource, TransientImage, TransientKind, TransientUse,
+};
 
 /// Bytes of a transient set, against the two bounds of the placement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,9 +30,6 @@ struct Placed {
     id: ImageId,
     image: PlacedImage,
     view: vk::ImageView,
-    group: usize,
-    offset: u64,
-    size: u64,
 }
 
 /// The transient images of one graph shape.
@@ -41,6 +39,8 @@ pub struct Transients {
     aliasing: bool,
     memory: Vec<GpuMemory>,
     images: Vec<Placed>,
+    /// Where each of `uses` went, in their order.
+    placement: Placement,
     pub memory_use: TransientMemory,
 }
 
@@ -52,19 +52,29 @@ impl Transients {
         uses: &[TransientUse],
         aliasing: bool,
     ) -> Result<Self> {
+        let images: Vec<(ImageId, TransientImage, vk::ImageUsageFlags)> = uses
+            .iter()
+            .map(|u| match (u.resource, u.kind) {
+                (Resource::Image(id), TransientKind::Image { image, usage }) => {
+                    Ok((id, image, usage))
+                }
+                _ => anyhow::bail!("transient '{}': the demo's graph has only images", u.name),
+            })
+            .collect::<Result<_>>()?;
         let descs: Vec<ImageDesc<'_>> = uses
             .iter()
-            .map(|u| {
-                ImageDesc::new_2d(u.image.format, u.image.extent.width, u.image.extent.height)
-                    .usage(u.usage)
-                    .name(u.image.name)
+            .zip(&images)
+            .map(|(u, (_, image, usage))| {
+                ImageDesc::new_2d(image.format, image.extent.width, image.extent.height)
+                    .usage(*usage)
+                    .name(&u.name)
             })
             .collect();
         let mut resources = Vec::with_capacity(uses.len());
         for (u, desc) in uses.iter().zip(&descs) {
             let req = allocator
                 .image_requirements(desc)
-                .with_context(|| format!("transient '{}'", u.image.name))?;
+                .with_context(|| format!("transient '{}'", u.name))?;
             resources.push(Transient {
                 size: req.size,
                 alignment: req.alignment,
@@ -96,8 +106,9 @@ impl Transients {
                 placed: placement.total()?,
                 ..memory_use
             },
+            placement,
         };
-        if let Err(err) = set.create(allocator, &descs, &resources, &placement) {
+        if let Err(err) = set.create(allocator, &descs, &images) {
             // SAFETY: nothing was recorded with them yet.
             unsafe { set.destroy(allocator) };
             return Err(err);
@@ -109,10 +120,9 @@ impl Transients {
         &mut self,
         allocator: &Allocator,
         descs: &[ImageDesc<'_>],
-        resources: &[Transient],
-        placement: &Placement,
+        images: &[(ImageId, TransientImage, vk::ImageUsageFlags)],
     ) -> Result<()> {
-        for (g, group) in placement.groups.iter().enumerate() {
+        for (g, group) in self.placement.groups.iter().enumerate() {
             let desc = MemoryDesc::new(
                 vk::MemoryRequirements {
                     size: group.size,
@@ -127,32 +137,35 @@ impl Transients {
                 .with_context(|| format!("transient memory group {g} ({} bytes)", group.size))?;
             self.memory.push(memory);
         }
-        for (i, u) in self.uses.clone().iter().enumerate() {
-            let slot = placement.slots[i];
-            let image = allocator
-                .create_placed_image(&descs[i], &self.memory[slot.group], slot.offset)
-                .with_context(|| format!("placing transient '{}'", u.image.name))?;
+        for (i, (desc, &(id, image, _))) in descs.iter().zip(images).enumerate() {
+            let slot = self.placement.slots[i];
+            let placed = allocator
+                .create_placed_image(desc, &self.memory[slot.group], slot.offset)
+                .with_context(|| format!("placing transient '{}'", self.uses[i].name))?;
             let info = vk::ImageViewCreateInfo::default()
-                .image(image.raw())
+                .image(placed.raw())
                 .view_type(vk::ImageViewType::TYPE_2D)
-                .format(u.image.format)
-                .subresource_range(u.image.range());
-            // SAFETY: a live image of this device; the view matches its format and range.
+                .format(image.format)
+                .subresource_range(vk::ImageSubresourceRange {
+                    aspect_mask: image.aspect(),
+                    base_mip_level: 0,
+                    level_count: 1,
+                    base_array_layer: 0,
+                    layer_count: 1,
+                });
+            // SAFETY: the image was just created on this device.
             let view = match unsafe { self.device.create_image_view(&info, None) } {
                 Ok(view) => view,
                 Err(err) => {
                     // SAFETY: never used.
-                    unsafe { allocator.destroy_placed_image(image) };
+                    unsafe { allocator.destroy_placed_image(placed) };
                     return Err(err.into());
                 }
             };
             self.images.push(Placed {
-                id: u.id,
-                image,
+                id,
+                image: placed,
                 view,
-                group: slot.group,
-                offset: slot.offset,
-                size: resources[i].size,
             });
         }
         Ok(())
@@ -161,11 +174,6 @@ impl Transients {
     /// How many memory blocks it allocated.
     pub fn memory_blocks(&self) -> usize {
         self.memory.len()
-    }
-
-    /// The transients this set was made for.
-    pub fn uses(&self) -> &[TransientUse] {
-        &self.uses
     }
 
     /// Whether this set was made for `uses` with `aliasing`.
@@ -177,9 +185,11 @@ impl Transients {
         self.images.iter().find(|p| p.id == id)
     }
 
-    /// The image placed for `id`.
-    pub fn image(&self, id: ImageId) -> Option<vk::Image> {
-        self.find(id).map(|p| p.image.raw())
+    /// The handles placed for the graph's transients, for its plan.
+    pub fn bindings(&self) -> Bindings {
+        self.images
+            .iter()
+            .fold(Bindings::new(), |b, p| b.image(p.id, p.image.raw()))
     }
 
     /// The view of the image placed for `id`.
@@ -187,22 +197,21 @@ impl Transients {
         self.find(id).map(|p| p.view)
     }
 
-    /// Whether `a` and `b` were placed over common bytes.
-    pub fn share_bytes(&self, a: ImageId, b: ImageId) -> bool {
-        match (self.find(a), self.find(b)) {
-            (Some(a), Some(b)) => {
-                a.group == b.group && a.offset < b.offset + b.size && b.offset < a.offset + a.size
-            }
+    /// Whether transients `a` and `b` were placed over common bytes.
+    pub fn shares_bytes(&self, a: Resource, b: Resource) -> bool {
+        let index = |r| self.uses.iter().position(|u| u.resource == r);
+        match (index(a), index(b)) {
+            (Some(a), Some(b)) => self.placement.shares_bytes(a, b),
             _ => false,
         }
     }
 
     /// Pairs of transients that share bytes (for the log and the tests).
     pub fn aliased_pairs(&self) -> usize {
-        let n = self.images.len();
+        let n = self.uses.len();
         (0..n)
             .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
-            .filter(|&(i, j)| self.share_bytes(self.images[i].id, self.images[j].id))
+            .filter(|&(i, j)| self.placement.shares_bytes(i, j))
             .count()
     }
 

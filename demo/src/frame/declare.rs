@@ -2,9 +2,9 @@
 //! the scene's uploads imported in the states they were left in.
 
 use ash::vk;
-use vkup_staging::{Access, ResourceState};
+use vkup_staging::graph::{BufferId, Graph, ImageId, TransientImage};
+use vkup_staging::{Access, BufferTarget, ImageTarget, ResourceState};
 
-use crate::graph::{Graph, ImageId, TransientImage};
 use crate::loader::LoadedScene;
 use crate::material_system::MaterialSystem;
 use crate::mesh_system::MeshSystem;
@@ -50,8 +50,8 @@ fn half(extent: vk::Extent2D) -> vk::Extent2D {
 /// uploads left them in.
 #[derive(Default)]
 pub(super) struct SceneImports {
-    textures: Vec<(vk::Image, vk::ImageSubresourceRange, ResourceState)>,
-    buffers: Vec<(vk::Buffer, ResourceState, Access)>,
+    textures: Vec<(ImageTarget, ResourceState)>,
+    buffers: Vec<(BufferTarget, ResourceState, Access)>,
 }
 
 impl SceneImports {
@@ -68,8 +68,16 @@ impl SceneImports {
                 .iter()
                 .flat_map(|m| {
                     [
-                        (m.vertices.raw(), m.vertex_state, Access::VertexBuffer),
-                        (m.indices.raw(), m.index_state, Access::IndexBuffer),
+                        (
+                            BufferTarget::from(&m.vertices),
+                            m.vertex_state,
+                            Access::VertexBuffer,
+                        ),
+                        (
+                            BufferTarget::from(&m.indices),
+                            m.index_state,
+                            Access::IndexBuffer,
+                        ),
                     ]
                 })
                 .collect()
@@ -86,17 +94,16 @@ impl SceneImports {
 pub(super) fn declare(
     queue_family: u32,
     extent: vk::Extent2D,
-    output: (vk::Image, vk::ImageSubresourceRange, ResourceState),
-    swapchain: Option<vk::Image>,
+    output: (ImageTarget, ResourceState),
+    swapchain: Option<ImageTarget>,
     scene: &SceneImports,
 ) -> FrameGraph {
-    let mut graph = Graph::new(queue_family);
-    let transient = |graph: &mut Graph, name, format, extent| {
-        graph.transient(TransientImage {
+    let mut graph = Graph::new();
+    let transient = |graph: &mut Graph, name: &str, format, extent: vk::Extent2D| {
+        graph.transient_image(
             name,
-            format,
-            extent,
-        })
+            TransientImage::new_2d(format, extent.width, extent.height),
+        )
     };
     let hdr = transient(&mut graph, "hdr scene", HDR_FORMAT, extent);
     let depth = transient(&mut graph, "depth", DEPTH_FORMAT, extent);
@@ -135,35 +142,31 @@ pub(super) fn declare(
         .enumerate()
         .map(|(i, &e)| transient(&mut graph, UP[i], HDR_FORMAT, e))
         .collect();
-    let (output_image, output_range, output_state) = output;
-    let output = graph.import_image(output_image, output_range, output_state);
-    let swapchain_id = swapchain.map(|image| {
-        let range = vk::ImageSubresourceRange {
-            aspect_mask: vk::ImageAspectFlags::COLOR,
-            base_mip_level: 0,
-            level_count: 1,
-            base_array_layer: 0,
-            layer_count: 1,
-        };
-        // The first barrier on an acquired image waits where the acquire semaphore is waited.
+    let (output_target, output_state) = output;
+    let output = graph.import_image("output", output_target, output_state);
+    // The first barrier on an acquired image waits where the acquire semaphore is waited.
+    let swapchain_id = swapchain.map(|target| {
+        let raw = target.raw();
         (
-            graph.import_image(image, range, Access::Acquired.into()),
-            image,
+            graph.import_image("swapchain image", target, Access::Acquired.into()),
+            raw,
         )
     });
     let textures: Vec<ImageId> = scene
         .textures
         .iter()
-        .map(|&(image, range, state)| graph.import_image(image, range, state))
+        .map(|(target, state)| graph.import_image("scene texture", target, *state))
         .collect();
-    let buffers: Vec<(crate::graph::BufferId, Access)> = scene
+    let buffers: Vec<(BufferId, Access)> = scene
         .buffers
         .iter()
-        .map(|&(buffer, state, access)| (graph.import_buffer(buffer, state), access))
+        .map(|(target, state, access)| {
+            (graph.import_buffer("scene buffer", target, *state), *access)
+        })
         .collect();
 
     let mut pass = graph
-        .pass("scene")
+        .pass("scene", queue_family)
         .image(hdr, Access::ColorAttachmentWrite)
         .image(depth, Access::DepthStencilAttachmentWrite);
     for &texture in &textures {
@@ -174,8 +177,8 @@ pub(super) fn declare(
     }
 
     let mut post = Vec::new();
-    let mut add = |graph: &mut Graph, name, p: PostPass| {
-        let mut pass = graph.pass(name);
+    let mut add = |graph: &mut Graph, name: &str, p: PostPass| {
+        let mut pass = graph.pass(name, queue_family);
         pass = pass.image(p.sources[0], Access::FragmentShaderSampledRead);
         if p.sources[1] != p.sources[0] {
             pass = pass.image(p.sources[1], Access::FragmentShaderSampledRead);
@@ -235,10 +238,10 @@ pub(super) fn declare(
     );
     let present = swapchain_id.map(|(id, image)| {
         graph
-            .pass("present")
+            .pass("present", queue_family)
             .image(output, Access::TransferRead)
             .image(id, Access::TransferWrite);
-        graph.leave(id, Access::Present);
+        graph.leave_image(id, Access::Present.into());
         (graph.pass_count() - 1, image)
     });
     FrameGraph {

@@ -1,5 +1,5 @@
 //! Frames in flight and the frame graph: two frames record while the GPU finishes earlier ones.
-//! Each frame is a [`Graph`](crate::graph::Graph): the scene pass draws into an HDR colour
+//! Each frame is a [`Graph`](vkup_staging::graph::Graph): the scene pass draws into an HDR colour
 //! transient with a depth transient, a bloom chain of transients (prefilter and downsamples, then additive upsamples)
 //! follows, and a tonemap pass writes the sRGB output image, which a last pass blits to the
 //! swapchain image in windowed mode. Headless mode and screenshots read the output image, so
@@ -17,8 +17,9 @@ mod passes;
 
 use anyhow::{Context as _, Result};
 use ash::vk;
-use vkup_allocator::{Allocator, GpuImage, ImageDesc};
-use vkup_staging::{Progress, ResourceState, Stager, Submitter};
+use vkup_allocator::{Allocator, GpuImage, ImageDesc, ImageInfo};
+use vkup_staging::graph::Resource;
+use vkup_staging::{ImageTarget, Progress, ResourceState, Stager, Submitter};
 
 use crate::gpu::Gpu;
 use crate::loader::LoadedScene;
@@ -313,8 +314,8 @@ impl Renderer {
         let m = transients.memory_use;
         let extent = frame
             .graph
-            .transient_image(frame.hdr)
-            .map_or(vk::Extent2D::default(), |t| t.extent);
+            .transient_image_of(frame.hdr)
+            .map_or(vk::Extent3D::default(), |t| t.extent);
         let mib = |b: u64| (b as f64 / (1 << 20) as f64 * 10.0).round() / 10.0;
         tracing::info!(
             extent = %format!("{}x{}", extent.width, extent.height),
@@ -374,26 +375,38 @@ impl Renderer {
             height: output.image.extent().height,
         };
         let imports = SceneImports::of(scene.map(|(s, _)| s), meshes, materials);
-        let swapchain_image = swapchain
-            .zip(image_index)
-            .map(|(sc, index)| sc.images[index as usize]);
+        let swapchain_image = swapchain.zip(image_index).map(|(sc, index)| {
+            let info = ImageInfo {
+                extent: vk::Extent3D {
+                    width: sc.extent.width,
+                    height: sc.extent.height,
+                    depth: 1,
+                },
+                format: sc.format,
+                mip_levels: 1,
+                array_layers: 1,
+                usage: vk::ImageUsageFlags::TRANSFER_DST | vk::ImageUsageFlags::COLOR_ATTACHMENT,
+                image_type: vk::ImageType::TYPE_2D,
+                samples: vk::SampleCountFlags::TYPE_1,
+                tiling: vk::ImageTiling::OPTIMAL,
+                flags: vk::ImageCreateFlags::empty(),
+            };
+            // SAFETY: the swapchain's image, created as `info` says (`Swapchain::new`).
+            unsafe { ImageTarget::new(sc.images[index as usize], info) }
+        });
         let frame = declare(
             self.graphics.family,
             extent,
-            (
-                output.image.raw(),
-                output.image.full_range(vk::ImageAspectFlags::COLOR),
-                output.state,
-            ),
+            (ImageTarget::from(&output.image), output.state),
             swapchain_image,
             &imports,
         );
         self.prepare_transients(allocator, &frame)?;
         let transients = self.transients.as_ref().context("no transients")?;
         // The transients were made for exactly this graph's uses (`prepare_transients`).
-        let plan = frame
+        let mut plan = frame
             .graph
-            .plan_with(transients.uses(), |a, b| transients.share_bytes(a, b))?;
+            .plan(&transients.bindings(), |a, b| transients.shares_bytes(a, b))?;
         let output = self.output.as_ref().context("render before resize")?;
         let device = &self.device;
         // SAFETY: the slot's last submission completed (waited above), so its pool is idle.
@@ -425,19 +438,11 @@ impl Renderer {
         // this frame's timeline value passes (transients and the output are destroyed only after
         // a wait, scenes are retired by that value); imports come in the states their owners
         // left them in.
-        unsafe {
-            frame.graph.record(
-                &plan,
-                device,
-                cmd,
-                |id| transients.image(id),
-                |pass, _| recorder.record(pass),
-            )?;
-        }
+        unsafe { plan.execute(cmd, device, |pass, _| recorder.record(pass))? };
         let output_state = plan
-            .images_left
+            .final_states
             .iter()
-            .find(|(id, _)| *id == frame.output)
+            .find(|(id, _)| *id == Resource::Image(frame.output))
             .map(|&(_, state)| state);
         let mut wait = Vec::new();
         let mut signal = vec![vk::SemaphoreSubmitInfo::default()

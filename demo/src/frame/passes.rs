@@ -59,7 +59,7 @@ impl PassRecorder<'_> {
         let p = self.frame.post.get(i).with_context(|| {
             format!(
                 "no recording for pass '{}'",
-                self.frame.graph.pass_name(pass)
+                self.frame.graph.pass_name(pass).unwrap_or("?")
             )
         })?;
         let set = *self
