@@ -16,6 +16,9 @@
 //! - [`MipGenerator`]: mip chains by a blit chain or a single-pass compute downsampler
 //!   (`shaders/downsample.comp`), from any base level, in and out of declared states.
 //! - [`Submitter`]: an optional driver that runs an upload on a queue with a timeline semaphore.
+//! - [`graph`]: a render-graph planner: passes and the access sets they make to transient and
+//!   imported resources in, barriers, lifetimes, usage, aliasing take-overs and cross-queue
+//!   edges out.
 //!
 //! Everything that records takes the command buffer first, then its context in one order
 //! (stager, allocator, ring, then what the call itself needs):
@@ -75,7 +78,8 @@
 //! The stable surface is everything at the crate root: states and barriers, uploads, the ring
 //! and [`Timeline`], readbacks, mips, [`Submitter`], targets and errors (variants may be added:
 //! [`Error`] is `#[non_exhaustive]`). The [`plan`] module is not: its planners and their types
-//! may change in any release.
+//! may change in any release. The [`graph`] module is new: its declarations are meant to stay,
+//! while [`graph::Plan`]'s fields may still grow.
 //!
 //! ```no_run
 //! use vkup_staging::{Access, BufferUpload, ResourceState, Stager, StagingRing, Progress};
