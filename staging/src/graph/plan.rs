@@ -371,30 +371,45 @@ impl Graph {
         let mut after: Vec<BarrierBatch> = (0..count).map(|_| BarrierBatch::new()).collect();
         let mut waits: Vec<Vec<usize>> = vec![Vec::new(); count];
 
-        // The accesses of each transient's last pass, and its last pass on each queue.
+        // The last access of every part of a transient (a subresource, a byte range): what a
+        // take-over of its bytes must wait for. A part written and never read after is last
+        // accessed by the write, whatever later passes did to the rest.
         let last_sets = |resource: Resource| -> Vec<Access> {
-            let Some(u) = transients.iter().find(|u| u.resource == resource) else {
-                return Vec::new();
-            };
-            let r = &resolved[u.last_pass as usize];
-            let sets: Vec<AccessSet> = match resource {
-                Resource::Image(id) => r
-                    .images
-                    .iter()
-                    .filter(|i| i.id == id)
-                    .flat_map(|i| i.sets.iter().flatten().copied())
-                    .collect(),
-                Resource::Buffer(id) => r
-                    .buffers
-                    .iter()
-                    .filter(|b| b.id == id)
-                    .flat_map(|b| b.segments.iter().map(|(_, s)| *s))
-                    .collect(),
-            };
             let mut accesses: Vec<Access> = Vec::new();
-            for a in sets.iter().flat_map(|s| s.iter()) {
-                if !accesses.contains(&a) {
-                    accesses.push(a);
+            let mut add = |set: AccessSet| {
+                for a in set.iter() {
+                    if !accesses.contains(&a) {
+                        accesses.push(a);
+                    }
+                }
+            };
+            match resource {
+                Resource::Image(id) => {
+                    let (levels, layers) = image_extent(self, id);
+                    let mut seen = vec![false; (levels * layers) as usize];
+                    for r in resolved.iter().rev() {
+                        for u in r.images.iter().filter(|u| u.id == id) {
+                            for (s, set) in u.sets.iter().enumerate() {
+                                if let (Some(set), false) = (set, seen[s]) {
+                                    add(*set);
+                                    seen[s] = true;
+                                }
+                            }
+                        }
+                    }
+                }
+                Resource::Buffer(id) => {
+                    let mut seen: Vec<Range<u64>> = Vec::new();
+                    for r in resolved.iter().rev() {
+                        for u in r.buffers.iter().filter(|u| u.id == id) {
+                            for (bytes, set) in &u.segments {
+                                if !covered(&seen, bytes) {
+                                    add(*set);
+                                }
+                            }
+                            seen.extend(u.segments.iter().map(|(b, _)| b.clone()));
+                        }
+                    }
                 }
             }
             accesses

@@ -5,6 +5,7 @@ mod access_sets;
 mod buffers;
 mod chaining;
 mod edges;
+mod graph_exec;
 mod images;
 mod mips;
 mod ownership;

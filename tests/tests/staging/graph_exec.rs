@@ -1,0 +1,691 @@
+//! Generated frame graphs planned by `vkup_staging::graph` and executed: passes of clears, fills
+//! and copies over random subresources and byte ranges of transient images and buffers, placed
+//! with and without aliasing, recorded with nothing but the plan's barriers, under
+//! synchronization validation. Every pass's result is checked against a CPU model through
+//! readbacks taken at random points of the frame, so a missing barrier shows as a validation
+//! hazard and a wrong one as wrong bytes.
+
+use ash::vk;
+use gpu_tests::Gpu;
+use proptest::prelude::*;
+use vkup_allocator::placement::{self, Aliasing, Tiling, Transient};
+use vkup_allocator::{Allocator, BufferDesc, GpuMemory, ImageDesc, MemoryDesc, MemoryIntent};
+use vkup_staging::graph::{Bindings, BufferId, Graph, ImageId, Resource, TransientImage};
+use vkup_staging::{Access, ResourceState};
+
+const IMAGES: usize = 2;
+const BUFFERS: usize = 2;
+const LEVELS: u32 = 2;
+const LAYERS: u32 = 2;
+const SIDE: u32 = 16;
+const BUFFER_BYTES: u64 = 4096;
+const READBACK_BYTES: u64 = 64 * 1024;
+
+/// Bytes of level `level` of one layer.
+fn level_bytes(level: u32) -> u64 {
+    u64::from((SIDE >> level) * (SIDE >> level) * 4)
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// `vkCmdFillBuffer` over `len` words at word `at`.
+    Fill {
+        buffer: usize,
+        at: u64,
+        len: u64,
+        value: u32,
+    },
+    /// `vkCmdClearColorImage` of one subresource.
+    Clear {
+        image: usize,
+        level: u32,
+        layer: u32,
+        value: [u8; 4],
+    },
+    /// A buffer's bytes at `at` into one subresource.
+    ToImage {
+        buffer: usize,
+        at: u64,
+        image: usize,
+        level: u32,
+        layer: u32,
+    },
+    /// One subresource into a buffer at `at`.
+    ToBuffer {
+        image: usize,
+        level: u32,
+        layer: u32,
+        buffer: usize,
+        at: u64,
+    },
+    /// A transient's bytes into the readback buffer, to be compared with the model.
+    ReadImage {
+        image: usize,
+        level: u32,
+        layer: u32,
+    },
+    ReadBuffer {
+        buffer: usize,
+        at: u64,
+        len: u64,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let image = 0..IMAGES;
+    let buffer = 0..BUFFERS;
+    let sub = (0..LEVELS, 0..LAYERS);
+    // Word offsets: a subresource of level 0 (1 KiB) fits from any of the first 768 words.
+    let word = 0u64..768;
+    prop_oneof![
+        (buffer.clone(), word.clone(), 1u64..256, any::<u32>()).prop_map(
+            |(buffer, at, len, value)| Op::Fill {
+                buffer,
+                at,
+                len,
+                value
+            }
+        ),
+        (image.clone(), sub.clone(), any::<[u8; 4]>()).prop_map(
+            |(image, (level, layer), value)| Op::Clear {
+                image,
+                level,
+                layer,
+                value
+            }
+        ),
+        (buffer.clone(), word.clone(), image.clone(), sub.clone()).prop_map(
+            |(buffer, at, image, (level, layer))| Op::ToImage {
+                buffer,
+                at,
+                image,
+                level,
+                layer
+            }
+        ),
+        (image.clone(), sub.clone(), buffer.clone(), word.clone()).prop_map(
+            |(image, (level, layer), buffer, at)| Op::ToBuffer {
+                image,
+                level,
+                layer,
+                buffer,
+                at
+            }
+        ),
+        (image, sub).prop_map(|(image, (level, layer))| Op::ReadImage {
+            image,
+            level,
+            layer
+        }),
+        (buffer, word, 1u64..256).prop_map(|(buffer, at, len)| Op::ReadBuffer { buffer, at, len }),
+    ]
+}
+
+/// What the GPU should hold: bytes of each transient (`None` where nothing was written).
+struct Model {
+    images: Vec<Vec<Option<Vec<u8>>>>,
+    buffers: Vec<Vec<Option<u8>>>,
+}
+
+impl Model {
+    fn new() -> Self {
+        Self {
+            images: vec![vec![None; (LEVELS * LAYERS) as usize]; IMAGES],
+            buffers: vec![vec![None; BUFFER_BYTES as usize]; BUFFERS],
+        }
+    }
+
+    fn sub(&mut self, image: usize, level: u32, layer: u32) -> &mut Option<Vec<u8>> {
+        &mut self.images[image][(level * LAYERS + layer) as usize]
+    }
+
+    fn bytes(&self, buffer: usize, at: u64, len: u64) -> Option<Vec<u8>> {
+        self.buffers[buffer][at as usize..(at + len) as usize]
+            .iter()
+            .copied()
+            .collect()
+    }
+}
+
+/// Turns generated ops into ones whose reads only read written bytes (so the graph is valid),
+/// applying each to the model; returns the ops and, per readback, the bytes expected.
+fn make_valid(ops: &[Op]) -> (Vec<Op>, Vec<Vec<u8>>) {
+    let mut model = Model::new();
+    let (mut out, mut expected) = (Vec::new(), Vec::new());
+    for op in ops {
+        let op = match op.clone() {
+            Op::ToImage {
+                buffer,
+                at,
+                image,
+                level,
+                layer,
+            } => {
+                let len = level_bytes(level);
+                match model.bytes(buffer, at * 4, len) {
+                    Some(bytes) => {
+                        *model.sub(image, level, layer) = Some(bytes);
+                        Op::ToImage {
+                            buffer,
+                            at,
+                            image,
+                            level,
+                            layer,
+                        }
+                    }
+                    None => {
+                        let fill = Op::Fill {
+                            buffer,
+                            at,
+                            len: len / 4,
+                            value: 0x5A5A_0000 | at as u32,
+                        };
+                        apply_fill(&mut model, &fill);
+                        out.push(fill);
+                        *model.sub(image, level, layer) = model.bytes(buffer, at * 4, len);
+                        Op::ToImage {
+                            buffer,
+                            at,
+                            image,
+                            level,
+                            layer,
+                        }
+                    }
+                }
+            }
+            Op::ToBuffer {
+                image,
+                level,
+                layer,
+                buffer,
+                at,
+            } => {
+                if model.sub(image, level, layer).is_none() {
+                    let clear = Op::Clear {
+                        image,
+                        level,
+                        layer,
+                        value: [level as u8, layer as u8, 7, 9],
+                    };
+                    apply_clear(&mut model, &clear);
+                    out.push(clear);
+                }
+                let bytes = model.sub(image, level, layer).clone().unwrap();
+                for (i, b) in bytes.iter().enumerate() {
+                    model.buffers[buffer][(at * 4) as usize + i] = Some(*b);
+                }
+                Op::ToBuffer {
+                    image,
+                    level,
+                    layer,
+                    buffer,
+                    at,
+                }
+            }
+            Op::ReadImage {
+                image,
+                level,
+                layer,
+            } => {
+                match model.sub(image, level, layer).clone() {
+                    Some(bytes) => expected.push(bytes),
+                    None => continue,
+                }
+                Op::ReadImage {
+                    image,
+                    level,
+                    layer,
+                }
+            }
+            Op::ReadBuffer { buffer, at, len } => {
+                match model.bytes(buffer, at * 4, len * 4) {
+                    Some(bytes) => expected.push(bytes),
+                    None => continue,
+                }
+                Op::ReadBuffer { buffer, at, len }
+            }
+            fill @ Op::Fill { .. } => {
+                apply_fill(&mut model, &fill);
+                fill
+            }
+            clear @ Op::Clear { .. } => {
+                apply_clear(&mut model, &clear);
+                clear
+            }
+        };
+        out.push(op);
+    }
+    (out, expected)
+}
+
+fn apply_fill(model: &mut Model, op: &Op) {
+    if let Op::Fill {
+        buffer,
+        at,
+        len,
+        value,
+    } = *op
+    {
+        for w in at..at + len {
+            for (i, b) in value.to_le_bytes().iter().enumerate() {
+                model.buffers[buffer][(w * 4) as usize + i] = Some(*b);
+            }
+        }
+    }
+}
+
+fn apply_clear(model: &mut Model, op: &Op) {
+    if let Op::Clear {
+        image,
+        level,
+        layer,
+        value,
+    } = *op
+    {
+        let len = level_bytes(level) as usize;
+        *model.sub(image, level, layer) = Some(value.iter().copied().cycle().take(len).collect());
+    }
+}
+
+fn sub_range(level: u32, layer: u32) -> vk::ImageSubresourceLayers {
+    vk::ImageSubresourceLayers {
+        aspect_mask: vk::ImageAspectFlags::COLOR,
+        mip_level: level,
+        base_array_layer: layer,
+        layer_count: 1,
+    }
+}
+
+fn copy_region(at: u64, level: u32, layer: u32) -> vk::BufferImageCopy {
+    vk::BufferImageCopy {
+        buffer_offset: at,
+        buffer_row_length: 0,
+        buffer_image_height: 0,
+        image_subresource: sub_range(level, layer),
+        image_offset: vk::Offset3D::default(),
+        image_extent: vk::Extent3D {
+            width: SIDE >> level,
+            height: SIDE >> level,
+            depth: 1,
+        },
+    }
+}
+
+/// The transients placed in memory the graph's lifetimes allow, and the handles made in it.
+struct Placed {
+    memory: Vec<GpuMemory>,
+    images: Vec<(ImageId, vkup_allocator::PlacedImage)>,
+    buffers: Vec<(BufferId, vkup_allocator::PlacedBuffer)>,
+    placement: placement::Placement,
+    order: Vec<Resource>,
+}
+
+fn place(alloc: &Allocator, graph: &Graph, aliasing: Aliasing) -> Placed {
+    let uses = graph.transients().unwrap();
+    let image_desc = ImageDesc::new_2d(vk::Format::R8G8B8A8_UNORM, SIDE, SIDE)
+        .mip_levels(vkup_allocator::MipLevels::Count(LEVELS))
+        .array_layers(LAYERS)
+        .usage(vk::ImageUsageFlags::TRANSFER_SRC | vk::ImageUsageFlags::TRANSFER_DST);
+    let buffer_desc = BufferDesc::new(
+        BUFFER_BYTES,
+        vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST,
+    );
+    let resources: Vec<Transient> = uses
+        .iter()
+        .map(|u| {
+            let (req, tiling) = match u.resource {
+                Resource::Image(_) => (
+                    alloc.image_requirements(&image_desc).unwrap(),
+                    Tiling::Optimal,
+                ),
+                Resource::Buffer(_) => (
+                    alloc.buffer_requirements(&buffer_desc).unwrap(),
+                    Tiling::Linear,
+                ),
+            };
+            Transient {
+                size: req.size,
+                alignment: req.alignment,
+                memory_type_bits: req.memory_type_bits,
+                tiling,
+                first_pass: u.first_pass,
+                last_pass: u.last_pass,
+            }
+        })
+        .collect();
+    let placement =
+        placement::place(&resources, alloc.buffer_image_granularity(), aliasing).unwrap();
+    let memory: Vec<GpuMemory> = placement
+        .groups
+        .iter()
+        .map(|g| {
+            alloc
+                .allocate_memory(&MemoryDesc::new(
+                    vk::MemoryRequirements {
+                        size: g.size,
+                        alignment: g.alignment,
+                        memory_type_bits: g.memory_type_bits,
+                    },
+                    MemoryIntent::Transient,
+                ))
+                .unwrap()
+        })
+        .collect();
+    let (mut images, mut buffers) = (Vec::new(), Vec::new());
+    for (u, slot) in uses.iter().zip(&placement.slots) {
+        match u.resource {
+            Resource::Image(id) => images.push((
+                id,
+                alloc
+                    .create_placed_image(&image_desc, &memory[slot.group], slot.offset)
+                    .unwrap(),
+            )),
+            Resource::Buffer(id) => buffers.push((
+                id,
+                alloc
+                    .create_placed_buffer(&buffer_desc, &memory[slot.group], slot.offset)
+                    .unwrap(),
+            )),
+        }
+    }
+    Placed {
+        memory,
+        images,
+        buffers,
+        placement,
+        order: uses.iter().map(|u| u.resource).collect(),
+    }
+}
+
+/// Runs one case; says whether any two transients shared bytes.
+fn run_case(
+    gpu: &Gpu,
+    alloc: &Allocator,
+    ops: &[Op],
+    aliasing: Aliasing,
+) -> Result<bool, TestCaseError> {
+    let (ops, expected) = make_valid(ops);
+    let mut graph = Graph::new();
+    let family = gpu.queue_family;
+    let images: Vec<ImageId> = (0..IMAGES)
+        .map(|i| {
+            graph.transient_image(
+                format!("image {i}"),
+                TransientImage::new_2d(vk::Format::R8G8B8A8_UNORM, SIDE, SIDE)
+                    .mip_levels(LEVELS)
+                    .array_layers(LAYERS),
+            )
+        })
+        .collect();
+    let buffers: Vec<BufferId> = (0..BUFFERS)
+        .map(|i| graph.transient_buffer(format!("buffer {i}"), BUFFER_BYTES))
+        .collect();
+    let readback = alloc
+        .create_buffer(&BufferDesc::readback(READBACK_BYTES))
+        .unwrap();
+    let out = graph.import_buffer("readback", &readback, ResourceState::UNDEFINED);
+    graph.leave_buffer(out, ResourceState::new(Access::HostRead));
+    let levels = |level: u32, layer: u32| {
+        vkup_staging::graph::Subresources::levels(level..level + 1).layers(layer..layer + 1)
+    };
+    // Where each readback lands in the readback buffer.
+    let mut read_at = Vec::new();
+    let mut next = 0u64;
+    for op in &ops {
+        let pass = graph.pass(format!("{op:?}"), family);
+        match *op {
+            Op::Fill {
+                buffer, at, len, ..
+            } => {
+                pass.buffer_range(
+                    buffers[buffer],
+                    at * 4..(at + len) * 4,
+                    Access::TransferWrite,
+                );
+            }
+            Op::Clear {
+                image,
+                level,
+                layer,
+                ..
+            } => {
+                pass.image_range(images[image], levels(level, layer), Access::TransferWrite);
+            }
+            Op::ToImage {
+                buffer,
+                at,
+                image,
+                level,
+                layer,
+            } => {
+                pass.buffer_range(
+                    buffers[buffer],
+                    at * 4..at * 4 + level_bytes(level),
+                    Access::TransferRead,
+                )
+                .image_range(
+                    images[image],
+                    levels(level, layer),
+                    Access::TransferWrite,
+                );
+            }
+            Op::ToBuffer {
+                image,
+                level,
+                layer,
+                buffer,
+                at,
+            } => {
+                pass.image_range(images[image], levels(level, layer), Access::TransferRead)
+                    .buffer_range(
+                        buffers[buffer],
+                        at * 4..at * 4 + level_bytes(level),
+                        Access::TransferWrite,
+                    );
+            }
+            Op::ReadImage {
+                image,
+                level,
+                layer,
+            } => {
+                let len = level_bytes(level);
+                pass.image_range(images[image], levels(level, layer), Access::TransferRead)
+                    .buffer_range(out, next..next + len, Access::TransferWrite);
+                read_at.push((next, len));
+                next += len;
+            }
+            Op::ReadBuffer { buffer, at, len } => {
+                pass.buffer_range(
+                    buffers[buffer],
+                    at * 4..(at + len) * 4,
+                    Access::TransferRead,
+                )
+                .buffer_range(out, next..next + len * 4, Access::TransferWrite);
+                read_at.push((next, len * 4));
+                next += len * 4;
+            }
+        }
+    }
+    let placed = place(alloc, &graph, aliasing);
+    let bindings = placed
+        .images
+        .iter()
+        .fold(Bindings::new(), |b, (id, image)| b.image(*id, image.raw()));
+    let bindings = placed
+        .buffers
+        .iter()
+        .fold(bindings, |b, (id, buffer)| b.buffer(*id, buffer.raw()));
+    let index = |r: Resource| placed.order.iter().position(|&o| o == r);
+    let mut plan = graph
+        .plan(&bindings, |a, b| match (index(a), index(b)) {
+            (Some(a), Some(b)) => placed.placement.shares_bytes(a, b),
+            _ => false,
+        })
+        .unwrap();
+    let n = placed.order.len();
+    let aliased = (0..n).any(|a| (a + 1..n).any(|b| placed.placement.shares_bytes(a, b)));
+    let image_raw = |i: usize| {
+        placed
+            .images
+            .iter()
+            .find(|(id, _)| *id == images[i])
+            .unwrap()
+            .1
+            .raw()
+    };
+    let buffer_raw = |b: usize| {
+        placed
+            .buffers
+            .iter()
+            .find(|(id, _)| *id == buffers[b])
+            .unwrap()
+            .1
+            .raw()
+    };
+    let device = &gpu.device;
+    let mut reads = 0;
+    gpu.submit_and_wait(|cmd| {
+        // SAFETY: recording on the Gpu's queue, the family every pass names; every resource
+        // outlives the wait.
+        let recorded: Result<(), ()> = unsafe {
+            plan.execute(cmd, device, |p, cmd| {
+                match ops[p] {
+                    Op::Fill {
+                        buffer,
+                        at,
+                        len,
+                        value,
+                    } => device.cmd_fill_buffer(cmd, buffer_raw(buffer), at * 4, len * 4, value),
+                    Op::Clear {
+                        image,
+                        level,
+                        layer,
+                        value,
+                    } => {
+                        let color = vk::ClearColorValue {
+                            float32: value.map(|v| f32::from(v) / 255.0),
+                        };
+                        let range = vk::ImageSubresourceRange {
+                            aspect_mask: vk::ImageAspectFlags::COLOR,
+                            base_mip_level: level,
+                            level_count: 1,
+                            base_array_layer: layer,
+                            layer_count: 1,
+                        };
+                        device.cmd_clear_color_image(
+                            cmd,
+                            image_raw(image),
+                            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                            &color,
+                            &[range],
+                        );
+                    }
+                    Op::ToImage {
+                        buffer,
+                        at,
+                        image,
+                        level,
+                        layer,
+                    } => device.cmd_copy_buffer_to_image(
+                        cmd,
+                        buffer_raw(buffer),
+                        image_raw(image),
+                        vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                        &[copy_region(at * 4, level, layer)],
+                    ),
+                    Op::ToBuffer {
+                        image,
+                        level,
+                        layer,
+                        buffer,
+                        at,
+                    } => device.cmd_copy_image_to_buffer(
+                        cmd,
+                        image_raw(image),
+                        vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+                        buffer_raw(buffer),
+                        &[copy_region(at * 4, level, layer)],
+                    ),
+                    Op::ReadImage {
+                        image,
+                        level,
+                        layer,
+                    } => {
+                        let (dst, _) = read_at[reads];
+                        reads += 1;
+                        device.cmd_copy_image_to_buffer(
+                            cmd,
+                            image_raw(image),
+                            vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+                            readback.raw(),
+                            &[copy_region(dst, level, layer)],
+                        );
+                    }
+                    Op::ReadBuffer { buffer, at, len } => {
+                        let (dst, _) = read_at[reads];
+                        reads += 1;
+                        let region = vk::BufferCopy {
+                            src_offset: at * 4,
+                            dst_offset: dst,
+                            size: len * 4,
+                        };
+                        device.cmd_copy_buffer(cmd, buffer_raw(buffer), readback.raw(), &[region]);
+                    }
+                }
+                Ok(())
+            })
+        };
+        recorded.unwrap();
+    });
+    let bytes = alloc.read_vec::<u8>(&readback).unwrap();
+    let messages = gpu.take_messages();
+    // SAFETY: the submission completed.
+    unsafe {
+        for (_, image) in placed.images {
+            alloc.destroy_placed_image(image);
+        }
+        for (_, buffer) in placed.buffers {
+            alloc.destroy_placed_buffer(buffer);
+        }
+        for memory in placed.memory {
+            alloc.free_memory(memory);
+        }
+        alloc.destroy_buffer(readback);
+    }
+    prop_assert!(messages.is_empty(), "{}", messages.join("\n"));
+    for (i, ((at, len), want)) in read_at.iter().zip(&expected).enumerate() {
+        let got = &bytes[*at as usize..(*at + *len) as usize];
+        // Clears go through float: UNORM8 round-trips exactly.
+        prop_assert!(got == &want[..], "readback {} differs", i);
+    }
+    Ok(aliased)
+}
+
+/// Generated graphs executed with their plan's barriers only (see the module notes).
+#[test]
+fn generated_graphs_execute_with_their_planned_barriers_and_no_hazard() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let config = ProptestConfig {
+        cases: 1000,
+        ..ProptestConfig::default()
+    };
+    let cases = (prop::collection::vec(op(), 1..14), any::<bool>());
+    let shared = std::cell::Cell::new(0u32);
+    proptest!(config, |((ops, aliased) in cases)| {
+        let aliasing = if aliased { Aliasing::On } else { Aliasing::Off };
+        if run_case(&gpu, &alloc, &ops, aliasing)? {
+            prop_assert!(aliased, "transients shared bytes with aliasing off");
+            shared.set(shared.get() + 1);
+        }
+    });
+    println!(
+        "{} of 1000 generated graphs executed with transients sharing bytes",
+        shared.get()
+    );
+    assert!(
+        shared.get() > 50,
+        "too few graphs aliased to test take-overs: {}",
+        shared.get()
+    );
+}
