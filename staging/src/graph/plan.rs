@@ -789,6 +789,13 @@ fn transition(
     needs_barrier: impl Fn(ResourceState, ResourceState) -> bool,
 ) -> Op {
     let queue = graph.passes[pass].queue_family;
+    // Contents that may be discarded need no ownership transfer (Vulkan spec, "Queue Family
+    // Ownership Transfer"): the resource is simply used on the new family.
+    let from = if from.accesses.is_nothing() {
+        from.on_queue(to.queue_family)
+    } else {
+        from
+    };
     let elsewhere: Vec<usize> = users
         .iter()
         .copied()

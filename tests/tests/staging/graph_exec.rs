@@ -403,10 +403,16 @@ fn run_case(
     alloc: &Allocator,
     ops: &[Op],
     aliasing: Aliasing,
+    queues: &[(u32, vk::Queue)],
+    choices: &[bool],
 ) -> Result<bool, TestCaseError> {
     let (ops, expected) = make_valid(ops);
     let mut graph = Graph::new();
-    let family = gpu.queue_family;
+    // Clears need a graphics (or compute) queue; everything else runs on either.
+    let family_of = |p: usize| match ops[p] {
+        Op::Clear { .. } => queues[0].0,
+        _ => queues[usize::from(choices[p % choices.len()]) % queues.len()].0,
+    };
     let images: Vec<ImageId> = (0..IMAGES)
         .map(|i| {
             graph.transient_image(
@@ -431,8 +437,8 @@ fn run_case(
     // Where each readback lands in the readback buffer.
     let mut read_at = Vec::new();
     let mut next = 0u64;
-    for op in &ops {
-        let pass = graph.pass(format!("{op:?}"), family);
+    for (p, op) in ops.iter().enumerate() {
+        let pass = graph.pass(format!("{op:?}"), family_of(p));
         match *op {
             Op::Fill {
                 buffer, at, len, ..
@@ -544,99 +550,110 @@ fn run_case(
     };
     let device = &gpu.device;
     let mut reads = 0;
-    gpu.submit_and_wait(|cmd| {
-        // SAFETY: recording on the Gpu's queue, the family every pass names; every resource
-        // outlives the wait.
-        let recorded: Result<(), ()> = unsafe {
-            plan.execute(cmd, device, |p, cmd| {
-                match ops[p] {
-                    Op::Fill {
-                        buffer,
-                        at,
-                        len,
-                        value,
-                    } => device.cmd_fill_buffer(cmd, buffer_raw(buffer), at * 4, len * 4, value),
-                    Op::Clear {
-                        image,
-                        level,
-                        layer,
-                        value,
-                    } => {
-                        let color = vk::ClearColorValue {
-                            float32: value.map(|v| f32::from(v) / 255.0),
-                        };
-                        let range = vk::ImageSubresourceRange {
-                            aspect_mask: vk::ImageAspectFlags::COLOR,
-                            base_mip_level: level,
-                            level_count: 1,
-                            base_array_layer: layer,
-                            layer_count: 1,
-                        };
-                        device.cmd_clear_color_image(
-                            cmd,
-                            image_raw(image),
-                            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                            &color,
-                            &[range],
-                        );
-                    }
-                    Op::ToImage {
-                        buffer,
-                        at,
-                        image,
-                        level,
-                        layer,
-                    } => device.cmd_copy_buffer_to_image(
+    let mut body = |p: usize, cmd: vk::CommandBuffer| {
+        // SAFETY: `cmd` records on the pass's family (clears only on the graphics one); every
+        // resource outlives the submissions, waited below.
+        unsafe {
+            match ops[p] {
+                Op::Fill {
+                    buffer,
+                    at,
+                    len,
+                    value,
+                } => device.cmd_fill_buffer(cmd, buffer_raw(buffer), at * 4, len * 4, value),
+                Op::Clear {
+                    image,
+                    level,
+                    layer,
+                    value,
+                } => {
+                    let color = vk::ClearColorValue {
+                        float32: value.map(|v| f32::from(v) / 255.0),
+                    };
+                    let range = vk::ImageSubresourceRange {
+                        aspect_mask: vk::ImageAspectFlags::COLOR,
+                        base_mip_level: level,
+                        level_count: 1,
+                        base_array_layer: layer,
+                        layer_count: 1,
+                    };
+                    device.cmd_clear_color_image(
                         cmd,
-                        buffer_raw(buffer),
                         image_raw(image),
                         vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                        &[copy_region(at * 4, level, layer)],
-                    ),
-                    Op::ToBuffer {
-                        image,
-                        level,
-                        layer,
-                        buffer,
-                        at,
-                    } => device.cmd_copy_image_to_buffer(
+                        &color,
+                        &[range],
+                    );
+                }
+                Op::ToImage {
+                    buffer,
+                    at,
+                    image,
+                    level,
+                    layer,
+                } => device.cmd_copy_buffer_to_image(
+                    cmd,
+                    buffer_raw(buffer),
+                    image_raw(image),
+                    vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                    &[copy_region(at * 4, level, layer)],
+                ),
+                Op::ToBuffer {
+                    image,
+                    level,
+                    layer,
+                    buffer,
+                    at,
+                } => device.cmd_copy_image_to_buffer(
+                    cmd,
+                    image_raw(image),
+                    vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+                    buffer_raw(buffer),
+                    &[copy_region(at * 4, level, layer)],
+                ),
+                Op::ReadImage {
+                    image,
+                    level,
+                    layer,
+                } => {
+                    let (dst, _) = read_at[reads];
+                    reads += 1;
+                    device.cmd_copy_image_to_buffer(
                         cmd,
                         image_raw(image),
                         vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
-                        buffer_raw(buffer),
-                        &[copy_region(at * 4, level, layer)],
-                    ),
-                    Op::ReadImage {
-                        image,
-                        level,
-                        layer,
-                    } => {
-                        let (dst, _) = read_at[reads];
-                        reads += 1;
-                        device.cmd_copy_image_to_buffer(
-                            cmd,
-                            image_raw(image),
-                            vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
-                            readback.raw(),
-                            &[copy_region(dst, level, layer)],
-                        );
-                    }
-                    Op::ReadBuffer { buffer, at, len } => {
-                        let (dst, _) = read_at[reads];
-                        reads += 1;
-                        let region = vk::BufferCopy {
-                            src_offset: at * 4,
-                            dst_offset: dst,
-                            size: len * 4,
-                        };
-                        device.cmd_copy_buffer(cmd, buffer_raw(buffer), readback.raw(), &[region]);
-                    }
+                        readback.raw(),
+                        &[copy_region(dst, level, layer)],
+                    );
                 }
-                Ok(())
-            })
-        };
-        recorded.unwrap();
-    });
+                Op::ReadBuffer { buffer, at, len } => {
+                    let (dst, _) = read_at[reads];
+                    reads += 1;
+                    let region = vk::BufferCopy {
+                        src_offset: at * 4,
+                        dst_offset: dst,
+                        size: len * 4,
+                    };
+                    device.cmd_copy_buffer(cmd, buffer_raw(buffer), readback.raw(), &[region]);
+                }
+            }
+        }
+    };
+    if queues.len() == 1 {
+        gpu.submit_and_wait(|cmd| {
+            // SAFETY: recording on the Gpu's queue, the family every pass names.
+            unsafe {
+                plan.execute(cmd, device, |p, cmd| {
+                    body(p, cmd);
+                    Ok::<(), ()>(())
+                })
+            }
+            .unwrap();
+        });
+    } else {
+        // SAFETY: every resource outlives the submissions, which this call waits for.
+        unsafe { submit_per_pass(gpu, &mut plan, queues, &mut body) };
+    }
     let bytes = alloc.read_vec::<u8>(&readback).unwrap();
     let messages = gpu.take_messages();
     // SAFETY: the submission completed.
@@ -670,11 +687,20 @@ fn generated_graphs_execute_with_their_planned_barriers_and_no_hazard() {
         cases: 1000,
         ..ProptestConfig::default()
     };
-    let cases = (prop::collection::vec(op(), 1..14), any::<bool>());
+    let cases = (
+        prop::collection::vec(op(), 1..14),
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec(any::<bool>(), 16),
+    );
+    let mut queues = vec![(gpu.queue_family, gpu.queue)];
+    queues.extend(gpu.transfer);
+    println!("{} queue families", queues.len());
     let shared = std::cell::Cell::new(0u32);
-    proptest!(config, |((ops, aliased) in cases)| {
+    proptest!(config, |((ops, aliased, two, choices) in cases)| {
         let aliasing = if aliased { Aliasing::On } else { Aliasing::Off };
-        if run_case(&gpu, &alloc, &ops, aliasing)? {
+        let queues = if two { &queues[..] } else { &queues[..1] };
+        if run_case(&gpu, &alloc, &ops, aliasing, queues, &choices)? {
             prop_assert!(aliased, "transients shared bytes with aliasing off");
             shared.set(shared.get() + 1);
         }
@@ -688,4 +714,94 @@ fn generated_graphs_execute_with_their_planned_barriers_and_no_hazard() {
         "too few graphs aliased to test take-overs: {}",
         shared.get()
     );
+}
+
+/// Records each pass into a command buffer of its own and submits it to its family's queue,
+/// waiting for the passes the plan names (one timeline per queue, a value per submission) and
+/// then for everything.
+///
+/// # Safety
+/// The plan's resources outlive this call; `body` records valid work for the pass's family.
+unsafe fn submit_per_pass(
+    gpu: &Gpu,
+    plan: &mut vkup_staging::graph::Plan,
+    queues: &[(u32, vk::Queue)],
+    body: &mut impl FnMut(usize, vk::CommandBuffer),
+) {
+    let device = &gpu.device;
+    // SAFETY: plain object creation on the Gpu's device; destroyed below after the waits.
+    unsafe {
+        let timelines: Vec<vkup_staging::Timeline> = queues
+            .iter()
+            .map(|_| vkup_staging::Timeline::new(device).unwrap())
+            .collect();
+        let pools: Vec<vk::CommandPool> = queues
+            .iter()
+            .map(|&(family, _)| {
+                device
+                    .create_command_pool(
+                        &vk::CommandPoolCreateInfo::default().queue_family_index(family),
+                        None,
+                    )
+                    .unwrap()
+            })
+            .collect();
+        let mut signalled = vec![0u64; queues.len()];
+        // Per pass: its queue and the value its submission signals there.
+        let mut done: Vec<(usize, u64)> = Vec::new();
+        for (p, pass) in plan.passes.iter_mut().enumerate() {
+            let q = queues
+                .iter()
+                .position(|&(f, _)| f == pass.queue_family)
+                .unwrap();
+            let cmd = device
+                .allocate_command_buffers(
+                    &vk::CommandBufferAllocateInfo::default()
+                        .command_pool(pools[q])
+                        .command_buffer_count(1),
+                )
+                .unwrap()[0];
+            device
+                .begin_command_buffer(cmd, &vk::CommandBufferBeginInfo::default())
+                .unwrap();
+            pass.before.record(cmd, device);
+            body(p, cmd);
+            pass.after.record(cmd, device);
+            device.end_command_buffer(cmd).unwrap();
+            let waits: Vec<vk::SemaphoreSubmitInfo> = pass
+                .waits
+                .iter()
+                .map(|&w| {
+                    let (wq, value) = done[w];
+                    vk::SemaphoreSubmitInfo::default()
+                        .semaphore(timelines[wq].raw())
+                        .value(value)
+                        .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)
+                })
+                .collect();
+            signalled[q] += 1;
+            let signal = [vk::SemaphoreSubmitInfo::default()
+                .semaphore(timelines[q].raw())
+                .value(signalled[q])
+                .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)];
+            let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(cmd)];
+            let submit = [vk::SubmitInfo2::default()
+                .wait_semaphore_infos(&waits)
+                .command_buffer_infos(&cmds)
+                .signal_semaphore_infos(&signal)];
+            device
+                .queue_submit2(queues[q].1, &submit, vk::Fence::null())
+                .unwrap();
+            done.push((q, signalled[q]));
+        }
+        for (timeline, &value) in timelines.iter().zip(&signalled) {
+            assert!(timeline.wait(value, u64::MAX).unwrap());
+        }
+        for pool in pools {
+            device.destroy_command_pool(pool, None);
+        }
+        for timeline in timelines {
+            timeline.destroy();
+        }
+    }
 }
