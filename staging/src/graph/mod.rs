@@ -221,6 +221,15 @@ pub enum GraphError {
         /// The transient.
         resource: String,
     },
+    /// A transient that cannot exist: an empty extent or buffer, no levels or layers, more
+    /// levels than its extent has, or more layers than [`MAX_TRANSIENT_LAYERS`].
+    #[error("transient '{resource}' cannot be made: {reason}")]
+    InvalidTransient {
+        /// The transient.
+        resource: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A transient used by a pass but given no handle at [`Graph::plan`].
     #[error("transient '{resource}' has no handle: bind the image or buffer placed for it")]
     Unbound {
@@ -228,6 +237,10 @@ pub enum GraphError {
         resource: String,
     },
 }
+
+/// The most array layers a transient image may declare (Vulkan guarantees 256
+/// `maxImageArrayLayers`; devices report up to 2048): the planner tracks every subresource.
+pub const MAX_TRANSIENT_LAYERS: u32 = 2048;
 
 /// The result of planning.
 pub type Result<T, E = GraphError> = std::result::Result<T, E>;

@@ -53,7 +53,7 @@ fn state_on(owned: bool, accesses: AccessSet, queue: u32) -> ResourceState {
 
 fn image_extent(graph: &Graph, id: ImageId) -> (u32, u32) {
     match &graph.images[id.index()].1 {
-        ImageNode::Transient(t) => (t.mip_levels.max(1), t.array_layers.max(1)),
+        ImageNode::Transient(t) => (t.mip_levels, t.array_layers),
         ImageNode::Imported { target, .. } => (target.mip_levels(), target.array_layers()),
     }
 }
@@ -73,8 +73,43 @@ fn resolve<T: Copy + Ord>(range: &Range<T>, count: T, open: T) -> Option<Range<T
 }
 
 impl Graph {
+    /// Refuses transients that cannot exist (before anything sizes a table by them).
+    fn check_transients(&self) -> Result<()> {
+        let refuse = |name: &str, reason| {
+            Err(GraphError::InvalidTransient {
+                resource: name.to_owned(),
+                reason,
+            })
+        };
+        for (name, node) in &self.images {
+            let ImageNode::Transient(t) = node else {
+                continue;
+            };
+            let e = t.extent;
+            if e.width == 0 || e.height == 0 || e.depth == 0 {
+                return refuse(name, "its extent is empty");
+            }
+            if t.mip_levels == 0 || t.array_layers == 0 {
+                return refuse(name, "it has no levels or no layers");
+            }
+            if t.mip_levels > vkup_allocator::full_mip_chain(e) {
+                return refuse(name, "it has more levels than its extent halves to");
+            }
+            if t.array_layers > super::MAX_TRANSIENT_LAYERS {
+                return refuse(name, "it has more layers than MAX_TRANSIENT_LAYERS");
+            }
+        }
+        for (name, node) in &self.buffers {
+            if matches!(node, BufferNode::Transient { size: 0 }) {
+                return refuse(name, "it has no bytes");
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every declaration and resolves each pass's uses.
     fn resolve(&self) -> Result<Vec<Resolved>> {
+        self.check_transients()?;
         let mut out = Vec::with_capacity(self.passes.len());
         for pass in &self.passes {
             let mut images: Vec<ImageUse> = Vec::new();

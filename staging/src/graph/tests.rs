@@ -383,6 +383,29 @@ fn every_declaration_error_from_its_input() {
         g.transients(),
         Err(GraphError::InvalidAccess { .. })
     ));
+    // Transients that cannot exist, refused before any table is sized by them.
+    for (image, reason) in [
+        (TransientImage::new_2d(HDR, 0, 8), "empty"),
+        (t().mip_levels(0), "no levels"),
+        (t().mip_levels(5), "8x8 halves to 4 levels"),
+        (t().array_layers(u32::MAX), "layers"),
+        (t().mip_levels(u32::MAX).array_layers(u32::MAX), "both"),
+    ] {
+        let mut g = Graph::new();
+        let x = g.transient_image("x", image);
+        g.pass("p", 0).image(x, Access::ColorAttachmentWrite);
+        assert!(
+            matches!(g.transients(), Err(GraphError::InvalidTransient { .. })),
+            "{reason}"
+        );
+    }
+    let mut g = Graph::new();
+    let b = g.transient_buffer("b", 0);
+    g.pass("p", 0).buffer(b, Access::TransferWrite);
+    assert!(matches!(
+        g.transients(),
+        Err(GraphError::InvalidTransient { .. })
+    ));
     // A transient with no handle.
     let mut g = Graph::new();
     let x = g.transient_image("x", t());
