@@ -31,6 +31,7 @@
 mod plan;
 #[cfg(test)]
 mod tests;
+mod transients;
 
 use std::ops::Range;
 
@@ -39,6 +40,8 @@ use ash::vk;
 use crate::access::{Access, AccessSet, ResourceState};
 use crate::barrier::BarrierBatch;
 use crate::target::{BufferTarget, ImageTarget};
+
+pub use transients::{PlacedTransients, TransientMemory};
 
 /// An image of a [`Graph`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

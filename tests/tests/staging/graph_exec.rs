@@ -8,9 +8,9 @@
 use ash::vk;
 use gpu_tests::Gpu;
 use proptest::prelude::*;
-use vkup_allocator::placement::{self, Aliasing, Tiling, Transient};
-use vkup_allocator::{Allocator, BufferDesc, GpuMemory, ImageDesc, MemoryDesc, MemoryIntent};
-use vkup_staging::graph::{Bindings, BufferId, Graph, ImageId, Resource, TransientImage};
+use vkup_allocator::placement::Aliasing;
+use vkup_allocator::{Allocator, BufferDesc};
+use vkup_staging::graph::{BufferId, Graph, ImageId, PlacedTransients, TransientImage};
 use vkup_staging::{Access, ResourceState};
 
 const IMAGES: usize = 2;
@@ -311,92 +311,6 @@ fn copy_region(at: u64, level: u32, layer: u32) -> vk::BufferImageCopy {
     }
 }
 
-/// The transients placed in memory the graph's lifetimes allow, and the handles made in it.
-struct Placed {
-    memory: Vec<GpuMemory>,
-    images: Vec<(ImageId, vkup_allocator::PlacedImage)>,
-    buffers: Vec<(BufferId, vkup_allocator::PlacedBuffer)>,
-    placement: placement::Placement,
-    order: Vec<Resource>,
-}
-
-fn place(alloc: &Allocator, graph: &Graph, aliasing: Aliasing) -> Placed {
-    let uses = graph.transients().unwrap();
-    let image_desc = ImageDesc::new_2d(vk::Format::R8G8B8A8_UNORM, SIDE, SIDE)
-        .mip_levels(vkup_allocator::MipLevels::Count(LEVELS))
-        .array_layers(LAYERS)
-        .usage(vk::ImageUsageFlags::TRANSFER_SRC | vk::ImageUsageFlags::TRANSFER_DST);
-    let buffer_desc = BufferDesc::new(
-        BUFFER_BYTES,
-        vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST,
-    );
-    let resources: Vec<Transient> = uses
-        .iter()
-        .map(|u| {
-            let (req, tiling) = match u.resource {
-                Resource::Image(_) => (
-                    alloc.image_requirements(&image_desc).unwrap(),
-                    Tiling::Optimal,
-                ),
-                Resource::Buffer(_) => (
-                    alloc.buffer_requirements(&buffer_desc).unwrap(),
-                    Tiling::Linear,
-                ),
-            };
-            Transient {
-                size: req.size,
-                alignment: req.alignment,
-                memory_type_bits: req.memory_type_bits,
-                tiling,
-                first_pass: u.first_pass,
-                last_pass: u.last_pass,
-            }
-        })
-        .collect();
-    let placement =
-        placement::place(&resources, alloc.buffer_image_granularity(), aliasing).unwrap();
-    let memory: Vec<GpuMemory> = placement
-        .groups
-        .iter()
-        .map(|g| {
-            alloc
-                .allocate_memory(&MemoryDesc::new(
-                    vk::MemoryRequirements {
-                        size: g.size,
-                        alignment: g.alignment,
-                        memory_type_bits: g.memory_type_bits,
-                    },
-                    MemoryIntent::Transient,
-                ))
-                .unwrap()
-        })
-        .collect();
-    let (mut images, mut buffers) = (Vec::new(), Vec::new());
-    for (u, slot) in uses.iter().zip(&placement.slots) {
-        match u.resource {
-            Resource::Image(id) => images.push((
-                id,
-                alloc
-                    .create_placed_image(&image_desc, &memory[slot.group], slot.offset)
-                    .unwrap(),
-            )),
-            Resource::Buffer(id) => buffers.push((
-                id,
-                alloc
-                    .create_placed_buffer(&buffer_desc, &memory[slot.group], slot.offset)
-                    .unwrap(),
-            )),
-        }
-    }
-    Placed {
-        memory,
-        images,
-        buffers,
-        placement,
-        order: uses.iter().map(|u| u.resource).collect(),
-    }
-}
-
 /// Runs one case; says whether any two transients shared bytes.
 fn run_case(
     gpu: &Gpu,
@@ -512,42 +426,13 @@ fn run_case(
             }
         }
     }
-    let placed = place(alloc, &graph, aliasing);
-    let bindings = placed
-        .images
-        .iter()
-        .fold(Bindings::new(), |b, (id, image)| b.image(*id, image.raw()));
-    let bindings = placed
-        .buffers
-        .iter()
-        .fold(bindings, |b, (id, buffer)| b.buffer(*id, buffer.raw()));
-    let index = |r: Resource| placed.order.iter().position(|&o| o == r);
+    let mut placed = PlacedTransients::new(alloc, &graph.transients().unwrap(), aliasing).unwrap();
     let mut plan = graph
-        .plan(&bindings, |a, b| match (index(a), index(b)) {
-            (Some(a), Some(b)) => placed.placement.shares_bytes(a, b),
-            _ => false,
-        })
+        .plan(&placed.bindings(), |a, b| placed.shares_bytes(a, b))
         .unwrap();
-    let n = placed.order.len();
-    let aliased = (0..n).any(|a| (a + 1..n).any(|b| placed.placement.shares_bytes(a, b)));
-    let image_raw = |i: usize| {
-        placed
-            .images
-            .iter()
-            .find(|(id, _)| *id == images[i])
-            .unwrap()
-            .1
-            .raw()
-    };
-    let buffer_raw = |b: usize| {
-        placed
-            .buffers
-            .iter()
-            .find(|(id, _)| *id == buffers[b])
-            .unwrap()
-            .1
-            .raw()
-    };
+    let aliased = placed.aliased_pairs() > 0;
+    let image_raw = |i: usize| placed.image(images[i]).unwrap().raw();
+    let buffer_raw = |b: usize| placed.buffer(buffers[b]).unwrap().raw();
     let device = &gpu.device;
     let mut reads = 0;
     let mut body = |p: usize, cmd: vk::CommandBuffer| {
@@ -656,17 +541,9 @@ fn run_case(
     }
     let bytes = alloc.read_vec::<u8>(&readback).unwrap();
     let messages = gpu.take_messages();
-    // SAFETY: the submission completed.
+    // SAFETY: the submissions completed.
     unsafe {
-        for (_, image) in placed.images {
-            alloc.destroy_placed_image(image);
-        }
-        for (_, buffer) in placed.buffers {
-            alloc.destroy_placed_buffer(buffer);
-        }
-        for memory in placed.memory {
-            alloc.free_memory(memory);
-        }
+        placed.destroy(alloc);
         alloc.destroy_buffer(readback);
     }
     prop_assert!(messages.is_empty(), "{}", messages.join("\n"));
@@ -804,4 +681,27 @@ unsafe fn submit_per_pass(
             timeline.destroy();
         }
     }
+}
+
+/// A transient the device cannot make is refused with the allocator's typed error, and nothing
+/// of the set is left behind.
+#[test]
+fn placed_transients_refused_by_the_device_leave_nothing() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let mut graph = Graph::new();
+    let fine = graph.transient_buffer("fine", 4096);
+    let bad = graph.transient_image(
+        "block-compressed attachment",
+        TransientImage::new_2d(vk::Format::BC1_RGBA_UNORM_BLOCK, 64, 64),
+    );
+    graph
+        .pass("p", gpu.queue_family)
+        .buffer(fine, Access::TransferWrite)
+        .image(bad, Access::ColorAttachmentWrite);
+    let uses = graph.transients().unwrap();
+    let live = alloc.live_allocations().unwrap();
+    let err = PlacedTransients::new(&alloc, &uses, Aliasing::On).unwrap_err();
+    assert!(matches!(err, vkup_staging::Error::Allocator(_)), "{err}");
+    assert_eq!(alloc.live_allocations().unwrap(), live);
 }
