@@ -480,6 +480,45 @@ impl BarrierBatch {
     }
 }
 
+/// The ranges covering exactly `subs` ((level, layer) pairs): per level one range per run of
+/// consecutive layers, then consecutive levels with the same layer runs merged.
+pub(crate) fn ranges_covering(
+    aspect: vk::ImageAspectFlags,
+    subs: &[(u32, u32)],
+) -> Vec<vk::ImageSubresourceRange> {
+    let mut sorted = subs.to_vec();
+    sorted.sort_unstable();
+    let mut runs: Vec<vk::ImageSubresourceRange> = Vec::new();
+    for (level, layer) in sorted {
+        if let Some(last) = runs.last_mut() {
+            if last.base_mip_level == level && last.base_array_layer + last.layer_count == layer {
+                last.layer_count += 1;
+                continue;
+            }
+        }
+        runs.push(vk::ImageSubresourceRange {
+            aspect_mask: aspect,
+            base_mip_level: level,
+            level_count: 1,
+            base_array_layer: layer,
+            layer_count: 1,
+        });
+    }
+    let mut merged: Vec<vk::ImageSubresourceRange> = Vec::new();
+    for run in runs {
+        let joined = merged.iter_mut().rev().find(|m| {
+            m.base_array_layer == run.base_array_layer
+                && m.layer_count == run.layer_count
+                && m.base_mip_level + m.level_count == run.base_mip_level
+        });
+        match joined {
+            Some(m) => m.level_count += 1,
+            None => merged.push(run),
+        }
+    }
+    merged
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

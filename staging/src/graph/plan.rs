@@ -11,7 +11,7 @@ use super::{
     TransientKind, TransientUse,
 };
 use crate::access::{Access, AccessSet, ResourceState};
-use crate::barrier::{buffer_masks, image_masks, BarrierBatch};
+use crate::barrier::{buffer_masks, image_masks, ranges_covering, BarrierBatch};
 
 /// One pass's use of an image, resolved: per subresource (level-major), the union of the sets
 /// the pass declared for it.
@@ -553,7 +553,7 @@ impl Graph {
                     }
                 }
                 for (op, subs) in groups {
-                    for range in ranges(aspect, &subs) {
+                    for range in ranges_covering(aspect, &subs) {
                         op.record_image(raw, range, p, &mut before, &mut after, &mut waits);
                     }
                 }
@@ -573,26 +573,13 @@ impl Graph {
                     let (Some(want), Some(from)) = (leave, track.state) else {
                         continue;
                     };
-                    let Some(last) = track.users.iter().max().copied().or(image_last) else {
-                        // No pass used the image: it is left where it was declared.
+                    // No pass used the image: it is left where it was declared.
+                    let Some((last, to, op)) =
+                        self.leave(track, image_last, from, want, owned, |f, t| {
+                            image_masks(f, t).is_some()
+                        })
+                    else {
                         continue;
-                    };
-                    let family = self.passes[last].queue_family;
-                    if from.queue_family != vk::QUEUE_FAMILY_IGNORED && from.queue_family != family
-                    {
-                        continue;
-                    }
-                    let to = if want.queue_family == vk::QUEUE_FAMILY_IGNORED && owned {
-                        want.on_queue(from.queue_family)
-                    } else {
-                        want
-                    };
-                    let op = if from.transfers_ownership_to(to) {
-                        Op::Release { from, to }
-                    } else if image_masks(from, to).is_some() {
-                        Op::After { from, to }
-                    } else {
-                        Op::Nothing
                     };
                     let (level, layer) = (s as u32 / layers, s as u32 % layers);
                     match groups.iter_mut().find(|(o, l, _)| *o == op && *l == last) {
@@ -602,7 +589,7 @@ impl Graph {
                     track.state = Some(to);
                 }
                 for (op, last, subs) in groups {
-                    for range in ranges(aspect, &subs) {
+                    for range in ranges_covering(aspect, &subs) {
                         op.record_image(raw, range, last, &mut before, &mut after, &mut waits);
                     }
                 }
@@ -709,25 +696,12 @@ impl Graph {
                     let (Some(want), Some(from)) = (leave, track.state) else {
                         continue;
                     };
-                    let Some(last) = track.users.iter().max().copied().or(buffer_last) else {
+                    let Some((last, to, op)) =
+                        self.leave(track, buffer_last, from, want, owned, |f, t| {
+                            buffer_masks(f, t).is_some()
+                        })
+                    else {
                         continue;
-                    };
-                    let family = self.passes[last].queue_family;
-                    if from.queue_family != vk::QUEUE_FAMILY_IGNORED && from.queue_family != family
-                    {
-                        continue;
-                    }
-                    let to = if want.queue_family == vk::QUEUE_FAMILY_IGNORED && owned {
-                        want.on_queue(from.queue_family)
-                    } else {
-                        want
-                    };
-                    let op = if from.transfers_ownership_to(to) {
-                        Op::Release { from, to }
-                    } else if buffer_masks(from, to).is_some() {
-                        Op::After { from, to }
-                    } else {
-                        Op::Nothing
                     };
                     op.record_buffer(
                         raw,
@@ -765,6 +739,40 @@ impl Graph {
             passes,
             final_states,
         })
+    }
+}
+
+impl Graph {
+    /// What leaving a part of an import in `want` takes after its last use (or, for a part no
+    /// pass used, after the resource's last use `fallback`, on that queue where it is owned
+    /// there or unowned): the pass, the final state and the op; `None` where it stays as it is.
+    fn leave(
+        &self,
+        track: &Track,
+        fallback: Option<usize>,
+        from: ResourceState,
+        want: ResourceState,
+        owned: bool,
+        needs_barrier: impl Fn(ResourceState, ResourceState) -> bool,
+    ) -> Option<(usize, ResourceState, Op)> {
+        let last = track.users.iter().max().copied().or(fallback)?;
+        let family = self.passes[last].queue_family;
+        if from.queue_family != vk::QUEUE_FAMILY_IGNORED && from.queue_family != family {
+            return None;
+        }
+        let to = if want.queue_family == vk::QUEUE_FAMILY_IGNORED && owned {
+            want.on_queue(from.queue_family)
+        } else {
+            want
+        };
+        let op = if from.transfers_ownership_to(to) {
+            Op::Release { from, to }
+        } else if needs_barrier(from, to) {
+            Op::After { from, to }
+        } else {
+            Op::Nothing
+        };
+        Some((last, to, op))
     }
 }
 
@@ -927,42 +935,6 @@ impl Op {
             }
         }
     }
-}
-
-/// The ranges covering exactly `subs` ((level, layer) pairs): per level one range per run of
-/// consecutive layers, then consecutive levels with the same layer runs merged.
-fn ranges(aspect: vk::ImageAspectFlags, subs: &[(u32, u32)]) -> Vec<vk::ImageSubresourceRange> {
-    let mut sorted = subs.to_vec();
-    sorted.sort_unstable();
-    let mut runs: Vec<vk::ImageSubresourceRange> = Vec::new();
-    for (level, layer) in sorted {
-        if let Some(last) = runs.last_mut() {
-            if last.base_mip_level == level && last.base_array_layer + last.layer_count == layer {
-                last.layer_count += 1;
-                continue;
-            }
-        }
-        runs.push(vk::ImageSubresourceRange {
-            aspect_mask: aspect,
-            base_mip_level: level,
-            level_count: 1,
-            base_array_layer: layer,
-            layer_count: 1,
-        });
-    }
-    let mut merged: Vec<vk::ImageSubresourceRange> = Vec::new();
-    for run in runs {
-        let joined = merged.iter_mut().rev().find(|m| {
-            m.base_array_layer == run.base_array_layer
-                && m.layer_count == run.layer_count
-                && m.base_mip_level + m.level_count == run.base_mip_level
-        });
-        match joined {
-            Some(m) => m.level_count += 1,
-            None => merged.push(run),
-        }
-    }
-    merged
 }
 
 /// `segments` (disjoint, sorted) with `set` added over `bytes`.

@@ -83,33 +83,6 @@ pub struct ImageUpload<'a> {
     listed: Vec<(u32, u32)>,
 }
 
-/// The ranges covering exactly `subresources` ((level, layer) pairs): per level, one range per
-/// run of consecutive layers.
-fn ranges_of(
-    aspect: vk::ImageAspectFlags,
-    subresources: &[(u32, u32)],
-) -> Vec<vk::ImageSubresourceRange> {
-    let mut sorted = subresources.to_vec();
-    sorted.sort_unstable();
-    let mut ranges: Vec<vk::ImageSubresourceRange> = Vec::new();
-    for (level, layer) in sorted {
-        if let Some(last) = ranges.last_mut() {
-            if last.base_mip_level == level && last.base_array_layer + last.layer_count == layer {
-                last.layer_count += 1;
-                continue;
-            }
-        }
-        ranges.push(vk::ImageSubresourceRange {
-            aspect_mask: aspect,
-            base_mip_level: level,
-            level_count: 1,
-            base_array_layer: layer,
-            layer_count: 1,
-        });
-    }
-    ranges
-}
-
 impl<'a> ImageUpload<'a> {
     /// Uploads the subresources `layouts` describes, from `data`: one piece per subresource (per
     /// depth slice of a 3D level), which a `record` call cuts at a row of blocks where the batch
@@ -224,7 +197,7 @@ impl<'a> ImageUpload<'a> {
     /// level in while the others are sampled). By default the whole image moves from `from` to
     /// `to`.
     pub fn listed_subresources_only(mut self) -> Self {
-        self.ranges = ranges_of(self.block.aspect, &self.listed);
+        self.ranges = crate::barrier::ranges_covering(self.block.aspect, &self.listed);
         self
     }
 
