@@ -422,7 +422,55 @@ pub struct Plan {
     pub final_states: Vec<(Resource, ResourceState)>,
 }
 
+/// Consecutive passes on one queue family, submitted together (see [`Plan::submissions`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submission {
+    /// The family whose queue runs it.
+    pub queue_family: u32,
+    /// Its passes, in order.
+    pub passes: Range<usize>,
+    /// Earlier submissions (indices into [`Plan::submissions`]) it waits for, on other families.
+    pub waits: Vec<usize>,
+    /// Whether a later submission waits for it (it must signal a value when done).
+    pub signals: bool,
+}
+
 impl Plan {
+    /// The passes grouped into submissions: each run of consecutive passes on one family is one,
+    /// waiting for the submissions that hold the passes its passes wait for. Record a
+    /// submission's passes (each `before`, body, `after`) into one command buffer and submit it
+    /// after those it waits for have been submitted; wait with `ALL_COMMANDS`.
+    pub fn submissions(&self) -> Vec<Submission> {
+        let mut out: Vec<Submission> = Vec::new();
+        let mut of_pass = Vec::with_capacity(self.passes.len());
+        for (p, pass) in self.passes.iter().enumerate() {
+            match out.last_mut() {
+                Some(last) if last.queue_family == pass.queue_family => last.passes.end = p + 1,
+                _ => out.push(Submission {
+                    queue_family: pass.queue_family,
+                    passes: p..p + 1,
+                    waits: Vec::new(),
+                    signals: false,
+                }),
+            }
+            let current = out.len() - 1;
+            of_pass.push(current);
+            for &w in &pass.waits {
+                let from = of_pass[w];
+                if from != current && !out[current].waits.contains(&from) {
+                    out[current].waits.push(from);
+                }
+            }
+        }
+        for i in 0..out.len() {
+            let waits = out[i].waits.clone();
+            for w in waits {
+                out[w].signals = true;
+            }
+        }
+        out
+    }
+
     /// Whether another pass waits for pass `pass` (whose submission must then signal).
     pub fn signals(&self, pass: usize) -> bool {
         self.passes.iter().any(|p| p.waits.contains(&pass))

@@ -298,6 +298,30 @@ fn a_pass_on_another_family_gets_a_release_an_acquire_and_an_edge() {
     assert_eq!(plan.passes[2].waits, vec![1]);
     assert!(plan.signals(0) && plan.signals(1) && !plan.signals(2));
     assert_eq!(plan.passes[1].queue_family, 2);
+    let submissions = plan.submissions();
+    assert_eq!(
+        submissions,
+        vec![
+            Submission {
+                queue_family: 0,
+                passes: 0..1,
+                waits: vec![],
+                signals: true
+            },
+            Submission {
+                queue_family: 2,
+                passes: 1..2,
+                waits: vec![0],
+                signals: true
+            },
+            Submission {
+                queue_family: 0,
+                passes: 2..3,
+                waits: vec![1],
+                signals: false
+            },
+        ]
+    );
 }
 
 #[test]

@@ -537,7 +537,7 @@ fn run_case(
         });
     } else {
         // SAFETY: every resource outlives the submissions, which this call waits for.
-        unsafe { submit_per_pass(gpu, &mut plan, queues, &mut body) };
+        unsafe { submit_on_queues(gpu, &mut plan, queues, &mut body) };
     }
     let bytes = alloc.read_vec::<u8>(&readback).unwrap();
     let messages = gpu.take_messages();
@@ -593,19 +593,20 @@ fn generated_graphs_execute_with_their_planned_barriers_and_no_hazard() {
     );
 }
 
-/// Records each pass into a command buffer of its own and submits it to its family's queue,
-/// waiting for the passes the plan names (one timeline per queue, a value per submission) and
-/// then for everything.
+/// Records each of the plan's submissions into a command buffer of its own and submits it to its
+/// family's queue, waiting for the submissions the plan names (one timeline per queue, a value
+/// per submission), then waits for everything.
 ///
 /// # Safety
 /// The plan's resources outlive this call; `body` records valid work for the pass's family.
-unsafe fn submit_per_pass(
+unsafe fn submit_on_queues(
     gpu: &Gpu,
     plan: &mut vkup_staging::graph::Plan,
     queues: &[(u32, vk::Queue)],
     body: &mut impl FnMut(usize, vk::CommandBuffer),
 ) {
     let device = &gpu.device;
+    let submissions = plan.submissions();
     // SAFETY: plain object creation on the Gpu's device; destroyed below after the waits.
     unsafe {
         let timelines: Vec<vkup_staging::Timeline> = queues
@@ -624,12 +625,12 @@ unsafe fn submit_per_pass(
             })
             .collect();
         let mut signalled = vec![0u64; queues.len()];
-        // Per pass: its queue and the value its submission signals there.
+        // Per submission: its queue and the value it signals there.
         let mut done: Vec<(usize, u64)> = Vec::new();
-        for (p, pass) in plan.passes.iter_mut().enumerate() {
+        for submission in &submissions {
             let q = queues
                 .iter()
-                .position(|&(f, _)| f == pass.queue_family)
+                .position(|&(f, _)| f == submission.queue_family)
                 .unwrap();
             let cmd = device
                 .allocate_command_buffers(
@@ -641,11 +642,13 @@ unsafe fn submit_per_pass(
             device
                 .begin_command_buffer(cmd, &vk::CommandBufferBeginInfo::default())
                 .unwrap();
-            pass.before.record(cmd, device);
-            body(p, cmd);
-            pass.after.record(cmd, device);
+            for p in submission.passes.clone() {
+                plan.passes[p].before.record(cmd, device);
+                body(p, cmd);
+                plan.passes[p].after.record(cmd, device);
+            }
             device.end_command_buffer(cmd).unwrap();
-            let waits: Vec<vk::SemaphoreSubmitInfo> = pass
+            let waits: Vec<vk::SemaphoreSubmitInfo> = submission
                 .waits
                 .iter()
                 .map(|&w| {
