@@ -20,21 +20,8 @@ layout(push_constant) uniform Push {
 
 layout(location = 0) out vec4 out_color;
 
-vec3 box4(vec2 uv) {
-    vec2 d = push.texel;
-    return 0.25 * (texture(source0, uv + vec2(-d.x, -d.y)).rgb + texture(source0, uv + vec2(d.x, -d.y)).rgb
-                 + texture(source0, uv + vec2(-d.x, d.y)).rgb + texture(source0, uv + vec2(d.x, d.y)).rgb);
-}
-
-vec3 tent9(vec2 uv) {
-    vec2 d = push.texel;
-    vec3 sum = 4.0 * texture(source0, uv).rgb;
-    sum += 2.0 * (texture(source0, uv + vec2(d.x, 0.0)).rgb + texture(source0, uv - vec2(d.x, 0.0)).rgb
-                + texture(source0, uv + vec2(0.0, d.y)).rgb + texture(source0, uv - vec2(0.0, d.y)).rgb);
-    sum += texture(source0, uv + d).rgb + texture(source0, uv - d).rgb
-         + texture(source0, uv + vec2(d.x, -d.y)).rgb + texture(source0, uv + vec2(-d.x, d.y)).rgb;
-    return sum / 16.0;
-}
+#extension GL_GOOGLE_include_directive : require
+#include "bloom.glsl"
 
 vec3 aces(vec3 x) {
     return clamp((x * (2.51 * x + 0.03)) / (x * (2.43 * x + 0.59) + 0.14), 0.0, 1.0);
@@ -42,14 +29,8 @@ vec3 aces(vec3 x) {
 
 void main() {
     vec3 color;
-    if (push.mode == 0u) {
-        vec3 c = box4(in_uv);
-        float bright = max(c.r, max(c.g, c.b));
-        color = c * (max(bright - push.param, 0.0) / max(bright, 1e-4));
-    } else if (push.mode == 1u) {
-        color = box4(in_uv);
-    } else if (push.mode == 2u) {
-        color = tent9(in_uv) + texture(source1, in_uv).rgb;
+    if (push.mode < 3u) {
+        color = bloom(in_uv);
     } else {
         vec3 hdr = texture(source0, in_uv).rgb + push.param * texture(source1, in_uv).rgb;
         color = aces(hdr * 0.8);

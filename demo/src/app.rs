@@ -97,7 +97,7 @@ impl App {
             width: size.width.max(1),
             height: size.height.max(1),
         };
-        let mut session = Session::new(gpu, surface, extent)?;
+        let mut session = Session::new(gpu, surface, extent, self.options.bloom)?;
         session.renderer.set_aliasing(!self.options.no_aliasing);
         if self.options.cycle.is_none() {
             session.request(source_of(&self.options.scene));

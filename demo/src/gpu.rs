@@ -75,6 +75,8 @@ pub struct Gpu {
     pub graphics: Queue,
     /// A transfer-only queue, where the device has one: uploads run there.
     pub transfer: Option<Queue>,
+    /// A compute queue without graphics, where the device has one: the bloom chain runs there.
+    pub compute: Option<Queue>,
     /// Held around every submit and present on `graphics`, which the loader thread shares.
     pub graphics_lock: Arc<Mutex<()>>,
     pub surface_loader: Option<ash::khr::surface::Instance>,
@@ -164,22 +166,23 @@ impl Gpu {
             .map(|_| ash::khr::surface::Instance::new(&entry, &instance));
         let surface = surface_for(&entry, &instance)?;
         let picked = pick(&instance, surface_loader.as_ref(), surface);
-        let (physical_device, properties, graphics_family, transfer_family) = match picked {
-            Ok(p) => p,
-            Err(err) => {
-                // SAFETY: nothing else was made from the instance but the surface and messenger.
-                unsafe {
-                    if let (Some(loader), Some(surface)) = (&surface_loader, surface) {
-                        loader.destroy_surface(surface, None);
+        let (physical_device, properties, graphics_family, transfer_family, compute_family) =
+            match picked {
+                Ok(p) => p,
+                Err(err) => {
+                    // SAFETY: nothing else was made from the instance but the surface and messenger.
+                    unsafe {
+                        if let (Some(loader), Some(surface)) = (&surface_loader, surface) {
+                            loader.destroy_surface(surface, None);
+                        }
+                        if let Some((loader, messenger)) = &debug {
+                            loader.destroy_debug_utils_messenger(*messenger, None);
+                        }
+                        instance.destroy_instance(None);
                     }
-                    if let Some((loader, messenger)) = &debug {
-                        loader.destroy_debug_utils_messenger(*messenger, None);
-                    }
-                    instance.destroy_instance(None);
+                    return Err(err);
                 }
-                return Err(err);
-            }
-        };
+            };
         // SAFETY: valid physical device.
         let supported = unsafe { instance.get_physical_device_features(physical_device) };
         let bc_textures = supported.texture_compression_bc == vk::TRUE;
@@ -196,7 +199,7 @@ impl Gpu {
         let mut queue_infos = vec![vk::DeviceQueueCreateInfo::default()
             .queue_family_index(graphics_family)
             .queue_priorities(&priorities)];
-        if let Some(family) = transfer_family {
+        for family in [transfer_family, compute_family].into_iter().flatten() {
             queue_infos.push(
                 vk::DeviceQueueCreateInfo::default()
                     .queue_family_index(family)
@@ -226,6 +229,11 @@ impl Gpu {
             raw: unsafe { device.get_device_queue(family, 0) },
             family,
         });
+        let compute = compute_family.map(|family| Queue {
+            // SAFETY: as above.
+            raw: unsafe { device.get_device_queue(family, 0) },
+            family,
+        });
         let name = properties
             .device_name_as_c_str()
             .map(|s| s.to_string_lossy().into_owned())
@@ -234,6 +242,7 @@ impl Gpu {
             device = name,
             graphics_family,
             transfer_family = ?transfer_family,
+            compute_family = ?compute_family,
             bc_textures,
             "Vulkan device ready"
         );
@@ -246,6 +255,7 @@ impl Gpu {
                 device,
                 graphics,
                 transfer,
+                compute,
                 graphics_lock: Arc::new(Mutex::new(())),
                 surface_loader,
                 bc_textures,
@@ -302,10 +312,12 @@ type Picked = (
     vk::PhysicalDeviceProperties,
     u32,
     Option<u32>,
+    Option<u32>,
 );
 
 /// The best Vulkan 1.3 device with a graphics + compute family (that presents to `surface`, when
-/// there is one), and its transfer-only family if it has one.
+/// there is one), its transfer-only family and its compute family without graphics, where it
+/// has them.
 fn pick(
     instance: &ash::Instance,
     surface_loader: Option<&ash::khr::surface::Instance>,
@@ -348,9 +360,13 @@ fn pick(
             flags.contains(vk::QueueFlags::TRANSFER)
                 && !flags.intersects(vk::QueueFlags::GRAPHICS | vk::QueueFlags::COMPUTE)
         });
+        let compute = (0..families.len() as u32).find(|&i| {
+            let flags = families[i as usize].queue_flags;
+            flags.contains(vk::QueueFlags::COMPUTE) && !flags.contains(vk::QueueFlags::GRAPHICS)
+        });
         let r = rank(props.device_type);
         if best.as_ref().is_none_or(|(b, _)| r < *b) {
-            best = Some((r, (device, props, graphics, transfer)));
+            best = Some((r, (device, props, graphics, transfer, compute)));
         }
     }
     best.map(|(_, p)| p).context(

@@ -72,10 +72,25 @@ pub struct Options {
     /// lifetime in shared memory (for comparison; the A key toggles it in the window).
     #[arg(long)]
     pub no_aliasing: bool,
+    /// Where the bloom chain runs: `auto` (compute dispatches on a compute queue without
+    /// graphics where the device has one, fragment passes on the graphics queue elsewhere),
+    /// `fragment`, or `compute` (dispatches, on the graphics queue where there is no compute one).
+    #[arg(long, default_value = "auto", value_parser = parse_bloom)]
+    pub bloom: frame::Bloom,
     /// Resizes the window to WxH once N frames have been drawn (exercises swapchain
     /// recreation; the tests use it).
     #[arg(long, value_name = "WxH@N")]
     pub resize: Option<String>,
+}
+
+/// Parses `--bloom`.
+fn parse_bloom(text: &str) -> Result<frame::Bloom, String> {
+    match text {
+        "auto" => Ok(frame::Bloom::Auto),
+        "fragment" => Ok(frame::Bloom::Fragment),
+        "compute" => Ok(frame::Bloom::Compute),
+        other => Err(format!("'{other}' is not auto, fragment or compute")),
+    }
 }
 
 /// Parses `WxH@N`.
@@ -128,7 +143,7 @@ fn run_headless(options: &Options, extent: vk::Extent2D) -> Result<Verdict> {
         },
         |_, _| Ok(None),
     )?;
-    let mut session = Session::new(gpu, None, extent)?;
+    let mut session = Session::new(gpu, None, extent, options.bloom)?;
     session.renderer.set_aliasing(!options.no_aliasing);
     let outcome = drive(&mut session, options, |s| {
         s.frame()?;

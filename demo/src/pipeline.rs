@@ -27,7 +27,7 @@ pub struct MeshPipeline {
     pub pipeline: vk::Pipeline,
 }
 
-fn module(device: &ash::Device, bytes: &[u8]) -> Result<vk::ShaderModule> {
+pub fn module(device: &ash::Device, bytes: &[u8]) -> Result<vk::ShaderModule> {
     let words = ash::util::read_spv(&mut std::io::Cursor::new(bytes)).context("bad SPIR-V")?;
     // SAFETY: valid device; the words are SPIR-V built from shaders/.
     Ok(unsafe {

@@ -1,16 +1,26 @@
 //! The post-process pipelines (`shaders/fullscreen.vert`, `shaders/post.frag`): bloom's
 //! prefilter, downsample and upsample passes into HDR transients, and the tonemap pass into the
-//! sRGB output. One pipeline per target format; the pass is chosen by a push constant. Each pass
-//! samples one or two images through its own descriptor set, rewritten when the transients are
-//! re-placed.
+//! sRGB output. One pipeline per target format; the pass is chosen by a push constant. The bloom
+//! passes also exist as compute dispatches (`shaders/bloom.comp`), for a compute queue. Each pass
+//! samples one or two images through its own descriptor set (a compute pass also stores to its
+//! target through it), rewritten when the transients are re-placed.
 
 use anyhow::Result;
 use ash::vk;
 
-use crate::pipeline::graphics_pipeline;
+use crate::pipeline::{graphics_pipeline, module};
 
 const VERT: &[u8] = include_bytes!("../../shaders/spirv/fullscreen_vert.spv");
 const FRAG: &[u8] = include_bytes!("../../shaders/spirv/post_frag.spv");
+const BLOOM: &[u8] = include_bytes!("../../shaders/spirv/bloom_comp.spv");
+
+/// The stages the post passes' descriptors and push constants are visible to.
+pub const STAGES: vk::ShaderStageFlags = vk::ShaderStageFlags::from_raw(
+    vk::ShaderStageFlags::FRAGMENT.as_raw() | vk::ShaderStageFlags::COMPUTE.as_raw(),
+);
+
+/// Invocations per workgroup side in `bloom.comp`.
+pub const BLOOM_GROUP: u32 = 8;
 
 /// Most post passes a frame has (descriptor pool size).
 pub const MAX_PASSES: u32 = 32;
@@ -41,6 +51,8 @@ pub struct PostPipelines {
     pub hdr: vk::Pipeline,
     /// Renders into the output format.
     pub output: vk::Pipeline,
+    /// The bloom passes as compute dispatches into an HDR storage image.
+    pub bloom: vk::Pipeline,
     pub sampler: vk::Sampler,
     pub pool: vk::DescriptorPool,
 }
@@ -56,6 +68,7 @@ impl PostPipelines {
             layout: vk::PipelineLayout::null(),
             hdr: vk::Pipeline::null(),
             output: vk::Pipeline::null(),
+            bloom: vk::Pipeline::null(),
             sampler: vk::Sampler::null(),
             pool: vk::DescriptorPool::null(),
         };
@@ -73,14 +86,23 @@ impl PostPipelines {
         hdr_format: vk::Format,
         output_format: vk::Format,
     ) -> Result<()> {
-        let binding = |b| {
+        let binding = |b, ty, stages| {
             vk::DescriptorSetLayoutBinding::default()
                 .binding(b)
-                .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+                .descriptor_type(ty)
                 .descriptor_count(1)
-                .stage_flags(vk::ShaderStageFlags::FRAGMENT)
+                .stage_flags(stages)
         };
-        let bindings = [binding(0), binding(1)];
+        let sampled = vk::DescriptorType::COMBINED_IMAGE_SAMPLER;
+        let bindings = [
+            binding(0, sampled, STAGES),
+            binding(1, sampled, STAGES),
+            binding(
+                2,
+                vk::DescriptorType::STORAGE_IMAGE,
+                vk::ShaderStageFlags::COMPUTE,
+            ),
+        ];
         // SAFETY: valid device; every object is destroyed in `destroy`.
         self.set_layout = unsafe {
             device.create_descriptor_set_layout(
@@ -89,7 +111,7 @@ impl PostPipelines {
             )
         }?;
         let ranges = [vk::PushConstantRange::default()
-            .stage_flags(vk::ShaderStageFlags::FRAGMENT)
+            .stage_flags(STAGES)
             .size(std::mem::size_of::<Push>() as u32)];
         let set_layouts = [self.set_layout];
         // SAFETY: as above.
@@ -110,10 +132,16 @@ impl PostPipelines {
             .max_lod(0.0);
         // SAFETY: as above.
         self.sampler = unsafe { device.create_sampler(&sampler_info, None) }?;
-        let sizes = [vk::DescriptorPoolSize {
-            ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
-            descriptor_count: 2 * MAX_PASSES,
-        }];
+        let sizes = [
+            vk::DescriptorPoolSize {
+                ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+                descriptor_count: 2 * MAX_PASSES,
+            },
+            vk::DescriptorPoolSize {
+                ty: vk::DescriptorType::STORAGE_IMAGE,
+                descriptor_count: MAX_PASSES,
+            },
+        ];
         // SAFETY: as above.
         self.pool = unsafe {
             device.create_descriptor_pool(
@@ -125,6 +153,22 @@ impl PostPipelines {
         }?;
         self.hdr = self.pipeline(device, hdr_format)?;
         self.output = self.pipeline(device, output_format)?;
+        let shader = module(device, BLOOM)?;
+        let info = vk::ComputePipelineCreateInfo::default()
+            .stage(
+                vk::PipelineShaderStageCreateInfo::default()
+                    .stage(vk::ShaderStageFlags::COMPUTE)
+                    .module(shader)
+                    .name(c"main"),
+            )
+            .layout(self.layout);
+        // SAFETY: valid device, module and layout; the module is destroyed right after.
+        let made = unsafe {
+            let made = device.create_compute_pipelines(vk::PipelineCache::null(), &[info], None);
+            device.destroy_shader_module(shader, None);
+            made
+        };
+        self.bloom = made.map_err(|(_, err)| err)?[0];
         Ok(())
     }
 
@@ -139,14 +183,15 @@ impl PostPipelines {
         )
     }
 
-    /// Frees every set and allocates one per entry of `sources`, each sampling its two views.
+    /// Frees every set and allocates one per entry of `sources`, each sampling its two views
+    /// and, for a compute pass, storing to its target's view (in `GENERAL`).
     ///
     /// # Safety
     /// No pending GPU work uses the pool's sets; the views are alive while the sets are used.
     pub unsafe fn write_sets(
         &self,
         device: &ash::Device,
-        sources: &[[vk::ImageView; 2]],
+        sources: &[([vk::ImageView; 2], Option<vk::ImageView>)],
     ) -> Result<Vec<vk::DescriptorSet>> {
         if sources.len() > MAX_PASSES as usize {
             anyhow::bail!("{} post passes, the pool holds {MAX_PASSES}", sources.len());
@@ -165,29 +210,43 @@ impl PostPipelines {
                     .set_layouts(&layouts),
             )
         }?;
-        let infos: Vec<[vk::DescriptorImageInfo; 2]> = sources
+        let infos: Vec<([vk::DescriptorImageInfo; 2], [vk::DescriptorImageInfo; 1])> = sources
             .iter()
-            .map(|views| {
-                views.map(|view| vk::DescriptorImageInfo {
+            .map(|(views, target)| {
+                let sampled = views.map(|view| vk::DescriptorImageInfo {
                     sampler: self.sampler,
                     image_view: view,
                     image_layout: vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
-                })
+                });
+                let storage = [vk::DescriptorImageInfo {
+                    sampler: vk::Sampler::null(),
+                    image_view: target.unwrap_or_default(),
+                    image_layout: vk::ImageLayout::GENERAL,
+                }];
+                (sampled, storage)
             })
             .collect();
-        let writes: Vec<vk::WriteDescriptorSet<'_>> = sets
-            .iter()
-            .zip(&infos)
-            .flat_map(|(&set, info)| {
-                (0..2).map(move |b| {
+        let mut writes: Vec<vk::WriteDescriptorSet<'_>> = Vec::new();
+        for ((&set, (sampled, storage)), (_, target)) in sets.iter().zip(&infos).zip(sources) {
+            for (b, info) in sampled.iter().enumerate() {
+                writes.push(
                     vk::WriteDescriptorSet::default()
                         .dst_set(set)
                         .dst_binding(b as u32)
                         .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
-                        .image_info(std::slice::from_ref(&info[b]))
-                })
-            })
-            .collect();
+                        .image_info(std::slice::from_ref(info)),
+                );
+            }
+            if target.is_some() {
+                writes.push(
+                    vk::WriteDescriptorSet::default()
+                        .dst_set(set)
+                        .dst_binding(2)
+                        .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
+                        .image_info(storage),
+                );
+            }
+        }
         // SAFETY: fresh sets of this device; the views are alive (contract).
         unsafe { device.update_descriptor_sets(&writes, &[]) };
         Ok(sets)
@@ -200,6 +259,7 @@ impl PostPipelines {
         unsafe {
             device.destroy_pipeline(self.hdr, None);
             device.destroy_pipeline(self.output, None);
+            device.destroy_pipeline(self.bloom, None);
             device.destroy_descriptor_pool(self.pool, None);
             device.destroy_sampler(self.sampler, None);
             device.destroy_pipeline_layout(self.layout, None);

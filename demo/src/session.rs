@@ -10,7 +10,7 @@ use anyhow::{bail, Context as _, Result};
 use ash::vk;
 use vkup_allocator::Allocator;
 
-use crate::frame::{Presented, Renderer};
+use crate::frame::{Bloom, Presented, Renderer};
 use crate::gpu::Gpu;
 use crate::loader::{self, LoadContext, LoadedScene, Loading, SceneSource};
 use crate::material_system::MaterialSystem;
@@ -67,9 +67,14 @@ pub struct Session {
 
 impl Session {
     /// Builds the systems and renderer on `gpu`, with a target of `extent`.
-    pub fn new(gpu: Gpu, surface: Option<vk::SurfaceKHR>, extent: vk::Extent2D) -> Result<Self> {
+    pub fn new(
+        gpu: Gpu,
+        surface: Option<vk::SurfaceKHR>,
+        extent: vk::Extent2D,
+        bloom: Bloom,
+    ) -> Result<Self> {
         let allocator = Arc::new(gpu.allocator()?);
-        let mut renderer = Renderer::new(&gpu, true)?;
+        let mut renderer = Renderer::new(&gpu, true, bloom)?;
         let swapchain = match surface {
             Some(surface) => Some(Swapchain::new(&gpu, surface, extent, None)?),
             None => None,

@@ -176,6 +176,28 @@ fn aliased_and_unaliased_transients_render_the_same_frame() {
     }
 }
 
+/// The bloom chain as compute dispatches (on the compute queue where the device has one without
+/// graphics: the H200's frame is then three submissions on two queues) renders the frame its
+/// fragment passes render, within one code per channel (the two filter the same taps; float
+/// rounding differs), and every pixel of it close.
+#[test]
+fn bloom_by_compute_dispatch_renders_the_frame_the_fragment_passes_render() {
+    let mut fragment = headless();
+    fragment.args(["--scene", "grid", "--bloom", "fragment"]);
+    let fragment = screenshot(fragment, "grid-bloom-fragment.png");
+    let mut compute = headless();
+    compute.args(["--scene", "grid", "--bloom", "compute"]);
+    let compute = screenshot(compute, "grid-bloom-compute.png");
+    let worst = fragment
+        .pixels()
+        .zip(compute.pixels())
+        .flat_map(|(a, b)| (0..4).map(move |c| a.0[c].abs_diff(b.0[c])))
+        .max()
+        .unwrap_or(0);
+    println!("bloom by compute against fragment passes: largest difference {worst}");
+    assert!(worst <= 1, "a channel differs by {worst}");
+}
+
 /// The `transient memory` lines of a log: (extent, aliasing, aliased pairs).
 fn transient_lines(log: &str) -> Vec<(String, bool, u32)> {
     let field = |line: &str, key: &str| -> String {

@@ -25,6 +25,8 @@ pub(super) struct PostPass {
     /// A transient, or `None` for the output image.
     pub(super) target: Option<ImageId>,
     pub(super) extent: vk::Extent2D,
+    /// Dispatched by `bloom.comp` (on the bloom family) instead of drawn by `post.frag`.
+    pub(super) compute: bool,
 }
 
 /// A frame's graph and the ids its recording needs.
@@ -91,8 +93,11 @@ impl SceneImports {
 
 /// Declares the frame: transients first (their ids stay the same from frame to frame), then
 /// the imports.
+/// `bloom` is the family the bloom chain's compute dispatches run on (a compute family, or the
+/// graphics one), or `None` for fragment passes on the graphics queue.
 pub(super) fn declare(
     queue_family: u32,
+    bloom: Option<u32>,
     extent: vk::Extent2D,
     output: (ImageTarget, ResourceState),
     swapchain: Option<ImageTarget>,
@@ -177,13 +182,28 @@ pub(super) fn declare(
     }
 
     let mut post = Vec::new();
-    let mut add = |graph: &mut Graph, name: &str, p: PostPass| {
-        let mut pass = graph.pass(name, queue_family);
-        pass = pass.image(p.sources[0], Access::FragmentShaderSampledRead);
+    let mut add = |graph: &mut Graph, name: &str, mut p: PostPass| {
+        // The tonemap draws into the output; the bloom chain dispatches where `bloom` says.
+        let on = bloom.filter(|_| p.target.is_some());
+        p.compute = on.is_some();
+        let (family, read, write) = match on {
+            Some(family) => (
+                family,
+                Access::ComputeShaderSampledRead,
+                Access::ComputeStorageWrite,
+            ),
+            None => (
+                queue_family,
+                Access::FragmentShaderSampledRead,
+                Access::ColorAttachmentWrite,
+            ),
+        };
+        let mut pass = graph.pass(name, family);
+        pass = pass.image(p.sources[0], read);
         if p.sources[1] != p.sources[0] {
-            pass = pass.image(p.sources[1], Access::FragmentShaderSampledRead);
+            pass = pass.image(p.sources[1], read);
         }
-        pass.image(p.target.unwrap_or(output), Access::ColorAttachmentWrite);
+        pass.image(p.target.unwrap_or(output), write);
         post.push(p);
     };
     add(
@@ -195,6 +215,7 @@ pub(super) fn declare(
             source_extent: extent,
             target: Some(down[0]),
             extent: extents[0],
+            compute: false,
         },
     );
     for i in 1..levels {
@@ -207,6 +228,7 @@ pub(super) fn declare(
                 source_extent: extents[i - 1],
                 target: Some(down[i]),
                 extent: extents[i],
+                compute: false,
             },
         );
     }
@@ -221,6 +243,7 @@ pub(super) fn declare(
                 source_extent: extents[i + 1],
                 target: Some(up[i]),
                 extent: extents[i],
+                compute: false,
             },
         );
         bloom = up[i];
@@ -234,6 +257,7 @@ pub(super) fn declare(
             source_extent: extent,
             target: None,
             extent,
+            compute: false,
         },
     );
     let present = swapchain_id.map(|(id, image)| {

@@ -43,10 +43,44 @@ pub const HDR_FORMAT: vk::Format = vk::Format::R16G16B16A16_SFLOAT;
 
 struct Frame {
     pool: vk::CommandPool,
-    cmd: vk::CommandBuffer,
+    /// One per graphics submission of the frame, allocated as needed.
+    cmds: Vec<vk::CommandBuffer>,
+    /// For the bloom queue's submissions, where it has a family of its own (null otherwise).
+    compute_pool: vk::CommandPool,
+    compute_cmds: Vec<vk::CommandBuffer>,
     acquired: vk::Semaphore,
     /// The timeline value this frame slot last signalled.
     value: u64,
+}
+
+/// The `index`th command buffer of `pool`, allocated into `cmds` the first time.
+fn command_buffer(
+    device: &ash::Device,
+    pool: vk::CommandPool,
+    cmds: &mut Vec<vk::CommandBuffer>,
+    index: usize,
+) -> Result<vk::CommandBuffer> {
+    while cmds.len() <= index {
+        let alloc = vk::CommandBufferAllocateInfo::default()
+            .command_pool(pool)
+            .command_buffer_count(1);
+        // SAFETY: a pool of this device; freed with it.
+        cmds.push(unsafe { device.allocate_command_buffers(&alloc) }?[0]);
+    }
+    Ok(cmds[index])
+}
+
+/// Where the bloom chain runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bloom {
+    /// Compute dispatches on a compute queue without graphics where the device has one,
+    /// fragment passes on the graphics queue elsewhere.
+    Auto,
+    /// Fragment passes on the graphics queue.
+    Fragment,
+    /// Compute dispatches on the device's compute queue without graphics, where it has one
+    /// (on the graphics queue otherwise).
+    Compute,
 }
 
 /// The output image (persistent: screenshots read it) and the state it was left in.
@@ -80,10 +114,15 @@ pub struct Renderer {
     post: PostPipelines,
     graphics: crate::gpu::Queue,
     lock: std::sync::Arc<std::sync::Mutex<()>>,
+    /// The queue the bloom chain's dispatches run on (`None`: fragment passes).
+    bloom: Option<crate::gpu::Queue>,
+    /// Counts the bloom queue's submissions, where it is not the graphics queue.
+    compute_timeline: vk::Semaphore,
+    compute_value: u64,
 }
 
 impl Renderer {
-    pub fn new(gpu: &Gpu, aliasing: bool) -> Result<Self> {
+    pub fn new(gpu: &Gpu, aliasing: bool, bloom: Bloom) -> Result<Self> {
         let device = &gpu.device;
         let pipeline = MeshPipeline::new(device, HDR_FORMAT)?;
         let post = match PostPipelines::new(device, HDR_FORMAT, COLOR_FORMAT) {
@@ -108,6 +147,13 @@ impl Renderer {
             post,
             graphics: gpu.graphics,
             lock: gpu.graphics_lock.clone(),
+            bloom: match bloom {
+                Bloom::Auto => gpu.compute,
+                Bloom::Fragment => None,
+                Bloom::Compute => Some(gpu.compute.unwrap_or(gpu.graphics)),
+            },
+            compute_timeline: vk::Semaphore::null(),
+            compute_value: 0,
         };
         if let Err(err) = this.create_frames(gpu) {
             // SAFETY: nothing was submitted; null handles are ignored.
@@ -128,27 +174,44 @@ impl Renderer {
                 None,
             )
         }?;
-        for _ in 0..FRAMES_IN_FLIGHT {
+        let separate = self.bloom.filter(|q| q.family != gpu.graphics.family);
+        if separate.is_some() {
+            let mut type_info =
+                vk::SemaphoreTypeCreateInfo::default().semaphore_type(vk::SemaphoreType::TIMELINE);
+            // SAFETY: as above.
+            self.compute_timeline = unsafe {
+                device.create_semaphore(
+                    &vk::SemaphoreCreateInfo::default().push_next(&mut type_info),
+                    None,
+                )
+            }?;
+        }
+        let pool_for = |family: u32| {
             let pool_info = vk::CommandPoolCreateInfo::default()
                 .flags(vk::CommandPoolCreateFlags::TRANSIENT)
-                .queue_family_index(gpu.graphics.family);
+                .queue_family_index(family);
             // SAFETY: valid device; destroyed in `destroy`.
-            let pool = unsafe { device.create_command_pool(&pool_info, None) }?;
+            unsafe { device.create_command_pool(&pool_info, None) }
+        };
+        for _ in 0..FRAMES_IN_FLIGHT {
             let mut frame = Frame {
-                pool,
-                cmd: vk::CommandBuffer::null(),
+                pool: vk::CommandPool::null(),
+                cmds: Vec::new(),
+                compute_pool: vk::CommandPool::null(),
+                compute_cmds: Vec::new(),
                 acquired: vk::Semaphore::null(),
                 value: 0,
             };
-            let alloc = vk::CommandBufferAllocateInfo::default()
-                .command_pool(pool)
-                .command_buffer_count(1);
-            // SAFETY: as above.
-            let made = unsafe { device.allocate_command_buffers(&alloc) }.and_then(|cmds| {
-                frame.cmd = cmds[0];
+            let made = pool_for(gpu.graphics.family)
+                .map(|pool| frame.pool = pool)
+                .and_then(|()| match separate {
+                    Some(queue) => pool_for(queue.family).map(|pool| frame.compute_pool = pool),
+                    None => Ok(()),
+                })
                 // SAFETY: as above.
-                unsafe { device.create_semaphore(&vk::SemaphoreCreateInfo::default(), None) }
-            });
+                .and_then(|()| unsafe {
+                    device.create_semaphore(&vk::SemaphoreCreateInfo::default(), None)
+                });
             match made {
                 Ok(acquired) => frame.acquired = acquired,
                 Err(err) => {
@@ -298,7 +361,13 @@ impl Renderer {
         let sources = frame
             .post
             .iter()
-            .map(|p| Ok([views(p.sources[0])?, views(p.sources[1])?]))
+            .map(|p| {
+                let target = match (p.compute, p.target) {
+                    (true, Some(id)) => Some(views(id)?),
+                    _ => None,
+                };
+                Ok(([views(p.sources[0])?, views(p.sources[1])?], target))
+            })
             .collect::<Result<Vec<_>>>();
         // SAFETY: every frame completed (waited above); the views live as long as the sets.
         let sets = sources.and_then(|s| unsafe { self.post.write_sets(&self.device, &s) });
@@ -344,9 +413,9 @@ impl Renderer {
     ) -> Result<Presented> {
         let slot = self.next % self.frames.len();
         self.wait(self.frames[slot].value)?;
-        let (pool, cmd, acquired) = {
+        let (pool, compute_pool, acquired) = {
             let f = &self.frames[slot];
-            (f.pool, f.cmd, f.acquired)
+            (f.pool, f.compute_pool, f.acquired)
         };
         let mut stale = false;
         let image_index = match swapchain {
@@ -396,6 +465,7 @@ impl Renderer {
         });
         let frame = declare(
             self.graphics.family,
+            self.bloom.map(|q| q.family),
             extent,
             (ImageTarget::from(&output.image), output.state),
             swapchain_image,
@@ -409,18 +479,16 @@ impl Renderer {
             .plan(&transients.bindings(), |a, b| transients.shares_bytes(a, b))?;
         let output = self.output.as_ref().context("render before resize")?;
         let device = &self.device;
-        // SAFETY: the slot's last submission completed (waited above), so its pool is idle.
+        // SAFETY: the slot's last frame completed (waited above: its last graphics submission
+        // waited for its compute one), so its pools are idle.
         unsafe {
             device.reset_command_pool(pool, vk::CommandPoolResetFlags::empty())?;
-            device.begin_command_buffer(
-                cmd,
-                &vk::CommandBufferBeginInfo::default()
-                    .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
-            )?;
+            if compute_pool != vk::CommandPool::null() {
+                device.reset_command_pool(compute_pool, vk::CommandPoolResetFlags::empty())?;
+            }
         }
         let recorder = PassRecorder {
             device,
-            cmd,
             frame: &frame,
             transients,
             output_view: output.view,
@@ -434,47 +502,117 @@ impl Renderer {
             materials,
             swapchain_extent: swapchain.map(|sc| sc.extent),
         };
-        // SAFETY: recording on the graphics family; every image the graph names is alive until
-        // this frame's timeline value passes (transients and the output are destroyed only after
-        // a wait, scenes are retired by that value); imports come in the states their owners
-        // left them in.
-        unsafe { plan.execute(cmd, device, |pass, _| recorder.record(pass))? };
         let output_state = plan
             .final_states
             .iter()
             .find(|(id, _)| *id == Resource::Image(frame.output))
             .map(|&(_, state)| state);
-        let mut wait = Vec::new();
-        let mut signal = vec![vk::SemaphoreSubmitInfo::default()
-            .semaphore(self.timeline)
-            .value(self.value + 1)
-            .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)];
-        if let (Some(sc), Some(index)) = (swapchain, image_index) {
-            wait.push(
-                vk::SemaphoreSubmitInfo::default()
-                    .semaphore(acquired)
-                    .stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT),
-            );
-            signal.push(
-                vk::SemaphoreSubmitInfo::default()
-                    .semaphore(sc.rendered[index as usize])
-                    .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS),
-            );
-        }
-        // SAFETY: recording.
-        unsafe { device.end_command_buffer(cmd) }?;
-        let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(cmd)];
-        let submit = [vk::SubmitInfo2::default()
-            .wait_semaphore_infos(&wait)
-            .command_buffer_infos(&cmds)
-            .signal_semaphore_infos(&signal)];
+        let submissions = plan.submissions();
+        let last_graphics = submissions
+            .iter()
+            .rposition(|s| s.queue_family == self.graphics.family);
+        let present_pass = frame.present.map(|(index, _)| index);
+        // Per submission: its semaphore and the value it signals.
+        let mut signalled: Vec<(vk::Semaphore, u64)> = Vec::new();
+        let (mut graphics_cmds, mut compute_cmds) = (0, 0);
         let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        // SAFETY: the graphics queue, held under its lock; the command buffer is executable.
-        unsafe { device.queue_submit2(self.graphics.raw, &submit, vk::Fence::null()) }?;
+        for (i, submission) in submissions.iter().enumerate() {
+            let on_graphics = submission.queue_family == self.graphics.family;
+            let f = &mut self.frames[slot];
+            let (cmd, queue) = if on_graphics {
+                graphics_cmds += 1;
+                let cmd = command_buffer(device, f.pool, &mut f.cmds, graphics_cmds - 1)?;
+                (cmd, self.graphics.raw)
+            } else {
+                compute_cmds += 1;
+                let cmd = command_buffer(
+                    device,
+                    f.compute_pool,
+                    &mut f.compute_cmds,
+                    compute_cmds - 1,
+                )?;
+                (cmd, self.bloom.map_or(self.graphics.raw, |q| q.raw))
+            };
+            // SAFETY: a command buffer of an idle pool (reset above); recording on the family
+            // of the submission's passes; every resource the graph names is alive until this
+            // frame's timeline values pass (transients and the output are destroyed only after a
+            // wait, scenes are retired by the graphics value); imports come in the states their
+            // owners left them in.
+            unsafe {
+                device.begin_command_buffer(
+                    cmd,
+                    &vk::CommandBufferBeginInfo::default()
+                        .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
+                )?;
+                for p in submission.passes.clone() {
+                    plan.passes[p].before.record(cmd, device);
+                    recorder.record(p, cmd)?;
+                    plan.passes[p].after.record(cmd, device);
+                }
+                device.end_command_buffer(cmd)?;
+            }
+            let all = vk::PipelineStageFlags2::ALL_COMMANDS;
+            let mut wait: Vec<vk::SemaphoreSubmitInfo> = submission
+                .waits
+                .iter()
+                .map(|&w| {
+                    let (semaphore, value) = signalled[w];
+                    vk::SemaphoreSubmitInfo::default()
+                        .semaphore(semaphore)
+                        .value(value)
+                        .stage_mask(all)
+                })
+                .collect();
+            if i == 0 && self.compute_value > 0 {
+                // The previous frames' dispatches read and wrote transients this frame takes
+                // over: they finish first.
+                wait.push(
+                    vk::SemaphoreSubmitInfo::default()
+                        .semaphore(self.compute_timeline)
+                        .value(self.compute_value)
+                        .stage_mask(all),
+                );
+            }
+            let (semaphore, value) = if on_graphics {
+                self.value += 1;
+                (self.timeline, self.value)
+            } else {
+                self.compute_value += 1;
+                (self.compute_timeline, self.compute_value)
+            };
+            let mut signal = vec![vk::SemaphoreSubmitInfo::default()
+                .semaphore(semaphore)
+                .value(value)
+                .stage_mask(all)];
+            if let (Some(sc), Some(index)) = (swapchain, image_index) {
+                if present_pass.is_some_and(|p| submission.passes.contains(&p)) {
+                    wait.push(
+                        vk::SemaphoreSubmitInfo::default()
+                            .semaphore(acquired)
+                            .stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT),
+                    );
+                }
+                if Some(i) == last_graphics {
+                    signal.push(
+                        vk::SemaphoreSubmitInfo::default()
+                            .semaphore(sc.rendered[index as usize])
+                            .stage_mask(all),
+                    );
+                }
+            }
+            signalled.push((semaphore, value));
+            let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(cmd)];
+            let submit = [vk::SubmitInfo2::default()
+                .wait_semaphore_infos(&wait)
+                .command_buffer_infos(&cmds)
+                .signal_semaphore_infos(&signal)];
+            // SAFETY: the graphics queue is held under its lock; the bloom queue is the
+            // renderer's alone; the command buffer is executable.
+            unsafe { device.queue_submit2(queue, &submit, vk::Fence::null()) }?;
+        }
         if let (Some(state), Some(output)) = (output_state, self.output.as_mut()) {
             output.state = state;
         }
-        self.value += 1;
         self.frames[slot].value = self.value;
         self.next += 1;
         let mut presented = if stale {
@@ -573,8 +711,10 @@ impl Renderer {
             for frame in self.frames.drain(..) {
                 self.device.destroy_semaphore(frame.acquired, None);
                 self.device.destroy_command_pool(frame.pool, None);
+                self.device.destroy_command_pool(frame.compute_pool, None);
             }
             self.device.destroy_semaphore(self.timeline, None);
+            self.device.destroy_semaphore(self.compute_timeline, None);
             self.pipeline.destroy(&self.device);
             self.post.destroy(&self.device);
         }

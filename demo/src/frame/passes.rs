@@ -20,7 +20,6 @@ const BLOOM_STRENGTH: f32 = 0.6;
 /// What recording a frame's passes needs.
 pub(super) struct PassRecorder<'a> {
     pub(super) device: &'a ash::Device,
-    pub(super) cmd: vk::CommandBuffer,
     pub(super) frame: &'a FrameGraph,
     pub(super) transients: &'a Transients,
     pub(super) output_view: vk::ImageView,
@@ -45,13 +44,13 @@ fn whole(extent: vk::Extent2D) -> vk::Rect2D {
 impl PassRecorder<'_> {
     /// Records pass `pass` of the frame into the recorder's command buffer (the graph has put
     /// its resources in their states).
-    pub(super) fn record(&self, pass: usize) -> Result<()> {
+    pub(super) fn record(&self, pass: usize, cmd: vk::CommandBuffer) -> Result<()> {
         if pass == 0 {
-            return self.scene();
+            return self.scene(cmd);
         }
         if let Some((index, image)) = self.frame.present {
             if index == pass {
-                self.present(image);
+                self.present(image, cmd);
                 return Ok(());
             }
         }
@@ -88,6 +87,33 @@ impl PassRecorder<'_> {
             mode: p.mode as u32,
             param,
         };
+        let device = self.device;
+        if p.compute {
+            let groups = |v: u32| v.div_ceil(post::BLOOM_GROUP);
+            // SAFETY: recording on the bloom family; the graph put the target in GENERAL and the
+            // sources in SHADER_READ_ONLY_OPTIMAL; the set samples the sources and stores to the
+            // target's view.
+            unsafe {
+                device.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, self.post.bloom);
+                device.cmd_bind_descriptor_sets(
+                    cmd,
+                    vk::PipelineBindPoint::COMPUTE,
+                    self.post.layout,
+                    0,
+                    &[set],
+                    &[],
+                );
+                device.cmd_push_constants(
+                    cmd,
+                    self.post.layout,
+                    post::STAGES,
+                    0,
+                    bytemuck::bytes_of(&push),
+                );
+                device.cmd_dispatch(cmd, groups(p.extent.width), groups(p.extent.height), 1);
+            }
+            return Ok(());
+        }
         // Every pixel is written by the full-screen triangle: nothing to load.
         let attachment = [vk::RenderingAttachmentInfo::default()
             .image_view(view)
@@ -98,15 +124,14 @@ impl PassRecorder<'_> {
             .render_area(whole(p.extent))
             .layer_count(1)
             .color_attachments(&attachment);
-        let device = self.device;
         // SAFETY: recording; the graph put the target in COLOR_ATTACHMENT_OPTIMAL and the
         // sources in SHADER_READ_ONLY_OPTIMAL; the set samples the sources' views.
         unsafe {
-            device.cmd_begin_rendering(self.cmd, &rendering);
-            self.viewport(p.extent);
-            device.cmd_bind_pipeline(self.cmd, vk::PipelineBindPoint::GRAPHICS, pipeline);
+            device.cmd_begin_rendering(cmd, &rendering);
+            self.viewport(p.extent, cmd);
+            device.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::GRAPHICS, pipeline);
             device.cmd_bind_descriptor_sets(
-                self.cmd,
+                cmd,
                 vk::PipelineBindPoint::GRAPHICS,
                 self.post.layout,
                 0,
@@ -114,25 +139,25 @@ impl PassRecorder<'_> {
                 &[],
             );
             device.cmd_push_constants(
-                self.cmd,
+                cmd,
                 self.post.layout,
-                vk::ShaderStageFlags::FRAGMENT,
+                post::STAGES,
                 0,
                 bytemuck::bytes_of(&push),
             );
-            device.cmd_draw(self.cmd, 3, 1, 0, 0);
-            device.cmd_end_rendering(self.cmd);
+            device.cmd_draw(cmd, 3, 1, 0, 0);
+            device.cmd_end_rendering(cmd);
         }
         Ok(())
     }
 
     /// # Safety
     /// Recording inside rendering.
-    unsafe fn viewport(&self, extent: vk::Extent2D) {
+    unsafe fn viewport(&self, extent: vk::Extent2D, cmd: vk::CommandBuffer) {
         // SAFETY: forwarded from this function's contract.
         unsafe {
             self.device.cmd_set_viewport(
-                self.cmd,
+                cmd,
                 0,
                 &[vk::Viewport {
                     x: 0.0,
@@ -143,11 +168,11 @@ impl PassRecorder<'_> {
                     max_depth: 1.0,
                 }],
             );
-            self.device.cmd_set_scissor(self.cmd, 0, &[whole(extent)]);
+            self.device.cmd_set_scissor(cmd, 0, &[whole(extent)]);
         }
     }
 
-    fn scene(&self) -> Result<()> {
+    fn scene(&self, cmd: vk::CommandBuffer) -> Result<()> {
         let color = self
             .transients
             .view(self.frame.hdr)
@@ -186,13 +211,13 @@ impl PassRecorder<'_> {
         // scene's textures and buffers in their read states; everything drawn is alive until
         // this frame's timeline value passes (scenes are retired by that value).
         unsafe {
-            self.device.cmd_begin_rendering(self.cmd, &rendering);
-            self.viewport(self.extent);
+            self.device.cmd_begin_rendering(cmd, &rendering);
+            self.viewport(self.extent, cmd);
             if let Some((scene, camera)) = self.scene {
                 draw(
                     self.device,
                     self.mesh,
-                    self.cmd,
+                    cmd,
                     scene,
                     camera,
                     self.extent,
@@ -200,12 +225,12 @@ impl PassRecorder<'_> {
                     self.materials,
                 );
             }
-            self.device.cmd_end_rendering(self.cmd);
+            self.device.cmd_end_rendering(cmd);
         }
         Ok(())
     }
 
-    pub(super) fn present(&self, swapchain_image: vk::Image) {
+    pub(super) fn present(&self, swapchain_image: vk::Image, cmd: vk::CommandBuffer) {
         let Some(target) = self.swapchain_extent else {
             return;
         };
@@ -233,7 +258,7 @@ impl PassRecorder<'_> {
             .regions(&region)
             .filter(vk::Filter::NEAREST);
         // SAFETY: the graph put both images in the layouts named.
-        unsafe { self.device.cmd_blit_image2(self.cmd, &blit) };
+        unsafe { self.device.cmd_blit_image2(cmd, &blit) };
     }
 }
 
