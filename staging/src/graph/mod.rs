@@ -26,7 +26,11 @@
 //! - a resource whose next use is on another queue family is released after its last use on the
 //!   old family and acquired before the new use, with a semaphore edge between the two passes
 //!   (an import in an unowned state, `QUEUE_FAMILY_IGNORED`, gets the edge without a transfer);
-//! - consecutive uses in one state on one queue need no barrier.
+//! - consecutive uses in one state on one queue need no barrier;
+//! - a barrier names only accesses made on its own queue; accesses on other queues earlier in
+//!   the frame are waited for through the semaphore edges, and the caller orders a frame after
+//!   the previous frame's submissions on every other queue (the demo's first submission waits
+//!   for the previous frames' compute work).
 
 mod plan;
 #[cfg(test)]

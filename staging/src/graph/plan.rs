@@ -406,10 +406,12 @@ impl Graph {
         let mut after: Vec<BarrierBatch> = (0..count).map(|_| BarrierBatch::new()).collect();
         let mut waits: Vec<Vec<usize>> = vec![Vec::new(); count];
 
-        // The last access of every part of a transient (a subresource, a byte range): what a
-        // take-over of its bytes must wait for. A part written and never read after is last
-        // accessed by the write, whatever later passes did to the rest.
-        let last_sets = |resource: Resource| -> Vec<Access> {
+        // The last access on `family` of every part of a transient (a subresource, a byte
+        // range): what a take-over of its bytes on that family's queue must wait for. A part
+        // written and never read after is last accessed by the write, whatever later passes did
+        // to the rest. Accesses on other families are waited for through semaphores (and their
+        // stages may not even exist on this queue).
+        let last_sets = |resource: Resource, family: u32| -> Vec<Access> {
             let mut accesses: Vec<Access> = Vec::new();
             let mut add = |set: AccessSet| {
                 for a in set.iter() {
@@ -422,7 +424,12 @@ impl Graph {
                 Resource::Image(id) => {
                     let (levels, layers) = image_extent(self, id);
                     let mut seen = vec![false; (levels * layers) as usize];
-                    for r in resolved.iter().rev() {
+                    for (_, r) in resolved
+                        .iter()
+                        .enumerate()
+                        .rev()
+                        .filter(|(q, _)| self.passes[*q].queue_family == family)
+                    {
                         for u in r.images.iter().filter(|u| u.id == id) {
                             for (s, set) in u.sets.iter().enumerate() {
                                 if let (Some(set), false) = (set, seen[s]) {
@@ -435,7 +442,12 @@ impl Graph {
                 }
                 Resource::Buffer(id) => {
                     let mut seen: Vec<Range<u64>> = Vec::new();
-                    for r in resolved.iter().rev() {
+                    for (_, r) in resolved
+                        .iter()
+                        .enumerate()
+                        .rev()
+                        .filter(|(q, _)| self.passes[*q].queue_family == family)
+                    {
                         for u in r.buffers.iter().filter(|u| u.id == id) {
                             for (bytes, set) in &u.segments {
                                 if !covered(&seen, bytes) {
@@ -470,7 +482,7 @@ impl Graph {
                 .iter()
                 .filter(|u| u.resource == resource || shares_bytes(u.resource, resource))
             {
-                for a in last_sets(u.resource) {
+                for a in last_sets(u.resource, self.passes[pass].queue_family) {
                     if !previous.contains(&a) {
                         previous.push(a);
                     }

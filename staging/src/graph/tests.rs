@@ -601,3 +601,39 @@ fn a_take_over_waits_for_the_last_access_of_every_part_not_the_last_pass() {
         .src_access_mask
         .contains(vk::AccessFlags2::TRANSFER_WRITE));
 }
+
+/// Found on the H200 with the demo's bloom on the compute queue: a take-over on one family must
+/// not name the stages of accesses made on another (a compute queue has no fragment stages,
+/// VUID-vkCmdPipelineBarrier2-srcStageMask-03849); those are waited for through the edge.
+#[test]
+fn a_take_over_on_one_family_waits_for_another_familys_accesses_by_semaphore_only() {
+    let mut g = Graph::new();
+    let depth = g.transient_image(
+        "depth",
+        TransientImage::new_2d(vk::Format::D32_SFLOAT, 64, 64),
+    );
+    let bloom = g.transient_image("bloom", TransientImage::new_2d(HDR, 64, 64));
+    g.pass("scene", 0)
+        .image(depth, Access::DepthStencilAttachmentWrite);
+    g.pass("bloom", 2).image(bloom, Access::ComputeStorageWrite);
+    g.pass("tonemap", 0)
+        .image(bloom, Access::FragmentShaderSampledRead);
+    let (d, b) = (Resource::Image(depth), Resource::Image(bloom));
+    let shared = |x: Resource, y: Resource| x == y || (x == d && y == b) || (x == b && y == d);
+    let plan = g.plan(&bind_all(&g), shared).unwrap();
+    let take_over = plan.passes[1].before.image_barriers()[0];
+    let graphics_only = vk::PipelineStageFlags2::EARLY_FRAGMENT_TESTS
+        | vk::PipelineStageFlags2::LATE_FRAGMENT_TESTS
+        | vk::PipelineStageFlags2::FRAGMENT_SHADER
+        | vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT;
+    assert!(
+        !take_over.src_stage_mask.intersects(graphics_only),
+        "{:?}",
+        take_over.src_stage_mask
+    );
+    assert_eq!(
+        plan.passes[1].waits,
+        vec![0],
+        "the scene's depth is waited for"
+    );
+}
