@@ -1,6 +1,6 @@
-//! Generated frame graphs planned by `vkup_staging::graph` and executed: passes of clears, fills
-//! and copies over random subresources and byte ranges of transient images and buffers, placed
-//! with and without aliasing, recorded with nothing but the plan's barriers, under
+//! Generated frame graphs planned by `vkup_staging::graph` and executed: passes of clears, fills,
+//! copies and compute dispatches over random subresources and byte ranges of transient images and
+//! buffers, placed with and without aliasing, recorded with nothing but the plan's barriers, under
 //! synchronization validation. Every pass's result is checked against a CPU model through
 //! readbacks taken at random points of the frame, so a missing barrier shows as a validation
 //! hazard and a wrong one as wrong bytes.
@@ -20,6 +20,12 @@ const LAYERS: u32 = 2;
 const SIDE: u32 = 16;
 const BUFFER_BYTES: u64 = 4096;
 const READBACK_BYTES: u64 = 64 * 1024;
+/// Dispatch offsets and lengths are multiples of this many words (64 bytes: at least every
+/// device's `minStorageBufferOffsetAlignment` the tests run on), so that each descriptor binds
+/// exactly the bytes its pass declares.
+const DISPATCH_WORDS: u64 = 16;
+
+const GRAPH_COPY: &[u8] = include_bytes!("../../../shaders/spirv/graph_copy_comp.spv");
 
 /// Bytes of level `level` of one layer.
 fn level_bytes(level: u32) -> u64 {
@@ -28,6 +34,15 @@ fn level_bytes(level: u32) -> u64 {
 
 #[derive(Clone, Debug)]
 enum Op {
+    /// A compute dispatch copying `len` words of one buffer at word `from` to another at word
+    /// `to` (`graph_copy.comp`; offsets in units of `DISPATCH_WORDS`).
+    Dispatch {
+        src: usize,
+        from: u64,
+        dst: usize,
+        to: u64,
+        len: u64,
+    },
     /// `vkCmdFillBuffer` over `len` words at word `at`.
     Fill {
         buffer: usize,
@@ -78,6 +93,15 @@ fn op() -> impl Strategy<Value = Op> {
     // Word offsets: a subresource of level 0 (1 KiB) fits from any of the first 768 words.
     let word = 0u64..768;
     prop_oneof![
+        (buffer.clone(), 0u64..48, 0u64..48, 1u64..16).prop_map(|(src, from, to, len)| {
+            Op::Dispatch {
+                src,
+                from,
+                dst: 1 - src,
+                to,
+                len,
+            }
+        }),
         (buffer.clone(), word.clone(), 1u64..256, any::<u32>()).prop_map(
             |(buffer, at, len, value)| Op::Fill {
                 buffer,
@@ -244,6 +268,43 @@ fn make_valid(ops: &[Op]) -> (Vec<Op>, Vec<Vec<u8>>) {
                 }
                 Op::ReadBuffer { buffer, at, len }
             }
+            Op::Dispatch {
+                src,
+                from,
+                dst,
+                to,
+                len,
+            } => {
+                let (from_byte, to_byte, bytes) = (
+                    from * DISPATCH_WORDS * 4,
+                    to * DISPATCH_WORDS * 4,
+                    len * DISPATCH_WORDS * 4,
+                );
+                let data = match model.bytes(src, from_byte, bytes) {
+                    Some(data) => data,
+                    None => {
+                        let fill = Op::Fill {
+                            buffer: src,
+                            at: from * DISPATCH_WORDS,
+                            len: len * DISPATCH_WORDS,
+                            value: 0xC0DE_0000 | from as u32,
+                        };
+                        apply_fill(&mut model, &fill);
+                        out.push(fill);
+                        model.bytes(src, from_byte, bytes).unwrap()
+                    }
+                };
+                for (i, b) in data.iter().enumerate() {
+                    model.buffers[dst][to_byte as usize + i] = Some(*b);
+                }
+                Op::Dispatch {
+                    src,
+                    from,
+                    dst,
+                    to,
+                    len,
+                }
+            }
             fill @ Op::Fill { .. } => {
                 apply_fill(&mut model, &fill);
                 fill
@@ -311,6 +372,79 @@ fn copy_region(at: u64, level: u32, layer: u32) -> vk::BufferImageCopy {
     }
 }
 
+/// `graph_copy.comp`'s pipeline: two storage buffers, a word count.
+struct CopyPipeline {
+    set_layout: vk::DescriptorSetLayout,
+    layout: vk::PipelineLayout,
+    pipeline: vk::Pipeline,
+}
+
+impl CopyPipeline {
+    fn new(device: &ash::Device) -> Self {
+        let binding = |b| {
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(b)
+                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE)
+        };
+        let bindings = [binding(0), binding(1)];
+        // SAFETY: plain object creation on a live device; destroyed in `destroy`.
+        unsafe {
+            let set_layout = device
+                .create_descriptor_set_layout(
+                    &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
+                    None,
+                )
+                .unwrap();
+            let ranges = [vk::PushConstantRange::default()
+                .stage_flags(vk::ShaderStageFlags::COMPUTE)
+                .size(4)];
+            let set_layouts = [set_layout];
+            let layout = device
+                .create_pipeline_layout(
+                    &vk::PipelineLayoutCreateInfo::default()
+                        .set_layouts(&set_layouts)
+                        .push_constant_ranges(&ranges),
+                    None,
+                )
+                .unwrap();
+            let words = ash::util::read_spv(&mut std::io::Cursor::new(GRAPH_COPY)).unwrap();
+            let module = device
+                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
+                .unwrap();
+            let info = vk::ComputePipelineCreateInfo::default()
+                .stage(
+                    vk::PipelineShaderStageCreateInfo::default()
+                        .stage(vk::ShaderStageFlags::COMPUTE)
+                        .module(module)
+                        .name(c"main"),
+                )
+                .layout(layout);
+            let pipeline = device
+                .create_compute_pipelines(vk::PipelineCache::null(), &[info], None)
+                .unwrap()[0];
+            device.destroy_shader_module(module, None);
+            Self {
+                set_layout,
+                layout,
+                pipeline,
+            }
+        }
+    }
+
+    /// # Safety
+    /// No pending work uses the pipeline.
+    unsafe fn destroy(&self, device: &ash::Device) {
+        // SAFETY: this function's contract.
+        unsafe {
+            device.destroy_pipeline(self.pipeline, None);
+            device.destroy_pipeline_layout(self.layout, None);
+            device.destroy_descriptor_set_layout(self.set_layout, None);
+        }
+    }
+}
+
 /// Runs one case; says whether any two transients shared bytes.
 fn run_case(
     gpu: &Gpu,
@@ -319,12 +453,13 @@ fn run_case(
     aliasing: Aliasing,
     queues: &[(u32, vk::Queue)],
     choices: &[bool],
+    copy: &CopyPipeline,
 ) -> Result<bool, TestCaseError> {
     let (ops, expected) = make_valid(ops);
     let mut graph = Graph::new();
-    // Clears need a graphics (or compute) queue; everything else runs on either.
+    // Clears and dispatches need a graphics (or compute) queue; the rest runs on either.
     let family_of = |p: usize| match ops[p] {
-        Op::Clear { .. } => queues[0].0,
+        Op::Clear { .. } | Op::Dispatch { .. } => queues[0].0,
         _ => queues[usize::from(choices[p % choices.len()]) % queues.len()].0,
     };
     let images: Vec<ImageId> = (0..IMAGES)
@@ -343,7 +478,12 @@ fn run_case(
     let readback = alloc
         .create_buffer(&BufferDesc::readback(READBACK_BYTES))
         .unwrap();
-    let out = graph.import_buffer("readback", &readback, ResourceState::UNDEFINED);
+    // Owned (exclusive sharing), so that passes on two families take it in turn.
+    let out = graph.import_buffer(
+        "readback",
+        &readback,
+        ResourceState::UNDEFINED.on_queue(queues[0].0),
+    );
     graph.leave_buffer(out, ResourceState::new(Access::HostRead));
     let levels = |level: u32, layer: u32| {
         vkup_staging::graph::Subresources::levels(level..level + 1).layers(layer..layer + 1)
@@ -354,6 +494,17 @@ fn run_case(
     for (p, op) in ops.iter().enumerate() {
         let pass = graph.pass(format!("{op:?}"), family_of(p));
         match *op {
+            Op::Dispatch {
+                src,
+                from,
+                dst,
+                to,
+                len,
+            } => {
+                let bytes = |at: u64| at * DISPATCH_WORDS * 4..(at + len) * DISPATCH_WORDS * 4;
+                pass.buffer_range(buffers[src], bytes(from), Access::ComputeStorageRead)
+                    .buffer_range(buffers[dst], bytes(to), Access::ComputeStorageWrite);
+            }
             Op::Fill {
                 buffer, at, len, ..
             } => {
@@ -434,12 +585,76 @@ fn run_case(
     let image_raw = |i: usize| placed.image(images[i]).unwrap().raw();
     let buffer_raw = |b: usize| placed.buffer(buffers[b]).unwrap().raw();
     let device = &gpu.device;
+    let sizes = [vk::DescriptorPoolSize {
+        ty: vk::DescriptorType::STORAGE_BUFFER,
+        descriptor_count: 2 * ops.len().max(1) as u32,
+    }];
+    // SAFETY: plain object creation; destroyed below, after the submissions complete.
+    let pool = unsafe {
+        device.create_descriptor_pool(
+            &vk::DescriptorPoolCreateInfo::default()
+                .max_sets(ops.len().max(1) as u32)
+                .pool_sizes(&sizes),
+            None,
+        )
+    }
+    .unwrap();
     let mut reads = 0;
     let mut body = |p: usize, cmd: vk::CommandBuffer| {
         // SAFETY: `cmd` records on the pass's family (clears only on the graphics one); every
         // resource outlives the submissions, waited below.
         unsafe {
             match ops[p] {
+                Op::Dispatch {
+                    src,
+                    from,
+                    dst,
+                    to,
+                    len,
+                } => {
+                    let bytes = len * DISPATCH_WORDS * 4;
+                    let set = device
+                        .allocate_descriptor_sets(
+                            &vk::DescriptorSetAllocateInfo::default()
+                                .descriptor_pool(pool)
+                                .set_layouts(&[copy.set_layout]),
+                        )
+                        .unwrap()[0];
+                    let range = |b: usize, at: u64| {
+                        [vk::DescriptorBufferInfo {
+                            buffer: buffer_raw(b),
+                            offset: at * DISPATCH_WORDS * 4,
+                            range: bytes,
+                        }]
+                    };
+                    let (src_info, dst_info) = (range(src, from), range(dst, to));
+                    let write = |binding: u32, info| {
+                        vk::WriteDescriptorSet::default()
+                            .dst_set(set)
+                            .dst_binding(binding)
+                            .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                            .buffer_info(info)
+                    };
+                    device.update_descriptor_sets(&[write(0, &src_info), write(1, &dst_info)], &[]);
+                    device.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, copy.pipeline);
+                    device.cmd_bind_descriptor_sets(
+                        cmd,
+                        vk::PipelineBindPoint::COMPUTE,
+                        copy.layout,
+                        0,
+                        &[set],
+                        &[],
+                    );
+                    let words = (bytes / 4) as u32;
+                    device.cmd_push_constants(
+                        cmd,
+                        copy.layout,
+                        vk::ShaderStageFlags::COMPUTE,
+                        0,
+                        &words.to_le_bytes(),
+                    );
+                    device.cmd_dispatch(cmd, words.div_ceil(64), 1, 1);
+                }
                 Op::Fill {
                     buffer,
                     at,
@@ -543,6 +758,7 @@ fn run_case(
     let messages = gpu.take_messages();
     // SAFETY: the submissions completed.
     unsafe {
+        device.destroy_descriptor_pool(pool, None);
         placed.destroy(alloc);
         alloc.destroy_buffer(readback);
     }
@@ -570,6 +786,7 @@ fn generated_graphs_execute_with_their_planned_barriers_and_no_hazard() {
         any::<bool>(),
         prop::collection::vec(any::<bool>(), 16),
     );
+    let copy = CopyPipeline::new(&gpu.device);
     let mut queues = vec![(gpu.queue_family, gpu.queue)];
     queues.extend(gpu.transfer);
     println!("{} queue families", queues.len());
@@ -577,11 +794,13 @@ fn generated_graphs_execute_with_their_planned_barriers_and_no_hazard() {
     proptest!(config, |((ops, aliased, two, choices) in cases)| {
         let aliasing = if aliased { Aliasing::On } else { Aliasing::Off };
         let queues = if two { &queues[..] } else { &queues[..1] };
-        if run_case(&gpu, &alloc, &ops, aliasing, queues, &choices)? {
+        if run_case(&gpu, &alloc, &ops, aliasing, queues, &choices, &copy)? {
             prop_assert!(aliased, "transients shared bytes with aliasing off");
             shared.set(shared.get() + 1);
         }
     });
+    // SAFETY: every submission completed.
+    unsafe { copy.destroy(&gpu.device) };
     println!(
         "{} of 1000 generated graphs executed with transients sharing bytes",
         shared.get()
