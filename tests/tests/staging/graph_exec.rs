@@ -1,7 +1,7 @@
 //! Generated frame graphs planned by `vkup_staging::graph` and executed: passes of clears, fills,
-//! copies and compute dispatches over random subresources and byte ranges of transient images and
-//! buffers, placed with and without aliasing, recorded with nothing but the plan's barriers, under
-//! synchronization validation. Every pass's result is checked against a CPU model through
+//! copies, draws and compute dispatches over random subresources and byte ranges of transient
+//! images and buffers, placed with and without aliasing, recorded with nothing but the plan's
+//! barriers, under synchronization validation. Every pass's result is checked against a CPU model through
 //! readbacks taken at random points of the frame, so a missing barrier shows as a validation
 //! hazard and a wrong one as wrong bytes.
 
@@ -26,6 +26,8 @@ const READBACK_BYTES: u64 = 64 * 1024;
 const DISPATCH_WORDS: u64 = 16;
 
 const GRAPH_COPY: &[u8] = include_bytes!("../../../shaders/spirv/graph_copy_comp.spv");
+const FULLSCREEN_VERT: &[u8] = include_bytes!("../../../shaders/spirv/fullscreen_vert.spv");
+const GRAPH_FILL_FRAG: &[u8] = include_bytes!("../../../shaders/spirv/graph_fill_frag.spv");
 
 /// Bytes of level `level` of one layer.
 fn level_bytes(level: u32) -> u64 {
@@ -42,6 +44,13 @@ enum Op {
         dst: usize,
         to: u64,
         len: u64,
+    },
+    /// A draw filling one subresource with `value` (a render pass with it as the attachment).
+    Draw {
+        image: usize,
+        level: u32,
+        layer: u32,
+        value: [u8; 4],
     },
     /// `vkCmdFillBuffer` over `len` words at word `at`.
     Fill {
@@ -107,6 +116,14 @@ fn op() -> impl Strategy<Value = Op> {
                 buffer,
                 at,
                 len,
+                value
+            }
+        ),
+        (image.clone(), sub.clone(), any::<[u8; 4]>()).prop_map(
+            |(image, (level, layer), value)| Op::Draw {
+                image,
+                level,
+                layer,
                 value
             }
         ),
@@ -305,6 +322,22 @@ fn make_valid(ops: &[Op]) -> (Vec<Op>, Vec<Vec<u8>>) {
                     len,
                 }
             }
+            Op::Draw {
+                image,
+                level,
+                layer,
+                value,
+            } => {
+                let len = level_bytes(level) as usize;
+                *model.sub(image, level, layer) =
+                    Some(value.iter().copied().cycle().take(len).collect());
+                Op::Draw {
+                    image,
+                    level,
+                    layer,
+                    value,
+                }
+            }
             fill @ Op::Fill { .. } => {
                 apply_fill(&mut model, &fill);
                 fill
@@ -445,6 +478,209 @@ impl CopyPipeline {
     }
 }
 
+/// `fullscreen.vert` + `graph_fill.frag` into one RGBA8 subresource: a render pass whose
+/// attachment stays in `COLOR_ATTACHMENT_OPTIMAL` (the plan's barriers move it there and on).
+struct DrawPipeline {
+    render_pass: vk::RenderPass,
+    layout: vk::PipelineLayout,
+    pipeline: vk::Pipeline,
+}
+
+impl DrawPipeline {
+    fn new(device: &ash::Device) -> Self {
+        // SAFETY: plain object creation on a live device; destroyed in `destroy`.
+        unsafe {
+            let attachments = [vk::AttachmentDescription::default()
+                .format(vk::Format::R8G8B8A8_UNORM)
+                .samples(vk::SampleCountFlags::TYPE_1)
+                .load_op(vk::AttachmentLoadOp::DONT_CARE)
+                .store_op(vk::AttachmentStoreOp::STORE)
+                .initial_layout(vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL)
+                .final_layout(vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL)];
+            let color = [vk::AttachmentReference {
+                attachment: 0,
+                layout: vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL,
+            }];
+            let subpasses = [vk::SubpassDescription::default()
+                .pipeline_bind_point(vk::PipelineBindPoint::GRAPHICS)
+                .color_attachments(&color)];
+            let render_pass = device
+                .create_render_pass(
+                    &vk::RenderPassCreateInfo::default()
+                        .attachments(&attachments)
+                        .subpasses(&subpasses),
+                    None,
+                )
+                .unwrap();
+            let ranges = [vk::PushConstantRange::default()
+                .stage_flags(vk::ShaderStageFlags::FRAGMENT)
+                .size(16)];
+            let layout = device
+                .create_pipeline_layout(
+                    &vk::PipelineLayoutCreateInfo::default().push_constant_ranges(&ranges),
+                    None,
+                )
+                .unwrap();
+            let module = |bytes: &[u8]| {
+                let words = ash::util::read_spv(&mut std::io::Cursor::new(bytes)).unwrap();
+                device
+                    .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
+                    .unwrap()
+            };
+            let (vert, frag) = (module(FULLSCREEN_VERT), module(GRAPH_FILL_FRAG));
+            let stages = [
+                vk::PipelineShaderStageCreateInfo::default()
+                    .stage(vk::ShaderStageFlags::VERTEX)
+                    .module(vert)
+                    .name(c"main"),
+                vk::PipelineShaderStageCreateInfo::default()
+                    .stage(vk::ShaderStageFlags::FRAGMENT)
+                    .module(frag)
+                    .name(c"main"),
+            ];
+            let blend = [vk::PipelineColorBlendAttachmentState::default()
+                .color_write_mask(vk::ColorComponentFlags::RGBA)];
+            let vertex_input = vk::PipelineVertexInputStateCreateInfo::default();
+            let assembly = vk::PipelineInputAssemblyStateCreateInfo::default()
+                .topology(vk::PrimitiveTopology::TRIANGLE_LIST);
+            let viewport = vk::PipelineViewportStateCreateInfo::default()
+                .viewport_count(1)
+                .scissor_count(1);
+            let raster = vk::PipelineRasterizationStateCreateInfo::default()
+                .polygon_mode(vk::PolygonMode::FILL)
+                .cull_mode(vk::CullModeFlags::NONE)
+                .line_width(1.0);
+            let multisample = vk::PipelineMultisampleStateCreateInfo::default()
+                .rasterization_samples(vk::SampleCountFlags::TYPE_1);
+            let color_blend = vk::PipelineColorBlendStateCreateInfo::default().attachments(&blend);
+            let dynamic = vk::PipelineDynamicStateCreateInfo::default()
+                .dynamic_states(&[vk::DynamicState::VIEWPORT, vk::DynamicState::SCISSOR]);
+            let info = vk::GraphicsPipelineCreateInfo::default()
+                .stages(&stages)
+                .vertex_input_state(&vertex_input)
+                .input_assembly_state(&assembly)
+                .viewport_state(&viewport)
+                .rasterization_state(&raster)
+                .multisample_state(&multisample)
+                .color_blend_state(&color_blend)
+                .dynamic_state(&dynamic)
+                .layout(layout)
+                .render_pass(render_pass)
+                .subpass(0);
+            let pipeline = device
+                .create_graphics_pipelines(vk::PipelineCache::null(), &[info], None)
+                .unwrap()[0];
+            device.destroy_shader_module(vert, None);
+            device.destroy_shader_module(frag, None);
+            Self {
+                render_pass,
+                layout,
+                pipeline,
+            }
+        }
+    }
+
+    /// Records a fill of `image`'s subresource (`level`, `layer`) with `value`; the view and
+    /// framebuffer it makes go into `made`, to be destroyed once the work completes.
+    ///
+    /// # Safety
+    /// `cmd` is recording on a graphics family, outside a render pass, with the subresource in
+    /// `COLOR_ATTACHMENT_OPTIMAL`.
+    unsafe fn record(
+        &self,
+        device: &ash::Device,
+        cmd: vk::CommandBuffer,
+        image: vk::Image,
+        (level, layer): (u32, u32),
+        value: [u8; 4],
+        made: &mut Vec<(vk::ImageView, vk::Framebuffer)>,
+    ) {
+        let side = SIDE >> level;
+        // SAFETY: this function's contract; the image is live and has the subresource.
+        unsafe {
+            let view = device
+                .create_image_view(
+                    &vk::ImageViewCreateInfo::default()
+                        .image(image)
+                        .view_type(vk::ImageViewType::TYPE_2D)
+                        .format(vk::Format::R8G8B8A8_UNORM)
+                        .subresource_range(vk::ImageSubresourceRange {
+                            aspect_mask: vk::ImageAspectFlags::COLOR,
+                            base_mip_level: level,
+                            level_count: 1,
+                            base_array_layer: layer,
+                            layer_count: 1,
+                        }),
+                    None,
+                )
+                .unwrap();
+            let views = [view];
+            let framebuffer = device
+                .create_framebuffer(
+                    &vk::FramebufferCreateInfo::default()
+                        .render_pass(self.render_pass)
+                        .attachments(&views)
+                        .width(side)
+                        .height(side)
+                        .layers(1),
+                    None,
+                )
+                .unwrap();
+            made.push((view, framebuffer));
+            let area = vk::Rect2D {
+                offset: vk::Offset2D::default(),
+                extent: vk::Extent2D {
+                    width: side,
+                    height: side,
+                },
+            };
+            device.cmd_begin_render_pass(
+                cmd,
+                &vk::RenderPassBeginInfo::default()
+                    .render_pass(self.render_pass)
+                    .framebuffer(framebuffer)
+                    .render_area(area),
+                vk::SubpassContents::INLINE,
+            );
+            device.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::GRAPHICS, self.pipeline);
+            device.cmd_set_viewport(
+                cmd,
+                0,
+                &[vk::Viewport {
+                    x: 0.0,
+                    y: 0.0,
+                    width: side as f32,
+                    height: side as f32,
+                    min_depth: 0.0,
+                    max_depth: 1.0,
+                }],
+            );
+            device.cmd_set_scissor(cmd, 0, &[area]);
+            let color = value.map(|v| f32::from(v) / 255.0);
+            device.cmd_push_constants(
+                cmd,
+                self.layout,
+                vk::ShaderStageFlags::FRAGMENT,
+                0,
+                bytemuck::cast_slice(&color),
+            );
+            device.cmd_draw(cmd, 3, 1, 0, 0);
+            device.cmd_end_render_pass(cmd);
+        }
+    }
+
+    /// # Safety
+    /// No pending work uses the pipeline.
+    unsafe fn destroy(&self, device: &ash::Device) {
+        // SAFETY: this function's contract.
+        unsafe {
+            device.destroy_pipeline(self.pipeline, None);
+            device.destroy_pipeline_layout(self.layout, None);
+            device.destroy_render_pass(self.render_pass, None);
+        }
+    }
+}
+
 /// Runs one case; says whether any two transients shared bytes.
 fn run_case(
     gpu: &Gpu,
@@ -453,13 +689,13 @@ fn run_case(
     aliasing: Aliasing,
     queues: &[(u32, vk::Queue)],
     choices: &[bool],
-    copy: &CopyPipeline,
+    (copy, draw): (&CopyPipeline, &DrawPipeline),
 ) -> Result<bool, TestCaseError> {
     let (ops, expected) = make_valid(ops);
     let mut graph = Graph::new();
-    // Clears and dispatches need a graphics (or compute) queue; the rest runs on either.
+    // Clears, dispatches and draws need the graphics queue; the rest runs on either.
     let family_of = |p: usize| match ops[p] {
-        Op::Clear { .. } | Op::Dispatch { .. } => queues[0].0,
+        Op::Clear { .. } | Op::Dispatch { .. } | Op::Draw { .. } => queues[0].0,
         _ => queues[usize::from(choices[p % choices.len()]) % queues.len()].0,
     };
     let images: Vec<ImageId> = (0..IMAGES)
@@ -494,6 +730,18 @@ fn run_case(
     for (p, op) in ops.iter().enumerate() {
         let pass = graph.pass(format!("{op:?}"), family_of(p));
         match *op {
+            Op::Draw {
+                image,
+                level,
+                layer,
+                ..
+            } => {
+                pass.image_range(
+                    images[image],
+                    levels(level, layer),
+                    Access::ColorAttachmentWrite,
+                );
+            }
             Op::Dispatch {
                 src,
                 from,
@@ -600,11 +848,26 @@ fn run_case(
     }
     .unwrap();
     let mut reads = 0;
+    // Views and framebuffers the draws made, destroyed once the work completes.
+    let mut made: Vec<(vk::ImageView, vk::Framebuffer)> = Vec::new();
     let mut body = |p: usize, cmd: vk::CommandBuffer| {
         // SAFETY: `cmd` records on the pass's family (clears only on the graphics one); every
         // resource outlives the submissions, waited below.
         unsafe {
             match ops[p] {
+                Op::Draw {
+                    image,
+                    level,
+                    layer,
+                    value,
+                } => draw.record(
+                    device,
+                    cmd,
+                    image_raw(image),
+                    (level, layer),
+                    value,
+                    &mut made,
+                ),
                 Op::Dispatch {
                     src,
                     from,
@@ -758,6 +1021,10 @@ fn run_case(
     let messages = gpu.take_messages();
     // SAFETY: the submissions completed.
     unsafe {
+        for (view, framebuffer) in made {
+            device.destroy_framebuffer(framebuffer, None);
+            device.destroy_image_view(view, None);
+        }
         device.destroy_descriptor_pool(pool, None);
         placed.destroy(alloc);
         alloc.destroy_buffer(readback);
@@ -787,6 +1054,7 @@ fn generated_graphs_execute_with_their_planned_barriers_and_no_hazard() {
         prop::collection::vec(any::<bool>(), 16),
     );
     let copy = CopyPipeline::new(&gpu.device);
+    let draw = DrawPipeline::new(&gpu.device);
     let mut queues = vec![(gpu.queue_family, gpu.queue)];
     queues.extend(gpu.transfer);
     println!("{} queue families", queues.len());
@@ -794,13 +1062,16 @@ fn generated_graphs_execute_with_their_planned_barriers_and_no_hazard() {
     proptest!(config, |((ops, aliased, two, choices) in cases)| {
         let aliasing = if aliased { Aliasing::On } else { Aliasing::Off };
         let queues = if two { &queues[..] } else { &queues[..1] };
-        if run_case(&gpu, &alloc, &ops, aliasing, queues, &choices, &copy)? {
+        if run_case(&gpu, &alloc, &ops, aliasing, queues, &choices, (&copy, &draw))? {
             prop_assert!(aliased, "transients shared bytes with aliasing off");
             shared.set(shared.get() + 1);
         }
     });
     // SAFETY: every submission completed.
-    unsafe { copy.destroy(&gpu.device) };
+    unsafe {
+        copy.destroy(&gpu.device);
+        draw.destroy(&gpu.device);
+    }
     println!(
         "{} of 1000 generated graphs executed with transients sharing bytes",
         shared.get()
