@@ -134,6 +134,35 @@ fn flat_normals(vertices: &mut [Vertex], indices: &[u32]) {
     }
 }
 
+/// Refuses a file that says a reader needs more than glTF 2.0 (`asset.minVersion`) or an
+/// extension this viewer does not implement (`extensionsRequired`): drawing it anyway would show
+/// something other than the file describes.
+fn check_version_and_extensions(document: &gltf::Gltf, path: &Path) -> Result<()> {
+    if let Some(min) = &document.as_json().asset.min_version {
+        let mut parts = min.split('.').map(str::parse::<u32>);
+        let version = match (parts.next(), parts.next(), parts.next()) {
+            (Some(Ok(major)), Some(Ok(minor)), None) => (major, minor),
+            _ => bail!(
+                "{}: asset.minVersion '{min}' is not MAJOR.MINOR",
+                path.display()
+            ),
+        };
+        if version > (2, 0) {
+            bail!(
+                "{}: asset.minVersion is {min}; this viewer reads glTF 2.0",
+                path.display()
+            );
+        }
+    }
+    if let Some(name) = document.extensions_required().next() {
+        bail!(
+            "{}: extensionsRequired names {name}, which this viewer does not implement",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Loads the glTF or GLB file at `path`.
 pub fn load(path: &Path) -> Result<SceneData> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -143,6 +172,7 @@ pub fn load(path: &Path) -> Result<SceneData> {
             path.display()
         )
     })?;
+    check_version_and_extensions(&document, path)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut buffers = Vec::new();
     for buffer in document.buffers() {
@@ -357,6 +387,48 @@ pub fn load(path: &Path) -> Result<SceneData> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file that needs a later glTF or an extension the viewer lacks is refused by name, with
+    /// the file named; a 2.0 minimum loads on.
+    #[test]
+    fn min_version_above_2_0_and_unknown_required_extensions_are_refused() {
+        let dir = std::env::temp_dir().join(format!("gltf-version-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let load_json = |name: &str, json: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, json).unwrap();
+            load(&path).map(|_| ()).map_err(|e| format!("{e:#}"))
+        };
+        let err = load_json(
+            "later.gltf",
+            r#"{"asset":{"version":"2.0","minVersion":"2.1"}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("later.gltf") && err.contains("minVersion is 2.1"),
+            "{err}"
+        );
+        let err = load_json(
+            "garbled.gltf",
+            r#"{"asset":{"version":"2.0","minVersion":"two"}}"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("is not MAJOR.MINOR"), "{err}");
+        let err = load_json(
+            "needs.gltf",
+            r#"{"asset":{"version":"2.0"},"extensionsUsed":["KHR_draco_mesh_compression"],"extensionsRequired":["KHR_draco_mesh_compression"]}"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("KHR_draco_mesh_compression"), "{err}");
+        // A 2.0 minimum passes this check (the empty file then fails for having no scene).
+        let err = load_json(
+            "plain.gltf",
+            r#"{"asset":{"version":"2.0","minVersion":"2.0"}}"#,
+        )
+        .unwrap_err();
+        assert!(!err.contains("minVersion"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn percent_escapes_are_undone_in_relative_uris() {
