@@ -107,6 +107,33 @@ impl Graph {
         Ok(())
     }
 
+    /// The name of `resource` as pass `pass` uses it as `set`: refuses an id this graph did not
+    /// declare and an access a pass cannot make of that kind of resource.
+    fn declared(&self, pass: &str, resource: Resource, set: AccessSet) -> Result<&String> {
+        let (found, allowed) = match resource {
+            Resource::Image(id) => (
+                self.images.get(id.index()).map(|(n, _)| n),
+                set.all(image_access_ok),
+            ),
+            Resource::Buffer(id) => (
+                self.buffers.get(id.index()).map(|(n, _)| n),
+                set.all(buffer_access_ok),
+            ),
+        };
+        let name = found.ok_or_else(|| GraphError::Unknown {
+            pass: pass.to_owned(),
+            resource,
+        })?;
+        if !allowed {
+            return Err(GraphError::InvalidAccess {
+                pass: pass.to_owned(),
+                resource: name.clone(),
+                access: set,
+            });
+        }
+        Ok(name)
+    }
+
     /// Checks every declaration and resolves each pass's uses.
     fn resolve(&self) -> Result<Vec<Resolved>> {
         self.check_transients()?;
@@ -114,19 +141,7 @@ impl Graph {
         for pass in &self.passes {
             let mut images: Vec<ImageUse> = Vec::new();
             for (id, subresources, set) in &pass.images {
-                let Some((name, _)) = self.images.get(id.index()) else {
-                    return Err(GraphError::Unknown {
-                        pass: pass.name.clone(),
-                        resource: Resource::Image(*id),
-                    });
-                };
-                if !set.all(image_access_ok) {
-                    return Err(GraphError::InvalidAccess {
-                        pass: pass.name.clone(),
-                        resource: name.clone(),
-                        access: *set,
-                    });
-                }
+                let name = self.declared(&pass.name, Resource::Image(*id), *set)?;
                 if let Some((first, second)) = set.layout_conflict() {
                     return Err(GraphError::LayoutConflict {
                         pass: pass.name.clone(),
@@ -187,19 +202,7 @@ impl Graph {
             }
             let mut buffers: Vec<BufferUse> = Vec::new();
             for (id, range, set) in &pass.buffers {
-                let Some((name, _)) = self.buffers.get(id.index()) else {
-                    return Err(GraphError::Unknown {
-                        pass: pass.name.clone(),
-                        resource: Resource::Buffer(*id),
-                    });
-                };
-                if !set.all(buffer_access_ok) {
-                    return Err(GraphError::InvalidAccess {
-                        pass: pass.name.clone(),
-                        resource: name.clone(),
-                        access: *set,
-                    });
-                }
+                let name = self.declared(&pass.name, Resource::Buffer(*id), *set)?;
                 let size = buffer_size(self, *id);
                 let Some(bytes) = resolve(range, size, u64::MAX) else {
                     return Err(GraphError::OutOfRange {
