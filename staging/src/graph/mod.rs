@@ -368,7 +368,11 @@ pub enum TransientKind {
     },
 }
 
-/// The handles placed for a graph's transients (see [`Graph::plan`]).
+/// The handles placed for a graph's transients (see [`Graph::plan`]). Raw handles: nothing here
+/// checks them, so recording a plan built from them is `unsafe` ([`Plan::execute`],
+/// [`BarrierBatch::record`]) with the duty that each was created as its transient declares
+/// (on the device the plan is recorded on, with its levels and layers, or at least its bytes).
+/// [`PlacedTransients::bindings`] gives handles that are.
 #[derive(Clone, Debug, Default)]
 pub struct Bindings {
     images: Vec<(ImageId, vk::Image)>,
@@ -487,9 +491,10 @@ impl Plan {
     ///
     /// # Safety
     /// As for [`BarrierBatch::record`]: `cmd` is recording on `device`, on the family of every
-    /// pass; every resource the graph names is alive until the work completes; imports are in the
-    /// states they were declared in, and any release they need was recorded on the other queue
-    /// and executes before this command buffer.
+    /// pass; every resource the graph names is alive until the work completes, and each handle of
+    /// the [`Bindings`] the plan was made with was created as its transient declares (levels,
+    /// layers, bytes); imports are in the states they were declared in, and any release they need
+    /// was recorded on the other queue and executes before this command buffer.
     pub unsafe fn execute<E>(
         &mut self,
         cmd: vk::CommandBuffer,
