@@ -316,7 +316,11 @@ impl Graph {
     /// (transients no pass uses are left out: nothing needs creating for them). Checks every
     /// declaration first.
     pub fn transients(&self) -> Result<Vec<TransientUse>> {
-        let resolved = self.resolve()?;
+        Ok(self.transients_of(&self.resolve()?))
+    }
+
+    /// The transients of resolved declarations (see [`Graph::transients`]).
+    fn transients_of(&self, resolved: &[Resolved]) -> Vec<TransientUse> {
         let mut uses: Vec<TransientUse> = Vec::new();
         let mut note = |resource: Resource, name: &str, pass: usize, kind: TransientKind| match uses
             .iter_mut()
@@ -391,7 +395,7 @@ impl Graph {
             }
         }
         uses.sort_by_key(|u| u.resource);
-        Ok(uses)
+        uses
     }
 
     /// Plans the frame. `bindings` gives the handles placed for the transients;
@@ -403,7 +407,7 @@ impl Graph {
         shares_bytes: impl Fn(Resource, Resource) -> bool,
     ) -> Result<Plan> {
         let resolved = self.resolve()?;
-        let transients = self.transients()?;
+        let transients = self.transients_of(&resolved);
         let count = self.passes.len();
         let mut before: Vec<BarrierBatch> = (0..count).map(|_| BarrierBatch::new()).collect();
         let mut after: Vec<BarrierBatch> = (0..count).map(|_| BarrierBatch::new()).collect();
