@@ -1,22 +1,42 @@
 #version 450
-// Textured-mesh vertex stage of the demo: one interleaved vertex (position, normal, uv) and a
-// push-constant block with the object's clip and world transforms.
+// Mesh vertex stage of the demo: one interleaved vertex (position, normal, tangent, two texture
+// coordinate sets, colour) and a push-constant block with the object's transforms and the eye.
 
 layout(location = 0) in vec3 in_position;
 layout(location = 1) in vec3 in_normal;
-layout(location = 2) in vec2 in_uv;
+layout(location = 2) in vec4 in_tangent;
+layout(location = 3) in vec2 in_uv0;
+layout(location = 4) in vec2 in_uv1;
+layout(location = 5) in vec4 in_color;
 
 layout(push_constant) uniform Push {
     mat4 clip_from_object;
-    mat4 world_from_object;
+    // The rows of world_from_object's upper 3x4 (128 bytes in all, Vulkan's guaranteed minimum).
+    vec4 world_rows[3];
+    vec4 eye;
 } push;
 
-layout(location = 0) out vec3 out_normal;
-layout(location = 1) out vec2 out_uv;
+layout(location = 0) out vec3 out_world;
+layout(location = 1) out vec3 out_normal;
+layout(location = 2) out vec4 out_tangent;
+layout(location = 3) out vec2 out_uv0;
+layout(location = 4) out vec2 out_uv1;
+layout(location = 5) out vec4 out_color;
 
 void main() {
     gl_Position = push.clip_from_object * vec4(in_position, 1.0);
-    // Non-uniform scales would need the inverse transpose; the demo's shading is only a cue.
-    out_normal = mat3(push.world_from_object) * in_normal;
-    out_uv = in_uv;
+    // Points are one pixel (larger ones need the largePoints feature).
+    gl_PointSize = 1.0;
+    mat3 linear = transpose(mat3(push.world_rows[0].xyz, push.world_rows[1].xyz,
+                                 push.world_rows[2].xyz));
+    vec4 p = vec4(in_position, 1.0);
+    out_world = vec3(dot(push.world_rows[0], p), dot(push.world_rows[1], p),
+                     dot(push.world_rows[2], p));
+    // Normals by the inverse transpose (non-uniform scales), tangents by the matrix itself. A zero
+    // normal (lines and points without normals: drawn unlit) stays zero.
+    out_normal = transpose(inverse(linear)) * in_normal;
+    out_tangent = vec4(linear * in_tangent.xyz, in_tangent.w);
+    out_uv0 = in_uv0;
+    out_uv1 = in_uv1;
+    out_color = in_color;
 }

@@ -19,7 +19,7 @@ use crate::frame::Presented;
 use crate::gpu::{Gpu, GpuOptions};
 use crate::loader::SceneSource;
 use crate::session::{Session, Verdict};
-use crate::{parse_size, scene_list, source_of, Options};
+use crate::{parse_size, scene_list, Options};
 
 /// There is no display to open a window on.
 #[derive(Debug)]
@@ -99,8 +99,9 @@ impl App {
         };
         let mut session = Session::new(gpu, surface, extent, self.options.bloom)?;
         session.renderer.set_aliasing(!self.options.no_aliasing);
+        session.view_from = self.options.view_from;
         if self.options.cycle.is_none() {
-            session.request(source_of(&self.options.scene));
+            session.request(crate::first_scene(&self.options));
         }
         self.session = Some(session);
         self.window = Some(window);
@@ -212,6 +213,7 @@ impl App {
             Key::Named(NamedKey::Escape) => event_loop.exit(),
             Key::Character(c) => match c.as_str() {
                 "u" | "U" => session.unload(),
+                "f" | "F" => session.reframe(),
                 "a" | "A" => {
                     let on = !session.renderer.aliasing();
                     session.renderer.set_aliasing(on);

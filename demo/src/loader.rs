@@ -46,6 +46,9 @@ pub struct LoadedScene {
     /// Draws with mesh and material indices into the systems' lists for `id`.
     pub draws: Vec<Draw>,
     pub bounds: Bounds,
+    /// Where the camera looks from first (towards the eye): the built-ins' three-quarter view,
+    /// a file's front (+Z, glTF's front, as the Asset Generator's references show it).
+    pub view: [f32; 3],
     pub timings: LoadTimings,
 }
 
@@ -256,7 +259,7 @@ fn decode(textures: Vec<TextureInput>, max: u32) -> Result<Vec<TextureData>> {
 fn decode_one(input: TextureInput, max: u32) -> Result<TextureData> {
     let texture = match input {
         TextureInput::Ready(texture) => texture,
-        TextureInput::Encoded { what, bytes } => {
+        TextureInput::Encoded { what, bytes, srgb } => {
             let image = image::load_from_memory(&bytes)
                 .with_context(|| format!("{what} is not a PNG or JPEG image this demo can decode"))?
                 .into_rgba8();
@@ -264,7 +267,11 @@ fn decode_one(input: TextureInput, max: u32) -> Result<TextureData> {
                 name: what,
                 width: image.width(),
                 height: image.height(),
-                format: vk::Format::R8G8B8A8_SRGB,
+                format: if srgb {
+                    vk::Format::R8G8B8A8_SRGB
+                } else {
+                    vk::Format::R8G8B8A8_UNORM
+                },
                 levels: 1,
                 bytes: image.into_raw(),
             }
@@ -291,11 +298,13 @@ fn load(
 ) -> Result<LoadedScene> {
     let start = Instant::now();
     uploader.stats = UploadStats::default();
-    let data: SceneData = match source {
+    let mut data: SceneData = match source {
         SceneSource::Builtin(name) => crate::procedural::build(name, context.bc_textures)
             .ok_or_else(|| anyhow!("no built-in scene '{name}' (see --list-scenes)"))?,
         SceneSource::File(path) => crate::gltf::load(path)?,
     };
+    // Bound to every material slot without a texture (the shader ignores it there).
+    let white = data.solid_texture("white", [255; 4], vk::Format::R8G8B8A8_UNORM);
     let built = start.elapsed();
     let bounds = data.bounds();
     let SceneData {
@@ -334,9 +343,15 @@ fn load(
                 .create_texture(allocator, uploader, id, texture)?,
         );
     }
-    context
-        .materials
-        .create_materials(id, &materials, &texture_index, context.set_layout)?;
+    context.materials.create_materials(
+        allocator,
+        uploader,
+        id,
+        &materials,
+        &texture_index,
+        white,
+        context.set_layout,
+    )?;
     let draws = draws
         .into_iter()
         .map(|d| Draw {
@@ -360,11 +375,23 @@ fn load(
         total_ms = timings.total.as_secs_f64() * 1e3,
         "scene loaded"
     );
+    let view = match source {
+        SceneSource::Builtin(_) => {
+            let (yaw, pitch) = (0.6f32, 0.45f32);
+            [
+                pitch.cos() * yaw.sin(),
+                pitch.sin(),
+                pitch.cos() * yaw.cos(),
+            ]
+        }
+        SceneSource::File(_) => [0.0, 0.0, 1.0],
+    };
     Ok(LoadedScene {
         id,
         name,
         draws,
         bounds,
+        view,
         timings,
     })
 }

@@ -36,9 +36,10 @@ use crate::session::{summary, Session, Verdict};
 #[derive(Parser, Debug, Clone)]
 #[command(version, about)]
 pub struct Options {
-    /// The scene to show first: a built-in name (see --list-scenes) or a .gltf/.glb file.
-    #[arg(long, default_value = "grid")]
-    pub scene: String,
+    /// The scene to show first: a built-in name (see --list-scenes) or a .gltf/.glb file. With
+    /// --screenshot-dir, several: each is loaded, shown and unloaded in turn.
+    #[arg(long, num_args = 1.., default_value = "grid")]
+    pub scene: Vec<String>,
     /// Lists the built-in scenes and exits.
     #[arg(long)]
     pub list_scenes: bool,
@@ -48,6 +49,16 @@ pub struct Options {
     /// Saves the last frame as a PNG when the demo exits.
     #[arg(long, value_name = "FILE.png")]
     pub screenshot: Option<PathBuf>,
+    /// Headless: loads every --scene in turn, draws --frames frames of it, saves the last one as
+    /// DIR/NAME.png (NAME: the file's stem, or the built-in's name) and unloads it (checking for
+    /// leaks with --check-leaks). A scene that fails to load gets no screenshot, and the exit
+    /// code is non-zero.
+    #[arg(long, value_name = "DIR")]
+    pub screenshot_dir: Option<PathBuf>,
+    /// Where the camera looks from, X,Y,Z (towards the eye, from the scene's centre): default
+    /// +Z (glTF's front) for files, a three-quarter view for the built-ins. F reframes.
+    #[arg(long, value_name = "X,Y,Z", value_parser = parse_direction)]
+    pub view_from: Option<[f32; 3]>,
     /// Loads and unloads every scene (built-ins, and --scene when it is a file) N times, then
     /// exits; with --check-leaks every unload must bring the live count back.
     #[arg(long, value_name = "N")]
@@ -93,6 +104,25 @@ fn parse_bloom(text: &str) -> Result<frame::Bloom, String> {
     }
 }
 
+/// Parses `X,Y,Z`.
+fn parse_direction(text: &str) -> Result<[f32; 3], String> {
+    let parts: Vec<f32> = text
+        .split(',')
+        .map(|p| p.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("'{text}': {e}"))?;
+    match parts[..] {
+        [x, y, z]
+            if x.is_finite() && y.is_finite() && z.is_finite() && (x, y, z) != (0.0, 0.0, 0.0) =>
+        {
+            Ok([x, y, z])
+        }
+        _ => Err(format!(
+            "'{text}' is not X,Y,Z with a non-zero direction (e.g. 0,0,1)"
+        )),
+    }
+}
+
 /// Parses `WxH@N`.
 pub fn parse_resize(text: &str) -> Result<(vk::Extent2D, u64)> {
     let Some((size, frame)) = text.split_once('@') else {
@@ -122,14 +152,21 @@ pub fn source_of(name: &str) -> SceneSource {
     }
 }
 
-/// The scenes keys 1-9 choose: the built-ins, then the file given on the command line.
+/// The scene shown first.
+pub fn first_scene(options: &Options) -> SceneSource {
+    source_of(options.scene.first().map_or("grid", String::as_str))
+}
+
+/// The scenes keys 1-9 choose: the built-ins, then the files given on the command line.
 pub fn scene_list(options: &Options) -> Vec<SceneSource> {
     let mut list: Vec<SceneSource> = procedural::SCENES
         .iter()
         .map(|(n, _)| SceneSource::Builtin((*n).to_owned()))
         .collect();
-    if let SceneSource::File(path) = source_of(&options.scene) {
-        list.push(SceneSource::File(path));
+    for name in &options.scene {
+        if let SceneSource::File(path) = source_of(name) {
+            list.push(SceneSource::File(path));
+        }
     }
     list
 }
@@ -145,6 +182,7 @@ fn run_headless(options: &Options, extent: vk::Extent2D) -> Result<Verdict> {
     )?;
     let mut session = Session::new(gpu, None, extent, options.bloom)?;
     session.renderer.set_aliasing(!options.no_aliasing);
+    session.view_from = options.view_from;
     let outcome = drive(&mut session, options, |s| {
         s.frame()?;
         Ok(())
@@ -184,8 +222,15 @@ pub fn drive(
         }
         return Ok(());
     }
-    session.request(source_of(&options.scene));
+    if let Some(dir) = &options.screenshot_dir {
+        return screenshot_each(session, options, dir, frame);
+    }
+    session.request(first_scene(options));
     session.finish_loading(&mut frame)?;
+    if !session.errors.is_empty() {
+        // Nothing to show: no frames, no screenshot; the error makes the exit code non-zero.
+        return Ok(());
+    }
     let frames = options.frames.unwrap_or(1);
     for _ in 0..frames {
         session.tick()?;
@@ -194,9 +239,53 @@ pub fn drive(
     Ok(())
 }
 
+/// `--screenshot-dir`: every scene in turn, loaded, drawn, saved and unloaded.
+fn screenshot_each(
+    session: &mut Session,
+    options: &Options,
+    dir: &std::path::Path,
+    mut frame: impl FnMut(&mut Session) -> Result<()>,
+) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot make {}: {e}", dir.display()))?;
+    for name in &options.scene {
+        let source = source_of(name);
+        let stem = match &source {
+            SceneSource::Builtin(name) => name.clone(),
+            SceneSource::File(path) => path
+                .file_stem()
+                .map_or_else(|| "scene".into(), |s| s.to_string_lossy().into_owned()),
+        };
+        let (errors, messages) = (session.errors.len(), session.gpu.messages.all().len());
+        session.request(source);
+        session.finish_loading(&mut frame)?;
+        let loaded = session.errors.len() == errors;
+        if loaded {
+            for _ in 0..options.frames.unwrap_or(1) {
+                session.tick()?;
+                frame(session)?;
+            }
+            session.screenshot(&dir.join(format!("{stem}.png")))?;
+        }
+        session.unload();
+        while session.busy() {
+            session.tick()?;
+            frame(session)?;
+        }
+        let new_messages = session.gpu.messages.all().len() - messages;
+        // One line per scene, for whoever reads the run's output (the conformance test does).
+        println!(
+            "scene {name}: {}, {new_messages} validation message(s)",
+            if loaded { "shown" } else { "failed to load" }
+        );
+    }
+    Ok(())
+}
+
 /// Screenshot, shutdown, and the verdict.
 pub fn finish(mut session: Session, options: &Options, outcome: Result<()>) -> Result<Verdict> {
-    if outcome.is_ok() {
+    // A failed load leaves nothing worth a screenshot: the run exits non-zero without one.
+    if outcome.is_ok() && session.errors.is_empty() {
         if let Some(path) = &options.screenshot {
             session.screenshot(path)?;
         }
@@ -231,6 +320,10 @@ fn main() -> ExitCode {
         }
         println!("(or any .gltf / .glb file)");
         return ExitCode::SUCCESS;
+    }
+    if options.screenshot_dir.is_some() && options.headless.is_none() {
+        eprintln!("error: --screenshot-dir runs headless: add --headless [WxH]");
+        return ExitCode::from(2);
     }
     let result = match &options.headless {
         Some(size) => parse_size(size).and_then(|extent| run_headless(&options, extent)),

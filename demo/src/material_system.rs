@@ -1,17 +1,109 @@
-//! [`MaterialSystem`]: the textures, views, samplers and descriptor sets of every loaded scene,
-//! recorded against its [`SceneId`] and destroyed together when it unloads. Nothing is shared
-//! between scenes, not even a default texture: each scene brings its own.
+//! [`MaterialSystem`]: the textures, views, samplers, material uniform buffer and descriptor
+//! sets of every loaded scene, recorded against its [`SceneId`] and destroyed together when it
+//! unloads. Nothing is shared between scenes, not even the white texture bound to a material's
+//! empty slots: each scene brings its own.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use anyhow::{bail, Context as _, Result};
 use ash::vk;
-use vkup_allocator::{Allocator, GpuImage, ImageDesc, MipLevels};
-use vkup_staging::{ImageTarget, ResourceState};
+use vkup_allocator::{Allocator, BufferDesc, GpuBuffer, GpuImage, ImageDesc, MipLevels};
+use vkup_staging::{Access, BufferTarget, ImageTarget, ResourceState};
 
-use crate::scene::{MaterialData, SamplerDesc, SceneId, TextureData};
+use crate::scene::{
+    AlphaMode, MaterialData, SamplerDesc, SceneId, TextureData, TextureSlot, Workflow,
+    TEXTURE_SLOTS,
+};
 use crate::upload::Uploader;
+
+/// A material's uniform block, as `shaders/mesh.frag` declares it (std140: vec4s only).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MaterialParams {
+    pub base_color: [f32; 4],
+    /// xyz: emissive factor; w: alpha cutoff.
+    pub emissive_cutoff: [f32; 4],
+    /// Metallic, roughness, normal scale, occlusion strength.
+    pub factors: [f32; 4],
+    /// xyz: specular factor; w: glossiness factor.
+    pub specular_glossiness: [f32; 4],
+    /// x: slots with a texture (bit per slot); y: slots using TEXCOORD_1; z: mode bits.
+    pub flags: [u32; 4],
+    /// Slot i's coordinate transform: rows 2i and 2i+1.
+    pub transforms: [[f32; 4]; 2 * TEXTURE_SLOTS],
+}
+
+/// `flags[2]` bits (`mesh.frag`'s MASK, BLEND, SPECULAR_GLOSSINESS, DOUBLE_SIDED).
+const MODE_MASK: u32 = 1;
+const MODE_BLEND: u32 = 2;
+const MODE_SPECULAR_GLOSSINESS: u32 = 4;
+const MODE_DOUBLE_SIDED: u32 = 8;
+
+impl MaterialParams {
+    pub fn of(material: &MaterialData) -> Self {
+        let mut params = Self {
+            base_color: material.base_color,
+            ..Self::default()
+        };
+        let [r, g, b] = material.emissive;
+        params.emissive_cutoff = [r, g, b, 0.0];
+        let mut mode = 0;
+        match material.alpha {
+            AlphaMode::Opaque => {}
+            AlphaMode::Mask(cutoff) => {
+                mode |= MODE_MASK;
+                params.emissive_cutoff[3] = cutoff;
+            }
+            AlphaMode::Blend => mode |= MODE_BLEND,
+        }
+        let (metallic, roughness) = match material.workflow {
+            Workflow::MetallicRoughness {
+                metallic,
+                roughness,
+            } => (metallic, roughness),
+            Workflow::SpecularGlossiness {
+                specular,
+                glossiness,
+            } => {
+                mode |= MODE_SPECULAR_GLOSSINESS;
+                let [r, g, b] = specular;
+                params.specular_glossiness = [r, g, b, glossiness];
+                (0.0, 1.0)
+            }
+        };
+        params.factors = [
+            metallic,
+            roughness,
+            material.normal_scale,
+            material.occlusion_strength,
+        ];
+        if material.double_sided {
+            mode |= MODE_DOUBLE_SIDED;
+        }
+        params.flags[2] = mode;
+        for (i, slot) in material.textures.iter().enumerate() {
+            let [r0, r1] = slot.map_or(TextureSlot::IDENTITY, |s| s.transform);
+            params.transforms[2 * i] = [r0[0], r0[1], r0[2], 0.0];
+            params.transforms[2 * i + 1] = [r1[0], r1[1], r1[2], 0.0];
+            if let Some(slot) = slot {
+                params.flags[0] |= 1 << i;
+                if slot.tex_coord == 1 {
+                    params.flags[1] |= 1 << i;
+                }
+            }
+        }
+        params
+    }
+}
+
+/// What a draw needs of its material besides the set: which pipeline, which culling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaterialSet {
+    pub set: vk::DescriptorSet,
+    pub blend: bool,
+    pub double_sided: bool,
+}
 
 /// One scene's material resources.
 #[derive(Default)]
@@ -19,15 +111,19 @@ pub struct SceneMaterials {
     /// Each texture, its view, and the state its upload left it in.
     textures: Vec<(GpuImage, vk::ImageView, ResourceState)>,
     samplers: Vec<vk::Sampler>,
+    /// Every material's [`MaterialParams`], and the state its upload left it in.
+    params: Option<(GpuBuffer, ResourceState)>,
     pool: vk::DescriptorPool,
-    /// One descriptor set per material, in the scene's material order.
-    pub sets: Vec<vk::DescriptorSet>,
+    /// One per material, in the scene's material order.
+    pub sets: Vec<MaterialSet>,
 }
 
 /// Materials per scene, shared by the loader and render threads.
 pub struct MaterialSystem {
     device: ash::Device,
     anisotropy: Option<f32>,
+    /// `minUniformBufferOffsetAlignment`: the stride of materials in the uniform buffer.
+    uniform_alignment: u64,
     scenes: Mutex<HashMap<SceneId, SceneMaterials>>,
 }
 
@@ -40,10 +136,11 @@ fn computable(format: vk::Format) -> bool {
 }
 
 impl MaterialSystem {
-    pub fn new(device: &ash::Device, anisotropy: Option<f32>) -> Self {
+    pub fn new(device: &ash::Device, anisotropy: Option<f32>, uniform_alignment: u64) -> Self {
         Self {
             device: device.clone(),
             anisotropy,
+            uniform_alignment: uniform_alignment.max(1),
             scenes: Mutex::new(HashMap::new()),
         }
     }
@@ -129,26 +226,71 @@ impl MaterialSystem {
         }))
     }
 
-    /// Creates one descriptor set per material of `scene`, and the samplers they use.
+    /// Creates one descriptor set per material of `scene`, the samplers they use and the
+    /// uniform buffer of their factors (uploaded through `uploader`). `texture_index` maps the
+    /// scene's textures to those created for it; `white` (an index into the scene's textures) is
+    /// bound to every empty slot.
+    #[allow(clippy::too_many_arguments)]
     pub fn create_materials(
         &self,
+        allocator: &Allocator,
+        uploader: &mut Uploader,
         scene: SceneId,
         materials: &[MaterialData],
         texture_index: &[usize],
+        white: usize,
         layout: vk::DescriptorSetLayout,
     ) -> Result<()> {
         if materials.is_empty() {
             return Ok(());
         }
+        let stride =
+            (std::mem::size_of::<MaterialParams>() as u64).next_multiple_of(self.uniform_alignment);
+        let mut bytes = vec![0u8; stride as usize * materials.len()];
+        for (material, chunk) in materials
+            .iter()
+            .zip(bytes.chunks_exact_mut(stride as usize))
+        {
+            let params = MaterialParams::of(material);
+            chunk[..std::mem::size_of::<MaterialParams>()]
+                .copy_from_slice(bytemuck::bytes_of(&params));
+        }
+        let mut buffer = allocator
+            .create_buffer(
+                &BufferDesc::new(
+                    bytes.len() as u64,
+                    vk::BufferUsageFlags::UNIFORM_BUFFER | vk::BufferUsageFlags::TRANSFER_DST,
+                )
+                .name("material factors"),
+            )
+            .context("the materials' uniform buffer")?;
+        let state = match uploader.buffer(
+            allocator,
+            &mut buffer,
+            &bytes,
+            Access::FragmentShaderUniformRead,
+        ) {
+            Ok(state) => state,
+            Err(err) => {
+                // SAFETY: the uploader waited for its submissions before reporting the error.
+                unsafe { allocator.destroy_buffer(buffer) };
+                return Err(err.context("uploading the materials' factors"));
+            }
+        };
+        let raw_buffer = buffer.raw();
         let device = &self.device;
         let anisotropy = self.anisotropy;
         self.with_scene_mut(scene, |m| -> Result<()> {
+            m.params = Some((buffer, state));
             let mut sampler_of: HashMap<SamplerDesc, vk::Sampler> = HashMap::new();
-            for material in materials {
-                if sampler_of.contains_key(&material.sampler) {
+            let used = materials
+                .iter()
+                .flat_map(|material| material.textures.iter().flatten().map(|t| t.sampler))
+                .chain([SamplerDesc::default()]);
+            for s in used {
+                if sampler_of.contains_key(&s) {
                     continue;
                 }
-                let s = material.sampler;
                 // Anisotropy only for linear filtering: a nearest-filtered texture must stay crisp.
                 let anisotropy = anisotropy
                     .filter(|_| s.mag == vk::Filter::LINEAR && s.min == vk::Filter::LINEAR);
@@ -174,10 +316,16 @@ impl MaterialSystem {
                 sampler_of.insert(s, sampler);
             }
             let count = materials.len() as u32;
-            let sizes = [vk::DescriptorPoolSize {
-                ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
-                descriptor_count: count,
-            }];
+            let sizes = [
+                vk::DescriptorPoolSize {
+                    ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+                    descriptor_count: count * TEXTURE_SLOTS as u32,
+                },
+                vk::DescriptorPoolSize {
+                    ty: vk::DescriptorType::UNIFORM_BUFFER,
+                    descriptor_count: count,
+                },
+            ];
             let pool_info = vk::DescriptorPoolCreateInfo::default()
                 .max_sets(count)
                 .pool_sizes(&sizes);
@@ -188,40 +336,64 @@ impl MaterialSystem {
                 .descriptor_pool(m.pool)
                 .set_layouts(&layouts);
             // SAFETY: the pool was sized for these sets.
-            m.sets = unsafe { device.allocate_descriptor_sets(&alloc) }?;
-            for (material, &set) in materials.iter().zip(&m.sets) {
-                let Some(&texture) = texture_index.get(material.texture) else {
-                    bail!(
-                        "material '{}' names texture {} of {}",
-                        material.name,
-                        material.texture,
-                        texture_index.len()
-                    );
+            let sets = unsafe { device.allocate_descriptor_sets(&alloc) }?;
+            let view_of = |texture: usize| -> Result<vk::ImageView> {
+                let Some(&created) = texture_index.get(texture) else {
+                    bail!("texture {texture} of {}", texture_index.len());
                 };
-                let Some((_, view, _)) = m.textures.get(texture) else {
-                    bail!(
-                        "material '{}': texture {texture} was not created",
-                        material.name
-                    );
-                };
-                let image_info = [vk::DescriptorImageInfo::default()
-                    .sampler(sampler_of[&material.sampler])
-                    .image_view(*view)
-                    .image_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)];
-                let write = vk::WriteDescriptorSet::default()
-                    .dst_set(set)
-                    .dst_binding(0)
-                    .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
-                    .image_info(&image_info);
-                // SAFETY: the set, view and sampler are live and match the layout.
-                unsafe { device.update_descriptor_sets(&[write], &[]) };
+                match m.textures.get(created) {
+                    Some((_, view, _)) => Ok(*view),
+                    None => bail!("texture {created} was not created"),
+                }
+            };
+            let white_view = view_of(white)?;
+            for (i, (material, &set)) in materials.iter().zip(&sets).enumerate() {
+                let mut image_infos = [vk::DescriptorImageInfo::default(); TEXTURE_SLOTS];
+                for (info, slot) in image_infos.iter_mut().zip(&material.textures) {
+                    let (view, sampler) = match slot {
+                        Some(slot) => (
+                            view_of(slot.texture)
+                                .with_context(|| format!("material '{}'", material.name))?,
+                            slot.sampler,
+                        ),
+                        None => (white_view, SamplerDesc::default()),
+                    };
+                    *info = vk::DescriptorImageInfo::default()
+                        .sampler(sampler_of[&sampler])
+                        .image_view(view)
+                        .image_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL);
+                }
+                let buffer_info = [vk::DescriptorBufferInfo::default()
+                    .buffer(raw_buffer)
+                    .offset(i as u64 * stride)
+                    .range(std::mem::size_of::<MaterialParams>() as u64)];
+                let writes = [
+                    vk::WriteDescriptorSet::default()
+                        .dst_set(set)
+                        .dst_binding(0)
+                        .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+                        .image_info(&image_infos),
+                    vk::WriteDescriptorSet::default()
+                        .dst_set(set)
+                        .dst_binding(TEXTURE_SLOTS as u32)
+                        .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
+                        .buffer_info(&buffer_info),
+                ];
+                // SAFETY: the set, views, samplers and buffer are live and match the layout
+                // (five consecutive single-sampler bindings take the five image infos).
+                unsafe { device.update_descriptor_sets(&writes, &[]) };
+                m.sets.push(MaterialSet {
+                    set,
+                    blend: material.alpha == AlphaMode::Blend,
+                    double_sided: material.double_sided,
+                });
             }
             Ok(())
         })
     }
 
-    /// Calls `f` with `scene`'s descriptor sets.
-    pub fn with_sets<R>(&self, scene: SceneId, f: impl FnOnce(&[vk::DescriptorSet]) -> R) -> R {
+    /// Calls `f` with `scene`'s material sets.
+    pub fn with_sets<R>(&self, scene: SceneId, f: impl FnOnce(&[MaterialSet]) -> R) -> R {
         let scenes = self.scenes.lock().unwrap_or_else(|p| p.into_inner());
         f(scenes.get(&scene).map_or(&[], |m| m.sets.as_slice()))
     }
@@ -236,6 +408,24 @@ impl MaterialSystem {
                 .map(|(image, _, state)| (ImageTarget::from(image), *state))
                 .collect()
         })
+    }
+
+    /// The uniform buffer of `scene`'s materials and the state its upload left it in, for the
+    /// frame graph's imports.
+    pub fn buffer_states(&self, scene: SceneId) -> Vec<(BufferTarget, ResourceState, Access)> {
+        let scenes = self.scenes.lock().unwrap_or_else(|p| p.into_inner());
+        scenes
+            .get(&scene)
+            .and_then(|m| m.params.as_ref())
+            .map(|(buffer, state)| {
+                (
+                    BufferTarget::from(buffer),
+                    *state,
+                    Access::FragmentShaderUniformRead,
+                )
+            })
+            .into_iter()
+            .collect()
     }
 
     /// Removes `scene`'s materials, for destruction once the GPU is done with them.
@@ -260,6 +450,9 @@ impl MaterialSystem {
             for (image, view, _) in materials.textures {
                 self.device.destroy_image_view(view, None);
                 allocator.destroy_image(image);
+            }
+            if let Some((buffer, _)) = materials.params {
+                allocator.destroy_buffer(buffer);
             }
         }
     }

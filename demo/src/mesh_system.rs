@@ -11,7 +11,7 @@ use ash::vk;
 use vkup_allocator::{Allocator, BufferDesc, GpuBuffer};
 use vkup_staging::{Access, ResourceState};
 
-use crate::scene::{MeshData, SceneId};
+use crate::scene::{Bounds, MeshData, SceneId, Topology};
 use crate::upload::Uploader;
 
 /// One mesh on the GPU.
@@ -20,6 +20,9 @@ pub struct Mesh {
     pub indices: GpuBuffer,
     pub index_count: u32,
     pub index_type: vk::IndexType,
+    pub topology: Topology,
+    /// The centre of the vertices' bounds, in object space (blended draws sort by it).
+    pub center: [f32; 3],
     /// The states the uploads left the buffers in.
     pub vertex_state: ResourceState,
     pub index_state: ResourceState,
@@ -85,6 +88,14 @@ impl MeshSystem {
             indices,
             index_count: data.indices.len() as u32,
             index_type: data.indices.index_type(),
+            topology: data.topology,
+            center: {
+                let mut bounds = Bounds::EMPTY;
+                for v in &data.vertices {
+                    bounds.add(v.position);
+                }
+                bounds.center()
+            },
             vertex_state,
             index_state,
         });

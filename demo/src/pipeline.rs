@@ -1,11 +1,14 @@
-//! The textured-mesh pipeline (`shaders/mesh.vert`, `shaders/mesh.frag`, committed as SPIR-V and
+//! The mesh pipelines (`shaders/mesh.vert`, `shaders/mesh.frag`, committed as SPIR-V and
 //! drift-checked by `scripts/shaders --check`): dynamic rendering into the colour and depth
-//! targets, one combined image sampler per material, transforms as push constants.
+//! targets; per material, five combined image samplers and a uniform block of factors;
+//! transforms and the eye as push constants. One pipeline per topology and blending; culling and
+//! winding are dynamic state (core in Vulkan 1.3), set per draw from the material's
+//! `doubleSided` and the transform's handedness.
 
 use anyhow::{Context as _, Result};
 use ash::vk;
 
-use crate::scene::Vertex;
+use crate::scene::{Topology, Vertex, TEXTURE_SLOTS};
 
 const VERT: &[u8] = include_bytes!("../../shaders/spirv/mesh_vert.spv");
 const FRAG: &[u8] = include_bytes!("../../shaders/spirv/mesh_frag.spv");
@@ -13,18 +16,78 @@ const FRAG: &[u8] = include_bytes!("../../shaders/spirv/mesh_frag.spv");
 /// The depth target's format (every device supports it as a depth attachment).
 pub const DEPTH_FORMAT: vk::Format = vk::Format::D32_SFLOAT;
 
-/// The push constants of `mesh.vert`.
+/// The push constants of `mesh.vert` and `mesh.frag`.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct Push {
     pub clip_from_object: [[f32; 4]; 4],
-    pub world_from_object: [[f32; 4]; 4],
+    /// Rows of the world-from-object transform's upper 3x4.
+    pub world_rows: [[f32; 4]; 3],
+    /// The eye, in world space (w unused).
+    pub eye: [f32; 4],
+}
+
+/// A mesh pipeline's fixed state: what `MeshPipeline::get` is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Variant {
+    pub topology: Topology,
+    /// Alpha blending over what is behind, without depth writes.
+    pub blend: bool,
+}
+
+/// What fixed state a graphics pipeline has besides its shaders and targets.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    pub topology: vk::PrimitiveTopology,
+    pub blend: bool,
+    /// Cull mode and front face set per draw (`vkCmdSetCullMode`, `vkCmdSetFrontFace`).
+    pub dynamic_culling: bool,
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Self {
+            topology: vk::PrimitiveTopology::TRIANGLE_LIST,
+            blend: false,
+            dynamic_culling: false,
+        }
+    }
 }
 
 pub struct MeshPipeline {
     pub set_layout: vk::DescriptorSetLayout,
     pub layout: vk::PipelineLayout,
-    pub pipeline: vk::Pipeline,
+    /// One per [`Variant`], in `Variant::ALL` order.
+    pipelines: Vec<(Variant, vk::Pipeline)>,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 6] = [
+        Variant {
+            topology: Topology::Triangles,
+            blend: false,
+        },
+        Variant {
+            topology: Topology::Triangles,
+            blend: true,
+        },
+        Variant {
+            topology: Topology::Lines,
+            blend: false,
+        },
+        Variant {
+            topology: Topology::Lines,
+            blend: true,
+        },
+        Variant {
+            topology: Topology::Points,
+            blend: false,
+        },
+        Variant {
+            topology: Topology::Points,
+            blend: true,
+        },
+    ];
 }
 
 pub fn module(device: &ash::Device, bytes: &[u8]) -> Result<vk::ShaderModule> {
@@ -36,8 +99,8 @@ pub fn module(device: &ash::Device, bytes: &[u8]) -> Result<vk::ShaderModule> {
 }
 
 /// A graphics pipeline for dynamic rendering into one `color_format` target (and a depth target
-/// of `depth` with test and write on, when given): triangle lists, double-sided (glTF files
-/// disagree on winding often enough for a viewer), no blending, viewport and scissor dynamic.
+/// of `depth` with the test on, when given; writes on unless blending), of `shape`'s topology
+/// and blending; viewport and scissor dynamic; without dynamic culling, nothing is culled.
 /// The shader modules (`spirv`: vertex, fragment) live only for the call.
 pub fn graphics_pipeline(
     device: &ash::Device,
@@ -46,6 +109,7 @@ pub fn graphics_pipeline(
     vertex_input: &vk::PipelineVertexInputStateCreateInfo<'_>,
     color_format: vk::Format,
     depth: Option<vk::Format>,
+    shape: Shape,
 ) -> Result<vk::Pipeline> {
     let vert = module(device, spirv.0)?;
     let frag = match module(device, spirv.1) {
@@ -66,8 +130,7 @@ pub fn graphics_pipeline(
             .module(frag)
             .name(c"main"),
     ];
-    let assembly = vk::PipelineInputAssemblyStateCreateInfo::default()
-        .topology(vk::PrimitiveTopology::TRIANGLE_LIST);
+    let assembly = vk::PipelineInputAssemblyStateCreateInfo::default().topology(shape.topology);
     let viewport = vk::PipelineViewportStateCreateInfo::default()
         .viewport_count(1)
         .scissor_count(1);
@@ -79,12 +142,27 @@ pub fn graphics_pipeline(
         .rasterization_samples(vk::SampleCountFlags::TYPE_1);
     let depth_state = vk::PipelineDepthStencilStateCreateInfo::default()
         .depth_test_enable(depth.is_some())
-        .depth_write_enable(depth.is_some())
+        .depth_write_enable(depth.is_some() && !shape.blend)
         .depth_compare_op(vk::CompareOp::LESS);
-    let blend_attachments = [vk::PipelineColorBlendAttachmentState::default()
-        .color_write_mask(vk::ColorComponentFlags::RGBA)];
+    let mut attachment = vk::PipelineColorBlendAttachmentState::default()
+        .color_write_mask(vk::ColorComponentFlags::RGBA);
+    if shape.blend {
+        // Straight alpha over: colour by alpha, and the target's alpha kept meaningful.
+        attachment = attachment
+            .blend_enable(true)
+            .src_color_blend_factor(vk::BlendFactor::SRC_ALPHA)
+            .dst_color_blend_factor(vk::BlendFactor::ONE_MINUS_SRC_ALPHA)
+            .color_blend_op(vk::BlendOp::ADD)
+            .src_alpha_blend_factor(vk::BlendFactor::ONE)
+            .dst_alpha_blend_factor(vk::BlendFactor::ONE_MINUS_SRC_ALPHA)
+            .alpha_blend_op(vk::BlendOp::ADD);
+    }
+    let blend_attachments = [attachment];
     let blend = vk::PipelineColorBlendStateCreateInfo::default().attachments(&blend_attachments);
-    let dynamic_states = [vk::DynamicState::VIEWPORT, vk::DynamicState::SCISSOR];
+    let mut dynamic_states = vec![vk::DynamicState::VIEWPORT, vk::DynamicState::SCISSOR];
+    if shape.dynamic_culling {
+        dynamic_states.extend([vk::DynamicState::CULL_MODE, vk::DynamicState::FRONT_FACE]);
+    }
     let dynamic = vk::PipelineDynamicStateCreateInfo::default().dynamic_states(&dynamic_states);
     let color_formats = [color_format];
     let mut rendering =
@@ -115,13 +193,24 @@ pub fn graphics_pipeline(
 }
 
 impl MeshPipeline {
-    /// Builds the pipeline for colour targets of `color_format`.
+    /// Builds the pipelines for colour targets of `color_format`.
     pub fn new(device: &ash::Device, color_format: vk::Format) -> Result<Self> {
-        let bindings = [vk::DescriptorSetLayoutBinding::default()
-            .binding(0)
-            .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
-            .descriptor_count(1)
-            .stage_flags(vk::ShaderStageFlags::FRAGMENT)];
+        let mut bindings: Vec<vk::DescriptorSetLayoutBinding<'_>> = (0..TEXTURE_SLOTS as u32)
+            .map(|binding| {
+                vk::DescriptorSetLayoutBinding::default()
+                    .binding(binding)
+                    .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+                    .descriptor_count(1)
+                    .stage_flags(vk::ShaderStageFlags::FRAGMENT)
+            })
+            .collect();
+        bindings.push(
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(TEXTURE_SLOTS as u32)
+                .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::FRAGMENT),
+        );
         // SAFETY: valid device; every object is destroyed in `destroy`.
         let set_layout = unsafe {
             device.create_descriptor_set_layout(
@@ -130,7 +219,7 @@ impl MeshPipeline {
             )
         }?;
         let ranges = [vk::PushConstantRange::default()
-            .stage_flags(vk::ShaderStageFlags::VERTEX)
+            .stage_flags(vk::ShaderStageFlags::VERTEX | vk::ShaderStageFlags::FRAGMENT)
             .size(std::mem::size_of::<Push>() as u32)];
         let set_layouts = [set_layout];
         // SAFETY: as above.
@@ -141,57 +230,112 @@ impl MeshPipeline {
                     .push_constant_ranges(&ranges),
                 None,
             )
-        }?;
+        };
+        let layout = match layout {
+            Ok(layout) => layout,
+            Err(err) => {
+                // SAFETY: never used.
+                unsafe { device.destroy_descriptor_set_layout(set_layout, None) };
+                return Err(err.into());
+            }
+        };
+        let mut this = Self {
+            set_layout,
+            layout,
+            pipelines: Vec::new(),
+        };
         let vertex_bindings = [vk::VertexInputBindingDescription {
             binding: 0,
             stride: std::mem::size_of::<Vertex>() as u32,
             input_rate: vk::VertexInputRate::VERTEX,
         }];
-        let attribute = |location, format, offset| vk::VertexInputAttributeDescription {
+        let attribute = |location, format, offset: usize| vk::VertexInputAttributeDescription {
             location,
             binding: 0,
             format,
-            offset,
+            offset: offset as u32,
         };
         let attributes = [
-            attribute(0, vk::Format::R32G32B32_SFLOAT, 0),
-            attribute(1, vk::Format::R32G32B32_SFLOAT, 12),
-            attribute(2, vk::Format::R32G32_SFLOAT, 24),
+            attribute(
+                0,
+                vk::Format::R32G32B32_SFLOAT,
+                std::mem::offset_of!(Vertex, position),
+            ),
+            attribute(
+                1,
+                vk::Format::R32G32B32_SFLOAT,
+                std::mem::offset_of!(Vertex, normal),
+            ),
+            attribute(
+                2,
+                vk::Format::R32G32B32A32_SFLOAT,
+                std::mem::offset_of!(Vertex, tangent),
+            ),
+            attribute(
+                3,
+                vk::Format::R32G32_SFLOAT,
+                std::mem::offset_of!(Vertex, uv),
+            ),
+            attribute(
+                4,
+                vk::Format::R32G32_SFLOAT,
+                std::mem::offset_of!(Vertex, uv) + 8,
+            ),
+            attribute(
+                5,
+                vk::Format::R32G32B32A32_SFLOAT,
+                std::mem::offset_of!(Vertex, color),
+            ),
         ];
         let vertex_input = vk::PipelineVertexInputStateCreateInfo::default()
             .vertex_binding_descriptions(&vertex_bindings)
             .vertex_attribute_descriptions(&attributes);
-        let pipeline = match graphics_pipeline(
-            device,
-            layout,
-            (VERT, FRAG),
-            &vertex_input,
-            color_format,
-            Some(DEPTH_FORMAT),
-        ) {
-            Ok(pipeline) => pipeline,
-            Err(err) => {
-                // SAFETY: never used.
-                unsafe {
-                    device.destroy_pipeline_layout(layout, None);
-                    device.destroy_descriptor_set_layout(set_layout, None);
+        for variant in Variant::ALL {
+            let shape = Shape {
+                topology: match variant.topology {
+                    Topology::Triangles => vk::PrimitiveTopology::TRIANGLE_LIST,
+                    Topology::Lines => vk::PrimitiveTopology::LINE_LIST,
+                    Topology::Points => vk::PrimitiveTopology::POINT_LIST,
+                },
+                blend: variant.blend,
+                dynamic_culling: true,
+            };
+            match graphics_pipeline(
+                device,
+                layout,
+                (VERT, FRAG),
+                &vertex_input,
+                color_format,
+                Some(DEPTH_FORMAT),
+                shape,
+            ) {
+                Ok(pipeline) => this.pipelines.push((variant, pipeline)),
+                Err(err) => {
+                    // SAFETY: never used.
+                    unsafe { this.destroy(device) };
+                    return Err(err);
                 }
-                return Err(err);
             }
-        };
-        Ok(Self {
-            set_layout,
-            layout,
-            pipeline,
-        })
+        }
+        Ok(this)
+    }
+
+    /// The pipeline of `variant`.
+    pub fn get(&self, variant: Variant) -> vk::Pipeline {
+        self.pipelines
+            .iter()
+            .find(|(v, _)| *v == variant)
+            .map_or(vk::Pipeline::null(), |(_, p)| *p)
     }
 
     /// # Safety
-    /// No pending work uses the pipeline.
+    /// No pending work uses the pipelines.
     pub unsafe fn destroy(&self, device: &ash::Device) {
         // SAFETY: forwarded from this function's contract.
         unsafe {
-            device.destroy_pipeline(self.pipeline, None);
+            for (_, pipeline) in &self.pipelines {
+                device.destroy_pipeline(*pipeline, None);
+            }
             device.destroy_pipeline_layout(self.layout, None);
             device.destroy_descriptor_set_layout(self.set_layout, None);
         }

@@ -180,6 +180,7 @@ impl PostPipelines {
             &vk::PipelineVertexInputStateCreateInfo::default(),
             format,
             None,
+            crate::pipeline::Shape::default(),
         )
     }
 

@@ -14,7 +14,7 @@ use ash::vk;
 
 use crate::scene::{
     Draw, Indices, Mat4, MaterialData, MeshData, SamplerDesc, SceneData, TextureData, TextureInput,
-    Vertex,
+    Topology, Vertex,
 };
 
 /// The built-in scenes: name and one-line description.
@@ -116,7 +116,8 @@ fn cube() -> MeshData {
             vertices.push(Vertex {
                 position,
                 normal: n,
-                uv: [0.5 * (su + 1.0), 0.5 * (1.0 - sv)],
+                uv: [[0.5 * (su + 1.0), 0.5 * (1.0 - sv)]; 2],
+                ..Vertex::default()
             });
         }
         indices.extend_from_slice(&[base, base + 1, base + 2, base, base + 2, base + 3]);
@@ -125,6 +126,7 @@ fn cube() -> MeshData {
         name: "cube".into(),
         vertices,
         indices: Indices::U16(indices),
+        topology: Topology::Triangles,
     }
 }
 
@@ -134,13 +136,15 @@ fn quad(w: f32, h: f32) -> MeshData {
         .map(|(x, y)| Vertex {
             position: [0.5 * x * w, 0.5 * y * h, 0.0],
             normal: [0.0, 0.0, 1.0],
-            uv: [0.5 * (x + 1.0), 0.5 * (1.0 - y)],
+            uv: [[0.5 * (x + 1.0), 0.5 * (1.0 - y)]; 2],
+            ..Vertex::default()
         })
         .to_vec();
     MeshData {
         name: format!("quad {w}x{h}"),
         vertices,
         indices: Indices::U16(vec![0, 1, 2, 0, 2, 3]),
+        topology: Topology::Triangles,
     }
 }
 
@@ -240,11 +244,11 @@ fn grid(bc: bool) -> SceneData {
             ),
         };
         scene.textures.push(texture);
-        scene.materials.push(MaterialData {
-            name: format!("cube {i}"),
-            texture: i,
-            sampler: SamplerDesc::default(),
-        });
+        scene.materials.push(MaterialData::textured(
+            &format!("cube {i}"),
+            i,
+            SamplerDesc::default(),
+        ));
         let transform = Mat4::translation([x * 1.6 - 5.6, 0.0, z * 1.6 - 5.6])
             .mul(&Mat4::rotation_y(i as f32 * 0.3));
         scene.draws.push(Draw {
@@ -304,11 +308,11 @@ fn odd() -> SceneData {
             vk::Format::R8G8B8A8_SRGB,
             checker(w, h, 7, palette(i), palette(i + 4)),
         ));
-        scene.materials.push(MaterialData {
-            name: format!("{w}x{h}"),
-            texture: i,
-            sampler: SamplerDesc::default(),
-        });
+        scene.materials.push(MaterialData::textured(
+            &format!("{w}x{h}"),
+            i,
+            SamplerDesc::default(),
+        ));
         let (col, row) = ((i % 3) as f32, (i / 3) as f32);
         scene.draws.push(Draw {
             mesh: i,
@@ -336,7 +340,8 @@ fn big() -> SceneData {
             vertices.push(Vertex {
                 position: [x, height(x, z), z],
                 normal: [-dx / l, 1.0 / l, -dz / l],
-                uv: [u, v],
+                uv: [[u, v]; 2],
+                ..Vertex::default()
             });
         }
     }
@@ -378,6 +383,7 @@ fn big() -> SceneData {
         name: "terrain".into(),
         vertices,
         indices: Indices::U32(indices),
+        topology: Topology::Triangles,
     });
     scene.textures.push(rgba8(
         "8192x8192".into(),
@@ -386,11 +392,9 @@ fn big() -> SceneData {
         vk::Format::R8G8B8A8_SRGB,
         bytes,
     ));
-    scene.materials.push(MaterialData {
-        name: "terrain".into(),
-        texture: 0,
-        sampler: SamplerDesc::default(),
-    });
+    scene
+        .materials
+        .push(MaterialData::textured("terrain", 0, SamplerDesc::default()));
     scene.draws.push(Draw {
         mesh: 0,
         material: 0,

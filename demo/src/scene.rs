@@ -12,11 +12,37 @@ pub struct SceneId(pub u64);
 
 /// One interleaved vertex, as `shaders/mesh.vert` reads it.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct Vertex {
     pub position: [f32; 3],
     pub normal: [f32; 3],
-    pub uv: [f32; 2],
+    /// xyz: the tangent; w: the bitangent's sign (glTF's TANGENT).
+    pub tangent: [f32; 4],
+    /// TEXCOORD_0 and TEXCOORD_1.
+    pub uv: [[f32; 2]; 2],
+    /// COLOR_0, linear RGBA (white when the primitive has none).
+    pub color: [f32; 4],
+}
+
+impl Default for Vertex {
+    fn default() -> Self {
+        Self {
+            position: [0.0; 3],
+            normal: [0.0, 0.0, 1.0],
+            tangent: [1.0, 0.0, 0.0, 1.0],
+            uv: [[0.0; 2]; 2],
+            color: [1.0; 4],
+        }
+    }
+}
+
+/// What a mesh's indices make (glTF's strips, fans and loops arrive converted to lists).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topology {
+    #[default]
+    Triangles,
+    Lines,
+    Points,
 }
 
 /// Index data, in the width the source had.
@@ -49,12 +75,13 @@ impl Indices {
     }
 }
 
-/// A mesh: one primitive's vertices and triangle-list indices.
+/// A mesh: one primitive's vertices and list indices.
 #[derive(Clone, Debug)]
 pub struct MeshData {
     pub name: String,
     pub vertices: Vec<Vertex>,
     pub indices: Indices,
+    pub topology: Topology,
 }
 
 /// A texture ready for upload: `levels` tightly packed levels in `format` (usually 1: the rest of
@@ -73,10 +100,13 @@ pub struct TextureData {
 #[derive(Clone, Debug)]
 pub enum TextureInput {
     Ready(TextureData),
-    /// PNG or JPEG bytes; `what` names where they came from, for errors.
+    /// PNG or JPEG bytes; `what` names where they came from, for errors. `srgb`: colour data
+    /// (base colour, emissive), uploaded as sRGB; otherwise linear data (normals, roughness),
+    /// uploaded as UNORM.
     Encoded {
         what: String,
         bytes: Vec<u8>,
+        srgb: bool,
     },
 }
 
@@ -105,12 +135,109 @@ impl Default for SamplerDesc {
     }
 }
 
-/// A material: a base-colour texture (index into the scene's textures) and its sampler.
-#[derive(Clone, Debug)]
-pub struct MaterialData {
-    pub name: String,
+/// The texture slots of a material, in the order of `shaders/mesh.frag`'s bindings.
+pub const BASE_COLOR: usize = 0;
+pub const METALLIC_ROUGHNESS: usize = 1;
+pub const NORMAL: usize = 2;
+pub const OCCLUSION: usize = 3;
+pub const EMISSIVE: usize = 4;
+pub const TEXTURE_SLOTS: usize = 5;
+
+/// One texture of a material: which of the scene's textures, sampled how, through which set of
+/// texture coordinates, moved by which transform (KHR_texture_transform; identity without).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TextureSlot {
     pub texture: usize,
     pub sampler: SamplerDesc,
+    /// 0: TEXCOORD_0, 1: TEXCOORD_1.
+    pub tex_coord: u32,
+    /// Rows of the 2x3 matrix applied to the coordinates: `uv' = (r0 . (u, v, 1), r1 . (u, v, 1))`.
+    pub transform: [[f32; 3]; 2],
+}
+
+impl TextureSlot {
+    pub const IDENTITY: [[f32; 3]; 2] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
+
+    /// The texture sampled through TEXCOORD_0, untransformed.
+    pub fn plain(texture: usize, sampler: SamplerDesc) -> Self {
+        Self {
+            texture,
+            sampler,
+            tex_coord: 0,
+            transform: Self::IDENTITY,
+        }
+    }
+}
+
+/// How a material's alpha is used.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum AlphaMode {
+    /// Alpha ignored.
+    #[default]
+    Opaque,
+    /// Fragments with alpha below the cutoff are discarded, the rest are opaque.
+    Mask(f32),
+    /// Blended over what is behind (drawn after the opaque draws, back to front).
+    Blend,
+}
+
+/// The material model's parameters besides the base colour.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Workflow {
+    /// glTF's core model: the metallic-roughness texture's B and G channels scale these.
+    MetallicRoughness { metallic: f32, roughness: f32 },
+    /// KHR_materials_pbrSpecularGlossiness: the base colour slot holds the diffuse texture, the
+    /// metallic-roughness slot the specular-glossiness texture (sRGB RGB, linear A).
+    SpecularGlossiness { specular: [f32; 3], glossiness: f32 },
+}
+
+/// A material: glTF's metallic-roughness model (or specular-glossiness), its five textures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MaterialData {
+    pub name: String,
+    /// Linear RGBA, multiplied with the base colour texture and the vertex colour.
+    pub base_color: [f32; 4],
+    pub workflow: Workflow,
+    pub normal_scale: f32,
+    pub occlusion_strength: f32,
+    /// Linear RGB, multiplied with the emissive texture.
+    pub emissive: [f32; 3],
+    pub alpha: AlphaMode,
+    /// Back faces drawn (with flipped normals) instead of culled.
+    pub double_sided: bool,
+    pub textures: [Option<TextureSlot>; TEXTURE_SLOTS],
+}
+
+impl MaterialData {
+    /// glTF's defaults: white, metallic 1, roughness 1, opaque, single-sided, no textures.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            base_color: [1.0; 4],
+            workflow: Workflow::MetallicRoughness {
+                metallic: 1.0,
+                roughness: 1.0,
+            },
+            normal_scale: 1.0,
+            occlusion_strength: 1.0,
+            emissive: [0.0; 3],
+            alpha: AlphaMode::Opaque,
+            double_sided: false,
+            textures: [None; TEXTURE_SLOTS],
+        }
+    }
+
+    /// A rough, non-metallic, double-sided material showing `texture` (the built-in scenes').
+    pub fn textured(name: &str, texture: usize, sampler: SamplerDesc) -> Self {
+        let mut material = Self::new(name);
+        material.workflow = Workflow::MetallicRoughness {
+            metallic: 0.0,
+            roughness: 1.0,
+        };
+        material.double_sided = true;
+        material.textures[BASE_COLOR] = Some(TextureSlot::plain(texture, sampler));
+        material
+    }
 }
 
 /// One thing to draw: a mesh with a material at a transform.
@@ -119,6 +246,17 @@ pub struct Draw {
     pub mesh: usize,
     pub material: usize,
     pub transform: Mat4,
+}
+
+impl Draw {
+    /// Whether the transform mirrors (negative determinant): the winding of front faces flips.
+    pub fn mirrors(&self) -> bool {
+        let m = &self.transform.0;
+        let det = m[0][0] * (m[1][1] * m[2][2] - m[2][1] * m[1][2])
+            - m[1][0] * (m[0][1] * m[2][2] - m[2][1] * m[0][2])
+            + m[2][0] * (m[0][1] * m[1][2] - m[1][1] * m[0][2]);
+        det < 0.0
+    }
 }
 
 /// A scene as loaded from its source, before anything is on the GPU.
@@ -132,14 +270,13 @@ pub struct SceneData {
 }
 
 impl SceneData {
-    /// Adds a 1x1 texture of one sRGB colour (the default for materials without a texture) and
-    /// returns its index.
-    pub fn solid_texture(&mut self, name: &str, rgba: [u8; 4]) -> usize {
+    /// Adds a 1x1 texture of one colour in `format` (an RGBA8 one) and returns its index.
+    pub fn solid_texture(&mut self, name: &str, rgba: [u8; 4], format: vk::Format) -> usize {
         self.textures.push(TextureInput::Ready(TextureData {
             name: name.to_owned(),
             width: 1,
             height: 1,
-            format: vk::Format::R8G8B8A8_SRGB,
+            format,
             levels: 1,
             bytes: rgba.to_vec(),
         }));
@@ -281,6 +418,9 @@ impl Mat4 {
     }
 }
 
+/// The camera's vertical field of view (radians).
+const FOV_Y: f32 = 0.9;
+
 /// An orbit camera that frames a scene's bounds.
 #[derive(Clone, Copy, Debug)]
 pub struct Camera {
@@ -292,20 +432,76 @@ pub struct Camera {
 }
 
 impl Camera {
-    /// A camera that sees all of `bounds`.
-    pub fn framing(bounds: &Bounds) -> Self {
+    /// A camera looking at the centre of `bounds` from direction `from` (towards the eye; it
+    /// need not be normalized), as close as it can be with all of the box in view at `aspect`
+    /// (width / height), with a small margin.
+    pub fn framing(bounds: &Bounds, from: [f32; 3], aspect: f32) -> Self {
         let (target, radius) = if bounds.is_empty() {
             ([0.0; 3], 1.0)
         } else {
             (bounds.center(), bounds.radius().max(1e-3))
         };
-        Self {
+        let length = (from[0] * from[0] + from[1] * from[1] + from[2] * from[2]).sqrt();
+        let from = if length > 1e-6 {
+            from.map(|c| c / length)
+        } else {
+            [0.0, 0.0, 1.0]
+        };
+        let pitch = from[1].clamp(-1.0, 1.0).asin().clamp(-1.5, 1.5);
+        let yaw = from[0].atan2(from[2]);
+        let mut camera = Self {
             target,
             radius,
-            yaw: 0.6,
-            pitch: 0.45,
-            distance: radius * 1.9,
+            yaw,
+            pitch,
+            distance: radius * 2.0,
+        };
+        if !bounds.is_empty() {
+            camera.distance = camera.fitting_distance(bounds, aspect);
         }
+        camera
+    }
+
+    /// The eye's unit direction from the target, and the view's right and up axes.
+    fn axes(&self) -> [[f32; 3]; 3] {
+        let back = [
+            self.pitch.cos() * self.yaw.sin(),
+            self.pitch.sin(),
+            self.pitch.cos() * self.yaw.cos(),
+        ];
+        let right = [self.yaw.cos(), 0.0, -self.yaw.sin()];
+        let up = [
+            back[1] * right[2] - back[2] * right[1],
+            back[2] * right[0] - back[0] * right[2],
+            back[0] * right[1] - back[1] * right[0],
+        ];
+        [back, right, up]
+    }
+
+    /// The smallest distance from the target at which every corner of `bounds` is inside the
+    /// view at `aspect`, with 8% to spare on the widest.
+    fn fitting_distance(&self, bounds: &Bounds, aspect: f32) -> f32 {
+        let [back, right, up] = self.axes();
+        let tan_y = (0.5 * FOV_Y).tan();
+        let tan_x = tan_y * aspect.max(1e-3);
+        let dot = |a: [f32; 3], b: [f32; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+        let mut distance = 0.0f32;
+        for corner in 0..8 {
+            let p: [f32; 3] = std::array::from_fn(|i| {
+                let v = if corner & (1 << i) == 0 {
+                    bounds.min[i]
+                } else {
+                    bounds.max[i]
+                };
+                v - self.target[i]
+            });
+            // The corner is `dot(p, back)` nearer the eye than the target.
+            let near = dot(p, back);
+            distance = distance
+                .max(near + 1.08 * dot(p, right).abs() / tan_x)
+                .max(near + 1.08 * dot(p, up).abs() / tan_y);
+        }
+        distance.max(self.radius * 0.05)
     }
 
     pub fn orbit(&mut self, dx: f32, dy: f32) {
@@ -315,21 +511,22 @@ impl Camera {
 
     pub fn zoom(&mut self, steps: f32) {
         self.distance =
-            (self.distance * 0.9f32.powf(steps)).clamp(self.radius * 0.2, self.radius * 20.0);
+            (self.distance * 0.9f32.powf(steps)).clamp(self.radius * 0.05, self.radius * 20.0);
+    }
+
+    /// The eye's position.
+    pub fn eye(&self) -> [f32; 3] {
+        let [back, _, _] = self.axes();
+        std::array::from_fn(|i| self.target[i] + self.distance * back[i])
     }
 
     /// The clip-from-world matrix for a target of `width` x `height`.
     pub fn clip_from_world(&self, width: u32, height: u32) -> Mat4 {
-        let eye = [
-            self.target[0] + self.distance * self.pitch.cos() * self.yaw.sin(),
-            self.target[1] + self.distance * self.pitch.sin(),
-            self.target[2] + self.distance * self.pitch.cos() * self.yaw.cos(),
-        ];
-        let view = Mat4::look_at(eye, self.target, [0.0, 1.0, 0.0]);
+        let view = Mat4::look_at(self.eye(), self.target, [0.0, 1.0, 0.0]);
         let aspect = width.max(1) as f32 / height.max(1) as f32;
         let near = (self.distance - self.radius * 1.5).max(self.radius * 0.01);
         let far = self.distance + self.radius * 1.5;
-        Mat4::perspective(0.9, aspect, near, far).mul(&view)
+        Mat4::perspective(FOV_Y, aspect, near, far).mul(&view)
     }
 }
 
@@ -342,7 +539,7 @@ mod tests {
         let mut bounds = Bounds::EMPTY;
         bounds.add([-1.0, 2.0, 3.0]);
         bounds.add([3.0, 4.0, 5.0]);
-        let camera = Camera::framing(&bounds);
+        let camera = Camera::framing(&bounds, [1.0, 0.5, 1.0], 800.0 / 600.0);
         let m = camera.clip_from_world(800, 600);
         let c = bounds.center();
         let x = m.0[0][0] * c[0] + m.0[1][0] * c[1] + m.0[2][0] * c[2] + m.0[3][0];
@@ -351,6 +548,53 @@ mod tests {
         let w = m.0[0][3] * c[0] + m.0[1][3] * c[1] + m.0[2][3] * c[2] + m.0[3][3];
         assert!((x / w).abs() < 1e-4 && (y / w).abs() < 1e-4, "{x} {y} {w}");
         assert!((0.0..1.0).contains(&(z / w)));
+    }
+
+    /// Tall, wide and deep boxes at several aspects and directions: every corner lands inside
+    /// the clip volume, and one touches the margin (the box is not framed from too far).
+    #[test]
+    fn framing_fits_the_box_at_any_aspect_and_no_further() {
+        let boxes = [
+            ([-0.5, -3.0, -0.5], [0.5, 3.0, 0.5]),
+            ([-4.0, -0.2, -1.0], [4.0, 0.2, 1.0]),
+            ([0.0, 0.0, 0.0], [1.0, 1.0, 9.0]),
+            ([10.0, -1.0, 3.0], [11.0, 1.0, 3.5]),
+        ];
+        let views = [
+            [0.0, 0.0, 1.0],
+            [0.0, 20.0, -20.0],
+            [1.0, 0.5, 1.0],
+            [-1.0, -0.2, 0.3],
+        ];
+        for (min, max) in boxes {
+            let bounds = Bounds { min, max };
+            for from in views {
+                for (w, h) in [(1920u32, 1080u32), (400, 900), (256, 256)] {
+                    let camera = Camera::framing(&bounds, from, w as f32 / h as f32);
+                    let m = camera.clip_from_world(w, h);
+                    let mut widest = 0.0f32;
+                    for corner in 0..8 {
+                        let p: [f32; 3] = std::array::from_fn(|i| {
+                            if corner & (1 << i) == 0 {
+                                min[i]
+                            } else {
+                                max[i]
+                            }
+                        });
+                        let clip: [f32; 4] = std::array::from_fn(|r| {
+                            m.0[0][r] * p[0] + m.0[1][r] * p[1] + m.0[2][r] * p[2] + m.0[3][r]
+                        });
+                        let (x, y, z) = (clip[0] / clip[3], clip[1] / clip[3], clip[2] / clip[3]);
+                        assert!(
+                            x.abs() <= 1.0 && y.abs() <= 1.0 && (0.0..=1.0).contains(&z),
+                            "{min:?}..{max:?} from {from:?} at {w}x{h}: corner at {x} {y} {z}"
+                        );
+                        widest = widest.max(x.abs()).max(y.abs());
+                    }
+                    assert!(widest > 0.8, "{min:?}..{max:?} from {from:?}: {widest}");
+                }
+            }
+        }
     }
 
     #[test]

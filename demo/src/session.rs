@@ -63,6 +63,8 @@ pub struct Session {
     pub leaks: Vec<String>,
     pub last_load: Option<loader::LoadTimings>,
     last_progress: Instant,
+    /// `--view-from`: where the camera looks from, for every scene.
+    pub view_from: Option<[f32; 3]>,
 }
 
 impl Session {
@@ -83,7 +85,11 @@ impl Session {
         renderer.resize(&allocator, target)?;
         let uploader = Uploader::new(&gpu, &allocator)?;
         let stager = vkup_staging::Stager::new(&allocator);
-        let materials = Arc::new(MaterialSystem::new(&gpu.device, gpu.anisotropy));
+        let materials = Arc::new(MaterialSystem::new(
+            &gpu.device,
+            gpu.anisotropy,
+            gpu.properties.limits.min_uniform_buffer_offset_alignment,
+        ));
         // What the session itself holds (output image, staging ring); the frame graph's
         // transient memory comes and goes with the frame's shape and is counted separately.
         let baseline = allocator.live_allocations()? - renderer.allocations();
@@ -109,6 +115,7 @@ impl Session {
             leaks: Vec::new(),
             last_load: None,
             last_progress: Instant::now(),
+            view_from: None,
             gpu,
         })
     }
@@ -189,7 +196,7 @@ impl Session {
                 match result {
                     Ok(scene) => {
                         self.unload();
-                        let camera = Camera::framing(&scene.bounds);
+                        let camera = self.framing(&scene);
                         self.last_load = Some(scene.timings);
                         self.report_frame_times(&scene.name);
                         self.current = Some((scene, camera, source));
@@ -233,6 +240,25 @@ impl Session {
         );
         if self.current.is_none() && !self.busy() {
             self.check_leaks();
+        }
+    }
+
+    /// A camera that frames `scene` in the current target.
+    fn framing(&self, scene: &LoadedScene) -> Camera {
+        let aspect = self
+            .renderer
+            .extent()
+            .map_or(16.0 / 9.0, |e| e.width as f32 / e.height.max(1) as f32);
+        Camera::framing(&scene.bounds, self.view_from.unwrap_or(scene.view), aspect)
+    }
+
+    /// Puts the camera back where it frames the current scene (the F key).
+    pub fn reframe(&mut self) {
+        if let Some((scene, _, _)) = &self.current {
+            let camera = self.framing(scene);
+            if let Some((_, current, _)) = self.current.as_mut() {
+                *current = camera;
+            }
         }
     }
 

@@ -65,7 +65,7 @@ impl SceneImports {
         let Some(scene) = scene else {
             return Self::default();
         };
-        let buffers = meshes.with_scene(scene.id, |meshes| {
+        let mut buffers: Vec<_> = meshes.with_scene(scene.id, |meshes| {
             meshes
                 .iter()
                 .flat_map(|m| {
@@ -84,6 +84,7 @@ impl SceneImports {
                 })
                 .collect()
         });
+        buffers.extend(materials.buffer_states(scene.id));
         Self {
             textures: materials.texture_states(scene.id),
             buffers,

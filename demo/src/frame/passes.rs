@@ -4,9 +4,11 @@ use anyhow::{Context as _, Result};
 use ash::vk;
 
 use crate::loader::LoadedScene;
+use crate::material_system::MaterialSet;
 use crate::material_system::MaterialSystem;
+use crate::mesh_system::Mesh;
 use crate::mesh_system::MeshSystem;
-use crate::pipeline::{MeshPipeline, Push};
+use crate::pipeline::{MeshPipeline, Push, Variant};
 use crate::post::{self, Mode, PostPipelines};
 use crate::scene::Camera;
 use crate::transients::Transients;
@@ -262,6 +264,9 @@ impl PassRecorder<'_> {
     }
 }
 
+/// Draws `scene`: opaque and masked draws first, then blended ones from back to front (by the
+/// distance of their bounds' centres from the eye).
+///
 /// # Safety
 /// `cmd` is inside this frame's rendering.
 #[allow(clippy::too_many_arguments)]
@@ -276,32 +281,77 @@ unsafe fn draw(
     materials: &MaterialSystem,
 ) {
     let clip_from_world = camera.clip_from_world(extent.width, extent.height);
+    let eye = camera.eye();
     meshes.with_scene(scene.id, |meshes| {
         materials.with_sets(scene.id, |sets| {
-            // SAFETY: recording inside rendering (this function's contract).
-            unsafe {
-                device.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::GRAPHICS, pipeline.pipeline);
-                for draw in &scene.draws {
-                    let (Some(mesh), Some(&set)) = (meshes.get(draw.mesh), sets.get(draw.material))
-                    else {
-                        continue;
-                    };
-                    let push = Push {
-                        clip_from_object: clip_from_world.mul(&draw.transform).0,
-                        world_from_object: draw.transform.0,
-                    };
+            let mut draws: Vec<(&crate::scene::Draw, &Mesh, &MaterialSet, f32)> = scene
+                .draws
+                .iter()
+                .filter_map(|draw| {
+                    let mesh = meshes.get(draw.mesh)?;
+                    let set = sets.get(draw.material)?;
+                    let c = draw.transform.transform_point(mesh.center);
+                    let d: f32 = (0..3).map(|i| (c[i] - eye[i]) * (c[i] - eye[i])).sum();
+                    Some((draw, mesh, set, d))
+                })
+                .collect();
+            // Stable: opaque draws keep the file's order; blended ones go last, farthest first.
+            draws.sort_by(|a, b| match (a.2.blend, b.2.blend) {
+                (false, false) => std::cmp::Ordering::Equal,
+                (false, true) => std::cmp::Ordering::Less,
+                (true, false) => std::cmp::Ordering::Greater,
+                (true, true) => b.3.total_cmp(&a.3),
+            });
+            let mut bound = None;
+            for (draw, mesh, set, _) in draws {
+                let variant = Variant {
+                    topology: mesh.topology,
+                    blend: set.blend,
+                };
+                let m = &draw.transform.0;
+                let push = Push {
+                    clip_from_object: clip_from_world.mul(&draw.transform).0,
+                    world_rows: std::array::from_fn(|r| [m[0][r], m[1][r], m[2][r], m[3][r]]),
+                    eye: [eye[0], eye[1], eye[2], 1.0],
+                };
+                // glTF's front faces wind counter-clockwise; the projection's Y flip keeps
+                // them counter-clockwise in Vulkan's framebuffer coordinates, and a mirroring
+                // transform turns them around.
+                let front = if draw.mirrors() {
+                    vk::FrontFace::CLOCKWISE
+                } else {
+                    vk::FrontFace::COUNTER_CLOCKWISE
+                };
+                let cull = if set.double_sided {
+                    vk::CullModeFlags::NONE
+                } else {
+                    vk::CullModeFlags::BACK
+                };
+                // SAFETY: recording inside rendering (this function's contract); the set, the
+                // buffers and the pipeline are alive until this frame completes.
+                unsafe {
+                    if bound != Some(variant) {
+                        device.cmd_bind_pipeline(
+                            cmd,
+                            vk::PipelineBindPoint::GRAPHICS,
+                            pipeline.get(variant),
+                        );
+                        bound = Some(variant);
+                    }
+                    device.cmd_set_cull_mode(cmd, cull);
+                    device.cmd_set_front_face(cmd, front);
                     device.cmd_bind_descriptor_sets(
                         cmd,
                         vk::PipelineBindPoint::GRAPHICS,
                         pipeline.layout,
                         0,
-                        &[set],
+                        &[set.set],
                         &[],
                     );
                     device.cmd_push_constants(
                         cmd,
                         pipeline.layout,
-                        vk::ShaderStageFlags::VERTEX,
+                        vk::ShaderStageFlags::VERTEX | vk::ShaderStageFlags::FRAGMENT,
                         0,
                         bytemuck::bytes_of(&push),
                     );
