@@ -46,6 +46,8 @@ pub struct LoadedScene {
     /// Draws with mesh and material indices into the systems' lists for `id`.
     pub draws: Vec<Draw>,
     pub bounds: Bounds,
+    /// What the camera frames ([`SceneData::fit_points`]).
+    pub fit_points: Vec<[f32; 3]>,
     /// Where the camera looks from first (towards the eye): the built-ins' three-quarter view,
     /// a file's front (+Z, glTF's front, as the Asset Generator's references show it).
     pub view: [f32; 3],
@@ -307,6 +309,7 @@ fn load(
     let white = data.solid_texture("white", [255; 4], vk::Format::R8G8B8A8_UNORM);
     let built = start.elapsed();
     let bounds = data.bounds();
+    let fit_points = data.fit_points();
     let SceneData {
         name,
         meshes,
@@ -391,6 +394,7 @@ fn load(
         name,
         draws,
         bounds,
+        fit_points,
         view,
         timings,
     })

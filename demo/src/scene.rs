@@ -295,6 +295,26 @@ impl SceneData {
         }
         bounds
     }
+
+    /// Points whose framing frames the scene: the world-space corners of each draw's
+    /// object-space bounds (tighter than the corners of the scene's box, which can lie far
+    /// outside anything drawn).
+    pub fn fit_points(&self) -> Vec<[f32; 3]> {
+        let mut points = Vec::with_capacity(self.draws.len() * 8);
+        for draw in &self.draws {
+            let Some(mesh) = self.meshes.get(draw.mesh) else {
+                continue;
+            };
+            let mut local = Bounds::EMPTY;
+            for v in &mesh.vertices {
+                local.add(v.position);
+            }
+            if !local.is_empty() {
+                points.extend(local.corners().map(|c| draw.transform.transform_point(c)));
+            }
+        }
+        points
+    }
 }
 
 /// An axis-aligned box.
@@ -317,6 +337,19 @@ impl Bounds {
 
     pub fn is_empty(&self) -> bool {
         self.min[0] > self.max[0]
+    }
+
+    /// The box's eight corners.
+    pub fn corners(&self) -> [[f32; 3]; 8] {
+        std::array::from_fn(|corner| {
+            std::array::from_fn(|i| {
+                if corner & (1 << i) == 0 {
+                    self.min[i]
+                } else {
+                    self.max[i]
+                }
+            })
+        })
     }
 
     pub fn center(&self) -> [f32; 3] {
@@ -433,9 +466,9 @@ pub struct Camera {
 
 impl Camera {
     /// A camera looking at the centre of `bounds` from direction `from` (towards the eye; it
-    /// need not be normalized), as close as it can be with all of the box in view at `aspect`
-    /// (width / height), with a small margin.
-    pub fn framing(bounds: &Bounds, from: [f32; 3], aspect: f32) -> Self {
+    /// need not be normalized), as close as it can be with every one of `points` (the box's
+    /// corners when empty) in view at `aspect` (width / height), with a small margin.
+    pub fn framing(bounds: &Bounds, points: &[[f32; 3]], from: [f32; 3], aspect: f32) -> Self {
         let (target, radius) = if bounds.is_empty() {
             ([0.0; 3], 1.0)
         } else {
@@ -457,7 +490,13 @@ impl Camera {
             distance: radius * 2.0,
         };
         if !bounds.is_empty() {
-            camera.distance = camera.fitting_distance(bounds, aspect);
+            let corners = bounds.corners();
+            let points = if points.is_empty() {
+                &corners[..]
+            } else {
+                points
+            };
+            camera.distance = camera.fitting_distance(points, aspect);
         }
         camera
     }
@@ -478,24 +517,17 @@ impl Camera {
         [back, right, up]
     }
 
-    /// The smallest distance from the target at which every corner of `bounds` is inside the
-    /// view at `aspect`, with 8% to spare on the widest.
-    fn fitting_distance(&self, bounds: &Bounds, aspect: f32) -> f32 {
+    /// The smallest distance from the target at which every one of `points` is inside the view
+    /// at `aspect`, with 8% to spare on the widest.
+    fn fitting_distance(&self, points: &[[f32; 3]], aspect: f32) -> f32 {
         let [back, right, up] = self.axes();
         let tan_y = (0.5 * FOV_Y).tan();
         let tan_x = tan_y * aspect.max(1e-3);
         let dot = |a: [f32; 3], b: [f32; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
         let mut distance = 0.0f32;
-        for corner in 0..8 {
-            let p: [f32; 3] = std::array::from_fn(|i| {
-                let v = if corner & (1 << i) == 0 {
-                    bounds.min[i]
-                } else {
-                    bounds.max[i]
-                };
-                v - self.target[i]
-            });
-            // The corner is `dot(p, back)` nearer the eye than the target.
+        for point in points {
+            let p: [f32; 3] = std::array::from_fn(|i| point[i] - self.target[i]);
+            // The point is `dot(p, back)` nearer the eye than the target.
             let near = dot(p, back);
             distance = distance
                 .max(near + 1.08 * dot(p, right).abs() / tan_x)
@@ -539,7 +571,7 @@ mod tests {
         let mut bounds = Bounds::EMPTY;
         bounds.add([-1.0, 2.0, 3.0]);
         bounds.add([3.0, 4.0, 5.0]);
-        let camera = Camera::framing(&bounds, [1.0, 0.5, 1.0], 800.0 / 600.0);
+        let camera = Camera::framing(&bounds, &[], [1.0, 0.5, 1.0], 800.0 / 600.0);
         let m = camera.clip_from_world(800, 600);
         let c = bounds.center();
         let x = m.0[0][0] * c[0] + m.0[1][0] * c[1] + m.0[2][0] * c[2] + m.0[3][0];
@@ -570,7 +602,7 @@ mod tests {
             let bounds = Bounds { min, max };
             for from in views {
                 for (w, h) in [(1920u32, 1080u32), (400, 900), (256, 256)] {
-                    let camera = Camera::framing(&bounds, from, w as f32 / h as f32);
+                    let camera = Camera::framing(&bounds, &[], from, w as f32 / h as f32);
                     let m = camera.clip_from_world(w, h);
                     let mut widest = 0.0f32;
                     for corner in 0..8 {

@@ -249,7 +249,12 @@ impl Session {
             .renderer
             .extent()
             .map_or(16.0 / 9.0, |e| e.width as f32 / e.height.max(1) as f32);
-        Camera::framing(&scene.bounds, self.view_from.unwrap_or(scene.view), aspect)
+        Camera::framing(
+            &scene.bounds,
+            &scene.fit_points,
+            self.view_from.unwrap_or(scene.view),
+            aspect,
+        )
     }
 
     /// Puts the camera back where it frames the current scene (the F key).

@@ -464,16 +464,23 @@ fn bad_input_gets_an_error_naming_the_file_and_leaves_nothing_behind() {
         (&truncated, "truncated.glb"),
         (&no_image, "cannot read"),
         (&not_image, "is not a PNG or JPEG"),
-        (&not_gltf, "is not a valid glTF"),
+        (&not_gltf, "is not a glTF 2.0 file"),
         (&huge, "larger than this device's"),
     ];
     for (path, says) in cases {
+        // A failed load exits before rendering: no screenshot is written.
+        let shot = temp("never-written.png");
         let mut command = headless();
         command.args(["--check-leaks", "--validation", "--scene"]);
-        command.arg(path);
+        command.arg(path).arg("--screenshot").arg(&shot);
         let output = run(command);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success(), "{}: accepted", path.display());
+        assert!(
+            !shot.exists(),
+            "{}: a screenshot was written",
+            path.display()
+        );
         let name = path.file_name().unwrap().to_string_lossy();
         assert!(
             stderr.contains(&*name) && stderr.contains(says),
@@ -494,23 +501,31 @@ fn bad_input_gets_an_error_naming_the_file_and_leaves_nothing_behind() {
     }
 }
 
-/// Loader panics: a `byteStride` of 4 on a VEC3 float view is valid JSON the `gltf` crate's
-/// reader panics on. The load fails with an error naming the file, the uploader survives (its
+/// Loader panics: a COLOR_0 accessor of SCALAR floats passes gltf-json's validation, and the
+/// `gltf` crate's reader panics on it (`unreachable!`). The load fails with an error naming the
+/// file, the uploader survives (its
 /// staging ring, semaphores and command pools are destroyed at exit: `--check-leaks` and the
 /// validation layer's VUID-vkDestroyDevice-device-00378 would say otherwise) and the demo exits
 /// non-zero.
 #[test]
 fn loader_panics_become_an_error_naming_the_file_and_leave_nothing_behind() {
     let (json, bin, png) = gltf_parts(Some("quad.bin"), Some("quad%20texture.png"));
-    let view = r#"{"buffer": 0, "byteOffset": 0, "byteLength": 48}"#;
-    assert!(json.contains(view));
-    let json = json.replace(
-        view,
-        r#"{"buffer": 0, "byteOffset": 0, "byteLength": 48, "byteStride": 4}"#,
-    );
-    let dir = temp("stride").with_extension("d");
+    let attributes = r#""attributes": {"POSITION": 0, "TEXCOORD_0": 1}"#;
+    assert!(json.contains(attributes));
+    // Four SCALAR floats: the first 16 bytes of the positions.
+    let json = json
+        .replace(
+            attributes,
+            r#""attributes": {"POSITION": 0, "TEXCOORD_0": 1, "COLOR_0": 3}"#,
+        )
+        .replace(
+            r#"{"bufferView": 2, "componentType": 5123, "count": 6, "type": "SCALAR"}"#,
+            r#"{"bufferView": 2, "componentType": 5123, "count": 6, "type": "SCALAR"},
+    {"bufferView": 0, "componentType": 5126, "count": 4, "type": "SCALAR"}"#,
+        );
+    let dir = temp("scalar colours").with_extension("d");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("stride four.gltf");
+    let path = dir.join("scalar colours.gltf");
     std::fs::write(&path, json).unwrap();
     std::fs::write(dir.join("quad.bin"), bin).unwrap();
     std::fs::write(dir.join("quad texture.png"), png).unwrap();
@@ -521,7 +536,7 @@ fn loader_panics_become_an_error_naming_the_file_and_leave_nothing_behind() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "accepted: {stderr}");
     assert!(
-        stderr.contains("stride four.gltf") && stderr.contains("the loader panicked"),
+        stderr.contains("scalar colours.gltf") && stderr.contains("the loader panicked"),
         "{stderr}"
     );
     assert!(!stderr.contains("leak:"), "leaked: {stderr}");

@@ -16,10 +16,10 @@ pub const SUPPORTED_EXTENSIONS: &[&str] = &[
     "KHR_materials_emissive_strength",
 ];
 
-/// Top-level parts of a file that the viewer does not use. Animations are removed from the JSON
+/// Top-level parts of a file that the viewer does not play. Animations are removed from the JSON
 /// before gltf-json reads it (a channel without `node` is valid glTF that gltf-json refuses);
-/// skins and cameras are read and left unused.
-const IGNORED: &[&str] = &["animations", "skins", "cameras"];
+/// cameras are read and left unused (skins pose their meshes at rest, see `skin.rs`).
+const IGNORED: &[&str] = &["animations", "cameras"];
 
 /// A file read and checked: the document, its JSON (for extension fields gltf does not expose),
 /// and its buffers.

@@ -116,14 +116,21 @@ impl mikktspace::Geometry for Corners<'_> {
     }
 }
 
+/// One vertex's JOINTS_0 and WEIGHTS_0.
+pub type Influence = ([u16; 4], [f32; 4]);
+
+/// A primitive as read: its mesh, and each vertex's influences when it is skinned.
+pub type Read = (MeshData, Option<Vec<Influence>>);
+
 /// Reads primitive `primitive` of `mesh` (`tangent_uv`: the coordinate set of its material's
-/// normal texture, when it has one). `None` when it has too few indices to draw anything.
+/// normal texture, when it has one), with each vertex's joint influences when it has them.
+/// `None` when it has too few indices to draw anything.
 pub fn read(
     source: &Source,
     mesh: &gltf::Mesh<'_>,
     primitive: &gltf::Primitive<'_>,
     tangent_uv: Option<u32>,
-) -> Result<Option<MeshData>, LoadError> {
+) -> Result<Option<Read>, LoadError> {
     let at = format!("meshes[{}].primitives[{}]", mesh.index(), primitive.index());
     let Some(position) = primitive.get(&Semantic::Positions) else {
         return Err(source.invalid(format!("{at}.attributes"), "has no POSITION"));
@@ -191,6 +198,18 @@ pub fn read(
             v.color = c;
         }
     }
+    let mut influences: Option<Vec<Influence>> = None;
+    if primitive.get(&Semantic::Joints(0)).is_some()
+        && primitive.get(&Semantic::Weights(0)).is_some()
+    {
+        let joints = reader
+            .read_joints(0)
+            .ok_or_else(|| unreadable("JOINTS_0"))?;
+        let weights = reader
+            .read_weights(0)
+            .ok_or_else(|| unreadable("WEIGHTS_0"))?;
+        influences = Some(joints.into_u16().zip(weights.into_f32()).collect());
+    }
     let indices: Vec<u32> = match primitive.indices() {
         Some(accessor) => {
             let indices_at = format!("{at}.indices");
@@ -245,6 +264,8 @@ pub fn read(
             let tangents = tangent_uv.filter(|_| !has_tangents);
             if !has_normals || tangents.is_some() {
                 vertices = unweld(&vertices, &indices);
+                influences =
+                    influences.map(|all| indices.iter().map(|&i| all[i as usize]).collect());
                 indices = (0..vertices.len() as u32).collect();
             }
             if !has_normals {
@@ -273,7 +294,7 @@ pub fn read(
     } else {
         Indices::U32(indices)
     };
-    Ok(Some(MeshData {
+    let data = MeshData {
         name: format!(
             "{} primitive {}",
             mesh.name().unwrap_or("mesh"),
@@ -282,7 +303,8 @@ pub fn read(
         vertices,
         indices,
         topology,
-    }))
+    };
+    Ok(Some((data, influences)))
 }
 
 #[cfg(test)]
