@@ -428,6 +428,43 @@ fn a_gltf_scene_in_every_form_renders_its_texture_colours() {
     );
 }
 
+/// The quad's texture through TEXCOORD_1 (the file has no TEXCOORD_0: sampled through it, the
+/// quad would be all red, the texel at (0, 0)) and KHR_texture_transform's offset and scale
+/// onto the texture's right column: green over white, no red, no blue.
+#[test]
+fn texture_coordinate_sets_and_transforms_pick_the_texels_the_file_says() {
+    let attributes = r#""attributes": {"POSITION": 0, "TEXCOORD_0": 1}"#;
+    let material = r#""materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}}]"#;
+    let json = embedded_gltf();
+    assert!(json.contains(attributes) && json.contains(material));
+    let json = json
+        .replace(
+            attributes,
+            r#""attributes": {"POSITION": 0, "TEXCOORD_1": 1}"#,
+        )
+        .replace(
+            material,
+            r#""extensionsUsed": ["KHR_texture_transform"],
+  "materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0, "texCoord": 1,
+    "extensions": {"KHR_texture_transform": {"offset": [0.5, 0], "scale": [0.5, 1]}}}}}]"#,
+        );
+    let path = temp("transformed.gltf");
+    std::fs::write(&path, json).unwrap();
+    let mut command = headless();
+    command.arg("--scene").arg(&path);
+    let shot = screenshot(command, "transformed.png");
+    let (green, at_green) = find(&shot, [false, true, false]);
+    let (white, at_white) = find(&shot, [true, true, true]);
+    let (red, _) = find(&shot, [true, false, false]);
+    let (blue, _) = find(&shot, [false, false, true]);
+    assert!(green > 2000 && white > 2000, "green {green}, white {white}");
+    assert!(
+        red == 0 && blue == 0,
+        "red {red}, blue {blue}: the transform was not applied"
+    );
+    assert!(at_green.1 < at_white.1, "green is not above white");
+}
+
 #[test]
 fn cycling_every_scene_fifty_times_leaves_no_allocation_and_no_validation_message() {
     let glb_path = temp("cycle.glb");
