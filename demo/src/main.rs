@@ -248,6 +248,8 @@ fn screenshot_each(
 ) -> Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("cannot make {}: {e}", dir.display()))?;
+    // Screenshots depend on the driver's filtering: say whose they are.
+    println!("device: {}", session.gpu.device_name());
     for name in &options.scene {
         let source = source_of(name);
         let stem = match &source {
