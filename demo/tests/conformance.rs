@@ -22,6 +22,9 @@
 //! blended surfaces lie over a dark background), animations shown at rest (their references are
 //! a frame of the animation), skinned meshes in their bind pose.
 
+mod common;
+use common::difference;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,20 +40,6 @@ fn data() -> Option<PathBuf> {
         PathBuf::from,
     );
     dir.join("Manifest.json").is_file().then_some(dir)
-}
-
-/// Per-pixel largest channel difference: (mean, fraction beyond 32), as `tests/demo.rs`.
-fn difference(a: &image::RgbaImage, b: &image::RgbaImage) -> (f64, f64) {
-    assert_eq!(a.dimensions(), b.dimensions(), "screenshot sizes differ");
-    let mut sum = 0u64;
-    let mut far = 0u64;
-    for (p, q) in a.pixels().zip(b.pixels()) {
-        let d = (0..3).map(|c| p.0[c].abs_diff(q.0[c])).max().unwrap_or(0);
-        sum += u64::from(d);
-        far += u64::from(d > 32);
-    }
-    let n = f64::from(a.width() * a.height());
-    (sum as f64 / n, far as f64 / n)
 }
 
 struct Model {

@@ -6,6 +6,9 @@
 //! at most 0.5% of pixels may differ by more than 32 (rasterisation at triangle edges is the
 //! driver's choice; texture and shading errors move far more pixels than that).
 
+mod common;
+use common::difference;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -74,20 +77,6 @@ fn screenshot(mut command: Command, name: &str) -> image::RgbaImage {
     command.arg(&path);
     succeeds(command);
     image::open(&path).unwrap().into_rgba8()
-}
-
-/// (mean of per-pixel max channel differences, fraction of pixels differing by more than 32).
-fn difference(a: &image::RgbaImage, b: &image::RgbaImage) -> (f64, f64) {
-    assert_eq!(a.dimensions(), b.dimensions(), "screenshot sizes differ");
-    let mut sum = 0u64;
-    let mut far = 0u64;
-    for (p, q) in a.pixels().zip(b.pixels()) {
-        let d = (0..3).map(|c| p.0[c].abs_diff(q.0[c])).max().unwrap_or(0);
-        sum += u64::from(d);
-        far += u64::from(d > 32);
-    }
-    let n = f64::from(a.width() * a.height());
-    (sum as f64 / n, far as f64 / n)
 }
 
 fn assert_close(a: &image::RgbaImage, b: &image::RgbaImage, what: &str) {
