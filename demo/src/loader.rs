@@ -303,6 +303,13 @@ fn load(
     let mut data: SceneData = match source {
         SceneSource::Builtin(name) => crate::procedural::build(name, context.bc_textures)
             .ok_or_else(|| anyhow!("no built-in scene '{name}' (see --list-scenes)"))?,
+        SceneSource::File(path)
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("ktx2")) =>
+        {
+            crate::ktx2::scene(path)?
+        }
         SceneSource::File(path) => crate::gltf::load(path)?,
     };
     // Bound to every material slot without a texture (the shader ignores it there).

@@ -9,6 +9,7 @@ mod app;
 mod frame;
 mod gltf;
 mod gpu;
+mod ktx2;
 mod loader;
 mod material_system;
 mod mesh_system;

@@ -131,7 +131,7 @@ fn cube() -> MeshData {
 }
 
 /// A quad in the XY plane, `w` x `h`, facing +Z.
-fn quad(w: f32, h: f32) -> MeshData {
+pub fn quad(w: f32, h: f32) -> MeshData {
     let vertices = [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)]
         .map(|(x, y)| Vertex {
             position: [0.5 * x * w, 0.5 * y * h, 0.0],

@@ -7,6 +7,8 @@
 //! driver's choice; texture and shading errors move far more pixels than that).
 
 mod common;
+#[path = "common/ktx2_writer.rs"]
+mod ktx2_writer;
 use common::difference;
 
 use std::path::{Path, PathBuf};
@@ -452,6 +454,60 @@ fn texture_coordinate_sets_and_transforms_pick_the_texels_the_file_says() {
         "red {red}, blue {blue}: the transform was not applied"
     );
     assert!(at_green.1 < at_white.1, "green is not above white");
+}
+
+/// A KTX2 file with its own chain, each level one colour (red, green, blue, then white): the
+/// 1024x1024 texture is drawn about 170 pixels wide, so sampling picks levels 2 and 3 (blue
+/// and white) and never level 0 or 1. Had the stored chain been replaced by a generated one, the
+/// quad would be red. A file with a broken level is refused by name and exits non-zero.
+#[test]
+fn a_ktx2_texture_shows_its_stored_levels() {
+    use ash::vk;
+    let colours = [[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255]];
+    let levels: Vec<Vec<u8>> = (0..11)
+        .map(|i| {
+            let size = 1024usize >> i;
+            let rgba: [u8; 4] = colours.get(i).copied().unwrap_or([255; 4]);
+            rgba.repeat(size * size)
+        })
+        .collect();
+    let path = temp("levels.ktx2");
+    std::fs::write(
+        &path,
+        ktx2_writer::write(vk::Format::R8G8B8A8_SRGB, 1024, 1024, &levels, true),
+    )
+    .unwrap();
+    let mut command = headless();
+    command.arg("--scene").arg(&path);
+    let shot = screenshot(command, "ktx2.png");
+    let (red, _) = find(&shot, [true, false, false]);
+    let (green, _) = find(&shot, [false, true, false]);
+    let bluish = shot.pixels().filter(|p| p.0[2] > 140).count();
+    assert!(
+        red == 0 && green == 0,
+        "red {red}, green {green}: levels 0 and 1 sampled"
+    );
+    assert!(bluish > 5000, "only {bluish} pixels of levels 2 and 3");
+    let broken = temp("broken.ktx2");
+    std::fs::write(
+        &broken,
+        &ktx2_writer::write(
+            vk::Format::R8G8B8A8_SRGB,
+            4,
+            4,
+            &[vec![0; 64], vec![0; 16]],
+            false,
+        )[..200],
+    )
+    .unwrap();
+    let mut command = headless();
+    command.arg("--scene").arg(&broken);
+    let output = run(command);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("broken.ktx2"),
+        "{stderr}"
+    );
 }
 
 #[test]
