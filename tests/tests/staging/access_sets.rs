@@ -295,74 +295,21 @@ impl SetsPass {
                     None,
                 )
                 .unwrap();
-            let module = |bytes: &[u8]| {
-                let words = ash::util::read_spv(&mut std::io::Cursor::new(bytes)).unwrap();
-                device
-                    .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
-                    .unwrap()
-            };
-            let (vert, frag) = (module(SAMPLED_SETS_VERT), module(SAMPLED_SETS_FRAG));
-            let stages = [
-                vk::PipelineShaderStageCreateInfo::default()
-                    .stage(vk::ShaderStageFlags::VERTEX)
-                    .module(vert)
-                    .name(c"main"),
-                vk::PipelineShaderStageCreateInfo::default()
-                    .stage(vk::ShaderStageFlags::FRAGMENT)
-                    .module(frag)
-                    .name(c"main"),
-            ];
-            let viewports = [vk::Viewport {
-                x: 0.0,
-                y: 0.0,
-                width: 32.0,
-                height: 32.0,
-                min_depth: 0.0,
-                max_depth: 1.0,
-            }];
-            let scissors = [vk::Rect2D {
-                offset: vk::Offset2D::default(),
-                extent: vk::Extent2D {
-                    width: 32,
-                    height: 32,
-                },
-            }];
-            let blend = [vk::PipelineColorBlendAttachmentState::default()
-                .color_write_mask(vk::ColorComponentFlags::RGBA)];
-            let vertex_input = vk::PipelineVertexInputStateCreateInfo::default();
-            let assembly = vk::PipelineInputAssemblyStateCreateInfo::default()
-                .topology(vk::PrimitiveTopology::TRIANGLE_LIST);
-            let viewport = vk::PipelineViewportStateCreateInfo::default()
-                .viewports(&viewports)
-                .scissors(&scissors);
-            let raster = vk::PipelineRasterizationStateCreateInfo::default()
-                .polygon_mode(vk::PolygonMode::FILL)
-                .cull_mode(vk::CullModeFlags::NONE)
-                .line_width(1.0);
-            let multisample = vk::PipelineMultisampleStateCreateInfo::default()
-                .rasterization_samples(vk::SampleCountFlags::TYPE_1);
             let depth_state = vk::PipelineDepthStencilStateCreateInfo::default()
                 .depth_test_enable(true)
                 .depth_write_enable(false)
                 .depth_compare_op(vk::CompareOp::LESS_OR_EQUAL);
-            let color_blend = vk::PipelineColorBlendStateCreateInfo::default().attachments(&blend);
-            let info = vk::GraphicsPipelineCreateInfo::default()
-                .stages(&stages)
-                .vertex_input_state(&vertex_input)
-                .input_assembly_state(&assembly)
-                .viewport_state(&viewport)
-                .rasterization_state(&raster)
-                .multisample_state(&multisample)
-                .depth_stencil_state(&depth_state)
-                .color_blend_state(&color_blend)
-                .layout(layout)
-                .render_pass(render_pass)
-                .subpass(0);
-            let pipeline = device
-                .create_graphics_pipelines(vk::PipelineCache::null(), &[info], None)
-                .unwrap()[0];
-            device.destroy_shader_module(vert, None);
-            device.destroy_shader_module(frag, None);
+            let pipeline = crate::draw_pipeline(
+                device,
+                layout,
+                render_pass,
+                (SAMPLED_SETS_VERT, SAMPLED_SETS_FRAG),
+                Some(vk::Extent2D {
+                    width: 32,
+                    height: 32,
+                }),
+                Some(depth_state),
+            );
             Self {
                 sampler,
                 views,

@@ -521,57 +521,14 @@ impl DrawPipeline {
                     None,
                 )
                 .unwrap();
-            let module = |bytes: &[u8]| {
-                let words = ash::util::read_spv(&mut std::io::Cursor::new(bytes)).unwrap();
-                device
-                    .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
-                    .unwrap()
-            };
-            let (vert, frag) = (module(FULLSCREEN_VERT), module(GRAPH_FILL_FRAG));
-            let stages = [
-                vk::PipelineShaderStageCreateInfo::default()
-                    .stage(vk::ShaderStageFlags::VERTEX)
-                    .module(vert)
-                    .name(c"main"),
-                vk::PipelineShaderStageCreateInfo::default()
-                    .stage(vk::ShaderStageFlags::FRAGMENT)
-                    .module(frag)
-                    .name(c"main"),
-            ];
-            let blend = [vk::PipelineColorBlendAttachmentState::default()
-                .color_write_mask(vk::ColorComponentFlags::RGBA)];
-            let vertex_input = vk::PipelineVertexInputStateCreateInfo::default();
-            let assembly = vk::PipelineInputAssemblyStateCreateInfo::default()
-                .topology(vk::PrimitiveTopology::TRIANGLE_LIST);
-            let viewport = vk::PipelineViewportStateCreateInfo::default()
-                .viewport_count(1)
-                .scissor_count(1);
-            let raster = vk::PipelineRasterizationStateCreateInfo::default()
-                .polygon_mode(vk::PolygonMode::FILL)
-                .cull_mode(vk::CullModeFlags::NONE)
-                .line_width(1.0);
-            let multisample = vk::PipelineMultisampleStateCreateInfo::default()
-                .rasterization_samples(vk::SampleCountFlags::TYPE_1);
-            let color_blend = vk::PipelineColorBlendStateCreateInfo::default().attachments(&blend);
-            let dynamic = vk::PipelineDynamicStateCreateInfo::default()
-                .dynamic_states(&[vk::DynamicState::VIEWPORT, vk::DynamicState::SCISSOR]);
-            let info = vk::GraphicsPipelineCreateInfo::default()
-                .stages(&stages)
-                .vertex_input_state(&vertex_input)
-                .input_assembly_state(&assembly)
-                .viewport_state(&viewport)
-                .rasterization_state(&raster)
-                .multisample_state(&multisample)
-                .color_blend_state(&color_blend)
-                .dynamic_state(&dynamic)
-                .layout(layout)
-                .render_pass(render_pass)
-                .subpass(0);
-            let pipeline = device
-                .create_graphics_pipelines(vk::PipelineCache::null(), &[info], None)
-                .unwrap()[0];
-            device.destroy_shader_module(vert, None);
-            device.destroy_shader_module(frag, None);
+            let pipeline = crate::draw_pipeline(
+                device,
+                layout,
+                render_pass,
+                (FULLSCREEN_VERT, GRAPH_FILL_FRAG),
+                None,
+                None,
+            );
             Self {
                 render_pass,
                 layout,

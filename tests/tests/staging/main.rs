@@ -11,6 +11,111 @@ mod mips;
 mod ownership;
 mod soundness;
 
+/// A graphics pipeline of `shaders` (vertex, fragment SPIR-V) without vertex input: triangle
+/// lists into subpass 0 of `render_pass` (one colour attachment), nothing culled, no blending,
+/// with `depth` testing when given; a fixed viewport and scissor of `extent`, or dynamic ones
+/// when `None`.
+///
+/// # Safety
+/// `layout` and `render_pass` are live objects of `device` that the shaders fit.
+pub unsafe fn draw_pipeline(
+    device: &ash::Device,
+    layout: ash::vk::PipelineLayout,
+    render_pass: ash::vk::RenderPass,
+    shaders: (&[u8], &[u8]),
+    extent: Option<ash::vk::Extent2D>,
+    depth: Option<ash::vk::PipelineDepthStencilStateCreateInfo<'_>>,
+) -> ash::vk::Pipeline {
+    use ash::vk;
+    let module = |bytes: &[u8]| {
+        let words = ash::util::read_spv(&mut std::io::Cursor::new(bytes)).unwrap();
+        // SAFETY: valid device; the words are SPIR-V built from shaders/.
+        unsafe {
+            device.create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
+        }
+        .unwrap()
+    };
+    let (vert, frag) = (module(shaders.0), module(shaders.1));
+    let stages = [
+        vk::PipelineShaderStageCreateInfo::default()
+            .stage(vk::ShaderStageFlags::VERTEX)
+            .module(vert)
+            .name(c"main"),
+        vk::PipelineShaderStageCreateInfo::default()
+            .stage(vk::ShaderStageFlags::FRAGMENT)
+            .module(frag)
+            .name(c"main"),
+    ];
+    let viewports = extent.map(|e| {
+        [vk::Viewport {
+            x: 0.0,
+            y: 0.0,
+            width: e.width as f32,
+            height: e.height as f32,
+            min_depth: 0.0,
+            max_depth: 1.0,
+        }]
+    });
+    let scissors = extent.map(|extent| {
+        [vk::Rect2D {
+            offset: vk::Offset2D::default(),
+            extent,
+        }]
+    });
+    let viewport = match (&viewports, &scissors) {
+        (Some(viewports), Some(scissors)) => vk::PipelineViewportStateCreateInfo::default()
+            .viewports(viewports)
+            .scissors(scissors),
+        _ => vk::PipelineViewportStateCreateInfo::default()
+            .viewport_count(1)
+            .scissor_count(1),
+    };
+    let blend = [vk::PipelineColorBlendAttachmentState::default()
+        .color_write_mask(vk::ColorComponentFlags::RGBA)];
+    let vertex_input = vk::PipelineVertexInputStateCreateInfo::default();
+    let assembly = vk::PipelineInputAssemblyStateCreateInfo::default()
+        .topology(vk::PrimitiveTopology::TRIANGLE_LIST);
+    let raster = vk::PipelineRasterizationStateCreateInfo::default()
+        .polygon_mode(vk::PolygonMode::FILL)
+        .cull_mode(vk::CullModeFlags::NONE)
+        .line_width(1.0);
+    let multisample = vk::PipelineMultisampleStateCreateInfo::default()
+        .rasterization_samples(vk::SampleCountFlags::TYPE_1);
+    let color_blend = vk::PipelineColorBlendStateCreateInfo::default().attachments(&blend);
+    let dynamic_states = [vk::DynamicState::VIEWPORT, vk::DynamicState::SCISSOR];
+    let dynamic =
+        vk::PipelineDynamicStateCreateInfo::default().dynamic_states(if extent.is_some() {
+            &[]
+        } else {
+            &dynamic_states
+        });
+    let mut info = vk::GraphicsPipelineCreateInfo::default()
+        .stages(&stages)
+        .vertex_input_state(&vertex_input)
+        .input_assembly_state(&assembly)
+        .viewport_state(&viewport)
+        .rasterization_state(&raster)
+        .multisample_state(&multisample)
+        .color_blend_state(&color_blend)
+        .dynamic_state(&dynamic)
+        .layout(layout)
+        .render_pass(render_pass)
+        .subpass(0);
+    if let Some(depth) = &depth {
+        info = info.depth_stencil_state(depth);
+    }
+    // SAFETY: every pointer in `info` refers to locals alive for the call; `layout` and
+    // `render_pass` are live (this function's contract); the modules go once the pipeline exists.
+    unsafe {
+        let pipeline = device
+            .create_graphics_pipelines(vk::PipelineCache::null(), &[info], None)
+            .unwrap()[0];
+        device.destroy_shader_module(vert, None);
+        device.destroy_shader_module(frag, None);
+        pipeline
+    }
+}
+
 /// Deterministic bytes for a test case.
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
