@@ -57,37 +57,17 @@ impl Default for Shape {
 pub struct MeshPipeline {
     pub set_layout: vk::DescriptorSetLayout,
     pub layout: vk::PipelineLayout,
-    /// One per [`Variant`], in `Variant::ALL` order.
+    /// One per [`Variant`], in `Variant::all` order.
     pipelines: Vec<(Variant, vk::Pipeline)>,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 6] = [
-        Variant {
-            topology: Topology::Triangles,
-            blend: false,
-        },
-        Variant {
-            topology: Topology::Triangles,
-            blend: true,
-        },
-        Variant {
-            topology: Topology::Lines,
-            blend: false,
-        },
-        Variant {
-            topology: Topology::Lines,
-            blend: true,
-        },
-        Variant {
-            topology: Topology::Points,
-            blend: false,
-        },
-        Variant {
-            topology: Topology::Points,
-            blend: true,
-        },
-    ];
+    /// Every topology, opaque and blended.
+    pub fn all() -> impl Iterator<Item = Variant> {
+        [Topology::Triangles, Topology::Lines, Topology::Points]
+            .into_iter()
+            .flat_map(|topology| [false, true].map(|blend| Variant { topology, blend }))
+    }
 }
 
 pub fn module(device: &ash::Device, bytes: &[u8]) -> Result<vk::ShaderModule> {
@@ -290,7 +270,7 @@ impl MeshPipeline {
         let vertex_input = vk::PipelineVertexInputStateCreateInfo::default()
             .vertex_binding_descriptions(&vertex_bindings)
             .vertex_attribute_descriptions(&attributes);
-        for variant in Variant::ALL {
+        for variant in Variant::all() {
             let shape = Shape {
                 topology: match variant.topology {
                     Topology::Triangles => vk::PrimitiveTopology::TRIANGLE_LIST,

@@ -2,10 +2,9 @@
 //! Positive`, or the folder `VKUP_CONFORMANCE` names), every one loaded by the demo headless
 //! with validation and leak checks on, and its screenshot compared with a reference committed
 //! under `tests/reference/conformance/DRIVER/`: `lavapipe` (llvmpipe) or `nvidia`. Drivers filter
-//! minified textures differently (level selection, anisotropy), enough to move a 128x128
-//! screenshot of a mipmapped texture by a mean of 12 (Texture_Sampler_08, lavapipe against the
-//! H200) while every asset's content is the same; so each driver has its own references, each set
-//! checked by eye.
+//! minified textures differently (level selection, anisotropy), by far more than the tolerance
+//! on textured assets whose content is the same; so each driver has its own references, each
+//! set checked by eye.
 //!
 //! The assets of a set are loaded in one process (`--screenshot-dir`), one process per camera
 //! direction of the set's manifest (`--view-from` the manifest's camera position: the

@@ -96,21 +96,14 @@ impl PassRecorder<'_> {
             // sources in SHADER_READ_ONLY_OPTIMAL; the set samples the sources and stores to the
             // target's view.
             unsafe {
-                device.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, self.post.bloom);
-                device.cmd_bind_descriptor_sets(
+                bind(
+                    device,
                     cmd,
                     vk::PipelineBindPoint::COMPUTE,
-                    self.post.layout,
-                    0,
-                    &[set],
-                    &[],
-                );
-                device.cmd_push_constants(
-                    cmd,
-                    self.post.layout,
-                    post::STAGES,
-                    0,
-                    bytemuck::bytes_of(&push),
+                    self.post,
+                    self.post.bloom,
+                    set,
+                    &push,
                 );
                 device.cmd_dispatch(cmd, groups(p.extent.width), groups(p.extent.height), 1);
             }
@@ -131,21 +124,14 @@ impl PassRecorder<'_> {
         unsafe {
             device.cmd_begin_rendering(cmd, &rendering);
             self.viewport(p.extent, cmd);
-            device.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::GRAPHICS, pipeline);
-            device.cmd_bind_descriptor_sets(
+            bind(
+                device,
                 cmd,
                 vk::PipelineBindPoint::GRAPHICS,
-                self.post.layout,
-                0,
-                &[set],
-                &[],
-            );
-            device.cmd_push_constants(
-                cmd,
-                self.post.layout,
-                post::STAGES,
-                0,
-                bytemuck::bytes_of(&push),
+                self.post,
+                pipeline,
+                set,
+                &push,
             );
             device.cmd_draw(cmd, 3, 1, 0, 0);
             device.cmd_end_rendering(cmd);
@@ -261,6 +247,27 @@ impl PassRecorder<'_> {
             .filter(vk::Filter::NEAREST);
         // SAFETY: the graph put both images in the layouts named.
         unsafe { self.device.cmd_blit_image2(cmd, &blit) };
+    }
+}
+
+/// Binds a post pass's `pipeline` at `point`, with its descriptor set and push constants.
+///
+/// # Safety
+/// `cmd` is recording; `pipeline` and `set` belong to `post`'s layout and outlive the submission.
+unsafe fn bind(
+    device: &ash::Device,
+    cmd: vk::CommandBuffer,
+    point: vk::PipelineBindPoint,
+    post: &PostPipelines,
+    pipeline: vk::Pipeline,
+    set: vk::DescriptorSet,
+    push: &post::Push,
+) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        device.cmd_bind_pipeline(cmd, point, pipeline);
+        device.cmd_bind_descriptor_sets(cmd, point, post.layout, 0, &[set], &[]);
+        device.cmd_push_constants(cmd, post.layout, post::STAGES, 0, bytemuck::bytes_of(push));
     }
 }
 
