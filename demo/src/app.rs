@@ -98,8 +98,7 @@ impl App {
             height: size.height.max(1),
         };
         let mut session = Session::new(gpu, surface, extent, self.options.bloom)?;
-        session.renderer.set_aliasing(!self.options.no_aliasing);
-        session.view_from = self.options.view_from;
+        session.configure(&self.options);
         if self.options.cycle.is_none() {
             session.request(crate::first_scene(&self.options));
         }
@@ -214,6 +213,8 @@ impl App {
             Key::Character(c) => match c.as_str() {
                 "u" | "U" => session.unload(),
                 "f" | "F" => session.reframe(),
+                "[" => session.step_level(-1),
+                "]" => session.step_level(1),
                 "a" | "A" => {
                     let on = !session.renderer.aliasing();
                     session.renderer.set_aliasing(on);

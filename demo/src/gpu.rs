@@ -188,8 +188,12 @@ impl Gpu {
         let bc_textures = supported.texture_compression_bc == vk::TRUE;
         let anisotropy = (supported.sampler_anisotropy == vk::TRUE)
             .then(|| properties.limits.max_sampler_anisotropy.min(8.0));
+        // Every block-compressed family the device samples, for KTX2 files (`--scene F.ktx2`);
+        // a format whose family is missing is refused when its image is made.
         let features10 = vk::PhysicalDeviceFeatures::default()
             .texture_compression_bc(bc_textures)
+            .texture_compression_etc2(supported.texture_compression_etc2 == vk::TRUE)
+            .texture_compression_astc_ldr(supported.texture_compression_astc_ldr == vk::TRUE)
             .sampler_anisotropy(anisotropy.is_some());
         let mut features12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
         let mut features13 = vk::PhysicalDeviceVulkan13Features::default()

@@ -17,7 +17,9 @@ use vkup_allocator::Allocator;
 
 use crate::material_system::MaterialSystem;
 use crate::mesh_system::{self, MeshSystem};
-use crate::scene::{Bounds, Draw, SceneData, SceneId, TextureData, TextureInput};
+use crate::scene::{
+    Bounds, Draw, SceneData, SceneId, TextureData, TextureInput, TextureShape, BASE_COLOR,
+};
 use crate::upload::{UploadStats, Uploader};
 
 /// Where a scene comes from.
@@ -51,6 +53,10 @@ pub struct LoadedScene {
     /// Where the camera looks from first (towards the eye): the built-ins' three-quarter view,
     /// a file's front (+Z, glTF's front, as the Asset Generator's references show it).
     pub view: [f32; 3],
+    /// The levels of the texture the viewer shows (0 without one), and the one it shows (`None`:
+    /// the level the sampler picks).
+    pub levels: u32,
+    pub level: Option<u32>,
     pub timings: LoadTimings,
 }
 
@@ -80,6 +86,8 @@ pub struct LoadContext {
     pub set_layout: vk::DescriptorSetLayout,
     pub max_texture: u32,
     pub bc_textures: bool,
+    /// `--readback DIR`: every texture read back into `DIR/SCENE.N.bin` once loaded.
+    pub readback: Option<PathBuf>,
 }
 
 /// A load in progress.
@@ -269,6 +277,7 @@ fn decode_one(input: TextureInput, max: u32) -> Result<TextureData> {
                 name: what,
                 width: image.width(),
                 height: image.height(),
+                shape: TextureShape::Flat,
                 format: if srgb {
                     vk::Format::R8G8B8A8_SRGB
                 } else {
@@ -346,13 +355,21 @@ fn load(
         mesh_index.push(context.meshes.create(allocator, uploader, id, mesh)?);
     }
     let mut texture_index = Vec::with_capacity(textures.len());
+    let mut texture_levels = Vec::with_capacity(textures.len());
     for texture in &textures {
-        texture_index.push(
-            context
-                .materials
-                .create_texture(allocator, uploader, id, texture)?,
-        );
+        let (index, levels) = context
+            .materials
+            .create_texture(allocator, uploader, id, texture)?;
+        texture_index.push(index);
+        texture_levels.push(levels);
     }
+    // The texture viewer's texture: its levels can be picked one by one.
+    let levels = materials
+        .iter()
+        .filter(|m| m.viewer.is_some())
+        .filter_map(|m| m.textures[BASE_COLOR].and_then(|slot| texture_levels.get(slot.texture).copied()))
+        .max()
+        .unwrap_or(0);
     context.materials.create_materials(
         allocator,
         uploader,
@@ -362,6 +379,16 @@ fn load(
         white,
         context.set_layout,
     )?;
+    if let Some(dir) = &context.readback {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let textures = context.materials.texture_states(id);
+        for (n, (image, state)) in textures.into_iter().enumerate() {
+            let bytes = uploader.read_back(allocator, image, state)?;
+            let file = dir.join(format!("{name}.{n}.bin"));
+            std::fs::write(&file, bytes)
+                .with_context(|| format!("writing the readback {}", file.display()))?;
+        }
+    }
     let draws = draws
         .into_iter()
         .map(|d| Draw {
@@ -403,6 +430,8 @@ fn load(
         bounds,
         fit_points,
         view,
+        levels,
+        level: None,
         timings,
     })
 }

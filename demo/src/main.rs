@@ -60,6 +60,15 @@ pub struct Options {
     /// +Z (glTF's front) for files, a three-quarter view for the built-ins. F reframes.
     #[arg(long, value_name = "X,Y,Z", value_parser = parse_direction)]
     pub view_from: Option<[f32; 3]>,
+    /// The level of a KTX2 texture shown first (0 is the largest; clamped to its chain); by
+    /// default the sampler picks by distance. [ and ] step through them.
+    #[arg(long, value_name = "N")]
+    pub level: Option<u32>,
+    /// After each load, reads every texture back from the GPU into DIR/SCENE.N.bin (N: the
+    /// scene's texture index; levels, then layers, packed as KTX2 stores them), to check an
+    /// upload against its source.
+    #[arg(long, value_name = "DIR")]
+    pub readback: Option<PathBuf>,
     /// Loads and unloads every scene (built-ins, and --scene when it is a file) N times, then
     /// exits; with --check-leaks every unload must bring the live count back.
     #[arg(long, value_name = "N")]
@@ -182,8 +191,7 @@ fn run_headless(options: &Options, extent: vk::Extent2D) -> Result<Verdict> {
         |_, _| Ok(None),
     )?;
     let mut session = Session::new(gpu, None, extent, options.bloom)?;
-    session.renderer.set_aliasing(!options.no_aliasing);
-    session.view_from = options.view_from;
+    session.configure(options);
     let outcome = drive(&mut session, options, |s| {
         s.frame()?;
         Ok(())

@@ -12,9 +12,10 @@ use vkup_allocator::{Allocator, BufferDesc, GpuBuffer, GpuImage, ImageDesc, MipL
 use vkup_staging::{Access, BufferTarget, ImageTarget, ResourceState};
 
 use crate::scene::{
-    AlphaMode, MaterialData, SamplerDesc, SceneId, TextureData, TextureSlot, Workflow,
-    TEXTURE_SLOTS,
+    AlphaMode, MaterialData, SamplerDesc, SceneId, TextureData, TextureShape, TextureSlot,
+    Viewer, Workflow, TEXTURE_SLOTS,
 };
+use crate::pipeline::Shader;
 use crate::upload::Uploader;
 
 /// A material's uniform block, as `shaders/mesh.frag` declares it (std140: vec4s only).
@@ -32,7 +33,14 @@ pub struct MaterialParams {
     pub flags: [u32; 4],
     /// Slot i's coordinate transform: rows 2i and 2i+1.
     pub transforms: [[f32; 4]; 2 * TEXTURE_SLOTS],
+    /// The texture viewer's (`texture_view.frag`, at offset [`VIEW_OFFSET`]): x, the layer or
+    /// the 3D depth coordinate shown; `mesh.frag` ends before it.
+    pub view: [f32; 4],
 }
+
+/// Where `texture_view.frag` reads [`MaterialParams::view`].
+pub const VIEW_OFFSET: usize = 240;
+const _: () = assert!(std::mem::offset_of!(MaterialParams, view) == VIEW_OFFSET);
 
 /// `flags[2]` bits (`mesh.frag`'s MASK, BLEND, SPECULAR_GLOSSINESS, DOUBLE_SIDED).
 const MODE_MASK: u32 = 1;
@@ -82,6 +90,11 @@ impl MaterialParams {
             mode |= MODE_DOUBLE_SIDED;
         }
         params.flags[2] = mode;
+        params.view[0] = match material.viewer {
+            Some(Viewer::Layer(layer)) => layer as f32,
+            Some(Viewer::Slice(w)) => w,
+            Some(Viewer::Sky) | None => 0.0,
+        };
         for (i, slot) in material.textures.iter().enumerate() {
             let [r0, r1] = slot.map_or(TextureSlot::IDENTITY, |s| s.transform);
             params.transforms[2 * i] = [r0[0], r0[1], r0[2], 0.0];
@@ -103,6 +116,7 @@ pub struct MaterialSet {
     pub set: vk::DescriptorSet,
     pub blend: bool,
     pub double_sided: bool,
+    pub shader: Shader,
 }
 
 /// One scene's material resources.
@@ -150,17 +164,25 @@ impl MaterialSystem {
         f(scenes.entry(scene).or_default())
     }
 
-    /// Creates `data`'s image for `scene`, uploads it and makes its mip chain; returns its index.
+    /// Creates `data`'s image for `scene`, uploads it and makes its mip chain; returns its index
+    /// and its level count.
     pub fn create_texture(
         &self,
         allocator: &Allocator,
         uploader: &mut Uploader,
         scene: SceneId,
         data: &TextureData,
-    ) -> Result<usize> {
+    ) -> Result<(usize, u32)> {
         let what = || {
+            let shape = match data.shape {
+                TextureShape::Flat => String::new(),
+                TextureShape::Layers(n) => format!(", {n} layers"),
+                TextureShape::Cube => ", cube".into(),
+                TextureShape::CubeArray(n) => format!(", {n} cubes"),
+                TextureShape::Volume(depth) => format!(", depth {depth}"),
+            };
             format!(
-                "texture '{}' ({}x{} {:?})",
+                "texture '{}' ({}x{} {:?}{shape})",
                 data.name, data.width, data.height, data.format
             )
         };
@@ -168,7 +190,20 @@ impl MaterialSystem {
             | vk::ImageUsageFlags::TRANSFER_DST
             | vk::ImageUsageFlags::TRANSFER_SRC;
         let brings_levels = data.levels > 1;
-        let mut desc = ImageDesc::new_2d(data.format, data.width, data.height)
+        let base = match data.shape {
+            TextureShape::Flat => ImageDesc::new_2d(data.format, data.width, data.height),
+            TextureShape::Layers(n) => {
+                ImageDesc::new_2d(data.format, data.width, data.height).array_layers(n)
+            }
+            TextureShape::Cube => ImageDesc::cube(data.format, data.width),
+            TextureShape::CubeArray(n) => {
+                ImageDesc::cube(data.format, data.width).array_layers(6 * n)
+            }
+            TextureShape::Volume(depth) => {
+                ImageDesc::new_3d(data.format, data.width, data.height, depth)
+            }
+        };
+        let mut desc = base
             .usage(usage)
             .name(&data.name)
             .mip_levels(if brings_levels {
@@ -176,7 +211,7 @@ impl MaterialSystem {
             } else {
                 MipLevels::Full
             });
-        if computable(data.format) && !brings_levels {
+        if computable(data.format) && !brings_levels && data.shape == TextureShape::Flat {
             // The compute path writes sRGB through a UNORM storage view.
             desc = desc
                 .usage(vk::ImageUsageFlags::STORAGE)
@@ -204,7 +239,7 @@ impl MaterialSystem {
         };
         let view_info = vk::ImageViewCreateInfo::default()
             .image(image.raw())
-            .view_type(vk::ImageViewType::TYPE_2D)
+            .view_type(data.shape.view_type())
             .format(data.format)
             .subresource_range(image.full_range(vk::ImageAspectFlags::COLOR));
         // A view with EXTENDED_USAGE's storage bit dropped: only SAMPLED is needed here.
@@ -220,9 +255,10 @@ impl MaterialSystem {
                 return Err(anyhow::Error::from(err).context(what()));
             }
         };
+        let levels = image.mip_levels();
         Ok(self.with_scene_mut(scene, |m| {
             m.textures.push((image, view, state));
-            m.textures.len() - 1
+            (m.textures.len() - 1, levels)
         }))
     }
 
@@ -300,7 +336,9 @@ impl MaterialSystem {
                     .mipmap_mode(s.mipmap)
                     .address_mode_u(s.wrap_u)
                     .address_mode_v(s.wrap_v)
-                    .address_mode_w(vk::SamplerAddressMode::REPEAT)
+                    // Only 3D views read W (the texture viewer's slices): clamped, so that a
+                    // slice near the front never blends in the back one.
+                    .address_mode_w(vk::SamplerAddressMode::CLAMP_TO_EDGE)
                     .anisotropy_enable(anisotropy.is_some())
                     .max_anisotropy(anisotropy.unwrap_or(1.0))
                     // 0.25 keeps an unmipmapped filter on level 0 (the Vulkan idiom for GL's
@@ -386,6 +424,12 @@ impl MaterialSystem {
                     set,
                     blend: material.alpha == AlphaMode::Blend,
                     double_sided: material.double_sided,
+                    shader: match material.viewer {
+                        None => Shader::Material,
+                        Some(Viewer::Layer(_)) => Shader::Layers,
+                        Some(Viewer::Sky) => Shader::Sky,
+                        Some(Viewer::Slice(_)) => Shader::Slices,
+                    },
                 });
             }
             Ok(())

@@ -12,6 +12,10 @@ use crate::scene::{Topology, Vertex, TEXTURE_SLOTS};
 
 const VERT: &[u8] = include_bytes!("../../shaders/spirv/mesh_vert.spv");
 const FRAG: &[u8] = include_bytes!("../../shaders/spirv/mesh_frag.spv");
+const SKY_VERT: &[u8] = include_bytes!("../../shaders/spirv/sky_vert.spv");
+const VIEW_LAYERS: &[u8] = include_bytes!("../../shaders/spirv/texture_view_layers_frag.spv");
+const VIEW_SKY: &[u8] = include_bytes!("../../shaders/spirv/texture_view_sky_frag.spv");
+const VIEW_SLICES: &[u8] = include_bytes!("../../shaders/spirv/texture_view_slices_frag.spv");
 
 /// The depth target's format (every device supports it as a depth attachment).
 pub const DEPTH_FORMAT: vk::Format = vk::Format::D32_SFLOAT;
@@ -23,8 +27,35 @@ pub struct Push {
     pub clip_from_object: [[f32; 4]; 4],
     /// Rows of the world-from-object transform's upper 3x4.
     pub world_rows: [[f32; 4]; 3],
-    /// The eye, in world space (w unused).
+    /// xyz: the eye, in world space; w: the level the texture viewer shows (negative: the level
+    /// the sampler picks).
     pub eye: [f32; 4],
+}
+
+/// Which shaders a mesh pipeline runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Shader {
+    /// `mesh.frag`: the material model.
+    #[default]
+    Material,
+    /// `texture_view.frag` on a 2D-array view: one layer per draw.
+    Layers,
+    /// `sky.vert` and `texture_view.frag` on a cube view: the sky.
+    Sky,
+    /// `texture_view.frag` on a 3D view: one slice per draw.
+    Slices,
+}
+
+impl Shader {
+    /// The SPIR-V of its vertex and fragment stages.
+    fn spirv(self) -> (&'static [u8], &'static [u8]) {
+        match self {
+            Self::Material => (VERT, FRAG),
+            Self::Layers => (VERT, VIEW_LAYERS),
+            Self::Sky => (SKY_VERT, VIEW_SKY),
+            Self::Slices => (VERT, VIEW_SLICES),
+        }
+    }
 }
 
 /// A mesh pipeline's fixed state: what `MeshPipeline::get` is asked for.
@@ -33,6 +64,7 @@ pub struct Variant {
     pub topology: Topology,
     /// Alpha blending over what is behind, without depth writes.
     pub blend: bool,
+    pub shader: Shader,
 }
 
 /// What fixed state a graphics pipeline has besides its shaders and targets.
@@ -62,11 +94,24 @@ pub struct MeshPipeline {
 }
 
 impl Variant {
-    /// Every topology, opaque and blended.
+    /// The material model for every topology, opaque and blended; the texture viewer's
+    /// shaders for opaque triangles.
     pub fn all() -> impl Iterator<Item = Variant> {
-        [Topology::Triangles, Topology::Lines, Topology::Points]
+        let material = [Topology::Triangles, Topology::Lines, Topology::Points]
             .into_iter()
-            .flat_map(|topology| [false, true].map(|blend| Variant { topology, blend }))
+            .flat_map(|topology| {
+                [false, true].map(|blend| Variant {
+                    topology,
+                    blend,
+                    shader: Shader::Material,
+                })
+            });
+        let viewer = [Shader::Layers, Shader::Sky, Shader::Slices].map(|shader| Variant {
+            topology: Topology::Triangles,
+            blend: false,
+            shader,
+        });
+        material.chain(viewer)
     }
 }
 
@@ -267,6 +312,7 @@ impl MeshPipeline {
                 std::mem::offset_of!(Vertex, color),
             ),
         ];
+        let no_vertices = vk::PipelineVertexInputStateCreateInfo::default();
         let vertex_input = vk::PipelineVertexInputStateCreateInfo::default()
             .vertex_binding_descriptions(&vertex_bindings)
             .vertex_attribute_descriptions(&attributes);
@@ -283,8 +329,14 @@ impl MeshPipeline {
             match graphics_pipeline(
                 device,
                 layout,
-                (VERT, FRAG),
-                &vertex_input,
+                variant.shader.spirv(),
+                // The sky makes its triangle from the vertex index: no attributes (one nobody
+                // reads is a performance warning).
+                if variant.shader == Shader::Sky {
+                    &no_vertices
+                } else {
+                    &vertex_input
+                },
                 color_format,
                 Some(DEPTH_FORMAT),
                 shape,

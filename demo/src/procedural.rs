@@ -14,6 +14,7 @@ use ash::vk;
 
 use crate::scene::{
     Draw, Indices, Mat4, MaterialData, MeshData, SamplerDesc, SceneData, TextureData, TextureInput,
+    TextureShape,
     Topology, Vertex,
 };
 
@@ -91,6 +92,7 @@ fn rgba8(
         name,
         width,
         height,
+        shape: TextureShape::Flat,
         format,
         levels: 1,
         bytes,
@@ -230,6 +232,7 @@ fn grid(bc: bool) -> SceneData {
                     name,
                     width: size,
                     height: size,
+                    shape: TextureShape::Flat,
                     format: vk::Format::BC1_RGB_SRGB_BLOCK,
                     levels,
                     bytes,

@@ -84,13 +84,63 @@ pub struct MeshData {
     pub topology: Topology,
 }
 
+/// What kind of image a texture is, which decides the view it is sampled through.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TextureShape {
+    /// One 2D image, sampled through a 2D view (by materials).
+    #[default]
+    Flat,
+    /// 2D layers, sampled through a 2D-array view (by the texture viewer; a flat KTX2 file is
+    /// one layer of it, so that its levels can be picked like any other's).
+    Layers(u32),
+    /// Six square layers, +X, -X, +Y, -Y, +Z, -Z, sampled through a cube view.
+    Cube,
+    /// Cube maps of six layers each, sampled through a 2D-array view of all their faces (a
+    /// cube-array view needs the `imageCubeArray` feature, and a sky shows one cube).
+    CubeArray(u32),
+    /// A 3D image of this many slices, sampled through a 3D view.
+    Volume(u32),
+}
+
+impl TextureShape {
+    /// The image's array layers.
+    pub fn layers(self) -> u32 {
+        match self {
+            Self::Flat | Self::Volume(_) => 1,
+            Self::Layers(n) => n,
+            Self::Cube => 6,
+            Self::CubeArray(n) => 6 * n,
+        }
+    }
+
+    /// The image's depth in texels.
+    pub fn depth(self) -> u32 {
+        match self {
+            Self::Volume(depth) => depth,
+            _ => 1,
+        }
+    }
+
+    /// The view type it is sampled through.
+    pub fn view_type(self) -> vk::ImageViewType {
+        match self {
+            Self::Flat => vk::ImageViewType::TYPE_2D,
+            Self::Layers(_) | Self::CubeArray(_) => vk::ImageViewType::TYPE_2D_ARRAY,
+            Self::Cube => vk::ImageViewType::CUBE,
+            Self::Volume(_) => vk::ImageViewType::TYPE_3D,
+        }
+    }
+}
+
 /// A texture ready for upload: `levels` tightly packed levels in `format` (usually 1: the rest of
-/// the chain is generated on the GPU; block-compressed textures bring their own).
+/// the chain is generated on the GPU; block-compressed textures bring their own), every layer
+/// (and slice) of a level before the next level, as KTX2 stores them.
 #[derive(Clone, Debug)]
 pub struct TextureData {
     pub name: String,
     pub width: u32,
     pub height: u32,
+    pub shape: TextureShape,
     pub format: vk::Format,
     pub levels: u32,
     pub bytes: Vec<u8>,
@@ -206,6 +256,21 @@ pub struct MaterialData {
     /// Back faces drawn (with flipped normals) instead of culled.
     pub double_sided: bool,
     pub textures: [Option<TextureSlot>; TEXTURE_SLOTS],
+    /// Set for the texture viewer's materials: the base colour texture shown as it is, unlit,
+    /// through the view its shape needs, instead of the material model.
+    pub viewer: Option<Viewer>,
+}
+
+/// How the texture viewer shows its texture (`shaders/texture_view.frag`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Viewer {
+    /// Layer `n` of a 2D-array view on the mesh's TEXCOORD_0.
+    Layer(u32),
+    /// A cube map on the sky, seen from inside (the mesh is a placeholder: the sky covers the
+    /// screen).
+    Sky,
+    /// The slice at depth coordinate `w` (0..1) of a 3D view, on the mesh's TEXCOORD_0.
+    Slice(f32),
 }
 
 impl MaterialData {
@@ -224,6 +289,7 @@ impl MaterialData {
             alpha: AlphaMode::Opaque,
             double_sided: false,
             textures: [None; TEXTURE_SLOTS],
+            viewer: None,
         }
     }
 
@@ -276,6 +342,7 @@ impl SceneData {
             name: name.to_owned(),
             width: 1,
             height: 1,
+            shape: TextureShape::Flat,
             format,
             levels: 1,
             bytes: rgba.to_vec(),

@@ -2,6 +2,7 @@
 //! systems, the renderer, the scene being shown and the one being loaded, and the scenes waiting
 //! for the GPU to finish with them before they are destroyed.
 
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,6 +66,10 @@ pub struct Session {
     last_progress: Instant,
     /// `--view-from`: where the camera looks from, for every scene.
     pub view_from: Option<[f32; 3]>,
+    /// `--level`: the level the texture viewer shows first (clamped to the texture's chain).
+    pub level: Option<u32>,
+    /// `--readback`: where each load's textures are read back to.
+    pub readback: Option<PathBuf>,
 }
 
 impl Session {
@@ -116,6 +121,8 @@ impl Session {
             last_load: None,
             last_progress: Instant::now(),
             view_from: None,
+            level: None,
+            readback: None,
             gpu,
         })
     }
@@ -149,6 +156,7 @@ impl Session {
             set_layout: self.renderer.pipeline.set_layout,
             max_texture: self.gpu.properties.limits.max_image_dimension2_d,
             bc_textures: self.gpu.bc_textures,
+            readback: self.readback.clone(),
         };
         self.loading = Some(loader::start(
             source,
@@ -194,8 +202,11 @@ impl Session {
                 let source = loading.source.clone();
                 self.loading = None;
                 match result {
-                    Ok(scene) => {
+                    Ok(mut scene) => {
                         self.unload();
+                        if scene.levels > 0 {
+                            scene.level = self.level.map(|l| l.min(scene.levels - 1));
+                        }
                         let camera = self.framing(&scene);
                         self.last_load = Some(scene.timings);
                         self.report_frame_times(&scene.name);
@@ -264,6 +275,31 @@ impl Session {
             if let Some((_, current, _)) = self.current.as_mut() {
                 *current = camera;
             }
+        }
+    }
+
+    /// Takes the command line's settings for what it shows and checks.
+    pub fn configure(&mut self, options: &crate::Options) {
+        self.renderer.set_aliasing(!options.no_aliasing);
+        self.view_from = options.view_from;
+        self.level = options.level;
+        self.readback = options.readback.clone();
+    }
+
+    /// Steps the level the texture viewer shows (the `[` and `]` keys) by `step` through
+    /// "the sampler's pick", 0, 1, ... the last level, and around.
+    pub fn step_level(&mut self, step: i64) {
+        let Some((scene, _, _)) = self.current.as_mut().filter(|c| c.0.levels > 0) else {
+            return;
+        };
+        // Position 0 is the sampler's pick, n + 1 is level n.
+        let positions = i64::from(scene.levels) + 1;
+        let at = scene.level.map_or(0, |l| i64::from(l) + 1);
+        let next = (at + step).rem_euclid(positions);
+        scene.level = u32::try_from(next - 1).ok();
+        match scene.level {
+            Some(level) => tracing::info!(level, of = scene.levels, "texture viewer: one level"),
+            None => tracing::info!(levels = scene.levels, "texture viewer: the sampler's pick"),
         }
     }
 

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use vkup_allocator::{Allocator, GpuBuffer, GpuImage};
 use vkup_staging::{
-    Access, BarrierBatch, BufferUpload, Finished, ImageUpload, MipMethod, MipOptions, Progress,
-    ResourceState, Stager, StagingRing, Submitter,
+    Access, BarrierBatch, BufferUpload, Finished, ImageTarget, ImageUpload, MipMethod, MipOptions,
+    Progress, ResourceState, Stager, StagingRing, Submitter,
 };
 
 use crate::gpu::Gpu;
@@ -232,6 +232,59 @@ impl Uploader {
         let done = result?;
         self.stats.mips += uploaded.elapsed();
         Ok(done.state)
+    }
+
+    /// Every level and layer of `image` as the GPU holds it, packed as KTX2 stores them (level by
+    /// level, every layer of a level, each 3D level's slices in order): `--readback`. The image
+    /// is in `state` on the graphics queue, and stays so.
+    pub fn read_back(
+        &mut self,
+        allocator: &Allocator,
+        image: ImageTarget,
+        state: ResourceState,
+    ) -> Result<Vec<u8>> {
+        let stager = &self.stager;
+        let submitter = self.graphics.as_mut().unwrap_or(&mut self.upload);
+        let mut readback = None;
+        // SAFETY: on the graphics family, which owns the image in `state`; the image outlives
+        // the call (submit waits).
+        let submitted = unsafe {
+            submitter.submit(|cmd| {
+                let (r, _) = stager.record_image_readback(cmd, allocator, image, state, state)?;
+                readback = Some(r);
+                Ok(())
+            })
+        };
+        let value = match submitted {
+            Ok(value) => value,
+            Err(err) => {
+                if let Some(r) = readback {
+                    // SAFETY: never submitted (recording failed after the copy was made).
+                    unsafe { r.destroy(allocator) };
+                }
+                return Err(err.into());
+            }
+        };
+        let mut readback = readback.context("the readback was not recorded")?;
+        // SAFETY: `submit` waited for the submission that signalled `value`, which copied into it.
+        unsafe { readback.submitted(submitter.timeline(), value) };
+        let mut bytes = Vec::new();
+        let mut result = Ok(());
+        'levels: for level in 0..image.mip_levels() {
+            for layer in 0..image.array_layers() {
+                match readback.read(allocator, submitter.timeline(), level, layer) {
+                    Ok(part) => bytes.extend_from_slice(&part),
+                    Err(err) => {
+                        result = Err(err);
+                        break 'levels;
+                    }
+                }
+            }
+        }
+        // SAFETY: the copy completed (above).
+        unsafe { readback.destroy(allocator) };
+        result?;
+        Ok(bytes)
     }
 
     /// Waits for every submission of both submitters: after a load was cut short (a panic), so

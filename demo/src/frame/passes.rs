@@ -289,6 +289,7 @@ unsafe fn draw(
 ) {
     let clip_from_world = camera.clip_from_world(extent.width, extent.height);
     let eye = camera.eye();
+    let level = scene.level.map_or(-1.0, |level| level as f32);
     meshes.with_scene(scene.id, |meshes| {
         materials.with_sets(scene.id, |sets| {
             let mut draws: Vec<(&crate::scene::Draw, &Mesh, &MaterialSet, f32)> = scene
@@ -314,12 +315,13 @@ unsafe fn draw(
                 let variant = Variant {
                     topology: mesh.topology,
                     blend: set.blend,
+                    shader: set.shader,
                 };
                 let m = &draw.transform.0;
                 let push = Push {
                     clip_from_object: clip_from_world.mul(&draw.transform).0,
                     world_rows: std::array::from_fn(|r| [m[0][r], m[1][r], m[2][r], m[3][r]]),
-                    eye: [eye[0], eye[1], eye[2], 1.0],
+                    eye: [eye[0], eye[1], eye[2], level],
                 };
                 // glTF's front faces wind counter-clockwise; the projection's Y flip keeps
                 // them counter-clockwise in Vulkan's framebuffer coordinates, and a mirroring

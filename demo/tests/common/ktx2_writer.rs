@@ -3,9 +3,31 @@
 
 use ash::vk;
 
-/// A KTX2 file of `format`, `width` x `height`, with `levels` (largest first), each
-/// Zstandard-compressed when `zstd`: header, level index, a DFD of one basic block without
-/// samples, then the levels smallest first (as the specification lays them out).
+/// The shape fields of a KTX2 header (0 where the specification says "not an array" or "not
+/// 3D").
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    pub width: u32,
+    pub height: u32,
+    pub depth: u32,
+    pub layers: u32,
+    pub faces: u32,
+}
+
+impl Shape {
+    /// A 2D texture.
+    pub fn flat(width: u32, height: u32) -> Self {
+        Self {
+            width,
+            height,
+            depth: 0,
+            layers: 0,
+            faces: 1,
+        }
+    }
+}
+
+/// A 2D KTX2 file (see [`write_shaped`]).
 pub fn write(
     format: vk::Format,
     width: u32,
@@ -13,6 +35,14 @@ pub fn write(
     levels: &[Vec<u8>],
     zstd: bool,
 ) -> Vec<u8> {
+    write_shaped(format, Shape::flat(width, height), levels, zstd)
+}
+
+/// A KTX2 file of `format` and `shape`, with `levels` (largest first, each holding its layers,
+/// faces and slices in KTX2's order), each Zstandard-compressed when `zstd`: header, level
+/// index, a DFD of one basic block without samples, then the levels smallest first (as the
+/// specification lays them out).
+pub fn write_shaped(format: vk::Format, shape: Shape, levels: &[Vec<u8>], zstd: bool) -> Vec<u8> {
     let stored: Vec<Vec<u8>> = levels
         .iter()
         .map(|l| {
@@ -34,11 +64,11 @@ pub fn write(
     let u32s = [
         format.as_raw() as u32,
         1,
-        width,
-        height,
-        0,
-        0,
-        1,
+        shape.width,
+        shape.height,
+        shape.depth,
+        shape.layers,
+        shape.faces,
         levels.len() as u32,
         if zstd { 2 } else { 0 },
         index_end as u32,
