@@ -118,6 +118,74 @@ pub fn read(bytes: &[u8], what: &str) -> Result<TextureData> {
     })
 }
 
+/// `texture` decoded to RGBA8 on the CPU (`texture2ddecoder`), for a device that does not sample
+/// its ETC2 or ASTC format; `None` for any other format. Every level, layer and slice is decoded;
+/// sRGB stays sRGB.
+pub fn decode_on_cpu(texture: &TextureData) -> Option<Result<TextureData>> {
+    use texture2ddecoder as t2d;
+    use vk::Format as F;
+    type Decode = fn(&[u8], usize, usize, &mut [u32]) -> std::result::Result<(), &'static str>;
+    let format = texture.format;
+    let etc2: Option<Decode> = match format {
+        F::ETC2_R8G8B8_UNORM_BLOCK | F::ETC2_R8G8B8_SRGB_BLOCK => Some(t2d::decode_etc2_rgb),
+        F::ETC2_R8G8B8A1_UNORM_BLOCK | F::ETC2_R8G8B8A1_SRGB_BLOCK => Some(t2d::decode_etc2_rgba1),
+        F::ETC2_R8G8B8A8_UNORM_BLOCK | F::ETC2_R8G8B8A8_SRGB_BLOCK => Some(t2d::decode_etc2_rgba8),
+        _ => None,
+    };
+    let block = vkup_staging::block_info(format)?;
+    let astc = (F::ASTC_4X4_UNORM_BLOCK.as_raw()..=F::ASTC_12X12_SRGB_BLOCK.as_raw())
+        .contains(&format.as_raw());
+    if etc2.is_none() && !astc {
+        return None;
+    }
+    let srgb = format!("{format:?}").contains("SRGB");
+    let decode = |data: &[u8], w: usize, h: usize, out: &mut [u32]| match etc2 {
+        Some(decode) => decode(data, w, h, out),
+        None => t2d::decode_astc(data, w, h, block.width as usize, block.height as usize, out),
+    };
+    let mut bytes = Vec::new();
+    let mut offset = 0;
+    for level in 0..texture.levels {
+        let (w, h, d) = (
+            (texture.width >> level).max(1),
+            (texture.height >> level).max(1),
+            (texture.shape.depth() >> level).max(1),
+        );
+        let size =
+            (w.div_ceil(block.width) * h.div_ceil(block.height)) as usize * block.bytes as usize;
+        let mut texels = vec![0u32; (w * h) as usize];
+        for _ in 0..texture.shape.layers() * d {
+            let Some(data) = texture.bytes.get(offset..offset + size) else {
+                return Some(Err(anyhow::anyhow!(
+                    "{}: level {level} is short",
+                    texture.name
+                )));
+            };
+            if let Err(e) = decode(data, w as usize, h as usize, &mut texels) {
+                return Some(Err(anyhow::anyhow!(
+                    "{}: level {level} does not decode as {format:?}: {e}",
+                    texture.name
+                )));
+            }
+            // The decoder writes B, G, R, A (little-endian words).
+            bytes.extend(texels.iter().flat_map(|t| {
+                let [b, g, r, a] = t.to_le_bytes();
+                [r, g, b, a]
+            }));
+            offset += size;
+        }
+    }
+    Some(Ok(TextureData {
+        format: if srgb {
+            vk::Format::R8G8B8A8_SRGB
+        } else {
+            vk::Format::R8G8B8A8_UNORM
+        },
+        bytes,
+        ..texture.clone()
+    }))
+}
+
 /// A scene showing the texture of the KTX2 file at `path` through the texture viewer.
 pub fn scene(path: &Path) -> Result<SceneData> {
     let what = path.display().to_string();
@@ -234,6 +302,103 @@ mod tests {
     }
 
     #[test]
+    fn arrays_cubes_and_volumes_read_in_the_files_layer_order() {
+        use super::ktx2_writer::{write_shaped, Shape};
+        let shapes = [
+            (
+                Shape {
+                    layers: 3,
+                    ..Shape::flat(4, 2)
+                },
+                TextureShape::Layers(3),
+                3,
+            ),
+            (
+                Shape {
+                    faces: 6,
+                    ..Shape::flat(4, 4)
+                },
+                TextureShape::Cube,
+                6,
+            ),
+            (
+                Shape {
+                    faces: 6,
+                    layers: 2,
+                    ..Shape::flat(4, 4)
+                },
+                TextureShape::CubeArray(2),
+                12,
+            ),
+            (
+                Shape {
+                    depth: 5,
+                    ..Shape::flat(4, 2)
+                },
+                TextureShape::Volume(5),
+                1,
+            ),
+        ];
+        for (shape, expected, images) in shapes {
+            let depth = shape.depth.max(1);
+            let levels: Vec<Vec<u8>> = (0..3)
+                .map(|i| {
+                    let texels = (shape.width >> i).max(1)
+                        * (shape.height >> i).max(1)
+                        * (depth >> i).max(1)
+                        * images;
+                    (0..texels * 4).map(|b| (b * 3 + i) as u8).collect()
+                })
+                .collect();
+            let file = write_shaped(vk::Format::R8G8B8A8_UNORM, shape, &levels, true);
+            let texture = read(&file, "t.ktx2").unwrap();
+            assert_eq!(texture.shape, expected);
+            assert_eq!(texture.bytes, levels.concat(), "{expected:?}");
+            let mut short = levels.clone();
+            let len = short[2].len();
+            short[2].truncate(len - 4);
+            let err = read(
+                &write_shaped(vk::Format::R8G8B8A8_UNORM, shape, &short, false),
+                "s",
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("s: level 2 holds"), "{expected:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn etc2_and_astc_decode_on_the_cpu_and_other_formats_do_not() {
+        let texture = |format, bytes: Vec<u8>| TextureData {
+            name: "t".into(),
+            width: 4,
+            height: 4,
+            shape: TextureShape::Layers(2),
+            format,
+            levels: 1,
+            bytes,
+        };
+        // Individual mode, base colour (15, 0, 0) of 4 bits, table 0, index 0 (+2): two layers.
+        let red = [0xffu8, 0, 0, 0, 0, 0, 0, 0].repeat(2);
+        let etc2 = decode_on_cpu(&texture(vk::Format::ETC2_R8G8B8_SRGB_BLOCK, red))
+            .unwrap()
+            .unwrap();
+        assert_eq!(etc2.format, vk::Format::R8G8B8A8_SRGB);
+        assert_eq!(etc2.bytes, [255, 2, 2, 255].repeat(32));
+        // A void-extent block: one UNORM16 colour everywhere.
+        let mut astc = vec![0xfc, 0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        astc.extend([0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff]);
+        let astc = decode_on_cpu(&texture(vk::Format::ASTC_4X4_UNORM_BLOCK, astc.repeat(2)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(astc.format, vk::Format::R8G8B8A8_UNORM);
+        assert_eq!(astc.bytes, [0, 255, 0, 255].repeat(32));
+        let short = decode_on_cpu(&texture(vk::Format::ASTC_4X4_UNORM_BLOCK, vec![0; 16]));
+        assert!(short.unwrap().is_err(), "one layer of two");
+        assert!(decode_on_cpu(&texture(vk::Format::BC7_UNORM_BLOCK, vec![0; 32])).is_none());
+    }
+
+    #[test]
     fn wrong_level_sizes_and_shapes_not_shown_are_refused_by_name() {
         let mut levels = chain(8, 4, 4);
         levels[1].pop();
@@ -247,10 +412,34 @@ mod tests {
             err.contains("short.ktx2: level 1 holds 31 bytes; 4x2"),
             "{err}"
         );
-        let mut cube = write(vk::Format::R8G8B8A8_UNORM, 8, 8, &chain(8, 8, 4), false);
-        cube[36..40].copy_from_slice(&6u32.to_le_bytes());
-        let err = read(&cube, "cube.ktx2").unwrap_err().to_string();
-        assert!(err.contains("cube.ktx2: a cube map"), "{err}");
+        // Header fields at 28 (depth), 32 (layers), 36 (faces), rewritten on a valid 2D file.
+        let refused = [
+            (
+                (8, 4),
+                vec![(36, 6u32)],
+                "cube.ktx2: a cube map of 8x4 faces",
+            ),
+            (
+                (8, 8),
+                vec![(28, 2), (36, 6)],
+                "cube.ktx2: a cube map with depth",
+            ),
+            (
+                (8, 8),
+                vec![(28, 2), (32, 2)],
+                "cube.ktx2: an array of 3D textures",
+            ),
+            ((8, 8), vec![(36, 3)], "cube.ktx2: faceCount 3"),
+            ((8, 8), vec![(24, 0)], "cube.ktx2: a 1D texture"),
+        ];
+        for ((w, h), edits, says) in refused {
+            let mut file = write(vk::Format::R8G8B8A8_UNORM, w, h, &chain(w, h, 4), false);
+            for (at, value) in edits {
+                file[at..at + 4].copy_from_slice(&value.to_le_bytes());
+            }
+            let err = read(&file, "cube.ktx2").unwrap_err().to_string();
+            assert!(err.contains(says), "{says}: {err}");
+        }
         let err = read(
             b"not a texture at all, but long enough to hold a header......................",
             "x.ktx2",

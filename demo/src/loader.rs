@@ -367,7 +367,9 @@ fn load(
     let levels = materials
         .iter()
         .filter(|m| m.viewer.is_some())
-        .filter_map(|m| m.textures[BASE_COLOR].and_then(|slot| texture_levels.get(slot.texture).copied()))
+        .filter_map(|m| {
+            m.textures[BASE_COLOR].and_then(|slot| texture_levels.get(slot.texture).copied())
+        })
         .max()
         .unwrap_or(0);
     context.materials.create_materials(

@@ -11,11 +11,11 @@ use ash::vk;
 use vkup_allocator::{Allocator, BufferDesc, GpuBuffer, GpuImage, ImageDesc, MipLevels};
 use vkup_staging::{Access, BufferTarget, ImageTarget, ResourceState};
 
-use crate::scene::{
-    AlphaMode, MaterialData, SamplerDesc, SceneId, TextureData, TextureShape, TextureSlot,
-    Viewer, Workflow, TEXTURE_SLOTS,
-};
 use crate::pipeline::Shader;
+use crate::scene::{
+    AlphaMode, MaterialData, SamplerDesc, SceneId, TextureData, TextureShape, TextureSlot, Viewer,
+    Workflow, TEXTURE_SLOTS,
+};
 use crate::upload::Uploader;
 
 /// A material's uniform block, as `shaders/mesh.frag` declares it (std140: vec4s only).
@@ -217,7 +217,21 @@ impl MaterialSystem {
                 .usage(vk::ImageUsageFlags::STORAGE)
                 .flags(vk::ImageCreateFlags::MUTABLE_FORMAT | vk::ImageCreateFlags::EXTENDED_USAGE);
         }
-        let mut image = allocator.create_image(&desc).with_context(what)?;
+        let mut image = match allocator.create_image(&desc) {
+            Ok(image) => image,
+            Err(vkup_allocator::Error::UnsupportedFormat { .. }) => {
+                let Some(decoded) = crate::ktx2::decode_on_cpu(data) else {
+                    bail!("{}: this device does not sample {:?}", what(), data.format);
+                };
+                tracing::info!(
+                    texture = data.name,
+                    format = ?data.format,
+                    "the device does not sample this format: decoded on the CPU"
+                );
+                return self.create_texture(allocator, uploader, scene, &decoded?);
+            }
+            Err(err) => return Err(anyhow::Error::from(err).context(what())),
+        };
         let mut generate = !brings_levels && image.mip_levels() > 1;
         if generate && !uploader.can_generate(&image) {
             // No method makes this format's chain: one level it is.

@@ -14,8 +14,7 @@ use ash::vk;
 
 use crate::scene::{
     Draw, Indices, Mat4, MaterialData, MeshData, SamplerDesc, SceneData, TextureData, TextureInput,
-    TextureShape,
-    Topology, Vertex,
+    TextureShape, Topology, Vertex,
 };
 
 /// The built-in scenes: name and one-line description.
