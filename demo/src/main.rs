@@ -61,7 +61,7 @@ pub struct Options {
     #[arg(long, value_name = "X,Y,Z", value_parser = parse_direction)]
     pub view_from: Option<[f32; 3]>,
     /// The level of a KTX2 texture shown first (0 is the largest; clamped to its chain); by
-    /// default the sampler picks by distance. [ and ] step through them.
+    /// default the sampler picks by distance. The `[` and `]` keys step through them.
     #[arg(long, value_name = "N")]
     pub level: Option<u32>,
     /// After each load, reads every texture back from the GPU into DIR/SCENE.N.bin (N: the
