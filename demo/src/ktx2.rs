@@ -23,6 +23,9 @@ use crate::scene::{
 /// is drawn.
 const MAX_SLICES: u32 = 64;
 
+/// Most array layers (faces included) of a texture the viewer shows.
+const MAX_LAYERS: u32 = 2048;
+
 /// The texture in KTX2 file `bytes` (`what` names it in errors), its levels packed from the
 /// largest down as the uploads take them, each level's layers, faces and slices in the file's
 /// order (which is the order of Vulkan's array layers: layer * 6 + face).
@@ -39,6 +42,13 @@ pub fn read(bytes: &[u8], what: &str) -> Result<TextureData> {
     };
     let (width, height, depth) = (header.pixel_width, header.pixel_height, header.pixel_depth);
     let layers = header.layer_count;
+    // Every layer is a draw of its own; Vulkan guarantees 256 array layers, desktop GPUs 2048.
+    if u64::from(layers) * u64::from(header.face_count) > u64::from(MAX_LAYERS) {
+        bail!(
+            "{what}: {layers} layers of {} faces, more than this viewer shows ({MAX_LAYERS})",
+            header.face_count
+        );
+    }
     if height == 0 {
         bail!("{what}: a 1D texture, which this viewer does not show");
     }
@@ -431,6 +441,11 @@ mod tests {
             ),
             ((8, 8), vec![(36, 3)], "cube.ktx2: faceCount 3"),
             ((8, 8), vec![(24, 0)], "cube.ktx2: a 1D texture"),
+            (
+                (8, 8),
+                vec![(32, u32::MAX), (36, 6)],
+                "cube.ktx2: 4294967295 layers of 6",
+            ),
         ];
         for ((w, h), edits, says) in refused {
             let mut file = write(vk::Format::R8G8B8A8_UNORM, w, h, &chain(w, h, 4), false);
