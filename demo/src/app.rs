@@ -83,6 +83,7 @@ impl App {
             &GpuOptions {
                 validation: self.options.validation,
                 display: Some(display),
+                pipeline_cache: crate::pipeline_cache_file(&self.options),
             },
             |entry, instance| {
                 // SAFETY: the window outlives the surface (destroyed in `Session::shutdown`, before

@@ -6,6 +6,7 @@
 //! instance ([`Gpu::destroy`]).
 
 use std::ffi::{c_void, CStr};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context as _, Result};
@@ -62,6 +63,8 @@ pub struct GpuOptions {
     pub validation: bool,
     /// The display the window lives on; `None` for headless.
     pub display: Option<raw_window_handle::RawDisplayHandle>,
+    /// `--pipeline-cache`: the file the pipeline cache is read from and written back to.
+    pub pipeline_cache: Option<PathBuf>,
 }
 
 /// The Vulkan context.
@@ -82,6 +85,10 @@ pub struct Gpu {
     pub surface_loader: Option<ash::khr::surface::Instance>,
     pub bc_textures: bool,
     pub anisotropy: Option<f32>,
+    /// Every pipeline is built through it (the mesh and post pipelines, the mip generator's), read
+    /// from `cache_file` at start and written back at exit, so that a second run compiles nothing.
+    pub pipeline_cache: vk::PipelineCache,
+    cache_file: Option<PathBuf>,
     debug: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
     pub messages: Box<Messages>,
 }
@@ -223,6 +230,7 @@ impl Gpu {
         // SAFETY: every pointer in `device_info` refers to locals alive for the call.
         let device = unsafe { instance.create_device(physical_device, &device_info, None) }
             .context("vkCreateDevice")?;
+        let pipeline_cache = load_pipeline_cache(&device, options.pipeline_cache.as_deref());
         let graphics = Queue {
             // SAFETY: each family was created with one queue.
             raw: unsafe { device.get_device_queue(graphics_family, 0) },
@@ -264,6 +272,8 @@ impl Gpu {
                 surface_loader,
                 bc_textures,
                 anisotropy,
+                pipeline_cache,
+                cache_file: options.pipeline_cache.clone(),
                 debug,
                 messages,
             },
@@ -297,8 +307,33 @@ impl Gpu {
     /// # Safety
     /// Everything made from the device is destroyed and the device is idle.
     pub unsafe fn destroy(self, surface: Option<vk::SurfaceKHR>) {
+        if let Some(file) = &self.cache_file {
+            // SAFETY: the cache is idle (every pipeline is built; the device is idle).
+            match unsafe { self.device.get_pipeline_cache_data(self.pipeline_cache) } {
+                Ok(data) => {
+                    let written = file
+                        .parent()
+                        .map_or(Ok(()), std::fs::create_dir_all)
+                        .and_then(|()| std::fs::write(file, &data));
+                    match written {
+                        Ok(()) => tracing::info!(
+                            file = %file.display(),
+                            bytes = data.len(),
+                            "pipeline cache saved"
+                        ),
+                        Err(err) => tracing::warn!(
+                            file = %file.display(),
+                            "the pipeline cache is not saved: {err}"
+                        ),
+                    }
+                }
+                Err(err) => tracing::warn!("the pipeline cache cannot be read back: {err}"),
+            }
+        }
         // SAFETY: forwarded from this function's contract.
         unsafe {
+            self.device
+                .destroy_pipeline_cache(self.pipeline_cache, None);
             self.device.destroy_device(None);
             if let (Some(loader), Some(surface)) = (&self.surface_loader, surface) {
                 loader.destroy_surface(surface, None);
@@ -309,6 +344,29 @@ impl Gpu {
             self.instance.destroy_instance(None);
         }
     }
+}
+
+/// A pipeline cache holding `file`'s data, where it has some (the driver checks its header and
+/// starts empty on data of another device or driver); an empty one without a file, and a null
+/// handle (no cache) where even that fails.
+fn load_pipeline_cache(device: &ash::Device, file: Option<&Path>) -> vk::PipelineCache {
+    let data = file.and_then(|f| std::fs::read(f).ok()).unwrap_or_default();
+    let create = |data: &[u8]| {
+        // SAFETY: valid device; the data is only read for the call.
+        unsafe {
+            device.create_pipeline_cache(
+                &vk::PipelineCacheCreateInfo::default().initial_data(data),
+                None,
+            )
+        }
+    };
+    tracing::info!(bytes = data.len(), "pipeline cache read");
+    create(&data)
+        .or_else(|_| create(&[]))
+        .unwrap_or_else(|err| {
+            tracing::warn!("no pipeline cache: {err}");
+            vk::PipelineCache::null()
+        })
 }
 
 type Picked = (

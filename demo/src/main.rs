@@ -98,6 +98,11 @@ pub struct Options {
     /// `fragment`, or `compute` (dispatches, on the graphics queue where there is no compute one).
     #[arg(long, default_value = "auto", value_parser = parse_bloom)]
     pub bloom: frame::Bloom,
+    /// Where the pipeline cache is kept between runs (every pipeline is built through it, so a
+    /// second run compiles nothing), or `none`; by default
+    /// `$XDG_CACHE_HOME/vkup-demo/pipeline-cache.bin` (`~/.cache` without it).
+    #[arg(long, value_name = "FILE|none")]
+    pub pipeline_cache: Option<String>,
     /// Resizes the window to WxH once N frames have been drawn (exercises swapchain
     /// recreation; the tests use it).
     #[arg(long, value_name = "WxH@N")]
@@ -163,6 +168,19 @@ pub fn source_of(name: &str) -> SceneSource {
 }
 
 /// The scene shown first.
+/// `--pipeline-cache`'s file: the one named, none for `none`, else the user's cache directory's.
+pub fn pipeline_cache_file(options: &Options) -> Option<PathBuf> {
+    match options.pipeline_cache.as_deref() {
+        Some("none") => None,
+        Some(file) => Some(PathBuf::from(file)),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .map(|dir| dir.join("vkup-demo").join("pipeline-cache.bin")),
+    }
+}
+
 pub fn first_scene(options: &Options) -> SceneSource {
     source_of(options.scene.first().map_or("grid", String::as_str))
 }
@@ -187,6 +205,7 @@ fn run_headless(options: &Options, extent: vk::Extent2D) -> Result<Verdict> {
         &GpuOptions {
             validation: options.validation,
             display: None,
+            pipeline_cache: pipeline_cache_file(options),
         },
         |_, _| Ok(None),
     )?;

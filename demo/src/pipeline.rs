@@ -126,9 +126,12 @@ pub fn module(device: &ash::Device, bytes: &[u8]) -> Result<vk::ShaderModule> {
 /// A graphics pipeline for dynamic rendering into one `color_format` target (and a depth target
 /// of `depth` with the test on, when given; writes on unless blending), of `shape`'s topology
 /// and blending; viewport and scissor dynamic; without dynamic culling, nothing is culled.
-/// The shader modules (`spirv`: vertex, fragment) live only for the call.
+/// The shader modules (`spirv`: vertex, fragment) live only for the call; built through `cache`
+/// (null: none).
+#[allow(clippy::too_many_arguments)]
 pub fn graphics_pipeline(
     device: &ash::Device,
+    cache: vk::PipelineCache,
     layout: vk::PipelineLayout,
     spirv: (&[u8], &[u8]),
     vertex_input: &vk::PipelineVertexInputStateCreateInfo<'_>,
@@ -210,7 +213,7 @@ pub fn graphics_pipeline(
     // SAFETY: every pointer in `info` refers to locals alive for the call; the modules are
     // destroyed right after, which Vulkan allows once the pipeline exists.
     unsafe {
-        let result = device.create_graphics_pipelines(vk::PipelineCache::null(), &[info], None);
+        let result = device.create_graphics_pipelines(cache, &[info], None);
         device.destroy_shader_module(vert, None);
         device.destroy_shader_module(frag, None);
         Ok(result.map_err(|(_, err)| err)?[0])
@@ -218,8 +221,12 @@ pub fn graphics_pipeline(
 }
 
 impl MeshPipeline {
-    /// Builds the pipelines for colour targets of `color_format`.
-    pub fn new(device: &ash::Device, color_format: vk::Format) -> Result<Self> {
+    /// Builds the pipelines for colour targets of `color_format`, through `cache` (null: none).
+    pub fn new(
+        device: &ash::Device,
+        cache: vk::PipelineCache,
+        color_format: vk::Format,
+    ) -> Result<Self> {
         let mut bindings: Vec<vk::DescriptorSetLayoutBinding<'_>> = (0..TEXTURE_SLOTS as u32)
             .map(|binding| {
                 vk::DescriptorSetLayoutBinding::default()
@@ -328,6 +335,7 @@ impl MeshPipeline {
             };
             match graphics_pipeline(
                 device,
+                cache,
                 layout,
                 variant.shader.spirv(),
                 // The sky makes its triangle from the vertex index: no attributes (one nobody

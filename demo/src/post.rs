@@ -58,8 +58,10 @@ pub struct PostPipelines {
 }
 
 impl PostPipelines {
+    /// The post pipelines, built through `cache` (null: none).
     pub fn new(
         device: &ash::Device,
+        cache: vk::PipelineCache,
         hdr_format: vk::Format,
         output_format: vk::Format,
     ) -> Result<Self> {
@@ -72,7 +74,7 @@ impl PostPipelines {
             sampler: vk::Sampler::null(),
             pool: vk::DescriptorPool::null(),
         };
-        if let Err(err) = this.build(device, hdr_format, output_format) {
+        if let Err(err) = this.build(device, cache, hdr_format, output_format) {
             // SAFETY: nothing was used yet; null handles are ignored by vkDestroy*.
             unsafe { this.destroy(device) };
             return Err(err);
@@ -83,6 +85,7 @@ impl PostPipelines {
     fn build(
         &mut self,
         device: &ash::Device,
+        cache: vk::PipelineCache,
         hdr_format: vk::Format,
         output_format: vk::Format,
     ) -> Result<()> {
@@ -151,8 +154,8 @@ impl PostPipelines {
                 None,
             )
         }?;
-        self.hdr = self.pipeline(device, hdr_format)?;
-        self.output = self.pipeline(device, output_format)?;
+        self.hdr = self.pipeline(device, cache, hdr_format)?;
+        self.output = self.pipeline(device, cache, output_format)?;
         let shader = module(device, BLOOM)?;
         let info = vk::ComputePipelineCreateInfo::default()
             .stage(
@@ -164,7 +167,7 @@ impl PostPipelines {
             .layout(self.layout);
         // SAFETY: valid device, module and layout; the module is destroyed right after.
         let made = unsafe {
-            let made = device.create_compute_pipelines(vk::PipelineCache::null(), &[info], None);
+            let made = device.create_compute_pipelines(cache, &[info], None);
             device.destroy_shader_module(shader, None);
             made
         };
@@ -172,9 +175,15 @@ impl PostPipelines {
         Ok(())
     }
 
-    fn pipeline(&self, device: &ash::Device, format: vk::Format) -> Result<vk::Pipeline> {
+    fn pipeline(
+        &self,
+        device: &ash::Device,
+        cache: vk::PipelineCache,
+        format: vk::Format,
+    ) -> Result<vk::Pipeline> {
         graphics_pipeline(
             device,
+            cache,
             self.layout,
             (VERT, FRAG),
             &vk::PipelineVertexInputStateCreateInfo::default(),

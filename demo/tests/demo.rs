@@ -24,6 +24,8 @@ fn demo() -> Command {
         "LP_NUM_THREADS",
         std::env::var("LP_NUM_THREADS").unwrap_or_else(|_| "2".into()),
     );
+    // The pipeline cache goes to the tests' directory, not the user's.
+    command.env("XDG_CACHE_HOME", temp("cache"));
     command
 }
 
@@ -838,6 +840,63 @@ fn the_texture_viewer_shows_layers_faces_slices_and_the_level_asked_for() {
         green > 2000 && red == 0 && blue == 0,
         "green {green}, red {red}, blue {blue}"
     );
+}
+
+/// Every pipeline is built through a cache kept in `--pipeline-cache FILE`: the first run writes
+/// it (a Vulkan pipeline cache: a 32-byte header of version 1 and the device's vendor), the
+/// second reads it back whole; `none` keeps no file. On the H200 the data holds the compiled
+/// pipelines (more than the header), so a second run compiles nothing; lavapipe keeps only the
+/// header.
+#[test]
+fn the_pipeline_cache_is_written_at_exit_and_read_at_start() {
+    let file = temp("pipelines/cache.bin");
+    let _ = std::fs::remove_file(&file);
+    let mut sizes = Vec::new();
+    for _ in 0..2 {
+        let mut command = headless();
+        command.args([
+            "--frames",
+            "2",
+            "--validation",
+            "--scene",
+            "odd",
+            "--pipeline-cache",
+        ]);
+        command.arg(&file);
+        let output = succeeds(command);
+        let log = String::from_utf8_lossy(&output.stdout);
+        let data = std::fs::read(&file).expect("the cache file is written");
+        assert!(data.len() >= 32, "{} bytes", data.len());
+        assert_eq!(
+            data[..8],
+            [32, 0, 0, 0, 1, 0, 0, 0],
+            "header length and version"
+        );
+        assert!(
+            log.contains(&format!(
+                "pipeline cache saved file={} bytes={}",
+                file.display(),
+                data.len()
+            )),
+            "{log}"
+        );
+        sizes.push((log.contains("pipeline cache read bytes=0"), data.len()));
+    }
+    assert!(sizes[0].0, "the first run starts empty");
+    assert!(!sizes[1].0, "the second run reads the first one's data");
+    let untouched = temp("none-cache/cache.bin");
+    let mut command = headless();
+    command.args([
+        "--frames",
+        "1",
+        "--scene",
+        "odd",
+        "--pipeline-cache",
+        "none",
+    ]);
+    command.env("XDG_CACHE_HOME", temp("none-cache"));
+    succeeds(command);
+    assert!(!untouched.exists() && !temp("none-cache/vkup-demo").exists());
 }
 
 #[test]

@@ -124,8 +124,8 @@ pub struct Renderer {
 impl Renderer {
     pub fn new(gpu: &Gpu, aliasing: bool, bloom: Bloom) -> Result<Self> {
         let device = &gpu.device;
-        let pipeline = MeshPipeline::new(device, HDR_FORMAT)?;
-        let post = match PostPipelines::new(device, HDR_FORMAT, COLOR_FORMAT) {
+        let pipeline = MeshPipeline::new(device, gpu.pipeline_cache, HDR_FORMAT)?;
+        let post = match PostPipelines::new(device, gpu.pipeline_cache, HDR_FORMAT, COLOR_FORMAT) {
             Ok(post) => post,
             Err(err) => {
                 // SAFETY: never used.

@@ -113,10 +113,12 @@ impl ComputePipelines {
     /// and the nine pipelines; on failure destroys what it made.
     ///
     /// # Safety
-    /// `device` is valid; `memory` are the memory properties of its physical device.
+    /// `device` is valid; `memory` are the memory properties of its physical device; `cache` is
+    /// null or a live pipeline cache of `device`.
     pub(super) unsafe fn new(
         device: &ash::Device,
         memory: &vk::PhysicalDeviceMemoryProperties,
+        cache: vk::PipelineCache,
     ) -> Result<Self> {
         let sampler_info = vk::SamplerCreateInfo::default()
             .mag_filter(vk::Filter::NEAREST)
@@ -261,8 +263,7 @@ impl ComputePipelines {
                         let info = [vk::ComputePipelineCreateInfo::default()
                             .stage(stage)
                             .layout(layout)];
-                        let result =
-                            device.create_compute_pipelines(vk::PipelineCache::null(), &info, None);
+                        let result = device.create_compute_pipelines(cache, &info, None);
                         device.destroy_shader_module(module, None);
                         result.map(|p| p[0]).map_err(|(_, err)| Error::Vulkan(err))
                     })

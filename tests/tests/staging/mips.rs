@@ -890,3 +890,53 @@ fn a_level_range_regenerates_only_its_levels_and_leaves_the_rest_sampled() {
     // SAFETY: nothing is pending.
     unsafe { mips.destroy() };
 }
+
+/// `prepare` builds at start-up what `MipMethod::Auto` would build on its first compute
+/// generation, through the caller's pipeline cache: the compute pipelines on a GPU (whose cache
+/// then holds more than its 32-byte header), nothing on a CPU device (where `Auto` blits). A
+/// compute generation after it builds nothing more and still matches the reference.
+#[test]
+fn prepare_builds_the_auto_path_up_front_through_the_callers_pipeline_cache() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    // SAFETY: valid device; destroyed below, after the generator.
+    let cache = unsafe {
+        gpu.device
+            .create_pipeline_cache(&vk::PipelineCacheCreateInfo::default(), None)
+    }
+    .unwrap();
+    // SAFETY: the cache is this device's and outlives the generator.
+    let mips = unsafe { gpu.mip_generator(&alloc).pipeline_cache(cache) };
+    mips.prepare().unwrap();
+    // SAFETY: valid physical device of this instance.
+    let cpu = unsafe {
+        gpu.instance
+            .get_physical_device_properties(gpu.physical_device)
+    }
+    .device_type
+        == vk::PhysicalDeviceType::CPU;
+    assert_eq!(mips.compute_pipelines_built(), !cpu, "cpu device: {cpu}");
+    mips.prepare().unwrap();
+    let case = &cases(vk::Format::R8G8B8A8_UNORM)[0];
+    assert!(check(
+        &gpu,
+        &alloc,
+        &mips,
+        case,
+        MipMethod::Compute,
+        7,
+        true
+    ));
+    assert!(mips.compute_pipelines_built());
+    // SAFETY: the cache is idle (pipeline creation has returned).
+    let data = unsafe { gpu.device.get_pipeline_cache_data(cache) }.unwrap();
+    println!("pipeline cache: {} bytes (cpu device: {cpu})", data.len());
+    if !cpu {
+        assert!(data.len() > 32, "the cache holds only {} bytes", data.len());
+    }
+    // SAFETY: nothing is pending; the generator is gone before its cache.
+    unsafe {
+        mips.destroy();
+        gpu.device.destroy_pipeline_cache(cache, None);
+    }
+}
