@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context as _, Result};
 use ash::vk;
 use vkup_allocator::Allocator;
+use vkup_staging::Access;
 
 use crate::material_system::MaterialSystem;
 use crate::mesh_system::{self, MeshSystem};
 use crate::scene::{
     Bounds, Draw, SceneData, SceneId, TextureData, TextureInput, TextureShape, BASE_COLOR,
 };
-use crate::upload::{UploadStats, Uploader};
+use crate::upload::{BufferJob, TextureJob, UploadStats, Uploader};
 
 /// Where a scene comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -309,6 +310,7 @@ fn load(
 ) -> Result<LoadedScene> {
     let start = Instant::now();
     uploader.stats = UploadStats::default();
+    let submitted = uploader.submitted();
     let mut data: SceneData = match source {
         SceneSource::Builtin(name) => crate::procedural::build(name, context.bc_textures)
             .ok_or_else(|| anyhow!("no built-in scene '{name}' (see --list-scenes)"))?,
@@ -350,19 +352,51 @@ fn load(
         ?decoded,
         "scene data ready"
     );
+    // Every resource first, then one upload of them all (a failure leaves what was made recorded
+    // in the systems, which the loader thread destroys).
     let mut mesh_index = Vec::with_capacity(meshes.len());
+    let mut buffer_jobs = Vec::with_capacity(2 * meshes.len());
     for mesh in &meshes {
-        mesh_index.push(context.meshes.create(allocator, uploader, id, mesh)?);
+        let (index, vertices, indices) = context.meshes.create(allocator, id, mesh)?;
+        mesh_index.push(index);
+        buffer_jobs.push(BufferJob {
+            target: vertices,
+            data: bytemuck::cast_slice(&mesh.vertices),
+            access: Access::VertexBuffer,
+        });
+        buffer_jobs.push(BufferJob {
+            target: indices,
+            data: mesh.indices.bytes(),
+            access: Access::IndexBuffer,
+        });
     }
-    let mut texture_index = Vec::with_capacity(textures.len());
-    let mut texture_levels = Vec::with_capacity(textures.len());
+    let mut made = Vec::with_capacity(textures.len());
     for texture in &textures {
-        let (index, levels) = context
-            .materials
-            .create_texture(allocator, uploader, id, texture)?;
-        texture_index.push(index);
-        texture_levels.push(levels);
+        made.push(
+            context
+                .materials
+                .create_texture(allocator, uploader, id, texture)?,
+        );
     }
+    let texture_jobs: Vec<TextureJob<'_>> = made
+        .iter()
+        .zip(&textures)
+        .map(|(new, texture)| TextureJob {
+            target: new.target,
+            data: new.decoded.as_ref().map_or(&texture.bytes, |d| &d.bytes),
+            levels: new.upload_levels,
+            generate: new.generate,
+        })
+        .collect();
+    let (buffer_states, texture_states) = uploader.scene(allocator, &buffer_jobs, &texture_jobs)?;
+    for (&index, states) in mesh_index.iter().zip(buffer_states.chunks_exact(2)) {
+        context.meshes.uploaded(id, index, states[0], states[1]);
+    }
+    for (new, &state) in made.iter().zip(&texture_states) {
+        context.materials.uploaded(id, new.index, state);
+    }
+    let texture_index: Vec<usize> = made.iter().map(|n| n.index).collect();
+    let texture_levels: Vec<u32> = made.iter().map(|n| n.levels).collect();
     // The texture viewer's texture: its levels can be picked one by one.
     let levels = materials
         .iter()
@@ -398,6 +432,7 @@ fn load(
             ..d
         })
         .collect();
+    uploader.stats.submissions = uploader.submitted() - submitted;
     let timings = LoadTimings {
         build: built,
         decode: decoded,
@@ -412,6 +447,7 @@ fn load(
         mips_ms = timings.upload.mips.as_secs_f64() * 1e3,
         gb_per_s = timings.gb_per_s(),
         total_ms = timings.total.as_secs_f64() * 1e3,
+        submissions = timings.upload.submissions,
         "scene loaded"
     );
     let view = match source {

@@ -110,6 +110,22 @@ impl MaterialParams {
     }
 }
 
+/// A texture made for a scene, waiting for its upload.
+pub struct NewTexture {
+    /// Its index among the scene's textures.
+    pub index: usize,
+    /// The image's level count.
+    pub levels: u32,
+    pub target: ImageTarget,
+    /// The packed levels its data holds (see `ImageUpload::packed`).
+    pub upload_levels: u32,
+    /// Whether the rest of the chain is generated after the upload.
+    pub generate: bool,
+    /// The data decoded on the CPU where the device does not sample the file's format: what is
+    /// uploaded instead of the file's.
+    pub decoded: Option<TextureData>,
+}
+
 /// What a draw needs of its material besides the set: which pipeline, which culling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MaterialSet {
@@ -164,15 +180,16 @@ impl MaterialSystem {
         f(scenes.entry(scene).or_default())
     }
 
-    /// Creates `data`'s image for `scene`, uploads it and makes its mip chain; returns its index
-    /// and its level count.
+    /// Creates `data`'s image and view for `scene` and records them (the state is set once
+    /// uploaded, [`MaterialSystem::uploaded`]); returns what the scene's upload needs of it. On
+    /// failure what was made for it is destroyed.
     pub fn create_texture(
         &self,
         allocator: &Allocator,
-        uploader: &mut Uploader,
+        uploader: &Uploader,
         scene: SceneId,
         data: &TextureData,
-    ) -> Result<(usize, u32)> {
+    ) -> Result<NewTexture> {
         let what = || {
             let shape = match data.shape {
                 TextureShape::Flat => String::new(),
@@ -228,7 +245,10 @@ impl MaterialSystem {
                     format = ?data.format,
                     "the device does not sample this format: decoded on the CPU"
                 );
-                return self.create_texture(allocator, uploader, scene, &decoded?);
+                let decoded = decoded?;
+                let mut made = self.create_texture(allocator, uploader, scene, &decoded)?;
+                made.decoded = Some(decoded);
+                return Ok(made);
             }
             Err(err) => return Err(anyhow::Error::from(err).context(what())),
         };
@@ -242,15 +262,6 @@ impl MaterialSystem {
                 .with_context(what)?;
             generate = false;
         }
-        let levels = if brings_levels { data.levels } else { 1 };
-        let state = match uploader.texture(allocator, &image, &data.bytes, levels, generate) {
-            Ok(state) => state,
-            Err(err) => {
-                // SAFETY: the uploader waited for its submissions before reporting the error.
-                unsafe { allocator.destroy_image(image) };
-                return Err(err.context(what()));
-            }
-        };
         let view_info = vk::ImageViewCreateInfo::default()
             .image(image.raw())
             .view_type(data.shape.view_type())
@@ -264,16 +275,33 @@ impl MaterialSystem {
         let view = match unsafe { self.device.create_image_view(&view_info, None) } {
             Ok(view) => view,
             Err(err) => {
-                // SAFETY: the upload completed (the uploader waits).
+                // SAFETY: never used by the GPU.
                 unsafe { allocator.destroy_image(image) };
                 return Err(anyhow::Error::from(err).context(what()));
             }
         };
-        let levels = image.mip_levels();
-        Ok(self.with_scene_mut(scene, |m| {
-            m.textures.push((image, view, state));
-            (m.textures.len() - 1, levels)
-        }))
+        let (levels, target) = (image.mip_levels(), ImageTarget::from(&image));
+        let index = self.with_scene_mut(scene, |m| {
+            m.textures.push((image, view, ResourceState::UNDEFINED));
+            m.textures.len() - 1
+        });
+        Ok(NewTexture {
+            index,
+            levels,
+            target,
+            upload_levels: if brings_levels { data.levels } else { 1 },
+            generate,
+            decoded: None,
+        })
+    }
+
+    /// Notes the state the scene's upload left texture `index` in.
+    pub fn uploaded(&self, scene: SceneId, index: usize, state: ResourceState) {
+        self.with_scene_mut(scene, |m| {
+            if let Some(texture) = m.textures.get_mut(index) {
+                texture.2 = state;
+            }
+        });
     }
 
     /// Creates one descriptor set per material of `scene`, the samplers they use and the

@@ -9,10 +9,9 @@ use std::sync::Mutex;
 use anyhow::{Context as _, Result};
 use ash::vk;
 use vkup_allocator::{Allocator, BufferDesc, GpuBuffer};
-use vkup_staging::{Access, ResourceState};
+use vkup_staging::{BufferTarget, ResourceState};
 
 use crate::scene::{Bounds, MeshData, SceneId, Topology};
-use crate::upload::Uploader;
 
 /// One mesh on the GPU.
 pub struct Mesh {
@@ -36,23 +35,23 @@ pub struct MeshSystem {
 }
 
 impl MeshSystem {
-    /// Creates and uploads `data`'s buffers for `scene`; returns the mesh's index in the scene.
-    /// On failure the buffers made for it are destroyed (what the scene made before stays
-    /// recorded, for [`MeshSystem::take_scene`]).
+    /// Creates `data`'s buffers for `scene` and records them (their states set once uploaded,
+    /// [`MeshSystem::uploaded`]); returns the mesh's index in the scene and the two buffers, for
+    /// the scene's upload. On failure what was made for it is destroyed (what the scene made
+    /// before stays recorded, for [`MeshSystem::take_scene`]).
     pub fn create(
         &self,
         allocator: &Allocator,
-        uploader: &mut Uploader,
         scene: SceneId,
         data: &MeshData,
-    ) -> Result<usize> {
+    ) -> Result<(usize, BufferTarget, BufferTarget)> {
         let what = || format!("mesh '{}'", data.name);
         let vertex_bytes: &[u8] = bytemuck::cast_slice(&data.vertices);
         let index_bytes = data.indices.bytes();
-        let mut vertices = allocator
+        let vertices = allocator
             .create_buffer(&BufferDesc::vertex(vertex_bytes.len() as u64).name(&data.name))
             .with_context(what)?;
-        let mut indices = match allocator
+        let indices = match allocator
             .create_buffer(&BufferDesc::index(index_bytes.len() as u64).name(&data.name))
             .with_context(what)
         {
@@ -63,24 +62,7 @@ impl MeshSystem {
                 return Err(err);
             }
         };
-        let uploaded = uploader
-            .buffer(allocator, &mut vertices, vertex_bytes, Access::VertexBuffer)
-            .and_then(|v| {
-                uploader
-                    .buffer(allocator, &mut indices, index_bytes, Access::IndexBuffer)
-                    .map(|i| (v, i))
-            });
-        let (vertex_state, index_state) = match uploaded {
-            Ok(states) => states,
-            Err(err) => {
-                // SAFETY: the uploader waited for its submissions before reporting the error.
-                unsafe {
-                    allocator.destroy_buffer(vertices);
-                    allocator.destroy_buffer(indices);
-                }
-                return Err(err.context(what()));
-            }
-        };
+        let targets = (BufferTarget::from(&vertices), BufferTarget::from(&indices));
         let mut scenes = self.scenes.lock().unwrap_or_else(|p| p.into_inner());
         let list = scenes.entry(scene).or_default();
         list.push(Mesh {
@@ -96,10 +78,25 @@ impl MeshSystem {
                 }
                 bounds.center()
             },
-            vertex_state,
-            index_state,
+            vertex_state: ResourceState::UNDEFINED,
+            index_state: ResourceState::UNDEFINED,
         });
-        Ok(list.len() - 1)
+        Ok((list.len() - 1, targets.0, targets.1))
+    }
+
+    /// Notes the states the scene's upload left mesh `index`'s buffers in.
+    pub fn uploaded(
+        &self,
+        scene: SceneId,
+        index: usize,
+        vertex_state: ResourceState,
+        index_state: ResourceState,
+    ) {
+        let mut scenes = self.scenes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(mesh) = scenes.get_mut(&scene).and_then(|list| list.get_mut(index)) {
+            mesh.vertex_state = vertex_state;
+            mesh.index_state = index_state;
+        }
     }
 
     /// Calls `f` with `scene`'s meshes (none when the scene has none).

@@ -2,8 +2,11 @@
 //! transfer queue where the device has one, else the graphics queue, shared with the render
 //! thread under its lock) and on the graphics queue (ownership acquires and mip generation).
 //!
-//! Every upload waits for its own submissions to complete on this thread, never on the frame
-//! path; the render thread keeps drawing meanwhile.
+//! A scene's buffers and textures go up together ([`Uploader::scene`]): their copies recorded
+//! back to back into one command buffer per ring-full, between one barrier batch before and one
+//! after, then every ownership acquire and every mip chain in one graphics submission; the
+//! loader waits once for each, never per resource. Every wait is on this thread, never on the
+//! frame path; the render thread keeps drawing meanwhile.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,8 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use vkup_allocator::{Allocator, GpuBuffer, GpuImage};
 use vkup_staging::{
-    Access, BarrierBatch, BufferUpload, Finished, ImageTarget, ImageUpload, MipMethod, MipOptions,
-    Progress, ResourceState, Stager, StagingRing, Submitter,
+    Access, BarrierBatch, BufferTarget, BufferUpload, Finished, ImageTarget, ImageUpload,
+    MipMethod, MipOptions, Progress, ResourceState, Stager, StagingRing, Submitter,
 };
 
 use crate::gpu::Gpu;
@@ -22,12 +25,30 @@ use crate::gpu::Gpu;
 /// split into pieces across submissions.
 pub const RING_BYTES: u64 = 32 << 20;
 
-/// Byte and time counters of one load.
+/// Byte, time and submission counters of one load.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct UploadStats {
     pub bytes: u64,
     pub upload: Duration,
     pub mips: Duration,
+    /// Queue submissions made (copies, acquires, mips), on every queue: set by the loader.
+    pub submissions: u64,
+}
+
+/// A buffer of a scene upload: where, what, and the access it is read with once uploaded.
+pub struct BufferJob<'a> {
+    pub target: BufferTarget,
+    pub data: &'a [u8],
+    pub access: Access,
+}
+
+/// A texture of a scene upload: `levels` packed levels for `target` (see
+/// `ImageUpload::packed`), and whether the rest of its chain is generated after.
+pub struct TextureJob<'a> {
+    pub target: ImageTarget,
+    pub data: &'a [u8],
+    pub levels: u32,
+    pub generate: bool,
 }
 
 /// The result of a run on `submitter`; after an error it first waits for what the run did
@@ -176,69 +197,6 @@ impl Uploader {
         Ok(finished.state)
     }
 
-    /// Uploads `levels` packed levels into `image` and, when `generate` says so, makes the rest
-    /// of the chain; the image ends sampled by fragment shaders on the graphics queue, in the
-    /// state returned.
-    pub fn texture(
-        &mut self,
-        allocator: &Allocator,
-        image: &GpuImage,
-        data: &[u8],
-        levels: u32,
-        generate: bool,
-    ) -> Result<ResourceState> {
-        let start = Instant::now();
-        let sampled = self.on_graphics(Access::FragmentShaderSampledRead);
-        let after_upload = if generate {
-            self.on_graphics(Access::TransferRead)
-        } else {
-            sampled
-        };
-        let fresh = self.fresh();
-        let ring = self.ring.as_mut().context("uploader already destroyed")?;
-        let mut upload =
-            ImageUpload::packed(&self.stager, image, data, levels, fresh, after_upload)?;
-        let stager = &self.stager;
-        // SAFETY: recording on the upload queue's family; image, data and ring outlive `run`.
-        let finished = unsafe {
-            self.upload.run(ring, |cmd, ring| {
-                upload.record(cmd, stager, allocator, ring)
-            })
-        };
-        let finished = settle(&mut self.upload, finished)?;
-        self.count(data.len());
-        let uploaded = Instant::now();
-        self.stats.upload += uploaded - start;
-        if !generate {
-            self.acquire(finished.acquire)?;
-            return Ok(finished.state);
-        }
-        let mut acquire = finished.acquire;
-        let mips = &self.mips;
-        let device = self.device.clone();
-        let mut scratch = None;
-        let ring = self.ring.as_mut().context("uploader already destroyed")?;
-        let submitter = self.graphics.as_mut().unwrap_or(&mut self.upload);
-        // SAFETY: on the graphics family (blit and compute capable); the image outlives `run`.
-        let result = unsafe {
-            submitter.run(ring, |cmd, _| {
-                acquire.record(cmd, &device);
-                let (done, s) =
-                    mips.record(cmd, image, after_upload, sampled, MipOptions::default())?;
-                scratch = Some(s);
-                Ok(Progress::Done(done))
-            })
-        };
-        let result = settle(submitter, result);
-        if let Some(s) = scratch {
-            // SAFETY: run, or `settle` after an error, waited for the submission.
-            unsafe { s.destroy(&device) };
-        }
-        let done = result?;
-        self.stats.mips += uploaded.elapsed();
-        Ok(done.state)
-    }
-
     /// Every level and layer of `image` as the GPU holds it, packed as KTX2 stores them (level by
     /// level, every layer of a level, each 3D level's slices in order): `--readback`. The image
     /// is in `state` on the graphics queue, and stays so.
@@ -290,6 +248,167 @@ impl Uploader {
         unsafe { readback.destroy(allocator) };
         result?;
         Ok(bytes)
+    }
+
+    /// Submissions made so far on both queues (copies, acquires, mips).
+    pub fn submitted(&self) -> u64 {
+        self.upload.last_value() + self.graphics.as_ref().map_or(0, Submitter::last_value)
+    }
+
+    /// Uploads a scene's `buffers` and `textures` together and generates the chains the textures
+    /// ask for; returns the state each is left in (read by vertex input, index input or fragment
+    /// shaders on the graphics queue), buffers first. The copies go through the ring one
+    /// ring-full per submission (the driver waits only when the ring is more than half full);
+    /// every acquire and mip chain goes in one graphics submission. After an error it waits for
+    /// what it submitted, so the caller may destroy the resources.
+    pub fn scene(
+        &mut self,
+        allocator: &Allocator,
+        buffers: &[BufferJob<'_>],
+        textures: &[TextureJob<'_>],
+    ) -> Result<(Vec<ResourceState>, Vec<ResourceState>)> {
+        let start = Instant::now();
+        let fresh = self.fresh();
+        let sampled = self.on_graphics(Access::FragmentShaderSampledRead);
+        let before_mips = self.on_graphics(Access::TransferRead);
+        let mut buffer_uploads =
+            buffers
+                .iter()
+                .map(|job| {
+                    Ok(BufferUpload::new(
+                        job.target,
+                        0,
+                        job.data,
+                        fresh,
+                        self.on_graphics(job.access),
+                    )?
+                    .path(vkup_staging::UploadPath::Staged))
+                })
+                .collect::<Result<Vec<_>>>()?;
+        let mut image_uploads = textures
+            .iter()
+            .map(|job| {
+                let to = if job.generate { before_mips } else { sampled };
+                Ok(ImageUpload::packed(
+                    &self.stager,
+                    job.target,
+                    job.data,
+                    job.levels,
+                    fresh,
+                    to,
+                )?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let count = buffer_uploads.len() + image_uploads.len();
+        let mut states = vec![ResourceState::UNDEFINED; count];
+        let mut acquire = BarrierBatch::new();
+        let stager = &self.stager;
+        let device = self.device.clone();
+        let ring = self.ring.as_mut().context("uploader already destroyed")?;
+        // The next upload to record, over buffers then textures.
+        let mut next = 0;
+        let mut begun = false;
+        // SAFETY: recording on the upload queue's family, which supports transfers; the
+        // resources, their data and the ring outlive `run`; the `pre` batch is recorded before
+        // any copy (in the first command buffer: later ones run after it on the same queue) and
+        // `post` after the copies of its command buffer; a call stages before it records.
+        let finished = unsafe {
+            self.upload.run(ring, |cmd, ring| {
+                if !begun {
+                    let (mut adopt, mut pre) = (BarrierBatch::new(), BarrierBatch::new());
+                    for upload in &mut buffer_uploads {
+                        upload.adopt(stager, &mut adopt)?;
+                        upload.begin(&mut pre)?;
+                    }
+                    for upload in &mut image_uploads {
+                        upload.adopt(stager, &mut adopt)?;
+                        upload.begin(&mut pre)?;
+                    }
+                    adopt.record(cmd, &device);
+                    pre.record(cmd, &device);
+                    begun = true;
+                }
+                let mut post = BarrierBatch::new();
+                while next < count {
+                    let progress = if next < buffer_uploads.len() {
+                        buffer_uploads[next].record_copies(cmd, stager, allocator, ring, &mut post)
+                    } else {
+                        image_uploads[next - buffer_uploads.len()]
+                            .record_copies(cmd, stager, allocator, ring, &mut post)
+                    }?;
+                    match progress {
+                        Progress::Done(mut done) => {
+                            states[next] = done.state;
+                            acquire.append(&mut done.acquire);
+                            next += 1;
+                        }
+                        Progress::Pending => break,
+                    }
+                }
+                post.record(cmd, &device);
+                Ok(if next < count {
+                    Progress::Pending
+                } else {
+                    Progress::Done(Finished {
+                        state: ResourceState::UNDEFINED,
+                        acquire: BarrierBatch::new(),
+                    })
+                })
+            })
+        };
+        // The run's own `Finished` is a placeholder: each upload's acquires were collected above.
+        let _ = settle(&mut self.upload, finished)?;
+        let bytes: usize = buffers
+            .iter()
+            .map(|b| b.data.len())
+            .chain(textures.iter().map(|t| t.data.len()))
+            .sum();
+        self.count(bytes);
+        let uploaded = Instant::now();
+        self.stats.upload += uploaded - start;
+        let generating = textures.iter().any(|t| t.generate);
+        if generating || !acquire.is_empty() {
+            let mips = &self.mips;
+            let mut scratches = Vec::new();
+            let ring = self.ring.as_mut().context("uploader already destroyed")?;
+            let submitter = self.graphics.as_mut().unwrap_or(&mut self.upload);
+            let image_states = &mut states[buffers.len()..];
+            // SAFETY: on the graphics family (blit and compute capable); the images outlive
+            // `run`; it stages nothing.
+            let result = unsafe {
+                submitter.run(ring, |cmd, _| {
+                    acquire.record(cmd, &device);
+                    for (job, state) in textures.iter().zip(image_states.iter_mut()) {
+                        if job.generate {
+                            let (done, scratch) = mips.record(
+                                cmd,
+                                job.target,
+                                *state,
+                                sampled,
+                                MipOptions::default(),
+                            )?;
+                            scratches.push(scratch);
+                            *state = done.state;
+                        }
+                    }
+                    Ok(Progress::Done(Finished {
+                        state: sampled,
+                        acquire: BarrierBatch::new(),
+                    }))
+                })
+            };
+            let result = settle(submitter, result);
+            for scratch in scratches {
+                // SAFETY: run, or `settle` after an error, waited for the submission.
+                unsafe { scratch.destroy(&device) };
+            }
+            let _ = result?;
+            if generating {
+                self.stats.mips += uploaded.elapsed();
+            }
+        }
+        let textures_at = states.split_off(buffers.len());
+        Ok((states, textures_at))
     }
 
     /// Waits for every submission of both submitters: after a load was cut short (a panic), so
