@@ -448,6 +448,7 @@ fn load(
         gb_per_s = timings.gb_per_s(),
         total_ms = timings.total.as_secs_f64() * 1e3,
         submissions = timings.upload.submissions,
+        largest_slice = timings.upload.largest_slice,
         "scene loaded"
     );
     let view = match source {

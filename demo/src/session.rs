@@ -18,7 +18,7 @@ use crate::material_system::MaterialSystem;
 use crate::mesh_system::{self, MeshSystem};
 use crate::scene::{Camera, SceneId};
 use crate::swapchain::Swapchain;
-use crate::upload::Uploader;
+use crate::upload::{FrameClock, Uploader};
 
 /// Frame times, split by whether a load was running.
 #[derive(Default)]
@@ -70,6 +70,8 @@ pub struct Session {
     pub level: Option<u32>,
     /// `--readback`: where each load's textures are read back to.
     pub readback: Option<PathBuf>,
+    /// Counts the frames submitted, for the uploader's budget.
+    frames: FrameClock,
 }
 
 impl Session {
@@ -123,6 +125,7 @@ impl Session {
             view_from: None,
             level: None,
             readback: None,
+            frames: FrameClock::default(),
             gpu,
         })
     }
@@ -284,6 +287,12 @@ impl Session {
         self.view_from = options.view_from;
         self.level = options.level;
         self.readback = options.readback.clone();
+        let budget =
+            (options.upload_budget > 0.0).then_some((options.upload_budget * 1048576.0) as u64);
+        if let Some(uploader) = self.uploader.as_mut() {
+            let time = Duration::from_secs_f64(options.upload_budget_ms.max(0.0) / 1e3);
+            uploader.budget(budget, time, self.frames.clone());
+        }
     }
 
     /// Steps the level the texture viewer shows (the `[` and `]` keys) by `step` through
@@ -371,13 +380,15 @@ impl Session {
         }
         self.last_frame = Some(now);
         let scene = self.current.as_ref().map(|(s, c, _)| (s, c));
-        self.renderer.render(
+        let presented = self.renderer.render(
             &self.allocator,
             scene,
             &self.meshes,
             &self.materials,
             self.swapchain.as_ref(),
-        )
+        );
+        self.frames.tick();
+        presented
     }
 
     /// Runs until the load in progress (and any pending one) has finished, drawing frames.

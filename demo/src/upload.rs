@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use ash::vk;
 use vkup_allocator::{Allocator, GpuBuffer, GpuImage};
 use vkup_staging::{
     Access, BarrierBatch, BufferTarget, BufferUpload, Finished, ImageTarget, ImageUpload,
@@ -33,6 +34,147 @@ pub struct UploadStats {
     pub mips: Duration,
     /// Queue submissions made (copies, acquires, mips), on every queue: set by the loader.
     pub submissions: u64,
+    /// The most bytes of copies, or of mip level 0, one graphics-queue submission held (the
+    /// budget's measure: with one, a frame comes between every two).
+    pub largest_slice: u64,
+}
+
+/// How long a budgeted upload waits for a frame before it submits the next slice anyway (a
+/// window that is not drawing, say, must not stop the load).
+const FRAME_WAIT: Duration = Duration::from_millis(250);
+
+/// The frames the render thread has submitted: a budgeted upload submits a slice, then waits
+/// for the next frame.
+#[derive(Clone, Debug, Default)]
+pub struct FrameClock(Arc<AtomicU64>);
+
+impl FrameClock {
+    /// Counts one frame submitted.
+    pub fn tick(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Waits until a frame after `seen` (or `FRAME_WAIT`); returns the count then.
+    fn wait_after(&self, seen: u64) -> u64 {
+        let start = Instant::now();
+        loop {
+            let now = self.now();
+            if now > seen || start.elapsed() > FRAME_WAIT {
+                return now;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+}
+
+/// One upload of a scene's, buffer or image.
+enum Job<'a> {
+    Buffer(BufferUpload<'a>),
+    Image(ImageUpload<'a>),
+}
+
+impl<'a> Job<'a> {
+    fn adopt(&mut self, stager: &Stager, acquire: &mut BarrierBatch) -> vkup_staging::Result<()> {
+        match self {
+            Self::Buffer(u) => u.adopt(stager, acquire),
+            Self::Image(u) => u.adopt(stager, acquire),
+        }
+    }
+
+    fn begin(&mut self, pre: &mut BarrierBatch) -> vkup_staging::Result<()> {
+        match self {
+            Self::Buffer(u) => u.begin(pre),
+            Self::Image(u) => u.begin(pre),
+        }
+    }
+
+    /// At most `bytes` staged per `record_copies` call from now on.
+    fn capped(self, bytes: u64) -> Self {
+        match self {
+            Self::Buffer(u) => Self::Buffer(u.batch_bytes(bytes)),
+            Self::Image(u) => Self::Image(u.batch_bytes(bytes)),
+        }
+    }
+
+    /// # Safety
+    /// As for the uploads' `record_copies`.
+    unsafe fn record_copies(
+        &mut self,
+        cmd: vk::CommandBuffer,
+        stager: &Stager,
+        allocator: &Allocator,
+        ring: &mut StagingRing,
+        post: &mut BarrierBatch,
+    ) -> vkup_staging::Result<Progress> {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            match self {
+                Self::Buffer(u) => u.record_copies(cmd, stager, allocator, ring, post),
+                Self::Image(u) => u.record_copies(cmd, stager, allocator, ring, post),
+            }
+        }
+    }
+}
+
+/// What a budgeted upload has put on the graphics queue since the last frame.
+struct FrameShare {
+    clock: FrameClock,
+    /// The frame count this share belongs to.
+    seen: u64,
+    bytes: u64,
+    time: Duration,
+    /// The most bytes any frame's share held.
+    largest: u64,
+}
+
+impl FrameShare {
+    fn new(clock: FrameClock) -> Self {
+        let seen = clock.now();
+        Self {
+            clock,
+            seen,
+            bytes: 0,
+            time: Duration::ZERO,
+            largest: 0,
+        }
+    }
+
+    /// The bytes and time left of this frame's budget (`bytes`, `time`; a zero time is not
+    /// counted), after waiting for the next frame when this one's is spent.
+    fn room(&mut self, bytes: u64, time: Duration) -> (u64, Duration) {
+        let now = self.clock.now();
+        let spent = self.bytes >= bytes || (!time.is_zero() && self.time >= time);
+        if now > self.seen || spent {
+            self.seen = if spent && now <= self.seen {
+                self.clock.wait_after(self.seen)
+            } else {
+                now
+            };
+            self.bytes = 0;
+            self.time = Duration::ZERO;
+        }
+        (bytes - self.bytes, time.saturating_sub(self.time))
+    }
+
+    /// Waits for the next frame, when `bytes` more would take this frame's share past `budget`
+    /// and something is already in it.
+    fn fit(&mut self, bytes: u64, budget: u64) {
+        if self.bytes > 0 && self.bytes + bytes > budget && self.clock.now() <= self.seen {
+            self.seen = self.clock.wait_after(self.seen);
+            self.bytes = 0;
+            self.time = Duration::ZERO;
+        }
+    }
+
+    fn spend(&mut self, bytes: u64, time: Duration) {
+        self.bytes += bytes;
+        self.time += time;
+        self.largest = self.largest.max(self.bytes);
+    }
 }
 
 /// A buffer of a scene upload: where, what, and the access it is read with once uploaded.
@@ -72,6 +214,12 @@ pub struct Uploader {
     graphics: Option<Submitter>,
     graphics_family: u32,
     mips: vkup_staging::MipGenerator,
+    /// Bytes per graphics-queue submission, a frame between each (`--upload-budget`); `None`:
+    /// unbounded.
+    budget: Option<u64>,
+    /// The time each budgeted mip slice should take (sized from the last slice's rate).
+    budget_time: Duration,
+    frames: FrameClock,
     pub stats: UploadStats,
     /// Bytes uploaded by the current load, for progress reports on the render thread.
     pub progress: Arc<AtomicU64>,
@@ -119,9 +267,22 @@ impl Uploader {
             graphics,
             graphics_family: gpu.graphics.family,
             mips,
+            budget: None,
+            budget_time: Duration::ZERO,
+            frames: FrameClock::default(),
             stats: UploadStats::default(),
             progress: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// Slices the work this uploader puts on the graphics queue to `bytes` per submission (copies
+    /// when the graphics queue also uploads, mip chains and acquires always), each submitted
+    /// after a frame `frames` counts: a frame never waits behind more than that. Mip slices are
+    /// also sized to take about `time` at the rate the last slice ran.
+    pub fn budget(&mut self, bytes: Option<u64>, time: Duration, frames: FrameClock) {
+        self.budget = bytes.filter(|&b| b > 0);
+        self.budget_time = time;
+        self.frames = frames;
     }
 
     /// Counts `bytes` uploaded, for the load's statistics and the render thread's progress.
@@ -259,8 +420,10 @@ impl Uploader {
     /// ask for; returns the state each is left in (read by vertex input, index input or fragment
     /// shaders on the graphics queue), buffers first. The copies go through the ring one
     /// ring-full per submission (the driver waits only when the ring is more than half full);
-    /// every acquire and mip chain goes in one graphics submission. After an error it waits for
-    /// what it submitted, so the caller may destroy the resources.
+    /// the acquires and mip chains go in one graphics submission. With a budget
+    /// ([`Uploader::budget`]) the graphics queue's share is cut into slices of at most that many
+    /// bytes, a frame between each. After an error it waits for what it submitted, so the caller
+    /// may destroy the resources.
     pub fn scene(
         &mut self,
         allocator: &Allocator,
@@ -271,41 +434,29 @@ impl Uploader {
         let fresh = self.fresh();
         let sampled = self.on_graphics(Access::FragmentShaderSampledRead);
         let before_mips = self.on_graphics(Access::TransferRead);
-        let mut buffer_uploads =
-            buffers
-                .iter()
-                .map(|job| {
-                    Ok(BufferUpload::new(
-                        job.target,
-                        0,
-                        job.data,
-                        fresh,
-                        self.on_graphics(job.access),
-                    )?
-                    .path(vkup_staging::UploadPath::Staged))
-                })
-                .collect::<Result<Vec<_>>>()?;
-        let mut image_uploads = textures
-            .iter()
-            .map(|job| {
-                let to = if job.generate { before_mips } else { sampled };
-                Ok(ImageUpload::packed(
-                    &self.stager,
-                    job.target,
-                    job.data,
-                    job.levels,
-                    fresh,
-                    to,
-                )?)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let count = buffer_uploads.len() + image_uploads.len();
+        // Copies on a transfer queue do not hold frames up: only a shared queue slices them.
+        let copy_budget = self.budget.filter(|_| !self.transfers());
+        let mut uploads = Vec::with_capacity(buffers.len() + textures.len());
+        for job in buffers {
+            let upload =
+                BufferUpload::new(job.target, 0, job.data, fresh, self.on_graphics(job.access))?
+                    .path(vkup_staging::UploadPath::Staged);
+            uploads.push(Some(Job::Buffer(upload)));
+        }
+        for job in textures {
+            let to = if job.generate { before_mips } else { sampled };
+            let upload =
+                ImageUpload::packed(&self.stager, job.target, job.data, job.levels, fresh, to)?;
+            uploads.push(Some(Job::Image(upload)));
+        }
+        let count = uploads.len();
         let mut states = vec![ResourceState::UNDEFINED; count];
         let mut acquire = BarrierBatch::new();
         let stager = &self.stager;
         let device = self.device.clone();
+        let mut share = FrameShare::new(self.frames.clone());
         let ring = self.ring.as_mut().context("uploader already destroyed")?;
-        // The next upload to record, over buffers then textures.
+        // The next upload to record.
         let mut next = 0;
         let mut begun = false;
         // SAFETY: recording on the upload queue's family, which supports transfers; the
@@ -316,11 +467,7 @@ impl Uploader {
             self.upload.run(ring, |cmd, ring| {
                 if !begun {
                     let (mut adopt, mut pre) = (BarrierBatch::new(), BarrierBatch::new());
-                    for upload in &mut buffer_uploads {
-                        upload.adopt(stager, &mut adopt)?;
-                        upload.begin(&mut pre)?;
-                    }
-                    for upload in &mut image_uploads {
+                    for upload in uploads.iter_mut().flatten() {
                         upload.adopt(stager, &mut adopt)?;
                         upload.begin(&mut pre)?;
                     }
@@ -328,14 +475,22 @@ impl Uploader {
                     pre.record(cmd, &device);
                     begun = true;
                 }
+                // What this frame's budget has left (after waiting for a frame if nothing).
+                let room = copy_budget.map(|b| share.room(b, Duration::ZERO).0);
+                let used = ring.in_use();
                 let mut post = BarrierBatch::new();
                 while next < count {
-                    let progress = if next < buffer_uploads.len() {
-                        buffer_uploads[next].record_copies(cmd, stager, allocator, ring, &mut post)
-                    } else {
-                        image_uploads[next - buffer_uploads.len()]
-                            .record_copies(cmd, stager, allocator, ring, &mut post)
-                    }?;
+                    let staged = ring.in_use() - used;
+                    let progress = match room {
+                        Some(room) if staged >= room => break,
+                        Some(room) => uploads[next]
+                            .take()
+                            .map(|job| job.capped(room - staged))
+                            .map(|job| &mut *uploads[next].insert(job)),
+                        None => uploads[next].as_mut(),
+                    }
+                    .ok_or(vkup_staging::Error::AlreadyFinished)?
+                    .record_copies(cmd, stager, allocator, ring, &mut post)?;
                     match progress {
                         Progress::Done(mut done) => {
                             states[next] = done.state;
@@ -345,6 +500,7 @@ impl Uploader {
                         Progress::Pending => break,
                     }
                 }
+                share.spend(ring.in_use() - used, Duration::ZERO);
                 post.record(cmd, &device);
                 Ok(if next < count {
                     Progress::Pending
@@ -368,47 +524,110 @@ impl Uploader {
         self.stats.upload += uploaded - start;
         let generating = textures.iter().any(|t| t.generate);
         if generating || !acquire.is_empty() {
-            let mips = &self.mips;
-            let mut scratches = Vec::new();
-            let ring = self.ring.as_mut().context("uploader already destroyed")?;
-            let submitter = self.graphics.as_mut().unwrap_or(&mut self.upload);
             let image_states = &mut states[buffers.len()..];
-            // SAFETY: on the graphics family (blit and compute capable); the images outlive
-            // `run`; it stages nothing.
-            let result = unsafe {
-                submitter.run(ring, |cmd, _| {
-                    acquire.record(cmd, &device);
-                    for (job, state) in textures.iter().zip(image_states.iter_mut()) {
-                        if job.generate {
-                            let (done, scratch) = mips.record(
-                                cmd,
-                                job.target,
-                                *state,
-                                sampled,
-                                MipOptions::default(),
-                            )?;
-                            scratches.push(scratch);
-                            *state = done.state;
-                        }
-                    }
-                    Ok(Progress::Done(Finished {
-                        state: sampled,
-                        acquire: BarrierBatch::new(),
-                    }))
-                })
-            };
-            let result = settle(submitter, result);
-            for scratch in scratches {
-                // SAFETY: run, or `settle` after an error, waited for the submission.
-                unsafe { scratch.destroy(&device) };
-            }
-            let _ = result?;
+            self.mips(textures, image_states, acquire, sampled, &mut share)?;
             if generating {
                 self.stats.mips += uploaded.elapsed();
             }
         }
+        if self.budget.is_some() {
+            self.stats.largest_slice = self.stats.largest_slice.max(share.largest);
+        }
         let textures_at = states.split_off(buffers.len());
         Ok((states, textures_at))
+    }
+
+    /// Records `acquire` and the chains `textures` ask for on the graphics queue (each texture
+    /// from its entry in `states`, which it updates, to `sampled`): one submission, or with a
+    /// budget slices that fit what `share` has left of each frame's bytes (of level 0, one
+    /// texture at least) and time (at the rate the last slice ran); waits for them all.
+    fn mips(
+        &mut self,
+        textures: &[TextureJob<'_>],
+        states: &mut [ResourceState],
+        mut acquire: BarrierBatch,
+        sampled: ResourceState,
+        share: &mut FrameShare,
+    ) -> Result<()> {
+        let device = self.device.clone();
+        let budget = self.budget;
+        let mips = &self.mips;
+        let submitter = self.graphics.as_mut().unwrap_or(&mut self.upload);
+        let mut scratches = Vec::new();
+        let mut todo = textures
+            .iter()
+            .zip(states.iter_mut())
+            .filter(|(t, _)| t.generate);
+        let mut pending = todo.next();
+        let mut first = true;
+        let mut rate: Option<f64> = None;
+        let mut result = Ok(());
+        let budget_time = self.budget_time;
+        while first || pending.is_some() {
+            let mut slice = 0u64;
+            // What is left of this frame's bytes, and what the last slice's rate makes of its
+            // time; the first slice, one texture, measures the rate.
+            let limit = budget.map(|b| {
+                // The next texture goes whole: into this frame if it fits, else the next one's.
+                if let Some((job, _)) = &pending {
+                    share.fit(job.data.len() as u64, b);
+                }
+                let (bytes, time) = share.room(b, budget_time);
+                match rate {
+                    Some(bytes_per_s) if !budget_time.is_zero() => {
+                        bytes.min((bytes_per_s * time.as_secs_f64()) as u64)
+                    }
+                    Some(_) => bytes,
+                    None => 1,
+                }
+            });
+            let began = Instant::now();
+            // SAFETY: on the graphics family (blit and compute capable); the images outlive the
+            // call (submit waits); the acquires come before the chains that need them.
+            let submitted = unsafe {
+                submitter.submit(|cmd| {
+                    if first {
+                        acquire.record(cmd, &device);
+                    }
+                    while let Some((job, state)) = pending.take() {
+                        let bytes = job.data.len() as u64;
+                        // A slice holds one texture at least, then what fits.
+                        if slice > 0 && limit.is_some_and(|l| slice + bytes > l) {
+                            pending = Some((job, state));
+                            break;
+                        }
+                        let (done, scratch) =
+                            mips.record(cmd, job.target, *state, sampled, MipOptions::default())?;
+                        scratches.push(scratch);
+                        *state = done.state;
+                        slice += bytes;
+                        pending = todo.next();
+                    }
+                    Ok(())
+                })
+            };
+            first = false;
+            let took = began.elapsed();
+            share.spend(slice, took);
+            if slice > 0 && !took.is_zero() {
+                rate = Some(slice as f64 / took.as_secs_f64());
+            }
+            if let Err(err) = submitted {
+                result = Err(err);
+                break;
+            }
+        }
+        // Waited for: `submit` waits, and after an error nothing is left running (`settle`).
+        let waited = match &result {
+            Ok(()) => Ok(()),
+            Err(_) => submitter.wait_idle(),
+        };
+        for scratch in scratches {
+            // SAFETY: every submission that used it has completed (waited above).
+            unsafe { scratch.destroy(&device) };
+        }
+        result?;
+        Ok(waited?)
     }
 
     /// Waits for every submission of both submitters: after a load was cut short (a panic), so

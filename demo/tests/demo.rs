@@ -1002,6 +1002,34 @@ fn a_scene_of_200_textures_loads_in_a_handful_of_submissions() {
     );
 }
 
+/// With `--upload-budget`, no submission on the graphics queue holds more than the budget of
+/// copies (lavapipe has no transfer queue) or of mip level 0 (one texture at least), and the
+/// uploader waits for a frame between slices: the same 200-texture scene goes in many slices.
+#[test]
+fn a_budgeted_load_submits_no_slice_larger_than_its_budget() {
+    let path = many_textures_gltf("budgeted", 200);
+    let mut command = headless();
+    command.args(["--frames", "2", "--validation", "--check-leaks"]);
+    command.args([
+        "--upload-budget",
+        "0.125",
+        "--upload-budget-ms",
+        "2",
+        "--scene",
+    ]);
+    command.arg(&path);
+    let output = succeeds(command);
+    let log = String::from_utf8_lossy(&output.stdout);
+    let largest = logged(&log, "scene loaded", "largest_slice");
+    let submissions = logged(&log, "scene loaded", "submissions");
+    println!("largest slice {largest} bytes, {submissions} submissions");
+    assert!(
+        largest > 0 && largest <= 128 << 10,
+        "largest slice {largest} bytes"
+    );
+    assert!(submissions >= 4, "{submissions} submissions");
+}
+
 #[test]
 fn cycling_every_scene_fifty_times_leaves_no_allocation_and_no_validation_message() {
     let glb_path = temp("cycle.glb");
