@@ -500,7 +500,10 @@ impl Uploader {
                         Progress::Pending => break,
                     }
                 }
-                share.spend(ring.in_use() - used, Duration::ZERO);
+                if copy_budget.is_some() {
+                    // Copies count against a frame only where they share its queue.
+                    share.spend(ring.in_use() - used, Duration::ZERO);
+                }
                 post.record(cmd, &device);
                 Ok(if next < count {
                     Progress::Pending
