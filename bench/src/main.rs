@@ -133,7 +133,12 @@ fn main() -> ExitCode {
         rows.extend(mips::run(&gpu, args.quick));
     }
     if wants("scene") {
-        rows.extend(scene::run(args.quick));
+        // The copy engine's rate, measured above in this run (the texture row's GPU copies).
+        let copy_rate = rows
+            .iter()
+            .filter(|r| r.group == "Texture upload")
+            .find_map(|r| r.median("GPU copies only (level 0 staged once)"));
+        rows.extend(scene::run(args.quick, copy_rate));
     }
     print!("{}", report::console(&header, &rows));
     if let Err(e) = std::fs::create_dir_all(&args.out) {

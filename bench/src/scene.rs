@@ -2,7 +2,9 @@
 //! built-in scene and a generated glTF file (a 512x512-vertex grid with a 2048x2048 PNG
 //! texture), from the request to the scene being drawable, split as the demo's loader reports it:
 //! building or parsing the scene on the CPU, decoding images, uploading, making mips (the parts
-//! overlap: images decode on worker threads while uploads run).
+//! overlap: images decode on worker threads while uploads run). Beside each, its ideal: the larger
+//! of the image decode time (on worker threads) and the scene's bytes at the copy engine's rate
+//! measured in the same run (the texture row's GPU copies), when that row ran.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,7 +32,7 @@ fn field(line: &str, key: &str) -> Option<f64> {
         .and_then(|v| v.trim_matches('"').parse().ok())
 }
 
-fn load(demo: &Path, scene: &str) -> Result<[f64; 5], String> {
+fn load(demo: &Path, scene: &str) -> Result<[f64; 6], String> {
     let out = Command::new(demo)
         .args(["--headless", "1280x720", "--frames", "1", "--scene", scene])
         .env("NO_COLOR", "1")
@@ -64,6 +66,7 @@ fn load(demo: &Path, scene: &str) -> Result<[f64; 5], String> {
         get("decode_ms")?,
         get("upload_ms")?,
         get("mips_ms")?,
+        get("mib")?,
     ])
 }
 
@@ -170,13 +173,78 @@ fn glb(n: u32, side: u32) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// The scene rows.
-pub fn run(quick: bool) -> Vec<Row> {
+/// A glTF file of `n` quads, each with a `side`x`side` PNG of its own, in `dir`; its path.
+fn many_textures(dir: &Path, n: usize, side: u32) -> Result<String, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let positions: [f32; 12] = [0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.9, 0.9, 0.0, 0.0, 0.9, 0.0];
+    let uvs: [f32; 8] = [0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0];
+    let mut bin: Vec<u8> = positions
+        .iter()
+        .chain(&uvs)
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    bin.extend([0u16, 1, 2, 0, 2, 3].iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(dir.join("quad.bin"), &bin).map_err(|e| e.to_string())?;
+    for i in 0..n {
+        let image = image::RgbaImage::from_fn(side, side, |x, y| {
+            image::Rgba([
+                (i * 37) as u8,
+                (x * 255 / side) as u8,
+                (y * 255 / side) as u8,
+                255,
+            ])
+        });
+        image
+            .save(dir.join(format!("t{i}.png")))
+            .map_err(|e| e.to_string())?;
+    }
+    let side_n = (n as f64).sqrt().ceil() as usize;
+    let json = serde_json::json!({
+        "asset": { "version": "2.0" },
+        "scene": 0,
+        "scenes": [{ "nodes": (0..n).collect::<Vec<_>>() }],
+        "nodes": (0..n).map(|i| serde_json::json!({
+            "mesh": i, "translation": [(i % side_n) as f32, (i / side_n) as f32, 0.0] }))
+            .collect::<Vec<_>>(),
+        "meshes": (0..n).map(|i| serde_json::json!({ "primitives": [{
+            "attributes": { "POSITION": 0, "TEXCOORD_0": 1 }, "indices": 2, "material": i }] }))
+            .collect::<Vec<_>>(),
+        "materials": (0..n).map(|i| serde_json::json!({
+            "pbrMetallicRoughness": { "baseColorTexture": { "index": i } } }))
+            .collect::<Vec<_>>(),
+        "textures": (0..n).map(|i| serde_json::json!({ "source": i })).collect::<Vec<_>>(),
+        "images": (0..n).map(|i| serde_json::json!({ "uri": format!("t{i}.png") }))
+            .collect::<Vec<_>>(),
+        "buffers": [{ "byteLength": bin.len(), "uri": "quad.bin" }],
+        "bufferViews": [
+            { "buffer": 0, "byteOffset": 0, "byteLength": 48 },
+            { "buffer": 0, "byteOffset": 48, "byteLength": 32 },
+            { "buffer": 0, "byteOffset": 80, "byteLength": 12 }],
+        "accessors": [
+            { "bufferView": 0, "componentType": 5126, "count": 4, "type": "VEC3",
+              "min": [0.0, 0.0, 0.0], "max": [0.9, 0.9, 0.0] },
+            { "bufferView": 1, "componentType": 5126, "count": 4, "type": "VEC2" },
+            { "bufferView": 2, "componentType": 5123, "count": 6, "type": "SCALAR" }],
+    });
+    let path = dir.join("many.gltf");
+    std::fs::write(&path, json.to_string()).map_err(|e| e.to_string())?;
+    Ok(path.display().to_string())
+}
+
+/// The scene rows; `copy_rate` (GB/s) makes each scene's ideal.
+pub fn run(quick: bool, copy_rate: Option<f64>) -> Vec<Row> {
     let rounds = if quick { 1 } else { 3 };
-    let mut scenes: Vec<(String, Result<String, String>)> = vec![(
-        if quick { "grid" } else { "big" }.to_owned(),
-        Ok(if quick { "grid" } else { "big" }.to_owned()),
-    )];
+    let mut scenes: Vec<(String, Result<String, String>)> = ["grid", "odd"]
+        .iter()
+        .chain(if quick { None } else { Some(&"big") })
+        .map(|s| (s.to_string(), Ok(s.to_string())))
+        .collect();
+    let many = std::env::temp_dir().join(format!("bench-many-{}", std::process::id()));
+    let (count, side) = if quick { (20, 16) } else { (200, 64) };
+    scenes.push((
+        format!("glTF: {count} quads, a {side}x{side} PNG each"),
+        many_textures(&many, count, side),
+    ));
     let (n, side) = if quick { (64, 256) } else { (512, 2048) };
     let path = std::env::temp_dir().join(format!("bench-scene-{}.glb", std::process::id()));
     let file = glb(n, side).and_then(|bytes| {
@@ -187,7 +255,7 @@ pub fn run(quick: bool) -> Vec<Row> {
     let demo = demo_exe();
     let mut rows = Vec::new();
     for (name, scene) in scenes {
-        let runs: Result<Vec<[f64; 5]>, String> = demo.clone().and_then(|demo| {
+        let runs: Result<Vec<[f64; 6]>, String> = demo.clone().and_then(|demo| {
             let scene = scene?;
             (0..rounds).map(|_| load(&demo, &scene)).collect()
         });
@@ -212,7 +280,31 @@ pub fn run(quick: bool) -> Vec<Row> {
             note: None,
             compare: false,
         });
+        // The ideal of each run: its decode, or its bytes at the copy engine's rate.
+        let ideal = || -> Result<Sample, String> {
+            let runs = runs.as_ref().map_err(|e| e.clone())?;
+            let rate = copy_rate.ok_or("no copy rate: run the texture row too")?;
+            let ideals: Vec<f64> = runs
+                .iter()
+                .map(|r| r[2].max(r[5] * (1 << 20) as f64 / (rate * 1e9) * 1e3))
+                .collect();
+            Sample::of(&ideals).ok_or_else(|| "no run".into())
+        };
+        rows.push(Row {
+            group: "Scene load",
+            case: format!("{name}: against its ideal"),
+            unit: "ms",
+            higher_is_better: false,
+            size: None,
+            results: vec![
+                ("request to loaded".into(), part(0)),
+                ("ideal: max(decode, bytes at the copy rate)".into(), ideal()),
+            ],
+            note: copy_rate.map(|r| format!("copy rate {r:.1} GB/s, measured in this run")),
+            compare: true,
+        });
     }
     let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_dir_all(&many);
     rows
 }
