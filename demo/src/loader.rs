@@ -388,9 +388,22 @@ fn load(
             generate: new.generate,
         })
         .collect();
+    let params = context.materials.create_params(allocator, id, &materials)?;
+    if let Some((target, bytes)) = &params {
+        buffer_jobs.push(BufferJob {
+            target: *target,
+            data: bytes,
+            access: Access::FragmentShaderUniformRead,
+        });
+    }
     let (buffer_states, texture_states) = uploader.scene(allocator, &buffer_jobs, &texture_jobs)?;
     for (&index, states) in mesh_index.iter().zip(buffer_states.chunks_exact(2)) {
         context.meshes.uploaded(id, index, states[0], states[1]);
+    }
+    if params.is_some() {
+        if let Some(&state) = buffer_states.last() {
+            context.materials.params_uploaded(id, state);
+        }
     }
     for (new, &state) in made.iter().zip(&texture_states) {
         context.materials.uploaded(id, new.index, state);
@@ -407,8 +420,6 @@ fn load(
         .max()
         .unwrap_or(0);
     context.materials.create_materials(
-        allocator,
-        uploader,
         id,
         &materials,
         &texture_index,

@@ -304,26 +304,24 @@ impl MaterialSystem {
         });
     }
 
-    /// Creates one descriptor set per material of `scene`, the samplers they use and the
-    /// uniform buffer of their factors (uploaded through `uploader`). `texture_index` maps the
-    /// scene's textures to those created for it; `white` (an index into the scene's textures) is
-    /// bound to every empty slot.
-    #[allow(clippy::too_many_arguments)]
-    pub fn create_materials(
+    /// The stride of materials in the uniform buffer.
+    fn stride(&self) -> u64 {
+        (std::mem::size_of::<MaterialParams>() as u64).next_multiple_of(self.uniform_alignment)
+    }
+
+    /// Creates the uniform buffer of `materials`' factors for `scene` and records it (its state
+    /// set once uploaded, [`MaterialSystem::params_uploaded`]); returns it and its bytes, for the
+    /// scene's upload (`None` without materials).
+    pub fn create_params(
         &self,
         allocator: &Allocator,
-        uploader: &mut Uploader,
         scene: SceneId,
         materials: &[MaterialData],
-        texture_index: &[usize],
-        white: usize,
-        layout: vk::DescriptorSetLayout,
-    ) -> Result<()> {
+    ) -> Result<Option<(BufferTarget, Vec<u8>)>> {
         if materials.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        let stride =
-            (std::mem::size_of::<MaterialParams>() as u64).next_multiple_of(self.uniform_alignment);
+        let stride = self.stride();
         let mut bytes = vec![0u8; stride as usize * materials.len()];
         for (material, chunk) in materials
             .iter()
@@ -333,7 +331,7 @@ impl MaterialSystem {
             chunk[..std::mem::size_of::<MaterialParams>()]
                 .copy_from_slice(bytemuck::bytes_of(&params));
         }
-        let mut buffer = allocator
+        let buffer = allocator
             .create_buffer(
                 &BufferDesc::new(
                     bytes.len() as u64,
@@ -342,24 +340,46 @@ impl MaterialSystem {
                 .name("material factors"),
             )
             .context("the materials' uniform buffer")?;
-        let state = match uploader.buffer(
-            allocator,
-            &mut buffer,
-            &bytes,
-            Access::FragmentShaderUniformRead,
-        ) {
-            Ok(state) => state,
-            Err(err) => {
-                // SAFETY: the uploader waited for its submissions before reporting the error.
-                unsafe { allocator.destroy_buffer(buffer) };
-                return Err(err.context("uploading the materials' factors"));
+        let target = BufferTarget::from(&buffer);
+        self.with_scene_mut(scene, |m| {
+            m.params = Some((buffer, ResourceState::UNDEFINED))
+        });
+        Ok(Some((target, bytes)))
+    }
+
+    /// Notes the state the scene's upload left its materials' uniform buffer in.
+    pub fn params_uploaded(&self, scene: SceneId, state: ResourceState) {
+        self.with_scene_mut(scene, |m| {
+            if let Some(params) = m.params.as_mut() {
+                params.1 = state;
             }
-        };
-        let raw_buffer = buffer.raw();
+        });
+    }
+
+    /// Creates one descriptor set per material of `scene` and the samplers they use, over the
+    /// uniform buffer [`MaterialSystem::create_params`] made. `texture_index` maps the scene's
+    /// textures to those created for it; `white` (an index into the scene's textures) is bound
+    /// to every empty slot.
+    pub fn create_materials(
+        &self,
+        scene: SceneId,
+        materials: &[MaterialData],
+        texture_index: &[usize],
+        white: usize,
+        layout: vk::DescriptorSetLayout,
+    ) -> Result<()> {
+        if materials.is_empty() {
+            return Ok(());
+        }
+        let stride = self.stride();
         let device = &self.device;
         let anisotropy = self.anisotropy;
         self.with_scene_mut(scene, |m| -> Result<()> {
-            m.params = Some((buffer, state));
+            let raw_buffer = m
+                .params
+                .as_ref()
+                .map(|(buffer, _)| buffer.raw())
+                .context("the materials' uniform buffer was not made")?;
             let mut sampler_of: HashMap<SamplerDesc, vk::Sampler> = HashMap::new();
             let used = materials
                 .iter()

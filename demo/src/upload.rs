@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use ash::vk;
-use vkup_allocator::{Allocator, GpuBuffer, GpuImage};
+use vkup_allocator::{Allocator, GpuImage};
 use vkup_staging::{
     Access, BarrierBatch, BufferTarget, BufferUpload, Finished, ImageTarget, ImageUpload,
     MipMethod, MipOptions, Progress, ResourceState, Stager, StagingRing, Submitter,
@@ -38,6 +38,10 @@ pub struct UploadStats {
     /// budget's measure: with one, a frame comes between every two).
     pub largest_slice: u64,
 }
+
+/// What a budgeted upload leaves of a frame's share for the ring's alignment padding around the
+/// data it stages in one call (one copy alignment per piece: a level, layer or buffer).
+const PADDING: u64 = 1024;
 
 /// How long a budgeted upload waits for a frame before it submits the next slice anyway (a
 /// window that is not drawing, say, must not stop the load).
@@ -277,10 +281,12 @@ impl Uploader {
 
     /// Slices the work this uploader puts on the graphics queue to `bytes` per submission (copies
     /// when the graphics queue also uploads, mip chains and acquires always), each submitted
-    /// after a frame `frames` counts: a frame never waits behind more than that. Mip slices are
-    /// also sized to take about `time` at the rate the last slice ran.
+    /// after a frame `frames` counts: a frame never waits behind more than that (64 KiB at
+    /// least; a row of texel blocks larger than the budget, or a texture's level 0 for its mips,
+    /// still goes whole). Mip slices are also sized to take about `time` at the rate the last
+    /// slice ran.
     pub fn budget(&mut self, bytes: Option<u64>, time: Duration, frames: FrameClock) {
-        self.budget = bytes.filter(|&b| b > 0);
+        self.budget = bytes.filter(|&b| b > 0).map(|b| b.max(64 << 10));
         self.budget_time = time;
         self.frames = frames;
     }
@@ -312,50 +318,6 @@ impl Uploader {
         } else {
             ResourceState::new(access)
         }
-    }
-
-    /// Records `acquire` on the graphics queue and waits for it (nothing when empty).
-    fn acquire(&mut self, mut acquire: BarrierBatch) -> Result<()> {
-        let (Some(graphics), false) = (self.graphics.as_mut(), acquire.is_empty()) else {
-            return Ok(());
-        };
-        let device = self.device.clone();
-        // SAFETY: the barriers name resources alive until this returns (submit waits).
-        unsafe {
-            graphics.submit(|cmd| {
-                acquire.record(cmd, &device);
-                Ok(())
-            })
-        }?;
-        Ok(())
-    }
-
-    /// Uploads `data` into the start of `buffer`, leaving it in `access` on the graphics queue;
-    /// returns the state staging left it in (the frame graph imports it in that state).
-    pub fn buffer(
-        &mut self,
-        allocator: &Allocator,
-        buffer: &mut GpuBuffer,
-        data: &[u8],
-        access: Access,
-    ) -> Result<ResourceState> {
-        let start = Instant::now();
-        let (from, to) = (self.fresh(), self.on_graphics(access));
-        let mut upload =
-            BufferUpload::new(buffer, 0, data, from, to)?.path(vkup_staging::UploadPath::Staged);
-        let ring = self.ring.as_mut().context("uploader already destroyed")?;
-        let stager = &self.stager;
-        // SAFETY: recording on the upload queue's family; buffer, data and ring outlive `run`.
-        let finished = unsafe {
-            self.upload.run(ring, |cmd, ring| {
-                upload.record(cmd, stager, allocator, ring)
-            })
-        };
-        let finished = settle(&mut self.upload, finished)?;
-        self.acquire(finished.acquire)?;
-        self.count(data.len());
-        self.stats.upload += start.elapsed();
-        Ok(finished.state)
     }
 
     /// Every level and layer of `image` as the GPU holds it, packed as KTX2 stores them (level by
@@ -482,10 +444,12 @@ impl Uploader {
                 while next < count {
                     let staged = ring.in_use() - used;
                     let progress = match room {
-                        Some(room) if staged >= room => break,
+                        // The share counts ring space, which adds alignment padding to the
+                        // data: each upload is capped short of the room by PADDING.
+                        Some(room) if staged + PADDING >= room => break,
                         Some(room) => uploads[next]
                             .take()
-                            .map(|job| job.capped(room - staged))
+                            .map(|job| job.capped(room - staged - PADDING))
                             .map(|job| &mut *uploads[next].insert(job)),
                         None => uploads[next].as_mut(),
                     }
