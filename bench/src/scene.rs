@@ -173,8 +173,9 @@ fn glb(n: u32, side: u32) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// A glTF file of `n` quads, each with a `side`x`side` PNG of its own, in `dir`; its path.
-fn many_textures(dir: &Path, n: usize, side: u32) -> Result<String, String> {
+/// A glTF file of `n` quads, each with a PNG of its own (`side(i)` x `side(i)`), in `dir`; its
+/// path.
+fn many_textures(dir: &Path, n: usize, side: impl Fn(usize) -> u32) -> Result<String, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let positions: [f32; 12] = [0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.9, 0.9, 0.0, 0.0, 0.9, 0.0];
     let uvs: [f32; 8] = [0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0];
@@ -186,6 +187,7 @@ fn many_textures(dir: &Path, n: usize, side: u32) -> Result<String, String> {
     bin.extend([0u16, 1, 2, 0, 2, 3].iter().flat_map(|v| v.to_le_bytes()));
     std::fs::write(dir.join("quad.bin"), &bin).map_err(|e| e.to_string())?;
     for i in 0..n {
+        let side = side(i);
         let image = image::RgbaImage::from_fn(side, side, |x, y| {
             image::Rgba([
                 (i * 37) as u8,
@@ -243,7 +245,17 @@ pub fn run(quick: bool, copy_rate: Option<f64>) -> Vec<Row> {
     let (count, side) = if quick { (20, 16) } else { (200, 64) };
     scenes.push((
         format!("glTF: {count} quads, a {side}x{side} PNG each"),
-        many_textures(&many, count, side),
+        many_textures(&many.join("small"), count, |_| side),
+    ));
+    // The streaming scene: 1,000 textures from 64x64 to 2048x2048 (each size a sixth of
+    // them), 1,000 meshes.
+    let (count, sizes) = if quick { (12, 3) } else { (1000, 6) };
+    scenes.push((
+        format!(
+            "glTF: {count} quads, PNGs of 64x64 to {0}x{0}",
+            64 << (sizes - 1)
+        ),
+        many_textures(&many.join("mixed"), count, |i| 64 << (i % sizes)),
     ));
     let (n, side) = if quick { (64, 256) } else { (512, 2048) };
     let path = std::env::temp_dir().join(format!("bench-scene-{}.glb", std::process::id()));
@@ -306,5 +318,91 @@ pub fn run(quick: bool, copy_rate: Option<f64>) -> Vec<Row> {
     }
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_dir_all(&many);
+    if let Ok(demo) = &demo {
+        rows.extend(asset_sets(demo, quick));
+    }
+    rows
+}
+
+/// The glTF Asset Generator's positive assets (`VKUP_CONFORMANCE`, else beside the workspace).
+fn conformance_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("VKUP_CONFORMANCE").map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/conformance/gltf-asset-generator/Positive")
+        },
+        PathBuf::from,
+    );
+    dir.join("Manifest.json").is_file().then_some(dir)
+}
+
+/// Rows of the Asset Generator's Texture_Sampler and Material sets: every asset of a set loaded
+/// in turn by one demo process (`--screenshot-dir`), each a load of its own; the median and the
+/// slowest asset's request-to-loaded time.
+fn asset_sets(demo: &Path, quick: bool) -> Vec<Row> {
+    let Some(dir) = conformance_dir() else {
+        return Vec::new();
+    };
+    let sets: &[&str] = if quick {
+        &["Texture_Sampler"]
+    } else {
+        &["Texture_Sampler", "Material"]
+    };
+    let mut rows = Vec::new();
+    for set in sets {
+        let result = (|| -> Result<Vec<f64>, String> {
+            let folder = dir.join(set);
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+                .map_err(|e| format!("{}: {e}", folder.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "gltf" || x == "glb"))
+                .collect();
+            files.sort();
+            let shots = std::env::temp_dir().join(format!("bench-sets-{}", std::process::id()));
+            let out = Command::new(demo)
+                .args(["--headless", "128x128", "--frames", "1", "--screenshot-dir"])
+                .arg(&shots)
+                .arg("--scene")
+                .args(&files)
+                .env("NO_COLOR", "1")
+                .output()
+                .map_err(|e| e.to_string())?;
+            let _ = std::fs::remove_dir_all(&shots);
+            let times: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.contains("scene loaded"))
+                .filter_map(|l| field(l, "total_ms"))
+                .collect();
+            if times.len() != files.len() {
+                return Err(format!("{} of {} assets loaded", times.len(), files.len()));
+            }
+            Ok(times)
+        })();
+        let stat = |pick: fn(&Sample) -> f64| -> Result<Sample, String> {
+            let times = result.as_ref().map_err(|e| e.clone())?;
+            let sample = Sample::of(times).ok_or("no asset")?;
+            let v = pick(&sample);
+            Ok(Sample {
+                median: v,
+                min: v,
+                max: v,
+            })
+        };
+        let count = result.as_ref().map_or(0, Vec::len);
+        rows.push(Row {
+            group: "Scene load",
+            case: format!("Asset Generator {set} ({count} assets, one process)"),
+            unit: "ms",
+            higher_is_better: false,
+            size: None,
+            results: vec![
+                ("median asset".into(), stat(|s| s.median)),
+                ("slowest asset".into(), stat(|s| s.max)),
+                ("fastest asset".into(), stat(|s| s.min)),
+            ],
+            note: None,
+            compare: false,
+        });
+    }
     rows
 }
