@@ -100,8 +100,8 @@ pub struct Options {
     pub bloom: frame::Bloom,
     /// MiB of upload work the graphics queue takes between two frames: the copies where the
     /// device has no transfer queue, the mip chains (by level 0) everywhere. 0, the default: a
-    /// scene goes in as few submissions as its ring-fulls allow (on lavapipe a 4 MiB, 4 ms budget
-    /// took `grid` from 70 to 700 ms for a loading p99 of 80 ms instead of 190).
+    /// scene goes in as few submissions as its ring-fulls allow (a budget trades load time for
+    /// smoother frames; BENCHMARKS.md and the note have the measurements).
     #[arg(long, value_name = "MIB", default_value_t = 0.0)]
     pub upload_budget: f64,
     /// With --upload-budget, the mip generation time the graphics queue takes between two

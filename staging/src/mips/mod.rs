@@ -200,8 +200,8 @@ impl MipGenerator {
 
     /// Builds now what generating with [`MipMethod::Auto`] would otherwise build on its first
     /// compute generation: the compute pipelines, where `Auto` takes compute (not on a CPU
-    /// device, which blits). Call it at start-up, so that the first load pays no shader compile
-    /// (1.7 s on an H200 with a cold driver cache). Building twice builds once.
+    /// device, which blits). Call it at start-up, so that the first load pays no shader compile.
+    /// Building twice builds once.
     pub fn prepare(&self) -> Result<()> {
         if self.cpu_device || !self.compute_fits {
             return Ok(());
