@@ -161,9 +161,10 @@ pub fn decode_on_cpu(texture: &TextureData) -> Option<Result<TextureData>> {
             (texture.height >> level).max(1),
             (texture.shape.depth() >> level).max(1),
         );
-        let size =
-            (w.div_ceil(block.width) * h.div_ceil(block.height)) as usize * block.bytes as usize;
-        let mut texels = vec![0u32; (w * h) as usize];
+        let size = w.div_ceil(block.width) as usize
+            * h.div_ceil(block.height) as usize
+            * block.bytes as usize;
+        let mut texels = vec![0u32; w as usize * h as usize];
         for _ in 0..texture.shape.layers() * d {
             let Some(data) = texture.bytes.get(offset..offset + size) else {
                 return Some(Err(anyhow::anyhow!(
