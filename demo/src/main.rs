@@ -101,7 +101,7 @@ pub struct Options {
     /// MiB of upload work the graphics queue takes between two frames: the copies where the
     /// device has no transfer queue, the mip chains (by level 0) everywhere. 0, the default: a
     /// scene goes in as few submissions as its ring-fulls allow (a budget trades load time for
-    /// smoother frames; BENCHMARKS.md and the note have the measurements).
+    /// smoother frames; BENCHMARKS.md has the measurements).
     #[arg(long, value_name = "MIB", default_value_t = 0.0)]
     pub upload_budget: f64,
     /// With --upload-budget, the mip generation time the graphics queue takes between two

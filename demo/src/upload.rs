@@ -34,8 +34,8 @@ pub struct UploadStats {
     pub mips: Duration,
     /// Queue submissions made (copies, acquires, mips), on every queue: set by the loader.
     pub submissions: u64,
-    /// The most bytes of copies, or of mip level 0, one graphics-queue submission held (the
-    /// budget's measure: with one, a frame comes between every two).
+    /// With a budget, the most bytes of copies and mip level 0 the graphics queue took between
+    /// two frames (the budget's measure).
     pub largest_slice: u64,
 }
 
@@ -75,7 +75,7 @@ impl FrameClock {
     }
 }
 
-/// One upload of a scene's, buffer or image.
+/// One upload of a scene's: a buffer or an image.
 enum Job<'a> {
     Buffer(BufferUpload<'a>),
     Image(ImageUpload<'a>),
@@ -150,25 +150,26 @@ impl FrameShare {
     /// The bytes and time left of this frame's budget (`bytes`, `time`; a zero time is not
     /// counted), after waiting for the next frame when this one's is spent.
     fn room(&mut self, bytes: u64, time: Duration) -> (u64, Duration) {
-        let now = self.clock.now();
         let spent = self.bytes >= bytes || (!time.is_zero() && self.time >= time);
-        if now > self.seen || spent {
-            self.seen = if spent && now <= self.seen {
-                self.clock.wait_after(self.seen)
-            } else {
-                now
-            };
-            self.bytes = 0;
-            self.time = Duration::ZERO;
-        }
+        self.next_frame(spent);
         (bytes - self.bytes, time.saturating_sub(self.time))
     }
 
     /// Waits for the next frame, when `bytes` more would take this frame's share past `budget`
     /// and something is already in it.
     fn fit(&mut self, bytes: u64, budget: u64) {
-        if self.bytes > 0 && self.bytes + bytes > budget && self.clock.now() <= self.seen {
-            self.seen = self.clock.wait_after(self.seen);
+        self.next_frame(self.bytes > 0 && self.bytes + bytes > budget);
+    }
+
+    /// Starts a new share once a frame has passed, waiting for one first when `wait`.
+    fn next_frame(&mut self, wait: bool) {
+        let now = self.clock.now();
+        if now > self.seen || wait {
+            self.seen = if now > self.seen {
+                now
+            } else {
+                self.clock.wait_after(self.seen)
+            };
             self.bytes = 0;
             self.time = Duration::ZERO;
         }
@@ -218,8 +219,7 @@ pub struct Uploader {
     graphics: Option<Submitter>,
     graphics_family: u32,
     mips: vkup_staging::MipGenerator,
-    /// Bytes per graphics-queue submission, a frame between each (`--upload-budget`); `None`:
-    /// unbounded.
+    /// Bytes the graphics queue takes between two frames (`--upload-budget`); `None`: unbounded.
     budget: Option<u64>,
     /// The time each budgeted mip slice should take (sized from the last slice's rate).
     budget_time: Duration,
@@ -279,9 +279,9 @@ impl Uploader {
         })
     }
 
-    /// Slices the work this uploader puts on the graphics queue to `bytes` per submission (copies
-    /// when the graphics queue also uploads, mip chains and acquires always), each submitted
-    /// after a frame `frames` counts: a frame never waits behind more than that (64 KiB at
+    /// Slices the work this uploader puts on the graphics queue to `bytes` between two frames
+    /// that `frames` counts (copies when the graphics queue also uploads, mip chains always): a
+    /// frame never waits behind more than that (64 KiB at
     /// least; a row of texel blocks larger than the budget, or a texture's level 0 for its mips,
     /// still goes whole). Mip slices are also sized to take about `time` at the rate the last
     /// slice ran.
@@ -289,12 +289,6 @@ impl Uploader {
         self.budget = bytes.filter(|&b| b > 0).map(|b| b.max(64 << 10));
         self.budget_time = time;
         self.frames = frames;
-    }
-
-    /// Counts `bytes` uploaded, for the load's statistics and the render thread's progress.
-    fn count(&mut self, bytes: usize) {
-        self.stats.bytes += bytes as u64;
-        self.progress.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// Whether uploads move between queue families (a transfer queue exists).
@@ -344,10 +338,14 @@ impl Uploader {
         let value = match submitted {
             Ok(value) => value,
             Err(err) => {
+                // Recording, submitting or waiting failed: nothing may still read the memory
+                // once this returns.
+                let waited = submitter.wait_idle();
                 if let Some(r) = readback {
-                    // SAFETY: never submitted (recording failed after the copy was made).
+                    // SAFETY: never submitted, or waited for just above.
                     unsafe { r.destroy(allocator) };
                 }
+                waited?;
                 return Err(err.into());
             }
         };
@@ -417,6 +415,14 @@ impl Uploader {
         let stager = &self.stager;
         let device = self.device.clone();
         let mut share = FrameShare::new(self.frames.clone());
+        // Each upload's bytes, counted as it finishes: the render thread's progress moves
+        // through the load, not only at its end.
+        let sizes: Vec<usize> = buffers
+            .iter()
+            .map(|b| b.data.len())
+            .chain(textures.iter().map(|t| t.data.len()))
+            .collect();
+        let counted = Arc::clone(&self.progress);
         let ring = self.ring.as_mut().context("uploader already destroyed")?;
         // The next upload to record.
         let mut next = 0;
@@ -459,6 +465,7 @@ impl Uploader {
                         Progress::Done(mut done) => {
                             states[next] = done.state;
                             acquire.append(&mut done.acquire);
+                            counted.fetch_add(sizes[next] as u64, Ordering::Relaxed);
                             next += 1;
                         }
                         Progress::Pending => break,
@@ -481,12 +488,7 @@ impl Uploader {
         };
         // The run's own `Finished` is a placeholder: each upload's acquires were collected above.
         let _ = settle(&mut self.upload, finished)?;
-        let bytes: usize = buffers
-            .iter()
-            .map(|b| b.data.len())
-            .chain(textures.iter().map(|t| t.data.len()))
-            .sum();
-        self.count(bytes);
+        self.stats.bytes += sizes.iter().sum::<usize>() as u64;
         let uploaded = Instant::now();
         self.stats.upload += uploaded - start;
         let generating = textures.iter().any(|t| t.generate);
