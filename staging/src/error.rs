@@ -189,6 +189,21 @@ pub enum Error {
         kind: ResourceKind,
     },
 
+    /// The producer of an upload written in place ([`Produce`](crate::Produce)) failed; the
+    /// recording call left everything as it was.
+    #[error("the producer failed at level {level} layer {layer}, data offset {offset}: {source}")]
+    Produce {
+        /// Mip level of the slot it was writing (0 for a buffer).
+        level: u32,
+        /// Array layer of the slot (0 for a buffer).
+        layer: u32,
+        /// The slot's offset in the packed data.
+        offset: u64,
+        /// What the producer said.
+        #[source]
+        source: crate::ProduceError,
+    },
+
     /// An allocator error (creating staging or readback memory, mapping, ...).
     #[error(transparent)]
     Allocator(#[from] vkup_allocator::Error),

@@ -9,7 +9,9 @@
 //!   owning queue family; [`BarrierBatch`] gathers barriers for one `vkCmdPipelineBarrier2`.
 //! - [`BufferUpload`] / [`ImageUpload`]: uploads that may span several submissions, through a
 //!   caller-owned [`StagingRing`] (peak staging memory is the ring's size, whatever is uploaded),
-//!   or straight into mappable memory ([`UploadPath::Direct`]).
+//!   or straight into mappable memory ([`UploadPath::Direct`]); from the caller's bytes, or
+//!   written in place by the caller's [`Produce`] (a decoder or file read writing straight
+//!   into staging memory: [`ImageUpload::in_place`], [`BufferUpload::in_place`]).
 //! - [`plan`]: the pure planners behind image uploads and compute mips, public for inspection
 //!   and property tests, and outside the stable surface (see "Stability" below).
 //! - Readback of buffers and of every level and layer of an image ([`Stager::record_image_readback`]).
@@ -129,7 +131,8 @@ pub use crate::submit::Submitter;
 pub use crate::target::{BufferTarget, ImageTarget};
 pub use crate::timeline::Timeline;
 pub use crate::upload::{
-    packed_layouts, BufferUpload, Finished, ImageUpload, Progress, Stager, UploadPath,
+    packed_layouts, BufferUpload, Finished, ImageUpload, Produce, ProduceError, Progress, Slot,
+    Stager, UploadPath,
 };
 
 /// The workspace README's examples, compiled as doctests (this crate sees both

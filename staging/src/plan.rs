@@ -136,6 +136,21 @@ impl Piece {
         }
     }
 
+    /// Offset in the source of the piece's first byte.
+    pub(crate) fn src_offset(&self) -> u64 {
+        self.src_offset
+    }
+
+    /// Bytes of one row of blocks, without the staged pitch's padding.
+    pub(crate) fn row_bytes(&self) -> u64 {
+        self.row_bytes
+    }
+
+    /// Rows of blocks per slice, and slices.
+    pub(crate) fn rows_and_slices(&self) -> (u32, u32) {
+        (self.rows, self.slices)
+    }
+
     /// The source bytes of the piece when they are laid out exactly as staged (one copy fills
     /// it), as `(offset, len)`.
     pub fn contiguous_source(&self) -> Option<(usize, usize)> {
@@ -278,31 +293,38 @@ pub fn plan_subresource(
     align: CopyAlignment,
     max_piece: u64,
 ) -> Result<Vec<Piece>> {
-    plan(block, level_extent, src, data, align, Some(max_piece))
+    plan(
+        block,
+        level_extent,
+        src,
+        data.len() as u64,
+        align,
+        Some(max_piece),
+    )
 }
 
 /// As [`plan_subresource`], with one piece per depth slice and no size limit: what an upload
 /// plans, leaving the cuts to the ring and batch it meets when it records (a piece of one slice
-/// can be cut at any row of blocks).
+/// can be cut at any row of blocks). The source is `data_len` bytes long: the caller's data, or
+/// the packed data a producer writes in place.
 pub(crate) fn plan_slices(
     block: &BlockInfo,
     level_extent: vk::Extent3D,
     src: &SubresourceLayout,
-    data: &[u8],
+    data_len: u64,
     align: CopyAlignment,
 ) -> Result<Vec<Piece>> {
-    plan(block, level_extent, src, data, align, None)
+    plan(block, level_extent, src, data_len, align, None)
 }
 
 fn plan(
     block: &BlockInfo,
     level_extent: vk::Extent3D,
     src: &SubresourceLayout,
-    data: &[u8],
+    data_len: u64,
     align: CopyAlignment,
     max_piece: Option<u64>,
 ) -> Result<Vec<Piece>> {
-    let data_len = data.len() as u64;
     if !block.is_valid() {
         return Err(Error::invalid(
             "block",

@@ -4,8 +4,8 @@ use ash::vk;
 use vkup_allocator::Allocator;
 
 use super::{
-    working, Finished, Ownership, Progress, Stager, UploadPath, AUTO_DIRECT_MAX,
-    DEFAULT_BATCH_SHARE,
+    working, Finished, Ownership, Produce, Progress, Slot, Source, Stager, UploadPath,
+    AUTO_DIRECT_MAX, DEFAULT_BATCH_SHARE,
 };
 use crate::access::{Access, ResourceState};
 use crate::barrier::BarrierBatch;
@@ -23,7 +23,7 @@ const MIN_BUFFER_CHUNK: u64 = 64 * 1024;
 pub struct BufferUpload<'a> {
     dst: BufferTarget,
     dst_offset: u64,
-    data: &'a [u8],
+    source: Source<'a>,
     done: u64,
     from: ResourceState,
     to: ResourceState,
@@ -46,8 +46,38 @@ impl<'a> BufferUpload<'a> {
         from: ResourceState,
         to: ResourceState,
     ) -> Result<Self> {
-        let dst = dst.into();
-        let len = data.len() as u64;
+        Self::with_source(dst.into(), dst_offset, Source::Memory(data), from, to)
+    }
+
+    /// Uploads `len` bytes into `dst` at `dst_offset`, written in place by `producer`: it is
+    /// handed each run of staging memory as the upload records it (or, on the direct path, the
+    /// destination's own mapping), front to back ([`Slot`]), so the bytes go from the producer (a
+    /// file read, a decompressor) to the GPU with no copy in between. Otherwise as
+    /// [`BufferUpload::new`]; on the direct path a producer that fails leaves the range partly
+    /// written.
+    pub fn in_place(
+        dst: impl Into<BufferTarget>,
+        dst_offset: u64,
+        len: u64,
+        from: ResourceState,
+        to: ResourceState,
+        producer: impl Produce + Send + 'a,
+    ) -> Result<Self> {
+        let source = Source::Produced {
+            len,
+            producer: Box::new(producer),
+        };
+        Self::with_source(dst.into(), dst_offset, source, from, to)
+    }
+
+    fn with_source(
+        dst: BufferTarget,
+        dst_offset: u64,
+        source: Source<'a>,
+        from: ResourceState,
+        to: ResourceState,
+    ) -> Result<Self> {
+        let len = source.len();
         if dst_offset
             .checked_add(len)
             .is_none_or(|end| end > dst.size())
@@ -70,7 +100,7 @@ impl<'a> BufferUpload<'a> {
         Ok(Self {
             dst,
             dst_offset,
-            data,
+            source,
             done: 0,
             from,
             to,
@@ -117,7 +147,7 @@ impl<'a> BufferUpload<'a> {
                     .dst
                     .usage()
                     .contains(vk::BufferUsageFlags::TRANSFER_DST);
-                let small = self.data.len() as u64 <= AUTO_DIRECT_MAX;
+                let small = self.source.len() <= AUTO_DIRECT_MAX;
                 if self.dst.host().is_some()
                     && host_owned
                     && !self.from.transfers_ownership_to(self.to)
@@ -187,7 +217,7 @@ impl<'a> BufferUpload<'a> {
         if self.finished {
             return Err(Error::AlreadyFinished);
         }
-        let len = self.data.len() as u64;
+        let len = self.source.len();
         if self.started || len == 0 || self.resolved_path() == UploadPath::Direct {
             return Ok(());
         }
@@ -225,7 +255,7 @@ impl<'a> BufferUpload<'a> {
     /// # Safety
     /// The destination is alive, and nothing else (host or GPU) touches the range meanwhile.
     unsafe fn write_direct(&mut self, stager: &Stager, allocator: &Allocator) -> Result<Progress> {
-        let len = self.data.len() as u64;
+        let len = self.source.len();
         let Some(host) = self.dst.host() else {
             return Err(Error::PathUnavailable {
                 path: UploadPath::Direct,
@@ -238,10 +268,15 @@ impl<'a> BufferUpload<'a> {
         let dst = unsafe {
             std::slice::from_raw_parts_mut(
                 host.ptr.as_ptr().add(self.dst_offset as usize),
-                self.data.len(),
+                len as usize,
             )
         };
-        fill::copy(self.data, dst, stager.copy_mode());
+        match &mut self.source {
+            Source::Memory(data) => fill::copy(data, dst, stager.copy_mode()),
+            Source::Produced { producer, .. } => {
+                Source::produce(producer.as_mut(), Slot::run(0, dst))?
+            }
+        }
         // SAFETY: the destination is alive (this function's contract).
         unsafe { allocator.flush_host(&host, self.dst_offset, len) }?;
         self.done = len;
@@ -280,7 +315,7 @@ impl super::Destination for BufferUpload<'_> {
         stager: &Stager,
         allocator: &Allocator,
     ) -> Option<Result<Progress>> {
-        if self.data.is_empty() {
+        if self.source.len() == 0 {
             self.finished = true;
             return Some(Ok(Progress::Done(Finished {
                 state: self.to,
@@ -295,7 +330,7 @@ impl super::Destination for BufferUpload<'_> {
     /// Host work: stages as much as the batch and ring allow, and takes the ring back to where it
     /// was if anything fails.
     fn fill(
-        &self,
+        &mut self,
         stager: &Stager,
         allocator: &Allocator,
         ring: &mut StagingRing,
@@ -309,7 +344,8 @@ impl super::Destination for BufferUpload<'_> {
                 needed: vk::BufferUsageFlags::TRANSFER_DST,
             });
         }
-        let len = self.data.len() as u64;
+        let len = self.source.len();
+        let source = &mut self.source;
         let budget = self
             .batch
             .unwrap_or(ring.capacity() / DEFAULT_BATCH_SHARE)
@@ -323,9 +359,17 @@ impl super::Destination for BufferUpload<'_> {
                 let Some(span) = ring.alloc_up_to(want, min, 16)? else {
                     break;
                 };
-                let start = done as usize;
-                let src = &self.data[start..start + span.size() as usize];
-                fill::copy(src, ring.bytes_mut(span)?, stager.copy_mode());
+                let bytes = ring.bytes_mut(span)?;
+                match source {
+                    Source::Memory(data) => {
+                        let start = done as usize;
+                        let src = &data[start..start + bytes.len()];
+                        fill::copy(src, bytes, stager.copy_mode());
+                    }
+                    Source::Produced { producer, .. } => {
+                        Source::produce(producer.as_mut(), Slot::run(done, bytes))?
+                    }
+                }
                 ring.flush(allocator, span)?;
                 regions.push(vk::BufferCopy {
                     src_offset: span.offset(),
@@ -363,7 +407,7 @@ impl super::Destination for BufferUpload<'_> {
     /// marks the upload finished.
     fn end(&mut self, post: &mut BarrierBatch) -> Finished {
         self.finished = true;
-        let len = self.data.len() as u64;
+        let len = self.source.len();
         let mut acquire = BarrierBatch::new();
         let work = working(Access::TransferWrite, self.from);
         post.buffer(
@@ -393,6 +437,6 @@ impl super::Destination for BufferUpload<'_> {
     }
 
     fn remaining(&self) -> bool {
-        self.done < self.data.len() as u64
+        self.done < self.source.len()
     }
 }

@@ -3,7 +3,9 @@
 use ash::vk;
 use vkup_allocator::Allocator;
 
-use super::{working, Finished, Ownership, Progress, Stager, DEFAULT_BATCH_SHARE};
+use super::{
+    working, Finished, Ownership, Produce, Progress, Slot, Source, Stager, DEFAULT_BATCH_SHARE,
+};
 use crate::access::Access;
 use crate::access::ResourceState;
 use crate::barrier::BarrierBatch;
@@ -54,6 +56,21 @@ pub fn packed_layouts(
     Ok((layouts, offset))
 }
 
+/// The slot a producer fills for `piece`, staged in `bytes`.
+fn slot<'s>(piece: &Piece, bytes: &'s mut [u8]) -> Slot<'s> {
+    Slot::new(
+        (piece.level(), piece.layer()),
+        piece.src_offset(),
+        (piece.image_offset(), piece.image_extent()),
+        piece.rows_and_slices(),
+        (
+            piece.row_bytes() as usize,
+            piece.staging_row_pitch() as usize,
+        ),
+        bytes,
+    )
+}
+
 /// What one [`ImageUpload`] fill staged: the copies, the index of the first piece not staged
 /// whole, and what is left of that piece when only its head was staged.
 pub(crate) struct Staged {
@@ -66,7 +83,7 @@ pub(crate) struct Staged {
 #[derive(Debug)]
 pub struct ImageUpload<'a> {
     dst: ImageTarget,
-    data: &'a [u8],
+    source: Source<'a>,
     block: BlockInfo,
     pieces: Vec<Piece>,
     next: usize,
@@ -100,7 +117,39 @@ impl<'a> ImageUpload<'a> {
         from: ResourceState,
         to: ResourceState,
     ) -> Result<Self> {
+        Self::planned(stager, dst.into(), Source::Memory(data), layouts, from, to)
+    }
+
+    /// Uploads `levels` levels of every layer, their bytes written in place by `producer`: it
+    /// is handed each piece's staging memory as the upload records it ([`Slot`], in the order
+    /// and with the offsets of [`packed_layouts`]), so the bytes go from the producer (an image
+    /// decoder, a file read) to the GPU with no copy in between. Otherwise as
+    /// [`ImageUpload::packed`].
+    pub fn in_place(
+        stager: &Stager,
+        dst: impl Into<ImageTarget>,
+        levels: u32,
+        from: ResourceState,
+        to: ResourceState,
+        producer: impl Produce + Send + 'a,
+    ) -> Result<Self> {
         let dst = dst.into();
+        let (layouts, len) = packed_layouts(dst, levels)?;
+        let source = Source::Produced {
+            len,
+            producer: Box::new(producer),
+        };
+        Self::planned(stager, dst, source, &layouts, from, to)
+    }
+
+    fn planned(
+        stager: &Stager,
+        dst: ImageTarget,
+        source: Source<'a>,
+        layouts: &[SubresourceLayout],
+        from: ResourceState,
+        to: ResourceState,
+    ) -> Result<Self> {
         let block = block_info(dst.format()).ok_or(Error::UnsupportedFormat {
             format: dst.format(),
         })?;
@@ -140,13 +189,13 @@ impl<'a> ImageUpload<'a> {
                 &block,
                 dst.level_extent(layout.level),
                 layout,
-                data,
+                source.len(),
                 align,
             )?);
         }
         Ok(Self {
             dst,
-            data,
+            source,
             block,
             pieces,
             next: 0,
@@ -340,7 +389,7 @@ impl super::Destination for ImageUpload<'_> {
     /// last one at a row (or slice) so that each batch is full, and takes the ring back to where
     /// it was if anything fails.
     fn fill(
-        &self,
+        &mut self,
         stager: &Stager,
         allocator: &Allocator,
         ring: &mut StagingRing,
@@ -356,16 +405,18 @@ impl super::Destination for ImageUpload<'_> {
             .batch
             .unwrap_or(ring.capacity() / DEFAULT_BATCH_SHARE)
             .max(1);
+        let (pieces, align, source) = (&self.pieces, self.offset_align, &mut self.source);
+        let first = self.next;
         ring.all_or_nothing(|ring| {
             let mut staged = Staged {
                 regions: Vec::new(),
-                next: self.next,
+                next: first,
                 rest: None,
             };
             let mut recorded = 0;
-            while let Some(&whole) = self.pieces.get(staged.next) {
+            while let Some(&whole) = pieces.get(staged.next) {
                 let size = whole.staging_size();
-                let free = ring.room(size, self.offset_align);
+                let free = ring.room(size, align);
                 let mut room = free.min(budget.saturating_sub(recorded));
                 if recorded == 0 {
                     // Not one row fits the batch: the batch takes one row.
@@ -379,17 +430,23 @@ impl super::Destination for ImageUpload<'_> {
                 } else {
                     break;
                 };
-                let Some(span) = ring.alloc(piece.staging_size(), self.offset_align)? else {
+                let Some(span) = ring.alloc(piece.staging_size(), align)? else {
                     staged.rest = None;
                     break;
                 };
-                match piece.contiguous_source() {
-                    Some((start, len)) => fill::copy(
-                        &self.data[start..start + len],
-                        &mut ring.bytes_mut(span)?[..len],
-                        stager.copy_mode(),
-                    ),
-                    None => piece.fill(self.data, ring.bytes_mut(span)?)?,
+                let bytes = ring.bytes_mut(span)?;
+                match source {
+                    Source::Memory(data) => match piece.contiguous_source() {
+                        Some((start, len)) => fill::copy(
+                            &data[start..start + len],
+                            &mut bytes[..len],
+                            stager.copy_mode(),
+                        ),
+                        None => piece.fill(data, bytes)?,
+                    },
+                    Source::Produced { producer, .. } => {
+                        Source::produce(producer.as_mut(), slot(&piece, bytes))?
+                    }
                 }
                 ring.flush(allocator, span)?;
                 staged.regions.push(piece.region(span.offset()));

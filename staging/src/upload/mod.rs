@@ -12,6 +12,7 @@
 
 mod buffer;
 mod image;
+mod produce;
 mod stager;
 
 use ash::vk;
@@ -24,6 +25,8 @@ use crate::ring::StagingRing;
 
 pub use buffer::BufferUpload;
 pub use image::{packed_layouts, ImageUpload};
+pub(crate) use produce::Source;
+pub use produce::{Produce, ProduceError, Slot};
 pub use stager::Stager;
 
 /// How a buffer upload reaches its destination.
@@ -116,7 +119,7 @@ pub(crate) trait Destination {
     /// Host work: stages as much as the batch and the ring's free run hold, taking the ring back
     /// to where it was if anything fails.
     fn fill(
-        &self,
+        &mut self,
         stager: &Stager,
         allocator: &Allocator,
         ring: &mut StagingRing,
