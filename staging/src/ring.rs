@@ -399,6 +399,35 @@ impl StagingRing {
         })
     }
 
+    /// The mapped bytes of several spans at once, in order, to fill side by side (on several
+    /// threads, say): each is checked as [`StagingRing::bytes_mut`] checks one, and a span named
+    /// twice is refused, so the slices never alias.
+    pub fn spans_mut(&mut self, spans: &[RingSpan]) -> Result<Vec<&mut [u8]>> {
+        let mut seqs: Vec<u64> = spans.iter().map(|s| s.seq).collect();
+        seqs.sort_unstable();
+        if seqs.windows(2).any(|w| w[0] == w[1]) {
+            return Err(Error::invalid("spans", "a span is named twice"));
+        }
+        if !spans.iter().all(|span| self.state.is_writable(span)) {
+            return Err(Error::StaleSpan);
+        }
+        Ok(spans
+            .iter()
+            .map(|span| {
+                // SAFETY: as in `bytes_mut`, for each span: inside the persistent mapping, live,
+                // not submitted; live spans of one ring never overlap and none is named twice,
+                // so the slices are disjoint; the `&mut self` borrow, which the slices keep,
+                // excludes every other host access through the ring.
+                unsafe {
+                    std::slice::from_raw_parts_mut(
+                        self.base.add(span.offset as usize),
+                        span.size as usize,
+                    )
+                }
+            })
+            .collect())
+    }
+
     /// Makes host writes to `span` visible to the device where the memory is not coherent.
     pub fn flush(&self, allocator: &Allocator, span: RingSpan) -> Result<()> {
         if !self.state.is_writable(&span) {

@@ -4,17 +4,18 @@ use ash::vk;
 use vkup_allocator::Allocator;
 
 use super::{
-    working, Finished, Ownership, Produce, Progress, Slot, Source, Stager, DEFAULT_BATCH_SHARE,
+    working, Destination as _, Finished, Ownership, Produce, Progress, Slot, Source, Stager,
+    DEFAULT_BATCH_SHARE,
 };
 use crate::access::Access;
 use crate::access::ResourceState;
 use crate::barrier::BarrierBatch;
 use crate::check;
 use crate::error::{Error, Result};
-use crate::fill;
+use crate::fill::{self, CopyMode};
 use crate::format::{block_info, BlockInfo};
 use crate::plan::{offset_alignment, plan_slices, Piece, SubresourceLayout};
-use crate::ring::StagingRing;
+use crate::ring::{RingSpan, StagingRing};
 use crate::target::ImageTarget;
 
 /// Subresource layouts of data that holds `levels` mip levels of every layer of `image`, tightly
@@ -359,6 +360,245 @@ impl<'a> ImageUpload<'a> {
     }
 }
 
+impl ImageUpload<'_> {
+    /// Refuses a ring that cannot hold the largest row.
+    fn check_ring(&self, ring: &StagingRing) -> Result<()> {
+        let needed = self.min_ring_size();
+        if needed > ring.capacity() {
+            return Err(Error::RingTooSmall {
+                needed,
+                capacity: ring.capacity(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Hands out ring space for as many pieces as `budget` bytes and the ring's free run hold,
+    /// cutting the last one at a row (or slice), without writing it; the caller rolls the ring
+    /// back if anything after fails.
+    fn reserve(&self, ring: &mut StagingRing, budget: u64) -> Result<Reserved> {
+        let mut reserved = Reserved {
+            staged: Staged {
+                regions: Vec::new(),
+                next: self.next,
+                rest: None,
+            },
+            spans: Vec::new(),
+            bytes: 0,
+        };
+        let staged = &mut reserved.staged;
+        while let Some(&whole) = self.pieces.get(staged.next) {
+            let size = whole.staging_size();
+            let free = ring.room(size, self.offset_align);
+            let mut room = free.min(budget.saturating_sub(reserved.bytes));
+            if reserved.bytes == 0 {
+                // Not one row fits the batch: the batch takes one row.
+                room = room.max(whole.staging_row_pitch().min(free));
+            }
+            let piece = if size <= room {
+                whole
+            } else if let Some((head, rest)) = whole.split(room) {
+                staged.rest = Some(rest);
+                head
+            } else {
+                break;
+            };
+            let Some(span) = ring.alloc(piece.staging_size(), self.offset_align)? else {
+                staged.rest = None;
+                break;
+            };
+            staged.regions.push(piece.region(span.offset()));
+            reserved.spans.push((piece, span));
+            if staged.rest.is_some() {
+                // The batch or the ring's free run is full.
+                break;
+            }
+            reserved.bytes += piece.staging_size();
+            staged.next += 1;
+        }
+        Ok(reserved)
+    }
+
+    /// Records the next copies of several uploads into `cmd`, their bytes written in parallel:
+    /// each upload's producer (or copy from memory) runs on one of up to
+    /// [`Stager::copy_threads`] threads (scoped to this call; none are started when that is 1),
+    /// its slots in order, and the batch (half the ring) is shared out so that as many uploads
+    /// as there are threads fill at once. This is how decoders of many textures write into one
+    /// ring side by side while the GPU copies the previous batch. Returns each upload's
+    /// progress, in order; each finished upload's closing barrier goes into `post`.
+    ///
+    /// Every upload is checked first (begun, not finished, states, the ring holds its largest
+    /// row); an error, a producer's included, leaves `cmd`, the ring and every upload as they
+    /// were.
+    ///
+    /// # Safety
+    /// As for [`ImageUpload::record_copies`], for each upload.
+    pub unsafe fn record_copies_together(
+        cmd: vk::CommandBuffer,
+        stager: &Stager,
+        allocator: &Allocator,
+        ring: &mut StagingRing,
+        uploads: &mut [&mut ImageUpload<'_>],
+        post: &mut BarrierBatch,
+    ) -> Result<Vec<Progress>> {
+        for upload in uploads.iter() {
+            if upload.finished {
+                return Err(Error::AlreadyFinished);
+            }
+            upload.check(stager)?;
+            stager.check_owned(upload.from)?;
+            if !upload.started {
+                return Err(Error::InvalidState {
+                    which: crate::error::StateRole::From,
+                    reason: <Self as super::Destination>::UNBEGUN.into(),
+                });
+            }
+            upload.check_ring(ring)?;
+        }
+        let threads = stager.copy_threads().max(1);
+        let batch = (ring.capacity() / DEFAULT_BATCH_SHARE).max(1);
+        let pending = uploads.iter().filter(|u| u.remaining()).count();
+        let share = (batch / pending.clamp(1, threads) as u64).max(1);
+        let reserved = ring.all_or_nothing(|ring| {
+            let mut reserved = Vec::with_capacity(uploads.len());
+            let mut total = 0u64;
+            for upload in uploads.iter() {
+                let budget = upload.batch.unwrap_or(u64::MAX).min(share);
+                let r = if total >= batch {
+                    Reserved::empty(upload.next)
+                } else {
+                    upload.reserve(ring, budget.min(batch - total))?
+                };
+                total += r.bytes;
+                reserved.push(r);
+            }
+            let spans: Vec<RingSpan> = reserved
+                .iter()
+                .flat_map(|r| r.spans.iter().map(|&(_, span)| span))
+                .collect();
+            let mut slices = ring.spans_mut(&spans)?.into_iter();
+            let mut jobs = Vec::new();
+            for (upload, r) in uploads.iter_mut().zip(&reserved) {
+                let pieces: Vec<(Piece, &mut [u8])> = r
+                    .spans
+                    .iter()
+                    .map(|&(piece, _)| piece)
+                    .zip(slices.by_ref())
+                    .collect();
+                if !pieces.is_empty() {
+                    jobs.push((&mut upload.source, pieces));
+                }
+            }
+            // Each job on one thread: its own copies stay on that thread.
+            let mode = CopyMode {
+                threads: 1,
+                ..stager.copy_mode()
+            };
+            run_jobs(jobs, threads, mode)?;
+            for span in spans {
+                ring.flush(allocator, span)?;
+            }
+            Ok(reserved)
+        })?;
+        let device = stager.device();
+        let mut progress = Vec::with_capacity(uploads.len());
+        for (upload, r) in uploads.iter_mut().zip(reserved) {
+            // SAFETY: forwarded from this function's contract; `begin`'s batch is recorded
+            // before, and the regions came from `reserve` on this ring, written above.
+            unsafe { super::Destination::emit(&mut **upload, device, cmd, ring, r.staged) };
+            progress.push(if upload.remaining() {
+                Progress::Pending
+            } else {
+                Progress::Done(super::Destination::end(&mut **upload, post))
+            });
+        }
+        Ok(progress)
+    }
+}
+
+/// Ring space handed out for one upload's next pieces, not yet written.
+struct Reserved {
+    staged: Staged,
+    spans: Vec<(Piece, RingSpan)>,
+    bytes: u64,
+}
+
+impl Reserved {
+    fn empty(next: usize) -> Self {
+        Self {
+            staged: Staged {
+                regions: Vec::new(),
+                next,
+                rest: None,
+            },
+            spans: Vec::new(),
+            bytes: 0,
+        }
+    }
+}
+
+/// Writes `pieces` (each with its staging bytes) from `source`, in order.
+fn write<'s>(
+    source: &mut Source<'_>,
+    pieces: impl IntoIterator<Item = (Piece, &'s mut [u8])>,
+    mode: CopyMode<'_>,
+) -> Result<()> {
+    for (piece, bytes) in pieces {
+        match source {
+            Source::Memory(data) => match piece.contiguous_source() {
+                Some((start, len)) => {
+                    fill::copy(&data[start..start + len], &mut bytes[..len], mode)
+                }
+                None => piece.fill(data, bytes)?,
+            },
+            Source::Produced { producer, .. } => {
+                Source::produce(producer.as_mut(), slot(&piece, bytes))?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One upload's share of a batch: its source and the pieces it writes.
+type Job<'j, 'a> = (&'j mut Source<'a>, Vec<(Piece, &'j mut [u8])>);
+
+/// Runs `jobs` on up to `threads` threads (the calling one included), each job whole on one
+/// thread; the first error is returned once every job has stopped.
+fn run_jobs(jobs: Vec<Job<'_, '_>>, threads: usize, mode: CopyMode<'_>) -> Result<()> {
+    let helpers = threads.min(jobs.len()).saturating_sub(1);
+    if helpers == 0 {
+        for (source, pieces) in jobs {
+            write(source, pieces, mode)?;
+        }
+        return Ok(());
+    }
+    let queue = std::sync::Mutex::new(jobs.into_iter());
+    let work = || -> Result<()> {
+        loop {
+            // A poisoned lock means a job panicked on another thread; the scope rethrows it.
+            let next = match queue.lock() {
+                Ok(mut jobs) => jobs.next(),
+                Err(_) => None,
+            };
+            let Some((source, pieces)) = next else {
+                return Ok(());
+            };
+            write(source, pieces, mode)?;
+        }
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..helpers).map(|_| scope.spawn(work)).collect();
+        let mut result = work();
+        for handle in handles {
+            let joined = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            result = result.and(joined);
+        }
+        result
+    })
+}
+
 impl super::Destination for ImageUpload<'_> {
     type Staged = Staged;
     const UNBEGUN: &'static str =
@@ -394,70 +634,21 @@ impl super::Destination for ImageUpload<'_> {
         allocator: &Allocator,
         ring: &mut StagingRing,
     ) -> Result<Staged> {
-        let needed = self.min_ring_size();
-        if needed > ring.capacity() {
-            return Err(Error::RingTooSmall {
-                needed,
-                capacity: ring.capacity(),
-            });
-        }
+        self.check_ring(ring)?;
         let budget = self
             .batch
             .unwrap_or(ring.capacity() / DEFAULT_BATCH_SHARE)
             .max(1);
-        let (pieces, align, source) = (&self.pieces, self.offset_align, &mut self.source);
-        let first = self.next;
         ring.all_or_nothing(|ring| {
-            let mut staged = Staged {
-                regions: Vec::new(),
-                next: first,
-                rest: None,
-            };
-            let mut recorded = 0;
-            while let Some(&whole) = pieces.get(staged.next) {
-                let size = whole.staging_size();
-                let free = ring.room(size, align);
-                let mut room = free.min(budget.saturating_sub(recorded));
-                if recorded == 0 {
-                    // Not one row fits the batch: the batch takes one row.
-                    room = room.max(whole.staging_row_pitch().min(free));
-                }
-                let piece = if size <= room {
-                    whole
-                } else if let Some((head, rest)) = whole.split(room) {
-                    staged.rest = Some(rest);
-                    head
-                } else {
-                    break;
-                };
-                let Some(span) = ring.alloc(piece.staging_size(), align)? else {
-                    staged.rest = None;
-                    break;
-                };
-                let bytes = ring.bytes_mut(span)?;
-                match source {
-                    Source::Memory(data) => match piece.contiguous_source() {
-                        Some((start, len)) => fill::copy(
-                            &data[start..start + len],
-                            &mut bytes[..len],
-                            stager.copy_mode(),
-                        ),
-                        None => piece.fill(data, bytes)?,
-                    },
-                    Source::Produced { producer, .. } => {
-                        Source::produce(producer.as_mut(), slot(&piece, bytes))?
-                    }
-                }
+            let reserved = self.reserve(ring, budget)?;
+            let spans: Vec<RingSpan> = reserved.spans.iter().map(|&(_, span)| span).collect();
+            let slices = ring.spans_mut(&spans)?;
+            let pieces = reserved.spans.iter().map(|&(piece, _)| piece).zip(slices);
+            write(&mut self.source, pieces, stager.copy_mode())?;
+            for span in spans {
                 ring.flush(allocator, span)?;
-                staged.regions.push(piece.region(span.offset()));
-                if staged.rest.is_some() {
-                    // The batch or the ring's free run is full.
-                    break;
-                }
-                recorded += piece.staging_size();
-                staged.next += 1;
             }
-            Ok(staged)
+            Ok(reserved.staged)
         })
     }
 

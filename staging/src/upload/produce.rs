@@ -271,7 +271,10 @@ mod tests {
         let mut again = [0u8; 24];
         let mut slot = gapped(&mut again);
         slot.copy_from(&data).unwrap();
-        assert!(slot.copy_from(&data[..14]).is_err(), "a short source is refused");
+        assert!(
+            slot.copy_from(&data[..14]).is_err(),
+            "a short source is refused"
+        );
         assert_eq!(again[8..13], bytes[8..13]);
     }
 

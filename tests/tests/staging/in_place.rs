@@ -302,3 +302,167 @@ fn buffers_written_in_place_read_back_exact_staged_and_direct() {
     }
     buffer_round_trip(&gpu, &alloc, 100_003, 4096, UploadPath::Direct);
 }
+
+/// Records `uploads` together (adopt and begin once, then `record_copies_together` per command
+/// buffer) through `ring`, and returns each upload's final state.
+fn run_together(
+    gpu: &Gpu,
+    alloc: &Allocator,
+    stager: &vkup_staging::Stager,
+    ring: &mut StagingRing,
+    uploads: &mut [&mut ImageUpload<'_>],
+) -> vkup_staging::Result<Vec<ResourceState>> {
+    let mut submitter = gpu.submitter();
+    let mut states = vec![None; uploads.len()];
+    let mut begun = false;
+    // SAFETY: recording on the submitter's queue; images and ring outlive `run`; `pre` is
+    // recorded in the first command buffer, before every copy, `post` after each one's copies.
+    let result = unsafe {
+        submitter.run(ring, |cmd, ring| {
+            if !begun {
+                let mut pre = vkup_staging::BarrierBatch::new();
+                for upload in uploads.iter_mut() {
+                    upload.begin(&mut pre)?;
+                }
+                pre.record(cmd, stager.device());
+                begun = true;
+            }
+            let mut post = vkup_staging::BarrierBatch::new();
+            let mut open: Vec<&mut &mut ImageUpload<'_>> = Vec::new();
+            let mut index = Vec::new();
+            for (i, upload) in uploads.iter_mut().enumerate() {
+                if states[i].is_none() {
+                    open.push(upload);
+                    index.push(i);
+                }
+            }
+            let mut open: Vec<&mut ImageUpload<'_>> = open.into_iter().map(|u| &mut **u).collect();
+            let progress = ImageUpload::record_copies_together(
+                cmd, stager, alloc, ring, &mut open, &mut post,
+            )?;
+            for (i, p) in index.into_iter().zip(progress) {
+                if let vkup_staging::Progress::Done(done) = p {
+                    states[i] = Some(done.state);
+                }
+            }
+            post.record(cmd, stager.device());
+            Ok(if states.iter().all(Option::is_some) {
+                vkup_staging::Progress::Done(vkup_staging::Finished {
+                    state: ResourceState::UNDEFINED,
+                    acquire: vkup_staging::BarrierBatch::new(),
+                })
+            } else {
+                vkup_staging::Progress::Pending
+            })
+        })
+    };
+    // After an error, wait for what the run submitted.
+    submitter.wait_idle().unwrap();
+    // SAFETY: nothing submitted is still running.
+    unsafe { submitter.destroy().unwrap() };
+    result.map(|_| states.into_iter().map(Option::unwrap).collect())
+}
+
+#[test]
+fn many_producers_write_side_by_side_and_read_back_exact() {
+    let gpu = Gpu::new();
+    let alloc = gpu.allocator();
+    let stager = gpu.stager(&alloc).threads(4);
+    let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
+    // Eight textures of generated sizes (one from memory), through a ring of a few of them.
+    let descs: Vec<ImageDesc> = (0..8u32)
+        .map(|i| {
+            ImageDesc::new_2d(vk::Format::R8G8B8A8_UNORM, 17 + 23 * i, 9 + 31 * (i % 3))
+                .mip_levels(MipLevels::Full)
+        })
+        .collect();
+    let images: Vec<GpuImage> = descs
+        .iter()
+        .map(|d| alloc.create_image(&d.clone().usage(USAGE)).unwrap())
+        .collect();
+    let datas: Vec<Vec<u8>> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| {
+            let (_, len) = packed_layouts(image, image.mip_levels()).unwrap();
+            pattern(len as usize, 100 + i as u64)
+        })
+        .collect();
+    let logs: Vec<Mutex<Log>> = images.iter().map(|_| Mutex::default()).collect();
+    let threads = Mutex::new(std::collections::HashSet::new());
+    for fail in [Some(3usize), None] {
+        let mut uploads: Vec<ImageUpload<'_>> = images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| {
+                if i == 5 {
+                    let (layouts, _) = packed_layouts(image, image.mip_levels()).unwrap();
+                    return ImageUpload::new(
+                        &stager,
+                        image,
+                        &datas[i],
+                        &layouts,
+                        ResourceState::UNDEFINED,
+                        sampled,
+                    )
+                    .unwrap();
+                }
+                *logs[i].lock().unwrap() = Log::default();
+                let mut inner = producer(&datas[i], &logs[i], None);
+                let threads = &threads;
+                let mut calls = 0;
+                ImageUpload::in_place(
+                    &stager,
+                    image,
+                    image.mip_levels(),
+                    ResourceState::UNDEFINED,
+                    sampled,
+                    move |slot: Slot<'_>| -> Result<(), ProduceError> {
+                        threads.lock().unwrap().insert(std::thread::current().id());
+                        calls += 1;
+                        if fail == Some(i) && calls == 2 {
+                            return Err("truncated file".into());
+                        }
+                        // Slow enough that the threads overlap.
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                        inner(slot)
+                    },
+                )
+                .unwrap()
+            })
+            .collect();
+        let mut ring = StagingRing::new(&alloc, 64 << 10).unwrap();
+        let mut refs: Vec<&mut ImageUpload<'_>> = uploads.iter_mut().collect();
+        let result = run_together(&gpu, &alloc, &stager, &mut ring, &mut refs);
+        match fail {
+            Some(i) => match result {
+                Err(Error::Produce { source, .. }) => {
+                    assert!(source.to_string().contains("truncated"), "upload {i}")
+                }
+                other => panic!("expected the producer's error, got {:?}", other.map(|_| ())),
+            },
+            None => {
+                assert!(result.unwrap().iter().all(|&s| s == sampled));
+                for (i, (image, data)) in images.iter().zip(&datas).enumerate() {
+                    assert!(
+                        read_image(&gpu, &alloc, image, sampled) == *data,
+                        "texture {i}"
+                    );
+                    if i != 5 {
+                        assert_eq!(logs[i].lock().unwrap().written, data.len() as u64);
+                    }
+                }
+            }
+        }
+        // SAFETY: every submission has completed.
+        unsafe { ring.destroy(&alloc) };
+    }
+    assert!(
+        threads.lock().unwrap().len() > 1,
+        "the producers ran on one thread"
+    );
+    for image in images {
+        // SAFETY: completed.
+        unsafe { alloc.destroy_image(image) };
+    }
+}
