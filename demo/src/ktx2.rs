@@ -125,6 +125,7 @@ pub fn read(bytes: &[u8], what: &str) -> Result<TextureData> {
         format,
         levels,
         bytes: data,
+        encoded: false,
     })
 }
 
@@ -388,6 +389,7 @@ mod tests {
             format,
             levels: 1,
             bytes,
+            encoded: false,
         };
         // Individual mode, base colour (15, 0, 0) of 4 bits, table 0, index 0 (+2): two layers.
         let red = [0xffu8, 0, 0, 0, 0, 0, 0, 0].repeat(2);

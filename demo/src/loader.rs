@@ -89,6 +89,8 @@ pub struct LoadContext {
     pub bc_textures: bool,
     /// `--readback DIR`: every texture read back into `DIR/SCENE.N.bin` once loaded.
     pub readback: Option<PathBuf>,
+    /// `--decode-first`: images decoded into memory before the upload, not into staging memory.
+    pub decode_first: bool,
 }
 
 /// A load in progress.
@@ -224,8 +226,9 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("(no message)")
 }
 
-/// Decodes every encoded texture on worker threads.
-fn decode(textures: Vec<TextureInput>, max: u32) -> Result<Vec<TextureData>> {
+/// Reads every encoded texture's header (its pixels are decoded into staging memory as it
+/// uploads), or with `first` decodes it, on worker threads.
+fn decode(textures: Vec<TextureInput>, max: u32, first: bool) -> Result<Vec<TextureData>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
@@ -247,7 +250,7 @@ fn decode(textures: Vec<TextureInput>, max: u32) -> Result<Vec<TextureData>> {
             .map(|part| {
                 scope.spawn(move || -> Result<Vec<(usize, TextureData)>> {
                     part.into_iter()
-                        .map(|(i, input)| decode_one(input, max).map(|t| (i, t)))
+                        .map(|(i, input)| decode_one(input, max, first).map(|t| (i, t)))
                         .collect()
                 })
             })
@@ -267,25 +270,35 @@ fn decode(textures: Vec<TextureInput>, max: u32) -> Result<Vec<TextureData>> {
         .collect()
 }
 
-fn decode_one(input: TextureInput, max: u32) -> Result<TextureData> {
+fn decode_one(input: TextureInput, max: u32, first: bool) -> Result<TextureData> {
     let texture = match input {
         TextureInput::Ready(texture) => texture,
         TextureInput::Encoded { what, bytes, srgb } => {
-            let image = image::load_from_memory(&bytes)
-                .with_context(|| format!("{what} is not a PNG or JPEG image this demo can decode"))?
-                .into_rgba8();
+            let format = if srgb {
+                vk::Format::R8G8B8A8_SRGB
+            } else {
+                vk::Format::R8G8B8A8_UNORM
+            };
+            let ((width, height), bytes, encoded) = if first {
+                let image = image::load_from_memory(&bytes)
+                    .with_context(|| {
+                        format!("{what} is not a PNG or JPEG image this demo can decode")
+                    })?
+                    .into_rgba8();
+                (image.dimensions(), image.into_raw(), false)
+            } else {
+                // Only the header now: the upload decodes it into staging memory.
+                (crate::encoded::dimensions(&what, &bytes)?, bytes, true)
+            };
             TextureData {
                 name: what,
-                width: image.width(),
-                height: image.height(),
+                width,
+                height,
                 shape: TextureShape::Flat,
-                format: if srgb {
-                    vk::Format::R8G8B8A8_SRGB
-                } else {
-                    vk::Format::R8G8B8A8_UNORM
-                },
+                format,
                 levels: 1,
-                bytes: image.into_raw(),
+                bytes,
+                encoded,
             }
         }
     };
@@ -336,12 +349,12 @@ fn load(
         draws,
     } = data;
     let decode_start = Instant::now();
-    let textures = decode(textures, context.max_texture)?;
+    let textures = decode(textures, context.max_texture, context.decode_first)?;
     let decoded = decode_start.elapsed();
     let bytes: usize = meshes
         .iter()
         .map(|m| std::mem::size_of_val(m.vertices.as_slice()) + m.indices.bytes().len())
-        .chain(textures.iter().map(|t| t.bytes.len()))
+        .chain(textures.iter().map(|t| t.upload_len() as usize))
         .sum();
     total.store(bytes as u64, Ordering::Relaxed);
     tracing::info!(
@@ -384,6 +397,8 @@ fn load(
         .map(|(new, texture)| TextureJob {
             target: new.target,
             data: new.decoded.as_ref().map_or(&texture.bytes, |d| &d.bytes),
+            encoded: new.decoded.is_none() && texture.encoded,
+            name: &texture.name,
             levels: new.upload_levels,
             generate: new.generate,
         })

@@ -6,6 +6,7 @@
 //! allocator tracks nothing. See `--help` for the options and the README for the controls.
 
 mod app;
+mod encoded;
 mod frame;
 mod gltf;
 mod gpu;
@@ -69,6 +70,12 @@ pub struct Options {
     /// upload against its source.
     #[arg(long, value_name = "DIR")]
     pub readback: Option<PathBuf>,
+    /// Decodes every PNG and JPEG into memory on worker threads before the upload starts, and
+    /// copies from there (by default each is decoded straight into staging memory as it
+    /// uploads, side by side on the stager's threads): the path before write-in-place, kept
+    /// for comparison.
+    #[arg(long)]
+    pub decode_first: bool,
     /// Loads and unloads every scene (built-ins, and --scene when it is a file) N times, then
     /// exits; with --check-leaks every unload must bring the live count back.
     #[arg(long, value_name = "N")]

@@ -95,6 +95,7 @@ fn rgba8(
         format,
         levels: 1,
         bytes,
+        encoded: false,
     })
 }
 
@@ -235,6 +236,7 @@ fn grid(bc: bool) -> SceneData {
                     format: vk::Format::BC1_RGB_SRGB_BLOCK,
                     levels,
                     bytes,
+                    encoded: false,
                 })
             }
             _ => rgba8(

@@ -134,7 +134,8 @@ impl TextureShape {
 
 /// A texture ready for upload: `levels` tightly packed levels in `format` (usually 1: the rest of
 /// the chain is generated on the GPU; block-compressed textures bring their own), every layer
-/// (and slice) of a level before the next level, as KTX2 stores them.
+/// (and slice) of a level before the next level, as KTX2 stores them; or, `encoded`, a PNG or
+/// JPEG file holding level 0 as RGBA8, decoded into staging memory as it uploads.
 #[derive(Clone, Debug)]
 pub struct TextureData {
     pub name: String,
@@ -144,6 +145,18 @@ pub struct TextureData {
     pub format: vk::Format,
     pub levels: u32,
     pub bytes: Vec<u8>,
+    pub encoded: bool,
+}
+
+impl TextureData {
+    /// Bytes the upload puts in the image.
+    pub fn upload_len(&self) -> u64 {
+        if self.encoded {
+            u64::from(self.width) * u64::from(self.height) * 4
+        } else {
+            self.bytes.len() as u64
+        }
+    }
 }
 
 /// A texture as a loader found it: ready, or still encoded (decoded on worker threads).
@@ -346,6 +359,7 @@ impl SceneData {
             format,
             levels: 1,
             bytes: rgba.to_vec(),
+            encoded: false,
         }));
         self.textures.len() - 1
     }

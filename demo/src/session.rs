@@ -70,6 +70,8 @@ pub struct Session {
     pub level: Option<u32>,
     /// `--readback`: where each load's textures are read back to.
     pub readback: Option<PathBuf>,
+    /// `--decode-first`: images decoded into memory before their upload.
+    pub decode_first: bool,
     /// Counts the frames submitted, for the uploader's budget.
     frames: FrameClock,
 }
@@ -125,6 +127,7 @@ impl Session {
             view_from: None,
             level: None,
             readback: None,
+            decode_first: false,
             frames: FrameClock::default(),
             gpu,
         })
@@ -160,6 +163,7 @@ impl Session {
             max_texture: self.gpu.properties.limits.max_image_dimension2_d,
             bc_textures: self.gpu.bc_textures,
             readback: self.readback.clone(),
+            decode_first: self.decode_first,
         };
         self.loading = Some(loader::start(
             source,
@@ -287,6 +291,7 @@ impl Session {
         self.view_from = options.view_from;
         self.level = options.level;
         self.readback = options.readback.clone();
+        self.decode_first = options.decode_first;
         let budget =
             (options.upload_budget > 0.0).then_some((options.upload_budget * 1048576.0) as u64);
         if let Some(uploader) = self.uploader.as_mut() {

@@ -190,10 +190,14 @@ pub struct BufferJob<'a> {
 }
 
 /// A texture of a scene upload: `levels` packed levels for `target` (see
-/// `ImageUpload::packed`), and whether the rest of its chain is generated after.
+/// `ImageUpload::packed`), or, `encoded`, a PNG or JPEG file of level 0 decoded into staging
+/// memory as it uploads (`name` names it in errors); and whether the rest of its chain is
+/// generated after.
 pub struct TextureJob<'a> {
     pub target: ImageTarget,
     pub data: &'a [u8],
+    pub encoded: bool,
+    pub name: &'a str,
     pub levels: u32,
     pub generate: bool,
 }
@@ -403,10 +407,17 @@ impl Uploader {
                     .path(vkup_staging::UploadPath::Staged);
             uploads.push(Some(Job::Buffer(upload)));
         }
+        let mut sizes: Vec<u64> = buffers.iter().map(|b| b.data.len() as u64).collect();
         for job in textures {
             let to = if job.generate { before_mips } else { sampled };
-            let upload =
-                ImageUpload::packed(&self.stager, job.target, job.data, job.levels, fresh, to)?;
+            let stager = &self.stager;
+            let upload = if job.encoded {
+                let producer = crate::encoded::producer(job.name, job.data);
+                ImageUpload::in_place(stager, job.target, job.levels, fresh, to, producer)?
+            } else {
+                ImageUpload::packed(stager, job.target, job.data, job.levels, fresh, to)?
+            };
+            sizes.push(vkup_staging::packed_layouts(job.target, job.levels)?.1);
             uploads.push(Some(Job::Image(upload)));
         }
         let count = uploads.len();
@@ -415,17 +426,14 @@ impl Uploader {
         let stager = &self.stager;
         let device = self.device.clone();
         let mut share = FrameShare::new(self.frames.clone());
-        // Each upload's bytes, counted as it finishes: the render thread's progress moves
-        // through the load, not only at its end.
-        let sizes: Vec<usize> = buffers
-            .iter()
-            .map(|b| b.data.len())
-            .chain(textures.iter().map(|t| t.data.len()))
-            .collect();
+        // Each upload's bytes (`sizes`), counted as it finishes: the render thread's progress
+        // moves through the load, not only at its end.
         let counted = Arc::clone(&self.progress);
         let ring = self.ring.as_mut().context("uploader already destroyed")?;
-        // The next upload to record.
+        // The next upload to record, and which are done (images recorded together finish in
+        // any order).
         let mut next = 0;
+        let mut done = vec![false; count];
         let mut begun = false;
         // SAFETY: recording on the upload queue's family, which supports transfers; the
         // resources, their data and the ring outlive `run`; the `pre` batch is recorded before
@@ -448,6 +456,35 @@ impl Uploader {
                 let used = ring.in_use();
                 let mut post = BarrierBatch::new();
                 while next < count {
+                    if copy_budget.is_none() && matches!(uploads[next], Some(Job::Image(_))) {
+                        // Every image left, side by side: their decoders (or copies) fill
+                        // the batch on the stager's threads.
+                        let (index, mut open): (Vec<usize>, Vec<&mut ImageUpload<'_>>) = uploads
+                            .iter_mut()
+                            .enumerate()
+                            .skip(next)
+                            .filter(|&(i, _)| !done[i])
+                            .filter_map(|(i, job)| match job {
+                                Some(Job::Image(upload)) => Some((i, upload)),
+                                _ => None,
+                            })
+                            .unzip();
+                        let progress = ImageUpload::record_copies_together(
+                            cmd, stager, allocator, ring, &mut open, &mut post,
+                        )?;
+                        for (i, progress) in index.into_iter().zip(progress) {
+                            if let Progress::Done(mut finished) = progress {
+                                states[i] = finished.state;
+                                acquire.append(&mut finished.acquire);
+                                counted.fetch_add(sizes[i], Ordering::Relaxed);
+                                done[i] = true;
+                            }
+                        }
+                        while next < count && done[next] {
+                            next += 1;
+                        }
+                        break;
+                    }
                     let staged = ring.in_use() - used;
                     let progress = match room {
                         // The share counts ring space, which adds alignment padding to the
@@ -462,10 +499,11 @@ impl Uploader {
                     .ok_or(vkup_staging::Error::AlreadyFinished)?
                     .record_copies(cmd, stager, allocator, ring, &mut post)?;
                     match progress {
-                        Progress::Done(mut done) => {
-                            states[next] = done.state;
-                            acquire.append(&mut done.acquire);
-                            counted.fetch_add(sizes[next] as u64, Ordering::Relaxed);
+                        Progress::Done(mut finished) => {
+                            states[next] = finished.state;
+                            acquire.append(&mut finished.acquire);
+                            counted.fetch_add(sizes[next], Ordering::Relaxed);
+                            done[next] = true;
                             next += 1;
                         }
                         Progress::Pending => break,
@@ -488,7 +526,7 @@ impl Uploader {
         };
         // The run's own `Finished` is a placeholder: each upload's acquires were collected above.
         let _ = settle(&mut self.upload, finished)?;
-        self.stats.bytes += sizes.iter().sum::<usize>() as u64;
+        self.stats.bytes += sizes.iter().sum::<u64>();
         let uploaded = Instant::now();
         self.stats.upload += uploaded - start;
         let generating = textures.iter().any(|t| t.generate);

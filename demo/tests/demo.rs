@@ -1145,3 +1145,127 @@ fn loader_panics_become_an_error_naming_the_file_and_leave_nothing_behind() {
     assert!(!stderr.contains("validation message"), "{stderr}");
     assert!(!stderr.contains("thread died"), "{stderr}");
 }
+
+/// PNGs of every colour type (the row path: RGBA straight from the decoder, grey, grey and
+/// alpha, RGB and palette widened in staging memory) and the images the row path leaves to
+/// `image` (a 16-bit PNG, an interlaced-free JPEG), at odd sizes, are decoded into staging
+/// memory as they upload (synchronization validation on): level 0 of each reads back from the
+/// GPU exactly as `image` decodes the file, with `--decode-first` (decoded into memory, then
+/// copied) too.
+#[test]
+fn images_decoded_into_staging_memory_read_back_as_image_decodes_them() {
+    use image::{DynamicImage, ImageBuffer, ImageFormat};
+    let gltf = many_textures_gltf("in-place", 8);
+    let dir = gltf.parent().unwrap().to_path_buf();
+    let texel = |x: u32, y: u32, c: u32| ((x * 31 + y * 17 + c * 101) % 251) as u8;
+    let files: Vec<(DynamicImage, ImageFormat)> = vec![
+        (
+            DynamicImage::ImageRgba8(ImageBuffer::from_fn(37, 23, |x, y| {
+                image::Rgba([
+                    texel(x, y, 0),
+                    texel(x, y, 1),
+                    texel(x, y, 2),
+                    texel(x, y, 3),
+                ])
+            })),
+            ImageFormat::Png,
+        ),
+        (
+            DynamicImage::ImageRgb8(ImageBuffer::from_fn(64, 9, |x, y| {
+                image::Rgb([texel(x, y, 0), texel(x, y, 1), texel(x, y, 2)])
+            })),
+            ImageFormat::Png,
+        ),
+        (
+            DynamicImage::ImageLuma8(ImageBuffer::from_fn(5, 41, |x, y| {
+                image::Luma([texel(x, y, 0)])
+            })),
+            ImageFormat::Png,
+        ),
+        (
+            DynamicImage::ImageLumaA8(ImageBuffer::from_fn(19, 19, |x, y| {
+                image::LumaA([texel(x, y, 0), texel(x, y, 3)])
+            })),
+            ImageFormat::Png,
+        ),
+        (
+            DynamicImage::ImageRgba16(ImageBuffer::from_fn(13, 11, |x, y| {
+                let v = |c| u16::from(texel(x, y, c)) * 257 + 3;
+                image::Rgba([v(0), v(1), v(2), v(3)])
+            })),
+            ImageFormat::Png,
+        ),
+        (
+            DynamicImage::ImageRgb8(ImageBuffer::from_fn(40, 24, |x, y| {
+                image::Rgb([texel(x, y, 0), 128, texel(x, y, 2)])
+            })),
+            ImageFormat::Jpeg,
+        ),
+        (
+            DynamicImage::ImageRgb8(ImageBuffer::from_fn(300, 200, |x, y| {
+                image::Rgb([texel(x, y, 0), texel(x, y, 1), texel(x, y, 2)])
+            })),
+            ImageFormat::Png,
+        ),
+    ];
+    let mut expected = Vec::new();
+    for (i, (picture, format)) in files.iter().enumerate() {
+        let mut bytes = Vec::new();
+        picture
+            .write_to(&mut std::io::Cursor::new(&mut bytes), *format)
+            .unwrap();
+        // The glTF names `tN.png`; the demo goes by the bytes, not the name.
+        std::fs::write(dir.join(format!("t{i}.png")), &bytes).unwrap();
+        expected.push(image::load_from_memory(&bytes).unwrap().into_rgba8());
+    }
+    // A palette PNG with transparency (tRNS), which `image` does not write.
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, 23, 7);
+    encoder.set_color(png::ColorType::Indexed);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_palette(
+        (0..16u8)
+            .flat_map(|i| [i * 16, 255 - i * 16, i * 7])
+            .collect::<Vec<_>>(),
+    );
+    encoder.set_trns((0..16u8).map(|i| i * 17).collect::<Vec<_>>());
+    let mut writer = encoder.write_header().unwrap();
+    let indices: Vec<u8> = (0..23 * 7).map(|i| (i * 5 % 16) as u8).collect();
+    writer.write_image_data(&indices).unwrap();
+    writer.finish().unwrap();
+    std::fs::write(dir.join("t7.png"), &bytes).unwrap();
+    expected.push(image::load_from_memory(&bytes).unwrap().into_rgba8());
+    for decode_first in [false, true] {
+        let readback = temp(&format!("in-place-readback-{decode_first}"));
+        let _ = std::fs::remove_dir_all(&readback);
+        let mut command = headless();
+        command.args(["--frames", "1", "--validation", "--check-leaks"]);
+        if decode_first {
+            command.arg("--decode-first");
+        }
+        command
+            .arg("--readback")
+            .arg(&readback)
+            .arg("--scene")
+            .arg(&gltf);
+        succeeds(command);
+        for (i, image) in expected.iter().enumerate() {
+            let got = std::fs::read(readback.join(format!("many.gltf.{i}.bin"))).unwrap();
+            let level0 = image.as_raw();
+            assert!(
+                got.len() > level0.len(),
+                "texture {i}: its chain is read back too"
+            );
+            let first = got[..level0.len()]
+                .iter()
+                .zip(level0)
+                .position(|(a, b)| a != b);
+            assert!(
+                first.is_none(),
+                "texture {i} ({}x{}, decode first: {decode_first}): first differing byte {first:?}",
+                image.width(),
+                image.height()
+            );
+        }
+    }
+}

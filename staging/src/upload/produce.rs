@@ -89,6 +89,22 @@ impl<'s> Slot<'s> {
         }
     }
 
+    /// A slot over the caller's own memory, rows of `row_bytes` bytes back to back, `offset` into
+    /// the data: for running a producer without a device (its tests). A trailing part row of
+    /// `bytes` is not part of the slot.
+    pub fn over(offset: u64, row_bytes: usize, bytes: &'s mut [u8]) -> Self {
+        let row = row_bytes.max(1);
+        let rows = u32::try_from(bytes.len() / row).unwrap_or(u32::MAX);
+        Self::new(
+            (0, 0),
+            offset,
+            (vk::Offset3D::default(), vk::Extent3D::default()),
+            (rows, 1),
+            (row, row),
+            bytes,
+        )
+    }
+
     /// A run of a buffer upload's bytes, `offset` into the upload.
     pub(crate) fn run(offset: u64, bytes: &'s mut [u8]) -> Self {
         let len = bytes.len();
