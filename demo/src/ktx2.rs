@@ -14,9 +14,11 @@ use std::path::Path;
 use anyhow::{bail, Context as _, Result};
 use ash::vk;
 
+use vkup_staging::{Produce, ProduceError, Slot};
+
 use crate::scene::{
-    Draw, Mat4, MaterialData, SamplerDesc, SceneData, TextureData, TextureInput, TextureShape,
-    Viewer,
+    Draw, Encoding, Mat4, MaterialData, SamplerDesc, SceneData, TextureData, TextureInput,
+    TextureShape, Viewer,
 };
 
 /// Most slices of a 3D texture drawn (evenly spaced through its depth); every layer of an array
@@ -26,11 +28,23 @@ const MAX_SLICES: u32 = 64;
 /// Most array layers (faces included) of a texture the viewer shows.
 const MAX_LAYERS: u32 = 2048;
 
-/// The texture in KTX2 file `bytes` (`what` names it in errors), its levels packed from the
-/// largest down as the uploads take them, each level's layers, faces and slices in the file's
+/// Where one level of a KTX2 file lies in it, and the bytes it unpacks to.
+#[derive(Clone, Debug)]
+pub struct Level {
+    /// The level's bytes in the file.
+    pub file: std::ops::Range<usize>,
+    /// Whether they are a Zstandard frame.
+    pub zstd: bool,
+    /// What the level holds unpacked: every layer, face and slice.
+    pub len: u64,
+}
+
+/// The texture in KTX2 file `bytes` (`what` names it in errors), kept encoded: the header is
+/// checked and each level found ([`Level`]), to be unpacked into staging memory as it uploads
+/// ([`producer`]), largest level first, each level's layers, faces and slices in the file's
 /// order (which is the order of Vulkan's array layers: layer * 6 + face).
-pub fn read(bytes: &[u8], what: &str) -> Result<TextureData> {
-    let reader = ktx2::Reader::new(bytes)
+pub fn index(bytes: Vec<u8>, what: &str) -> Result<TextureData> {
+    let reader = ktx2::Reader::new(bytes.as_slice())
         .map_err(|e| anyhow::anyhow!("{what} is not a KTX2 file this viewer reads: {e}"))?;
     let header = reader.header();
     let Some(format) = header.format else {
@@ -80,7 +94,7 @@ pub fn read(bytes: &[u8], what: &str) -> Result<TextureData> {
     }
     // Each level holds its layers (faces included) one after the other.
     let images = u64::from(shape.layers());
-    let mut data = Vec::new();
+    let mut index = Vec::new();
     for (i, level) in reader.levels().enumerate() {
         let (w, h, d) = (
             (width >> i).max(1),
@@ -92,23 +106,13 @@ pub fn read(bytes: &[u8], what: &str) -> Result<TextureData> {
             .and_then(|n| n.checked_mul(u64::from(block.bytes)))
             .and_then(|n| n.checked_mul(u64::from(d)))
             .and_then(|n| n.checked_mul(images))
-            .and_then(|n| usize::try_from(n).ok())
+            .filter(|&n| usize::try_from(n).is_ok())
             .with_context(|| format!("{what}: level {i} is larger than this machine addresses"))?;
-        let start = data.len();
-        if zstd {
-            // What the header claims is reserved only up to a bound: a hostile header must not
-            // make the reader allocate what the data never fills.
-            data.reserve(need.min(64 << 20));
-            ruzstd::decoding::FrameDecoder::new()
-                .decode_all_to_vec(level.data, &mut data)
-                .map_err(|e| {
-                    anyhow::anyhow!("{what}: level {i}: Zstandard data that does not decode: {e}")
-                })?;
-        } else {
-            data.extend_from_slice(level.data);
-        }
-        let got = data.len() - start;
-        if got != need {
+        // The reader's level data is a slice of `bytes`.
+        let start = level.data.as_ptr() as usize - bytes.as_ptr() as usize;
+        let file = start..start + level.data.len();
+        let got = level.data.len() as u64;
+        if !zstd && got != need {
             let slices = match shape {
                 TextureShape::Flat => String::new(),
                 TextureShape::Volume(_) => format!("x{d}"),
@@ -116,6 +120,11 @@ pub fn read(bytes: &[u8], what: &str) -> Result<TextureData> {
             };
             bail!("{what}: level {i} holds {got} bytes; {w}x{h}{slices} {format:?} is {need}");
         }
+        index.push(Level {
+            file,
+            zstd,
+            len: need,
+        });
     }
     Ok(TextureData {
         name: what.to_owned(),
@@ -124,9 +133,139 @@ pub fn read(bytes: &[u8], what: &str) -> Result<TextureData> {
         shape,
         format,
         levels,
-        bytes: data,
-        encoded: false,
+        bytes,
+        encoding: Encoding::Ktx2(index),
     })
+}
+
+/// The texture in KTX2 file `bytes` unpacked into memory: its levels packed as [`index`]
+/// orders them, through the same [`producer`] an upload runs.
+#[cfg(test)]
+pub fn read(bytes: &[u8], what: &str) -> Result<TextureData> {
+    let texture = index(bytes.to_vec(), what)?;
+    unpacked(texture)
+}
+
+/// `texture` with its KTX2 levels unpacked into `bytes` (a texture already packed as it is).
+pub fn unpacked(texture: TextureData) -> Result<TextureData> {
+    let Encoding::Ktx2(levels) = &texture.encoding else {
+        return Ok(texture);
+    };
+    let len: u64 = levels.iter().map(|l| l.len).sum();
+    let mut data = vec![0u8; usize::try_from(len).context("a texture past this machine's memory")?];
+    let mut unpack = producer(&texture.name, &texture.bytes, levels);
+    let mut at = 0u64;
+    for level in levels {
+        let range = at as usize..(at + level.len) as usize;
+        let slot = Slot::over(at, level.len.max(1) as usize, &mut data[range]);
+        unpack.produce(slot).map_err(|e| anyhow::anyhow!("{e}"))?;
+        at += level.len;
+    }
+    drop(unpack);
+    Ok(TextureData {
+        bytes: data,
+        encoding: Encoding::Packed,
+        ..texture
+    })
+}
+
+/// A producer that unpacks the KTX2 `file`'s `levels` into the slots of an upload of all of
+/// them (`what` names the file in errors): a stored level is copied from the file, a Zstandard
+/// one decompressed straight into the slots, and checked to hold exactly its bytes.
+pub fn producer<'a>(
+    what: &'a str,
+    file: &'a [u8],
+    levels: &'a [Level],
+) -> impl Produce + Send + 'a {
+    Unpacker {
+        what,
+        file,
+        levels,
+        level: 0,
+        start: 0,
+        zstd: None,
+        next: 0,
+    }
+}
+
+struct Unpacker<'a> {
+    what: &'a str,
+    file: &'a [u8],
+    levels: &'a [Level],
+    /// The level the next slot is in, and where it starts in the packed data.
+    level: usize,
+    start: u64,
+    /// The decompressor of the current level, once started.
+    zstd: Option<ruzstd::decoding::StreamingDecoder<&'a [u8], ruzstd::decoding::FrameDecoder>>,
+    /// The offset the next slot must start at (a decompressor cannot go back).
+    next: u64,
+}
+
+impl Produce for Unpacker<'_> {
+    fn produce(&mut self, mut slot: Slot<'_>) -> std::result::Result<(), ProduceError> {
+        let what = self.what;
+        if slot.offset() != self.next {
+            return Err(format!(
+                "{what}: bytes asked for at {} after {}: the levels unpack once, in order",
+                slot.offset(),
+                self.next
+            )
+            .into());
+        }
+        // Slots lie inside one level (they are parts of one subresource).
+        while self
+            .levels
+            .get(self.level)
+            .is_some_and(|l| slot.offset() >= self.start + l.len)
+        {
+            self.start += self.levels[self.level].len;
+            self.level += 1;
+            self.zstd = None;
+        }
+        let (i, start) = (self.level, self.start);
+        let level = self
+            .levels
+            .get(i)
+            .ok_or_else(|| format!("{what}: bytes asked for past its last level"))?;
+        if slot.offset() + slot.len() as u64 > start + level.len {
+            return Err(format!("{what}: a slot across levels {i} and {}", i + 1).into());
+        }
+        let data = self
+            .file
+            .get(level.file.clone())
+            .ok_or_else(|| format!("{what}: level {i} lies outside the file"))?;
+        if level.zstd {
+            let decoder = match &mut self.zstd {
+                Some(decoder) => decoder,
+                None => self.zstd.insert(
+                    ruzstd::decoding::StreamingDecoder::new(data)
+                        .map_err(|e| format!("{what}: level {i}: not Zstandard data: {e}"))?,
+                ),
+            };
+            slot.read_from(decoder).map_err(|e| {
+                format!(
+                    "{what}: level {i}: Zstandard data that does not decode to its {} bytes: {e}",
+                    level.len
+                )
+            })?;
+            if self.next + slot.len() as u64 == start + level.len {
+                // The level's last bytes: nothing may follow them.
+                let mut more = [0u8; 1];
+                if !matches!(std::io::Read::read(decoder, &mut more), Ok(0)) {
+                    return Err(format!(
+                        "{what}: level {i}: Zstandard data that holds more than its {} bytes",
+                        level.len
+                    )
+                    .into());
+                }
+            }
+        } else {
+            let from = usize::try_from(slot.offset() - start).unwrap_or(usize::MAX);
+            slot.copy_from(data.get(from..).unwrap_or_default())?;
+        }
+        self.next += slot.len() as u64;
+        Ok(())
+    }
 }
 
 /// `texture` decoded to RGBA8 on the CPU (`texture2ddecoder`), for a device that does not sample
@@ -134,6 +273,12 @@ pub fn read(bytes: &[u8], what: &str) -> Result<TextureData> {
 /// sRGB stays sRGB.
 pub fn decode_on_cpu(texture: &TextureData) -> Option<Result<TextureData>> {
     use texture2ddecoder as t2d;
+    if matches!(texture.encoding, Encoding::Ktx2(_)) {
+        return match unpacked(texture.clone()) {
+            Ok(texture) => decode_on_cpu(&texture),
+            Err(err) => Some(Err(err)),
+        };
+    }
     use vk::Format as F;
     type Decode = fn(&[u8], usize, usize, &mut [u32]) -> std::result::Result<(), &'static str>;
     let format = texture.format;
@@ -202,7 +347,7 @@ pub fn decode_on_cpu(texture: &TextureData) -> Option<Result<TextureData>> {
 pub fn scene(path: &Path) -> Result<SceneData> {
     let what = path.display().to_string();
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {what}"))?;
-    let mut texture = read(&bytes, &what)?;
+    let mut texture = index(bytes, &what)?;
     let name = path
         .file_name()
         .map_or_else(|| "ktx2".into(), |n| n.to_string_lossy().into_owned());
@@ -314,6 +459,56 @@ mod tests {
     }
 
     #[test]
+    fn zstd_levels_stream_into_small_slots_and_must_hold_exactly_their_bytes() {
+        let levels = chain(16, 8, 4);
+        let packed = levels.concat();
+        let file = write(vk::Format::R8G8B8A8_UNORM, 16, 8, &levels, true);
+        let texture = index(file, "t.ktx2").unwrap();
+        let Encoding::Ktx2(index) = &texture.encoding else {
+            panic!("not indexed")
+        };
+        assert!(index.iter().all(|l| l.zstd));
+        // Slots of up to 12 bytes (three texels) inside each level, as an upload through a small
+        // ring cuts them.
+        let mut out = vec![0u8; packed.len()];
+        let mut unpack = producer("t.ktx2", &texture.bytes, index);
+        let mut at = 0;
+        for level in &levels {
+            let end = at + level.len();
+            while at < end {
+                let len = 12.min(end - at);
+                let slot = Slot::over(at as u64, len, &mut out[at..at + len]);
+                unpack.produce(slot).unwrap();
+                at += len;
+            }
+        }
+        assert!(out == packed);
+        // A slot across two levels is refused.
+        let mut unpack = producer("t.ktx2", &texture.bytes, index);
+        let mut across = vec![0u8; levels[0].len() + 4];
+        let len = across.len();
+        let err = unpack.produce(Slot::over(0, len, &mut across)).unwrap_err();
+        assert!(err.to_string().contains("across"), "{err}");
+        // A level that decompresses to more, or to fewer, bytes than its extent holds.
+        for delta in [4isize, -4] {
+            let mut wrong = levels.clone();
+            let len = (wrong[1].len() as isize + delta) as usize;
+            wrong[1].resize(len, 9);
+            let file = write(vk::Format::R8G8B8A8_UNORM, 16, 8, &wrong, true);
+            let err = read(&file, "w.ktx2").unwrap_err().to_string();
+            assert!(
+                err.contains("w.ktx2: level 1: Zstandard data that"),
+                "{delta}: {err}"
+            );
+        }
+        // Asked again for bytes it already gave: refused, not repeated wrong.
+        let mut unpack = producer("t.ktx2", &texture.bytes, index);
+        let mut slot = [0u8; 8];
+        unpack.produce(Slot::over(0, 8, &mut slot)).unwrap();
+        assert!(unpack.produce(Slot::over(0, 8, &mut slot)).is_err());
+    }
+
+    #[test]
     fn arrays_cubes_and_volumes_read_in_the_files_layer_order() {
         use super::ktx2_writer::{write_shaped, Shape};
         let shapes = [
@@ -389,7 +584,7 @@ mod tests {
             format,
             levels: 1,
             bytes,
-            encoded: false,
+            encoding: Encoding::Packed,
         };
         // Individual mode, base colour (15, 0, 0) of 4 bits, table 0, index 0 (+2): two layers.
         let red = [0xffu8, 0, 0, 0, 0, 0, 0, 0].repeat(2);

@@ -19,7 +19,7 @@ use vkup_staging::Access;
 use crate::material_system::MaterialSystem;
 use crate::mesh_system::{self, MeshSystem};
 use crate::scene::{
-    Bounds, Draw, SceneData, SceneId, TextureData, TextureInput, TextureShape, BASE_COLOR,
+    Bounds, Draw, Encoding, SceneData, SceneId, TextureData, TextureInput, TextureShape, BASE_COLOR,
 };
 use crate::upload::{BufferJob, TextureJob, UploadStats, Uploader};
 
@@ -279,16 +279,20 @@ fn decode_one(input: TextureInput, max: u32, first: bool) -> Result<TextureData>
             } else {
                 vk::Format::R8G8B8A8_UNORM
             };
-            let ((width, height), bytes, encoded) = if first {
+            let ((width, height), bytes, encoding) = if first {
                 let image = image::load_from_memory(&bytes)
                     .with_context(|| {
                         format!("{what} is not a PNG or JPEG image this demo can decode")
                     })?
                     .into_rgba8();
-                (image.dimensions(), image.into_raw(), false)
+                (image.dimensions(), image.into_raw(), Encoding::Packed)
             } else {
                 // Only the header now: the upload decodes it into staging memory.
-                (crate::encoded::dimensions(&what, &bytes)?, bytes, true)
+                (
+                    crate::encoded::dimensions(&what, &bytes)?,
+                    bytes,
+                    Encoding::Image,
+                )
             };
             TextureData {
                 name: what,
@@ -298,7 +302,7 @@ fn decode_one(input: TextureInput, max: u32, first: bool) -> Result<TextureData>
                 format,
                 levels: 1,
                 bytes,
-                encoded,
+                encoding,
             }
         }
     };
@@ -397,7 +401,10 @@ fn load(
         .map(|(new, texture)| TextureJob {
             target: new.target,
             data: new.decoded.as_ref().map_or(&texture.bytes, |d| &d.bytes),
-            encoded: new.decoded.is_none() && texture.encoded,
+            encoding: new
+                .decoded
+                .as_ref()
+                .map_or(&texture.encoding, |d| &d.encoding),
             name: &texture.name,
             levels: new.upload_levels,
             generate: new.generate,

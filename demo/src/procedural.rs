@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use ash::vk;
 
 use crate::scene::{
-    Draw, Indices, Mat4, MaterialData, MeshData, SamplerDesc, SceneData, TextureData, TextureInput,
-    TextureShape, Topology, Vertex,
+    Draw, Encoding, Indices, Mat4, MaterialData, MeshData, SamplerDesc, SceneData, TextureData,
+    TextureInput, TextureShape, Topology, Vertex,
 };
 
 /// The built-in scenes: name and one-line description.
@@ -95,7 +95,7 @@ fn rgba8(
         format,
         levels: 1,
         bytes,
-        encoded: false,
+        encoding: Encoding::Packed,
     })
 }
 
@@ -236,7 +236,7 @@ fn grid(bc: bool) -> SceneData {
                     format: vk::Format::BC1_RGB_SRGB_BLOCK,
                     levels,
                     bytes,
-                    encoded: false,
+                    encoding: Encoding::Packed,
                 })
             }
             _ => rgba8(

@@ -134,8 +134,8 @@ impl TextureShape {
 
 /// A texture ready for upload: `levels` tightly packed levels in `format` (usually 1: the rest of
 /// the chain is generated on the GPU; block-compressed textures bring their own), every layer
-/// (and slice) of a level before the next level, as KTX2 stores them; or, `encoded`, a PNG or
-/// JPEG file holding level 0 as RGBA8, decoded into staging memory as it uploads.
+/// (and slice) of a level before the next level, as KTX2 stores them; or still encoded in
+/// `bytes` ([`Encoding`]), unpacked into staging memory as it uploads.
 #[derive(Clone, Debug)]
 pub struct TextureData {
     pub name: String,
@@ -145,16 +145,27 @@ pub struct TextureData {
     pub format: vk::Format,
     pub levels: u32,
     pub bytes: Vec<u8>,
-    pub encoded: bool,
+    pub encoding: Encoding,
+}
+
+/// What a texture's `bytes` hold.
+#[derive(Clone, Debug)]
+pub enum Encoding {
+    /// The packed levels themselves.
+    Packed,
+    /// A PNG or JPEG file of level 0, decoded to RGBA8 ([`crate::encoded`]).
+    Image,
+    /// A KTX2 file: where each level lies in it ([`crate::ktx2`]).
+    Ktx2(Vec<crate::ktx2::Level>),
 }
 
 impl TextureData {
     /// Bytes the upload puts in the image.
     pub fn upload_len(&self) -> u64 {
-        if self.encoded {
-            u64::from(self.width) * u64::from(self.height) * 4
-        } else {
-            self.bytes.len() as u64
+        match &self.encoding {
+            Encoding::Packed => self.bytes.len() as u64,
+            Encoding::Image => u64::from(self.width) * u64::from(self.height) * 4,
+            Encoding::Ktx2(levels) => levels.iter().map(|l| l.len).sum(),
         }
     }
 }
@@ -359,7 +370,7 @@ impl SceneData {
             format,
             levels: 1,
             bytes: rgba.to_vec(),
-            encoded: false,
+            encoding: Encoding::Packed,
         }));
         self.textures.len() - 1
     }

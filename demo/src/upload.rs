@@ -21,6 +21,7 @@ use vkup_staging::{
 };
 
 use crate::gpu::Gpu;
+use crate::scene::Encoding;
 
 /// Staging ring size: smaller than the big scene's texture (256 MiB) and mesh, so those are
 /// split into pieces across submissions.
@@ -190,13 +191,13 @@ pub struct BufferJob<'a> {
 }
 
 /// A texture of a scene upload: `levels` packed levels for `target` (see
-/// `ImageUpload::packed`), or, `encoded`, a PNG or JPEG file of level 0 decoded into staging
+/// `ImageUpload::packed`), or `data` still encoded as `encoding` says, unpacked into staging
 /// memory as it uploads (`name` names it in errors); and whether the rest of its chain is
 /// generated after.
 pub struct TextureJob<'a> {
     pub target: ImageTarget,
     pub data: &'a [u8],
-    pub encoded: bool,
+    pub encoding: &'a Encoding,
     pub name: &'a str,
     pub levels: u32,
     pub generate: bool,
@@ -411,11 +412,19 @@ impl Uploader {
         for job in textures {
             let to = if job.generate { before_mips } else { sampled };
             let stager = &self.stager;
-            let upload = if job.encoded {
-                let producer = crate::encoded::producer(job.name, job.data);
-                ImageUpload::in_place(stager, job.target, job.levels, fresh, to, producer)?
-            } else {
-                ImageUpload::packed(stager, job.target, job.data, job.levels, fresh, to)?
+            let (target, levels) = (job.target, job.levels);
+            let upload = match job.encoding {
+                Encoding::Packed => {
+                    ImageUpload::packed(stager, target, job.data, levels, fresh, to)?
+                }
+                Encoding::Image => {
+                    let producer = crate::encoded::producer(job.name, job.data);
+                    ImageUpload::in_place(stager, target, levels, fresh, to, producer)?
+                }
+                Encoding::Ktx2(index) => {
+                    let producer = crate::ktx2::producer(job.name, job.data, index);
+                    ImageUpload::in_place(stager, target, levels, fresh, to, producer)?
+                }
             };
             sizes.push(vkup_staging::packed_layouts(job.target, job.levels)?.1);
             uploads.push(Some(Job::Image(upload)));

@@ -737,7 +737,8 @@ fn the_texture_viewer_shows_layers_faces_slices_and_the_level_asked_for() {
         x
     };
     let show = |name: &str, shape: Shape, level: Vec<u8>, args: &[&str]| {
-        let path = temp(&format!("{name}.ktx2"));
+        // Not `volume.ktx2`: the readback test, which may run beside this one, writes that.
+        let path = temp(&format!("viewer-{name}.ktx2"));
         let file = ktx2_writer::write_shaped(vk::Format::R8G8B8A8_SRGB, shape, &[level], false);
         std::fs::write(&path, file).unwrap();
         let mut command = headless();
