@@ -1,10 +1,12 @@
 //! Row 5: scene loading through the whole path, by the demo itself (headless): its largest
 //! built-in scene and a generated glTF file (a 512x512-vertex grid with a 2048x2048 PNG
 //! texture), from the request to the scene being drawable, split as the demo's loader reports it:
-//! building or parsing the scene on the CPU, decoding images, uploading, making mips (the parts
-//! overlap: images decode on worker threads while uploads run). Beside each, its ideal: the larger
-//! of the image decode time (on worker threads) and the scene's bytes at the copy engine's rate
-//! measured in the same run (the texture row's GPU copies), when that row ran.
+//! building or parsing the scene on the CPU, reading image headers, uploading (images decoded
+//! into staging memory as they upload, side by side), making mips. Each load runs beside one with
+//! `--decode-first` (every image decoded into memory on worker threads, then copied: the path
+//! before write-in-place). Beside each, its ideal: the larger of the image decode time on worker
+//! threads (the decode-first run's) and the scene's bytes at the copy engine's rate measured in
+//! the same run (the texture row's GPU copies), when that row ran.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,8 +34,15 @@ fn field(line: &str, key: &str) -> Option<f64> {
         .and_then(|v| v.trim_matches('"').parse().ok())
 }
 
-fn load(demo: &Path, scene: &str) -> Result<[f64; 6], String> {
-    let out = Command::new(demo)
+/// What one load reports: total, build, image decode (or headers), upload, mips (ms) and MiB.
+type Load = [f64; 6];
+
+fn load(demo: &Path, scene: &str, decode_first: bool) -> Result<Load, String> {
+    let mut command = Command::new(demo);
+    if decode_first {
+        command.arg("--decode-first");
+    }
+    let out = command
         .args(["--headless", "1280x720", "--frames", "1", "--scene", scene])
         .env("NO_COLOR", "1")
         .output()
@@ -267,15 +276,27 @@ pub fn run(quick: bool, copy_rate: Option<f64>) -> Vec<Row> {
     let demo = demo_exe();
     let mut rows = Vec::new();
     for (name, scene) in scenes {
-        let runs: Result<Vec<[f64; 6]>, String> = demo.clone().and_then(|demo| {
+        // Loads alternate between the two paths, each a process of its own.
+        let both: Result<Vec<(Load, Load)>, String> = demo.clone().and_then(|demo| {
             let scene = scene?;
-            (0..rounds).map(|_| load(&demo, &scene)).collect()
+            (0..rounds)
+                .map(|_| Ok((load(&demo, &scene, false)?, load(&demo, &scene, true)?)))
+                .collect()
         });
-        let part = |k: usize| -> Result<Sample, String> {
+        let runs = both
+            .as_ref()
+            .map(|b| b.iter().map(|r| r.0).collect::<Vec<_>>())
+            .map_err(|e| e.clone());
+        let first = both
+            .as_ref()
+            .map(|b| b.iter().map(|r| r.1).collect::<Vec<_>>())
+            .map_err(|e| e.clone());
+        let part_of = |runs: &Result<Vec<Load>, String>, k: usize| -> Result<Sample, String> {
             let runs = runs.as_ref().map_err(|e| e.clone())?;
             Sample::of(&runs.iter().map(|r| r[k]).collect::<Vec<_>>())
                 .ok_or_else(|| "no run".into())
         };
+        let part = |k: usize| part_of(&runs, k);
         rows.push(Row {
             group: "Scene load",
             case: format!("{name} (demo, headless)"),
@@ -285,18 +306,19 @@ pub fn run(quick: bool, copy_rate: Option<f64>) -> Vec<Row> {
             results: vec![
                 ("request to loaded".into(), part(0)),
                 ("build or parse".into(), part(1)),
-                ("image decode".into(), part(2)),
-                ("upload".into(), part(3)),
+                ("image headers".into(), part(2)),
+                ("upload (images decoded in it)".into(), part(3)),
                 ("mips".into(), part(4)),
             ],
             note: None,
             compare: false,
         });
-        // The ideal of each run: its decode, or its bytes at the copy engine's rate.
+        // The ideal of each run: its images' decode on worker threads (what the decode-first
+        // run measured), or its bytes at the copy engine's rate.
         let ideal = || -> Result<Sample, String> {
-            let runs = runs.as_ref().map_err(|e| e.clone())?;
+            let first = first.as_ref().map_err(|e| e.clone())?;
             let rate = copy_rate.ok_or("no copy rate: run the texture row too")?;
-            let ideals: Vec<f64> = runs
+            let ideals: Vec<f64> = first
                 .iter()
                 .map(|r| r[2].max(r[5] * (1 << 20) as f64 / (rate * 1e9) * 1e3))
                 .collect();
@@ -310,6 +332,7 @@ pub fn run(quick: bool, copy_rate: Option<f64>) -> Vec<Row> {
             size: None,
             results: vec![
                 ("request to loaded".into(), part(0)),
+                ("decoded first, then copied".into(), part_of(&first, 0)),
                 ("ideal: max(decode, bytes at the copy rate)".into(), ideal()),
             ],
             note: copy_rate.map(|r| format!("copy rate {r:.1} GB/s, measured in this run")),
@@ -349,7 +372,7 @@ fn asset_sets(demo: &Path, quick: bool) -> Vec<Row> {
         &["Texture_Sampler", "Material"]
     };
     let mut rows = Vec::new();
-    for set in sets {
+    for (set, decode_first) in sets.iter().flat_map(|s| [(s, false), (s, true)]) {
         let result = (|| -> Result<Vec<f64>, String> {
             let folder = dir.join(set);
             let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
@@ -359,7 +382,11 @@ fn asset_sets(demo: &Path, quick: bool) -> Vec<Row> {
                 .collect();
             files.sort();
             let shots = std::env::temp_dir().join(format!("bench-sets-{}", std::process::id()));
-            let out = Command::new(demo)
+            let mut command = Command::new(demo);
+            if decode_first {
+                command.arg("--decode-first");
+            }
+            let out = command
                 .args(["--headless", "128x128", "--frames", "1", "--screenshot-dir"])
                 .arg(&shots)
                 .arg("--scene")
@@ -391,7 +418,10 @@ fn asset_sets(demo: &Path, quick: bool) -> Vec<Row> {
         let count = result.as_ref().map_or(0, Vec::len);
         rows.push(Row {
             group: "Scene load",
-            case: format!("Asset Generator {set} ({count} assets, one process)"),
+            case: format!(
+                "Asset Generator {set} ({count} assets, one process){}",
+                if decode_first { ", decoded first" } else { "" }
+            ),
             unit: "ms",
             higher_is_better: false,
             size: None,
