@@ -145,6 +145,12 @@ pub(crate) fn copy(src: &[u8], dst: &mut [u8], mode: CopyMode<'_>) {
             return;
         }
     };
+    if IN_CALL.with(std::cell::Cell::get) {
+        // Inside `run_on_all` (a producer calling the stager's copy, say): the workers may all
+        // be busy with that call's work, waiting for each other; copy here.
+        copy_one(src, dst, streaming);
+        return;
+    }
     // Only now: a stager whose copies never spread never starts its threads.
     let workers = pool.workers();
     let threads = wanted.min(workers.len() + 1);
@@ -162,10 +168,12 @@ pub(crate) fn copy(src: &[u8], dst: &mut [u8], mode: CopyMode<'_>) {
     let mut helpers = workers.iter();
     for (d, s) in pieces {
         let task = Task {
-            src: s.as_ptr(),
-            dst: d.as_mut_ptr(),
-            len: s.len(),
-            streaming,
+            kind: Kind::Copy {
+                src: s.as_ptr(),
+                dst: d.as_mut_ptr(),
+                len: s.len(),
+                streaming,
+            },
             latch: Arc::clone(&latch),
         };
         latch.add();
@@ -257,34 +265,109 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// One piece of a copy, run by a worker.
+std::thread_local! {
+    /// Whether this thread is running a [`CopyPool::run_on_all`] call.
+    static IN_CALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// One piece of work run by a worker, counted down on `latch` when it ends.
 struct Task {
-    src: *const u8,
-    dst: *mut u8,
-    len: usize,
-    streaming: bool,
+    kind: Kind,
     latch: Arc<Latch>,
 }
 
-// SAFETY: a task is a pair of borrowed slices in raw form: `copy` made them from a `&[u8]` and a
-// disjoint `&mut [u8]` chunk and does not return (or touch that chunk) until the task's latch
-// counts it done, so the worker has exclusive use of the destination and shared use of the
-// source for as long as it holds them. `u8` slices are `Send` and `Sync`.
+enum Kind {
+    /// A piece of a copy.
+    Copy {
+        src: *const u8,
+        dst: *mut u8,
+        len: usize,
+        streaming: bool,
+    },
+    /// A call of a borrowed closure ([`CopyPool::run_on_all`]).
+    Call(*const (dyn Fn() + Sync)),
+}
+
+// SAFETY: a task is borrowed data in raw form, and whoever made it does not return until the
+// task's latch counts it done. A copy is a pair of slices that `copy` made from a `&[u8]` and a
+// disjoint `&mut [u8]` chunk and does not touch meanwhile, so the worker has exclusive use of
+// the destination and shared use of the source while it holds them (`u8` slices are `Send` and
+// `Sync`). A call is a shared borrow of a `Fn + Sync` closure, which any thread may call.
 unsafe impl Send for Task {}
 
 impl Task {
     fn run(self) {
-        // Counts the piece done however the copy ends, a panic included.
+        // Counts the piece done however it ends, a panic included.
         let _done = DoneOnDrop(&self.latch);
-        // SAFETY: see `impl Send for Task`: both ranges are live, `len` bytes long, and the
-        // destination is this task's alone until the latch counts it done (after this copy).
-        let (src, dst) = unsafe {
-            (
-                std::slice::from_raw_parts(self.src, self.len),
-                std::slice::from_raw_parts_mut(self.dst, self.len),
-            )
+        match self.kind {
+            Kind::Copy {
+                src,
+                dst,
+                len,
+                streaming,
+            } => {
+                // SAFETY: see `impl Send for Task`: both ranges are live, `len` bytes long, and
+                // the destination is this task's alone until the latch counts it done.
+                let (src, dst) = unsafe {
+                    (
+                        std::slice::from_raw_parts(src, len),
+                        std::slice::from_raw_parts_mut(dst, len),
+                    )
+                };
+                copy_one(src, dst, streaming);
+            }
+            // SAFETY: see `impl Send for Task`: the closure outlives the task.
+            Kind::Call(work) => unsafe { (*work)() },
+        }
+    }
+}
+
+impl CopyPool {
+    /// Calls `work` on up to `threads` threads at once: the calling one and that many less one
+    /// of this pool's workers (started now if they were not); returns once every call has
+    /// ended. A panic in any call is resumed here, after all have ended.
+    pub(crate) fn run_on_all(&self, threads: usize, work: &(dyn Fn() + Sync)) {
+        let panicked: Mutex<Option<Box<dyn std::any::Any + Send>>> = Mutex::new(None);
+        let guarded = || {
+            let outer = IN_CALL.with(|c| c.replace(true));
+            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+                lock(&panicked).get_or_insert(panic);
+            }
+            IN_CALL.with(|c| c.set(outer));
         };
-        copy_one(src, dst, self.streaming);
+        let guarded: &(dyn Fn() + Sync) = &guarded;
+        let latch = Arc::new(Latch::default());
+        {
+            // Waits for every call handed out before `guarded` and `work` go out of scope, by
+            // any path.
+            let _wait = WaitOnDrop(&latch);
+            let helpers = threads.saturating_sub(1);
+            for worker in self.workers().iter().take(helpers) {
+                latch.add();
+                // SAFETY (of the task's use): `guarded` outlives it: `_wait` returns only once
+                // the latch counts every task done.
+                let erased: *const (dyn Fn() + Sync + '_) = guarded;
+                // The lifetime is erased for the channel; the latch keeps it honest.
+                #[allow(clippy::missing_transmute_annotations)]
+                // SAFETY: the same fat pointer with its lifetime bound dropped, nothing else
+                // changed; see above for why the closure outlives every call through it.
+                let erased: *const (dyn Fn() + Sync + 'static) =
+                    unsafe { std::mem::transmute(erased) };
+                let task = Task {
+                    kind: Kind::Call(erased),
+                    latch: Arc::clone(&latch),
+                };
+                if worker.send(task).is_err() {
+                    // The worker exited: one call fewer.
+                    latch.done();
+                }
+            }
+            guarded();
+        }
+        let panic = lock(&panicked).take();
+        if let Some(panic) = panic {
+            std::panic::resume_unwind(panic);
+        }
     }
 }
 
@@ -447,6 +530,47 @@ fn copy_streaming(src: &[u8], dst: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `run_on_all` calls the work on the pool's workers and the caller at once, a copy through
+    /// the same pool inside it runs on its own thread instead of waiting for busy workers, and a
+    /// panic in a worker's call comes back to the caller after every call ended.
+    #[test]
+    fn run_on_all_spreads_nests_copies_and_resumes_panics() {
+        let pool = CopyPool::new(3);
+        let seen = Mutex::new(std::collections::HashSet::new());
+        let arrived = std::sync::Barrier::new(4);
+        let mode = CopyMode {
+            threads: 4,
+            streaming: false,
+            limits: CopyLimits {
+                parallel_min: 0,
+                streaming_min: usize::MAX,
+            },
+            helpers: Helpers::Pool(&pool),
+        };
+        let src = vec![7u8; 4 * PER_THREAD_MIN];
+        pool.run_on_all(4, &|| {
+            // Every thread is inside the call before any copies: four of them, at once.
+            arrived.wait();
+            lock(&seen).insert(std::thread::current().id());
+            let mut dst = vec![0u8; src.len()];
+            copy(&src, &mut dst, mode);
+            assert!(dst == src);
+        });
+        assert_eq!(lock(&seen).len(), 4);
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.run_on_all(4, &|| {
+                if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
+                    panic!("a producer's bug");
+                }
+            })
+        }));
+        assert!(caught.is_err());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 4);
+        // The pool lives on.
+        pool.run_on_all(2, &|| {});
+    }
 
     /// Every alignment of source and destination, lengths around the 128-byte step and the
     /// streaming threshold, one and several threads: the bytes arrive, and nothing outside the

@@ -494,7 +494,7 @@ impl ImageUpload<'_> {
                 threads: 1,
                 ..stager.copy_mode()
             };
-            run_jobs(jobs, threads, mode)?;
+            run_jobs(jobs, threads, mode, stager.pool())?;
             for span in spans {
                 ring.flush(allocator, span)?;
             }
@@ -562,41 +562,55 @@ fn write<'s>(
 /// One upload's share of a batch: its source and the pieces it writes.
 type Job<'j, 'a> = (&'j mut Source<'a>, Vec<(Piece, &'j mut [u8])>);
 
-/// Runs `jobs` on up to `threads` threads (the calling one included), each job whole on one
-/// thread; the first error is returned once every job has stopped.
-fn run_jobs(jobs: Vec<Job<'_, '_>>, threads: usize, mode: CopyMode<'_>) -> Result<()> {
-    let helpers = threads.min(jobs.len()).saturating_sub(1);
-    if helpers == 0 {
+/// Runs `jobs` on up to `threads` threads (the calling one included: the stager's pool, or
+/// threads scoped to the call beside an executor), each job whole on one thread; the first error
+/// is returned once every job has stopped.
+fn run_jobs(
+    jobs: Vec<Job<'_, '_>>,
+    threads: usize,
+    mode: CopyMode<'_>,
+    pool: Option<&crate::fill::CopyPool>,
+) -> Result<()> {
+    let threads = threads.min(jobs.len());
+    if threads <= 1 {
         for (source, pieces) in jobs {
             write(source, pieces, mode)?;
         }
         return Ok(());
     }
     let queue = std::sync::Mutex::new(jobs.into_iter());
-    let work = || -> Result<()> {
-        loop {
-            // A poisoned lock means a job panicked on another thread; the scope rethrows it.
-            let next = match queue.lock() {
-                Ok(mut jobs) => jobs.next(),
-                Err(_) => None,
-            };
-            let Some((source, pieces)) = next else {
-                return Ok(());
-            };
-            write(source, pieces, mode)?;
+    let failed = std::sync::Mutex::new(None);
+    let work = || loop {
+        // A poisoned lock means a job panicked on another thread; that panic is resumed.
+        let next = match queue.lock() {
+            Ok(mut jobs) => jobs.next(),
+            Err(_) => None,
+        };
+        let Some((source, pieces)) = next else {
+            return;
+        };
+        if let Err(err) = write(source, pieces, mode) {
+            if let Ok(mut failed) = failed.lock() {
+                failed.get_or_insert(err);
+            }
         }
     };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..helpers).map(|_| scope.spawn(work)).collect();
-        let mut result = work();
-        for handle in handles {
-            let joined = handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            result = result.and(joined);
-        }
-        result
-    })
+    match pool {
+        Some(pool) => pool.run_on_all(threads, &work),
+        None => std::thread::scope(|scope| {
+            let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            work();
+            for handle in handles {
+                if let Err(panic) = handle.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+        }),
+    }
+    match failed.into_inner() {
+        Ok(Some(err)) => Err(err),
+        _ => Ok(()),
+    }
 }
 
 impl super::Destination for ImageUpload<'_> {

@@ -188,6 +188,11 @@ impl Stager {
         Ok(())
     }
 
+    /// The stager's own copy threads, where it has them (not with an executor).
+    pub(crate) fn pool(&self) -> Option<&CopyPool> {
+        self.executor.is_none().then_some(&*self.pool)
+    }
+
     pub(crate) fn copy_mode(&self) -> CopyMode<'_> {
         CopyMode {
             threads: self.copy_threads(),
