@@ -49,6 +49,8 @@ pub struct AllocatorDesc<'a> {
     pub(crate) extra_buffer_usage: vk::BufferUsageFlags,
     /// Image usage bits of device extensions the caller enabled (fragment shading rate, say).
     pub(crate) extra_image_usage: vk::ImageUsageFlags,
+    /// `VK_EXT_external_memory_host` is enabled on the device: host memory can be imported.
+    pub(crate) external_memory_host: bool,
 }
 
 impl<'a> AllocatorDesc<'a> {
@@ -70,7 +72,16 @@ impl<'a> AllocatorDesc<'a> {
             features: vk::PhysicalDeviceFeatures::default(),
             extra_buffer_usage: vk::BufferUsageFlags::empty(),
             extra_image_usage: vk::ImageUsageFlags::empty(),
+            external_memory_host: false,
         }
+    }
+
+    /// Says whether `VK_EXT_external_memory_host` is enabled on the device, for
+    /// [`Allocator::import_host_memory`] (checked against the physical device: an error where
+    /// it lacks the extension).
+    pub fn external_memory_host(mut self, on: bool) -> Self {
+        self.external_memory_host = on;
+        self
     }
 
     /// Names the Vulkan 1.0 features enabled on the device.
@@ -144,6 +155,8 @@ pub struct Allocator {
     instance: ash::Instance,
     physical_device: vk::PhysicalDevice,
     debug_utils: Option<ash::ext::debug_utils::Device>,
+    /// Where host memory can be imported (`VK_EXT_external_memory_host` on).
+    pub(crate) host_import: Option<crate::import::HostImporter>,
     pub(crate) limits: DeviceLimits,
     pub(crate) memory_types: Vec<vk::MemoryPropertyFlags>,
     memory_heaps: Vec<vk::MemoryHeap>,
@@ -431,6 +444,28 @@ impl Allocator {
         } else {
             None
         };
+        let host_import = if desc.external_memory_host {
+            if !supports_device_extension(desc, ash::ext::external_memory_host::NAME)? {
+                return Err(Error::Unsupported {
+                    feature: "VK_EXT_external_memory_host",
+                });
+            }
+            let mut host = vk::PhysicalDeviceExternalMemoryHostPropertiesEXT::default();
+            let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut host);
+            // SAFETY: valid physical device of this instance (Vulkan 1.1, checked by `new`'s
+            // caller contract); the chain lives for the call.
+            unsafe {
+                desc.instance
+                    .get_physical_device_properties2(desc.physical_device, &mut props2)
+            };
+            let alignment = host.min_imported_host_pointer_alignment;
+            Some(crate::import::HostImporter {
+                device: ash::ext::external_memory_host::Device::new(desc.instance, desc.device),
+                alignment,
+            })
+        } else {
+            None
+        };
         Ok(Self {
             vma: ManuallyDrop::new(vma),
             handle_slot: None,
@@ -439,6 +474,7 @@ impl Allocator {
             instance: desc.instance.clone(),
             physical_device: desc.physical_device,
             debug_utils,
+            host_import,
             limits,
             memory_types: memory_props
                 .memory_types_as_slice()

@@ -97,6 +97,7 @@ mod error;
 mod format_cache;
 mod handle;
 mod host;
+mod import;
 mod placed;
 pub mod placement;
 mod validate;
@@ -111,6 +112,7 @@ pub use crate::desc::{
 pub use crate::error::{Error, Result};
 pub use crate::handle::{GpuBuffer, GpuImage, HostAccess};
 pub use crate::host::Mapping;
+pub use crate::import::HostImport;
 pub use crate::placed::{GpuMemory, ImageInfo, PlacedBuffer, PlacedImage};
 
 pub use ash;

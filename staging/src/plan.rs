@@ -136,6 +136,38 @@ impl Piece {
         }
     }
 
+    /// The copy region that reads this piece where its source lies, `base` bytes into a buffer
+    /// the GPU reads (an import of the caller's data), when the source's pitches are whole texel
+    /// blocks of `block` (rows) and whole rows (slices); `None` otherwise. Offsets are not
+    /// checked for alignment here.
+    pub(crate) fn source_region(
+        &self,
+        base: u64,
+        block: &BlockInfo,
+    ) -> Option<vk::BufferImageCopy> {
+        let bytes = u64::from(block.bytes);
+        if self.src_row_pitch % bytes != 0 {
+            return None;
+        }
+        let row_length = u32::try_from(self.src_row_pitch / bytes)
+            .ok()?
+            .checked_mul(block.width)?;
+        let image_height = if self.slices > 1 {
+            if self.src_slice_pitch % self.src_row_pitch != 0 {
+                return None;
+            }
+            u32::try_from(self.src_slice_pitch / self.src_row_pitch)
+                .ok()?
+                .checked_mul(block.height)?
+        } else {
+            0
+        };
+        let mut region = self.region(base.checked_add(self.src_offset)?);
+        region.buffer_row_length = row_length;
+        region.buffer_image_height = image_height;
+        Some(region)
+    }
+
     /// Offset in the source of the piece's first byte.
     pub(crate) fn src_offset(&self) -> u64 {
         self.src_offset

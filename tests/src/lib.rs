@@ -51,6 +51,8 @@ pub struct Gpu {
     pub pipeline_statistics: bool,
     /// Whether `VK_EXT_memory_budget` was enabled.
     pub memory_budget: bool,
+    /// Whether `VK_EXT_external_memory_host` was enabled (lavapipe and the H200 have it).
+    pub external_memory_host: bool,
     debug_utils: bool,
     debug: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
     messages: Box<Messages>,
@@ -206,6 +208,12 @@ impl Gpu {
         if memory_budget {
             enabled_extensions.push(ash::ext::memory_budget::NAME.as_ptr());
         }
+        let external_memory_host = device_extensions
+            .iter()
+            .any(|e| e.extension_name_as_c_str() == Ok(ash::ext::external_memory_host::NAME));
+        if external_memory_host {
+            enabled_extensions.push(ash::ext::external_memory_host::NAME.as_ptr());
+        }
         let pipeline_statistics = options.pipeline_statistics
             && device_extensions.iter().any(|e| {
                 e.extension_name_as_c_str() == Ok(ash::khr::pipeline_executable_properties::NAME)
@@ -277,6 +285,7 @@ impl Gpu {
             api_version,
             properties,
             memory_budget,
+            external_memory_host,
             pipeline_statistics,
             debug_utils: options.validation || options.debug_utils,
             debug,
@@ -294,7 +303,7 @@ impl Gpu {
     }
 
     /// The description of an allocator on this device: debug names on, buffer device address on,
-    /// and the memory budget extension where the device has it.
+    /// and the memory budget and external memory host extensions where the device has them.
     pub fn allocator_desc(&self) -> vkup_allocator::AllocatorDesc<'_> {
         let desc =
             vkup_allocator::AllocatorDesc::new(&self.instance, self.physical_device, &self.device)
@@ -305,6 +314,7 @@ impl Gpu {
             desc
         };
         desc.memory_budget(self.memory_budget)
+            .external_memory_host(self.external_memory_host)
             .buffer_device_address(true)
     }
 

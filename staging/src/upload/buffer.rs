@@ -122,6 +122,18 @@ impl<'a> BufferUpload<'a> {
         Self::new(dst, dst_offset, bytemuck::cast_slice(data), from, to)
     }
 
+    /// Copies from `import` instead of staging: the data must lie inside the imported range
+    /// (read or mapped there once), and is then copied by the GPU straight from it, with no host
+    /// copy; the path is `Staged`'s barriers and copies with the import as their source
+    /// ([`UploadPath::Auto`] still writes a host-owned mappable destination directly). The
+    /// import is one of the resources `record`'s contract says outlive the submissions.
+    /// Refuses data outside the import, an import without `TRANSFER_SRC`, and an upload
+    /// written in place.
+    pub fn imported(mut self, import: &vkup_allocator::HostImport) -> Result<Self> {
+        self.source = self.source.imported(import)?;
+        Ok(self)
+    }
+
     /// Forces a path (tests cover both); `Auto` by default.
     pub fn path(mut self, path: UploadPath) -> Self {
         self.path = path;
@@ -272,7 +284,9 @@ impl<'a> BufferUpload<'a> {
             )
         };
         match &mut self.source {
-            Source::Memory(data) => fill::copy(data, dst, stager.copy_mode()),
+            Source::Memory(data) | Source::Imported { data, .. } => {
+                fill::copy(data, dst, stager.copy_mode())
+            }
             Source::Produced { producer, .. } => {
                 Source::produce(producer.as_mut(), Slot::run(0, dst))?
             }
@@ -291,7 +305,8 @@ impl<'a> BufferUpload<'a> {
 }
 
 impl super::Destination for BufferUpload<'_> {
-    type Staged = (Vec<vk::BufferCopy>, u64);
+    /// The copies, how far they reach, and their source buffer when not the ring (an import).
+    type Staged = (Vec<vk::BufferCopy>, u64, Option<vk::Buffer>);
     const UNBEGUN: &'static str = "record_copies before begin: no barrier orders the copies";
 
     fn started(&self) -> bool {
@@ -334,7 +349,7 @@ impl super::Destination for BufferUpload<'_> {
         stager: &Stager,
         allocator: &Allocator,
         ring: &mut StagingRing,
-    ) -> Result<(Vec<vk::BufferCopy>, u64)> {
+    ) -> Result<(Vec<vk::BufferCopy>, u64, Option<vk::Buffer>)> {
         if !self
             .dst
             .usage()
@@ -345,6 +360,15 @@ impl super::Destination for BufferUpload<'_> {
             });
         }
         let len = self.source.len();
+        if let Source::Imported { buffer, base, .. } = self.source {
+            // Straight from the import: the rest in one copy, no ring.
+            let region = vk::BufferCopy {
+                src_offset: base + self.done,
+                dst_offset: self.dst_offset + self.done,
+                size: len - self.done,
+            };
+            return Ok((vec![region], len, Some(buffer)));
+        }
         let source = &mut self.source;
         let budget = self
             .batch
@@ -369,6 +393,8 @@ impl super::Destination for BufferUpload<'_> {
                     Source::Produced { producer, .. } => {
                         Source::produce(producer.as_mut(), Slot::run(done, bytes))?
                     }
+                    // Returned above.
+                    Source::Imported { .. } => {}
                 }
                 ring.flush(allocator, span)?;
                 regions.push(vk::BufferCopy {
@@ -379,7 +405,7 @@ impl super::Destination for BufferUpload<'_> {
                 done += span.size();
                 recorded += span.size();
             }
-            Ok((regions, done))
+            Ok((regions, done, None))
         })
     }
 
@@ -393,12 +419,14 @@ impl super::Destination for BufferUpload<'_> {
         device: &ash::Device,
         cmd: vk::CommandBuffer,
         ring: &StagingRing,
-        (regions, done): Self::Staged,
+        (regions, done, src): Self::Staged,
     ) {
         if !regions.is_empty() {
+            let src = src.unwrap_or_else(|| ring.buffer().raw());
             // SAFETY: both buffers are live and the regions lie inside them; the ring spans were
-            // filled and flushed by `fill` (this function's contract).
-            unsafe { device.cmd_copy_buffer(cmd, ring.buffer().raw(), self.dst.raw(), &regions) };
+            // filled and flushed by `fill`, or the source is the import the data lies in (this
+            // function's contract).
+            unsafe { device.cmd_copy_buffer(cmd, src, self.dst.raw(), &regions) };
         }
         self.done = done;
     }
@@ -424,7 +452,7 @@ impl super::Destination for BufferUpload<'_> {
         }
     }
 
-    fn stalled(&self, (regions, _): &Self::Staged) -> bool {
+    fn stalled(&self, (regions, _, _): &Self::Staged) -> bool {
         regions.is_empty()
     }
 

@@ -76,6 +76,8 @@ fn slot<'s>(piece: &Piece, bytes: &'s mut [u8]) -> Slot<'s> {
 /// whole, and what is left of that piece when only its head was staged.
 pub(crate) struct Staged {
     regions: Vec<vk::BufferImageCopy>,
+    /// Their source when not the ring: the import the data lies in.
+    src: Option<vk::Buffer>,
     next: usize,
     rest: Option<Piece>,
 }
@@ -251,6 +253,57 @@ impl<'a> ImageUpload<'a> {
         self
     }
 
+    /// Copies from `import` instead of staging: the data must lie inside the imported range
+    /// (an asset pack read or mapped there once), laid out as the copy reads it (each
+    /// subresource's rows a whole number of texel blocks apart, as packed data is) at offsets
+    /// that are multiples of the texel block size (and of 4 for depth and stencil); the GPU then
+    /// copies straight from it in one call, with no host copy and no ring space. The import is
+    /// one of the resources `record`'s contract says outlive the submissions. Refuses, naming
+    /// why, data outside the import, an import without `TRANSFER_SRC`, a layout the copy cannot
+    /// read in place, and an upload written in place.
+    pub fn imported(mut self, import: &vkup_allocator::HostImport) -> Result<Self> {
+        let source = std::mem::replace(&mut self.source, Source::Memory(&[])).imported(import)?;
+        let Source::Imported { base, .. } = source else {
+            return Err(Error::invalid("import", "not an imported source"));
+        };
+        let depth_stencil = self
+            .block
+            .aspect
+            .intersects(vk::ImageAspectFlags::DEPTH | vk::ImageAspectFlags::STENCIL);
+        let align = if depth_stencil {
+            crate::plan::lcm(u64::from(self.block.bytes), 4).unwrap_or(u64::MAX)
+        } else {
+            u64::from(self.block.bytes)
+        };
+        for piece in &self.pieces[self.next..] {
+            let Some(region) = piece.source_region(base, &self.block) else {
+                return Err(Error::invalid(
+                    "import",
+                    format!(
+                        "level {} layer {}: its row or slice pitch is not a whole number of \
+                         texel blocks or rows, which a copy cannot read in place (pack it, or \
+                         stage the upload)",
+                        piece.level(),
+                        piece.layer()
+                    ),
+                ));
+            };
+            if region.buffer_offset % align != 0 {
+                return Err(Error::invalid(
+                    "import",
+                    format!(
+                        "level {} layer {} starts at import offset {}, not a multiple of {align}",
+                        piece.level(),
+                        piece.layer(),
+                        region.buffer_offset
+                    ),
+                ));
+            }
+        }
+        self.source = source;
+        Ok(self)
+    }
+
     /// The planned pieces (for inspection and tests); one that a `record` call cut shows what is
     /// left of it.
     pub fn pieces(&self) -> &[Piece] {
@@ -363,6 +416,10 @@ impl<'a> ImageUpload<'a> {
 impl ImageUpload<'_> {
     /// Refuses a ring that cannot hold the largest row.
     fn check_ring(&self, ring: &StagingRing) -> Result<()> {
+        if matches!(self.source, Source::Imported { .. }) {
+            // Copied from the import: the ring holds nothing of it.
+            return Ok(());
+        }
         let needed = self.min_ring_size();
         if needed > ring.capacity() {
             return Err(Error::RingTooSmall {
@@ -380,6 +437,7 @@ impl ImageUpload<'_> {
         let mut reserved = Reserved {
             staged: Staged {
                 regions: Vec::new(),
+                src: None,
                 next: self.next,
                 rest: None,
             },
@@ -387,6 +445,18 @@ impl ImageUpload<'_> {
             bytes: 0,
         };
         let staged = &mut reserved.staged;
+        if let Source::Imported { buffer, base, .. } = self.source {
+            // Straight from the import: every piece left, no ring (`imported` checked that each
+            // piece's rows lie there as the copy reads them).
+            staged.src = Some(buffer);
+            // `imported` checked that every piece has a source region.
+            staged.regions = self.pieces[self.next..]
+                .iter()
+                .filter_map(|piece| piece.source_region(base, &self.block))
+                .collect();
+            staged.next = self.pieces.len();
+            return Ok(reserved);
+        }
         while let Some(&whole) = self.pieces.get(staged.next) {
             let size = whole.staging_size();
             let free = ring.room(size, self.offset_align);
@@ -528,6 +598,7 @@ impl Reserved {
         Self {
             staged: Staged {
                 regions: Vec::new(),
+                src: None,
                 next,
                 rest: None,
             },
@@ -554,6 +625,8 @@ fn write<'s>(
             Source::Produced { producer, .. } => {
                 Source::produce(producer.as_mut(), slot(&piece, bytes))?
             }
+            // Reserves no ring space, so has no pieces to write.
+            Source::Imported { .. } => {}
         }
     }
     Ok(())
@@ -679,11 +752,13 @@ impl super::Destination for ImageUpload<'_> {
         staged: Staged,
     ) {
         if !staged.regions.is_empty() {
-            // SAFETY: every region was planned inside its subresource (this function's contract).
+            let src = staged.src.unwrap_or_else(|| ring.buffer().raw());
+            // SAFETY: every region was planned inside its subresource, and inside the ring's
+            // spans or the import (this function's contract).
             unsafe {
                 device.cmd_copy_buffer_to_image(
                     cmd,
-                    ring.buffer().raw(),
+                    src,
                     self.dst.raw(),
                     vk::ImageLayout::TRANSFER_DST_OPTIMAL,
                     &staged.regions,

@@ -225,6 +225,13 @@ pub(crate) enum Source<'a> {
         len: u64,
         producer: Box<dyn Produce + Send + 'a>,
     },
+    /// The caller's data, lying inside an imported buffer at `base`: copied from there by the
+    /// GPU, with no host copy.
+    Imported {
+        data: &'a [u8],
+        buffer: vk::Buffer,
+        base: u64,
+    },
 }
 
 impl std::fmt::Debug for Source<'_> {
@@ -232,6 +239,11 @@ impl std::fmt::Debug for Source<'_> {
         match self {
             Self::Memory(data) => f.debug_tuple("Memory").field(&data.len()).finish(),
             Self::Produced { len, .. } => f.debug_struct("Produced").field("len", len).finish(),
+            Self::Imported { data, base, .. } => f
+                .debug_struct("Imported")
+                .field("len", &data.len())
+                .field("base", base)
+                .finish(),
         }
     }
 }
@@ -240,9 +252,37 @@ impl Source<'_> {
     /// Bytes of data.
     pub(crate) fn len(&self) -> u64 {
         match self {
-            Self::Memory(data) => data.len() as u64,
+            Self::Memory(data) | Self::Imported { data, .. } => data.len() as u64,
             Self::Produced { len, .. } => *len,
         }
+    }
+
+    /// `Memory` turned into `Imported` where its bytes lie inside `import`, which the GPU can
+    /// copy from; refused otherwise, naming why.
+    pub(crate) fn imported(self, import: &vkup_allocator::HostImport) -> Result<Self> {
+        let data = match self {
+            Self::Memory(data) | Self::Imported { data, .. } => data,
+            Self::Produced { .. } => {
+                return Err(Error::invalid(
+                    "import",
+                    "an upload written in place has no bytes in an import to copy from",
+                ))
+            }
+        };
+        if !import.usage().contains(vk::BufferUsageFlags::TRANSFER_SRC) {
+            return Err(Error::invalid(
+                "import",
+                "the import's buffer lacks TRANSFER_SRC usage",
+            ));
+        }
+        let base = import.offset_of(data).ok_or_else(|| {
+            Error::invalid("import", "the data does not lie inside the imported range")
+        })?;
+        Ok(Self::Imported {
+            data,
+            buffer: import.raw(),
+            base,
+        })
     }
 
     /// Hands `slot` to the producer, naming where it failed.

@@ -7,6 +7,7 @@ mod chaining;
 mod edges;
 mod graph_exec;
 mod images;
+mod imported;
 mod in_place;
 mod mips;
 mod ownership;
