@@ -482,6 +482,83 @@ fn ours_textures(
     .map_err(|e| e.to_string())
 }
 
+/// Host memory aligned for an import, freed on drop.
+struct Aligned {
+    ptr: std::ptr::NonNull<u8>,
+    layout: std::alloc::Layout,
+}
+
+impl Aligned {
+    /// `data` copied into memory of its length rounded up to `align`, aligned to it.
+    fn copy_of(data: &[u8], align: usize) -> Option<Self> {
+        let len = data.len().next_multiple_of(align);
+        let layout = std::alloc::Layout::from_size_align(len, align).ok()?;
+        // SAFETY: a non-zero size (the chain holds bytes).
+        let ptr = std::ptr::NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })?;
+        // SAFETY: `len` >= `data.len()` bytes were just allocated at `ptr`.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), ptr.as_ptr(), data.len()) };
+        Some(Self { ptr, layout })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: allocated with this length, alive while `self` is.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.layout.size()) }
+    }
+}
+
+impl Drop for Aligned {
+    fn drop(&mut self) {
+        // SAFETY: allocated with this layout.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) };
+    }
+}
+
+/// Uploads every image's chain copied straight from `import`, where `bytes` lies.
+fn ours_imported(
+    stager: &Stager,
+    alloc: &Allocator,
+    submitter: &mut Submitter,
+    ring: &mut StagingRing,
+    images: &[GpuImage],
+    bytes: &[u8],
+    import: &vkup_allocator::HostImport,
+) -> Result<(), String> {
+    let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
+    let mut uploads = images
+        .iter()
+        .map(|image| {
+            ImageUpload::packed(
+                stager,
+                image,
+                bytes,
+                image.mip_levels(),
+                ResourceState::UNDEFINED,
+                sampled,
+            )?
+            .imported(import)
+        })
+        .collect::<vkup_staging::Result<Vec<_>>>()
+        .map_err(|e| e.to_string())?;
+    let mut next = 0;
+    // SAFETY: recording on the submitter's queue; images, import and data outlive `run`.
+    unsafe {
+        submitter.run(ring, |cmd, ring| {
+            while next < uploads.len() {
+                if let Progress::Pending = uploads[next].record(cmd, stager, alloc, ring)? {
+                    return Ok(Progress::Pending);
+                }
+                next += 1;
+            }
+            Ok(Progress::Done(Finished {
+                state: sampled,
+                acquire: BarrierBatch::new(),
+            }))
+        })
+    }
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
 /// How the in-place contenders' producers write their slots.
 #[derive(Clone, Copy)]
 enum Writes {
@@ -719,6 +796,22 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
             .expect("staging");
         mapped(&mut filled).copy_from_slice(&bytes[..level0]);
         let share = std::cell::RefCell::new(Vec::new());
+        // The chain in host memory imported once (where the device can), for the import rows.
+        let align = alloc.host_import_alignment();
+        let pack = align.and_then(|a| Aligned::copy_of(&bytes, a as usize));
+        let import_of = |pack: &Aligned| {
+            // SAFETY: `pack` outlives the import (destroyed before it below), and nothing writes
+            // it while imported.
+            unsafe {
+                alloc.import_host_memory(
+                    pack.ptr,
+                    pack.layout.size() as u64,
+                    vk::BufferUsageFlags::TRANSFER_SRC,
+                )
+            }
+            .map_err(|e| e.to_string())
+        };
+        let kept = pack.as_ref().map(import_of);
         let results = {
             let cell = std::cell::RefCell::new((&mut submitter, &mut ring, &mut filled));
             let ours = |batch: Option<u64>| {
@@ -752,6 +845,42 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                 }),
                 Contender::new("ours, written in place, plain stores", || {
                     in_place(Writes::Plain)
+                }),
+                Contender::new("ours, copied from an import made once", || {
+                    let (Some(pack), Some(import)) = (&pack, &kept) else {
+                        return Err("no VK_EXT_external_memory_host".into());
+                    };
+                    let import = import.as_ref().map_err(|e| e.clone())?;
+                    let mut c = cell.borrow_mut();
+                    let (submitter, ring, _) = &mut *c;
+                    let data = &pack.bytes()[..bytes.len()];
+                    let mut result = Ok(());
+                    let secs = seconds(|| {
+                        result =
+                            ours_imported(&stager, &alloc, submitter, ring, &images, data, import)
+                    });
+                    result.map(|()| total / secs / 1e9)
+                }),
+                Contender::new("ours, imported for this upload alone", || {
+                    let Some(pack) = &pack else {
+                        return Err("no VK_EXT_external_memory_host".into());
+                    };
+                    let mut c = cell.borrow_mut();
+                    let (submitter, ring, _) = &mut *c;
+                    let data = &pack.bytes()[..bytes.len()];
+                    let mut result = Ok(());
+                    let secs = seconds(|| {
+                        result = import_of(pack).and_then(|import| {
+                            let done = ours_imported(
+                                &stager, &alloc, submitter, ring, &images, data, &import,
+                            );
+                            // SAFETY: `run` waited for the copies from it.
+                            unsafe { alloc.destroy_host_import(import) }
+                                .map_err(|(e, _)| e.to_string())?;
+                            done
+                        })
+                    });
+                    result.map(|()| total / secs / 1e9)
                 }),
                 Contender::new("GPU copies only (level 0 staged once)", || {
                     let timer = timer.as_ref().map_err(|e| e.clone())?;
@@ -814,7 +943,9 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                  fill); pieces of a quarter ring unless said; copies only: the GPU time of the \
                  same copies and transitions from a buffer filled beforehand; written in place: \
                  each image's producer writes its slots once, with plain stores (fill) or \
-                 streaming ones (from a cache-resident block), the images recorded together",
+                 streaming ones (from a cache-resident block), the images recorded together; \
+                 import: the chain in host memory imported once (VK_EXT_external_memory_host) and \
+                 copied from by the GPU, or imported and released around each upload",
                 mib(ring.high_water()),
                 RING >> 20,
                 if peer.is_ok() {
@@ -825,6 +956,11 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                 share * 100.0
             )),
         });
+        if let Some(Ok(import)) = kept {
+            // SAFETY: every upload from it completed; the pack outlives it.
+            let _ = unsafe { alloc.destroy_host_import(import) };
+        }
+        drop(pack);
         // SAFETY: every upload completed.
         unsafe {
             alloc.destroy_buffer(filled);
