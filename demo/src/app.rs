@@ -135,6 +135,9 @@ impl App {
                 width: size.width,
                 height: size.height,
             })?;
+            // The new target holds nothing yet: the next redraw draws it, and only a frame that
+            // reached the screen counts (a run must not end, and screenshot, on an empty one).
+            return Ok(());
         }
         self.drawn += 1;
         if let Some((extent, at)) = self.resize {

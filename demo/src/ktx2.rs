@@ -109,7 +109,10 @@ pub fn index(bytes: Vec<u8>, what: &str) -> Result<TextureData> {
             .filter(|&n| usize::try_from(n).is_ok())
             .with_context(|| format!("{what}: level {i} is larger than this machine addresses"))?;
         // The reader's level data is a slice of `bytes`.
-        let start = level.data.as_ptr() as usize - bytes.as_ptr() as usize;
+        let start = (level.data.as_ptr() as usize)
+            .checked_sub(bytes.as_ptr() as usize)
+            .filter(|&start| start + level.data.len() <= bytes.len())
+            .with_context(|| format!("{what}: level {i} lies outside the file"))?;
         let file = start..start + level.data.len();
         let got = level.data.len() as u64;
         if !zstd && got != need {
