@@ -812,6 +812,60 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
             .map_err(|e| e.to_string())
         };
         let kept = pack.as_ref().map(import_of);
+        // SAFETY: the bench's device enables VK_EXT_host_image_copy wherever it is offered.
+        let copier =
+            unsafe { vkup_staging::HostImageCopier::new(&alloc) }.map_err(|e| e.to_string());
+        // Images the host copies into (HOST_TRANSFER usage), where the device can.
+        let host_images: Vec<GpuImage> = match &copier {
+            Ok(_) => (0..count)
+                .filter_map(|_| {
+                    alloc
+                        .create_image(
+                            &ImageDesc::new_2d(vk::Format::R8G8B8A8_SRGB, side, side)
+                                .mip_levels(MipLevels::Full)
+                                .usage(
+                                    vk::ImageUsageFlags::SAMPLED
+                                        | vk::ImageUsageFlags::HOST_TRANSFER_EXT,
+                                ),
+                        )
+                        .ok()
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let host_copy = |threads: usize| -> Result<f64, String> {
+            let copier = copier.as_ref().map_err(|e| e.clone())?;
+            if host_images.len() != count {
+                return Err("HOST_TRANSFER images could not be made".into());
+            }
+            let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
+            let levels = levels.len() as u32;
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let failed = std::sync::Mutex::new(None);
+            let work = || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(image) = host_images.get(i) else {
+                    return;
+                };
+                // SAFETY: each image is this thread's alone (one index each) and idle: the
+                // previous round's readers are done (nothing reads these images).
+                if let Err(e) = unsafe { copier.upload_packed(image, &bytes, levels, sampled) } {
+                    *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                }
+            };
+            let secs = seconds(|| {
+                std::thread::scope(|scope| {
+                    for _ in 1..threads {
+                        scope.spawn(work);
+                    }
+                    work();
+                })
+            });
+            match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                Some(e) => Err(e),
+                None => Ok(total / secs / 1e9),
+            }
+        };
         let results = {
             let cell = std::cell::RefCell::new((&mut submitter, &mut ring, &mut filled));
             let ours = |batch: Option<u64>| {
@@ -882,6 +936,10 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                     });
                     result.map(|()| total / secs / 1e9)
                 }),
+                Contender::new("ours, host image copy, one thread", || host_copy(1)),
+                Contender::new("ours, host image copy, 8 threads (an image each)", || {
+                    host_copy(8)
+                }),
                 Contender::new("GPU copies only (level 0 staged once)", || {
                     let timer = timer.as_ref().map_err(|e| e.clone())?;
                     let staging = cell.borrow().2.raw();
@@ -945,7 +1003,8 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                  each image's producer writes its slots once, with plain stores (fill) or \
                  streaming ones (from a cache-resident block), the images recorded together; \
                  import: the chain in host memory imported once (VK_EXT_external_memory_host) and \
-                 copied from by the GPU, or imported and released around each upload",
+                 copied from by the GPU, or imported and released around each upload; host image \
+                 copy: VK_EXT_host_image_copy into images with HOST_TRANSFER usage, no GPU work",
                 mib(ring.high_water()),
                 RING >> 20,
                 if peer.is_ok() {
@@ -956,6 +1015,10 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                 share * 100.0
             )),
         });
+        for image in host_images {
+            // SAFETY: nothing uses it.
+            unsafe { alloc.destroy_image(image) };
+        }
         if let Some(Ok(import)) = kept {
             // SAFETY: every upload from it completed; the pack outlives it.
             let _ = unsafe { alloc.destroy_host_import(import) };

@@ -204,6 +204,13 @@ pub enum Error {
         source: crate::ProduceError,
     },
 
+    /// The device lacks what the call needs (an extension).
+    #[error("{what} is not supported by this device")]
+    Unsupported {
+        /// What is missing.
+        what: &'static str,
+    },
+
     /// An allocator error (creating staging or readback memory, mapping, ...).
     #[error(transparent)]
     Allocator(#[from] vkup_allocator::Error),

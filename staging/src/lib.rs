@@ -17,6 +17,8 @@
 //! - Readback of buffers and of every level and layer of an image ([`Stager::record_image_readback`]).
 //! - [`MipGenerator`]: mip chains by a blit chain or a single-pass compute downsampler
 //!   (`shaders/downsample.comp`), from any base level, in and out of declared states.
+//! - [`HostImageCopier`]: image uploads by the host alone (`VK_EXT_host_image_copy`), with no
+//!   staging memory or submission, where the device offers it.
 //! - [`Submitter`]: an optional driver that runs an upload on a queue with a timeline semaphore.
 //! - [`graph`]: a render-graph planner: passes and the access sets they make to transient and
 //!   imported resources in, barriers, lifetimes, usage, aliasing take-overs and cross-queue
@@ -109,6 +111,7 @@ mod error;
 mod fill;
 mod format;
 pub mod graph;
+mod host_copy;
 mod mips;
 pub mod plan;
 mod readback;
@@ -123,6 +126,7 @@ pub use crate::barrier::{aliased_masks, buffer_masks, image_masks, BarrierBatch,
 pub use crate::error::{Error, ResourceKind, Result, StateRole};
 pub use crate::fill::{CopyExecutor, CopyJob};
 pub use crate::format::{block_info, BlockInfo};
+pub use crate::host_copy::HostImageCopier;
 pub use crate::mips::{MipGenerator, MipMethod, MipOptions, MipScratch};
 pub use crate::plan::{CopyAlignment, SubresourceLayout};
 pub use crate::readback::{BufferReadback, ImageReadback};

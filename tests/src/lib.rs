@@ -32,6 +32,9 @@ pub struct GpuOptions {
     /// Enable `VK_KHR_pipeline_executable_properties` where the device has it, so a benchmark
     /// can read a pipeline's compiled statistics (registers, shared memory).
     pub pipeline_statistics: bool,
+    /// Enable `VK_EXT_host_image_copy` with its feature where the device has it (off for the
+    /// suite: validation layers older than the extension report its structures as unknown).
+    pub host_image_copy: bool,
 }
 
 /// An instance, a device with one graphics+compute queue, and the validation messages they caused.
@@ -53,6 +56,9 @@ pub struct Gpu {
     pub memory_budget: bool,
     /// Whether `VK_EXT_external_memory_host` was enabled (lavapipe and the H200 have it).
     pub external_memory_host: bool,
+    /// Whether `VK_EXT_host_image_copy` was enabled with its feature (the H200 has it; lavapipe
+    /// 22.3 does not).
+    pub host_image_copy: bool,
     debug_utils: bool,
     debug: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
     messages: Box<Messages>,
@@ -93,6 +99,19 @@ unsafe extern "system" fn on_message(
     vk::FALSE
 }
 
+/// The Vulkan header version the installed validation layer was built against
+/// (`VkLayerProperties::specVersion`), `None` without the layer.
+pub fn validation_layer_version() -> Option<u32> {
+    // SAFETY: loading the system's Vulkan loader, as `Gpu::with_options` does.
+    let entry = unsafe { ash::Entry::load() }.ok()?;
+    // SAFETY: plain enumeration call on a loaded entry.
+    unsafe { entry.enumerate_instance_layer_properties() }
+        .ok()?
+        .iter()
+        .find(|l| l.layer_name_as_c_str() == Ok(VALIDATION_LAYER))
+        .map(|l| l.spec_version)
+}
+
 fn has_layer(entry: &ash::Entry, name: &CStr) -> bool {
     // SAFETY: plain enumeration call on a loaded entry.
     unsafe { entry.enumerate_instance_layer_properties() }
@@ -126,6 +145,7 @@ impl Gpu {
             validation: true,
             debug_utils: true,
             pipeline_statistics: false,
+            host_image_copy: false,
         })
     }
 
@@ -135,6 +155,7 @@ impl Gpu {
             validation: false,
             debug_utils: true,
             pipeline_statistics: true,
+            host_image_copy: true,
         })
     }
 
@@ -214,6 +235,23 @@ impl Gpu {
         if external_memory_host {
             enabled_extensions.push(ash::ext::external_memory_host::NAME.as_ptr());
         }
+        let mut host_image_copy = options.host_image_copy
+            && device_extensions
+                .iter()
+                .any(|e| e.extension_name_as_c_str() == Ok(ash::ext::host_image_copy::NAME));
+        if host_image_copy {
+            let mut supported = vk::PhysicalDeviceHostImageCopyFeaturesEXT::default();
+            let mut features = vk::PhysicalDeviceFeatures2::default().push_next(&mut supported);
+            // SAFETY: valid physical device; the extension is present, so its struct may be
+            // chained.
+            unsafe { instance.get_physical_device_features2(physical_device, &mut features) };
+            host_image_copy = supported.host_image_copy == vk::TRUE;
+        }
+        if host_image_copy {
+            enabled_extensions.push(ash::ext::host_image_copy::NAME.as_ptr());
+        }
+        let mut host_image_copy_features =
+            vk::PhysicalDeviceHostImageCopyFeaturesEXT::default().host_image_copy(true);
         let pipeline_statistics = options.pipeline_statistics
             && device_extensions.iter().any(|e| {
                 e.extension_name_as_c_str() == Ok(ash::khr::pipeline_executable_properties::NAME)
@@ -264,6 +302,9 @@ impl Gpu {
         if pipeline_statistics {
             device_info = device_info.push_next(&mut executable_info);
         }
+        if host_image_copy {
+            device_info = device_info.push_next(&mut host_image_copy_features);
+        }
         // SAFETY: every pointer in `device_info` refers to locals alive for the call.
         let device = unsafe { instance.create_device(physical_device, &device_info, None) }
             .unwrap_or_else(|err| panic!("vkCreateDevice failed: {err}"));
@@ -286,6 +327,7 @@ impl Gpu {
             properties,
             memory_budget,
             external_memory_host,
+            host_image_copy,
             pipeline_statistics,
             debug_utils: options.validation || options.debug_utils,
             debug,
@@ -303,7 +345,8 @@ impl Gpu {
     }
 
     /// The description of an allocator on this device: debug names on, buffer device address on,
-    /// and the memory budget and external memory host extensions where the device has them.
+    /// and the memory budget, external memory host and host image copy extensions where the
+    /// device has them (`HOST_TRANSFER` image usage accepted with the last).
     pub fn allocator_desc(&self) -> vkup_allocator::AllocatorDesc<'_> {
         let desc =
             vkup_allocator::AllocatorDesc::new(&self.instance, self.physical_device, &self.device)
@@ -313,8 +356,14 @@ impl Gpu {
         } else {
             desc
         };
+        let host_transfer = if self.host_image_copy {
+            vk::ImageUsageFlags::HOST_TRANSFER_EXT
+        } else {
+            vk::ImageUsageFlags::empty()
+        };
         desc.memory_budget(self.memory_budget)
             .external_memory_host(self.external_memory_host)
+            .extra_usage(vk::BufferUsageFlags::empty(), host_transfer)
             .buffer_device_address(true)
     }
 

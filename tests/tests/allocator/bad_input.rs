@@ -418,6 +418,7 @@ fn debug_names_need_the_instance_extension() {
         validation: false,
         debug_utils: false,
         pipeline_statistics: false,
+        host_image_copy: false,
     });
     let desc = gpu.allocator_desc().debug_names(&gpu.entry);
     // SAFETY: the Gpu's handles outlive the allocator, which matches how the device was made.

@@ -6,6 +6,7 @@ mod buffers;
 mod chaining;
 mod edges;
 mod graph_exec;
+mod host_copy;
 mod images;
 mod imported;
 mod in_place;
