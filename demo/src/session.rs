@@ -92,7 +92,8 @@ impl Session {
         };
         let target = swapchain.as_ref().map_or(extent, |s| s.extent);
         renderer.resize(&allocator, target)?;
-        let uploader = Uploader::new(&gpu, &allocator)?;
+        let mut uploader = Uploader::new(&gpu, &allocator)?;
+        uploader.warm_up(&allocator)?;
         let stager = vkup_staging::Stager::new(&allocator);
         let materials = Arc::new(MaterialSystem::new(
             &gpu.device,

@@ -203,6 +203,11 @@ pub struct TextureJob<'a> {
     pub generate: bool,
 }
 
+/// Bytes of a texture's level 0 as the GPU holds it (its data may be an encoded file).
+fn level0_bytes(job: &TextureJob<'_>) -> u64 {
+    vkup_staging::packed_layouts(job.target, 1).map_or(0, |(_, len)| len)
+}
+
 /// The result of a run on `submitter`; after an error it first waits for what the run did
 /// submit, so the caller may destroy what the upload used.
 fn settle(submitter: &mut Submitter, result: vkup_staging::Result<Finished>) -> Result<Finished> {
@@ -586,7 +591,7 @@ impl Uploader {
             let limit = budget.map(|b| {
                 // The next texture goes whole: into this frame if it fits, else the next one's.
                 if let Some((job, _)) = &pending {
-                    share.fit(job.data.len() as u64, b);
+                    share.fit(level0_bytes(job), b);
                 }
                 let (bytes, time) = share.room(b, budget_time);
                 match rate {
@@ -606,7 +611,7 @@ impl Uploader {
                         acquire.record(cmd, &device);
                     }
                     while let Some((job, state)) = pending.take() {
-                        let bytes = job.data.len() as u64;
+                        let bytes = level0_bytes(job);
                         // A slice holds one texture at least, then what fits.
                         if slice > 0 && limit.is_some_and(|l| slice + bytes > l) {
                             pending = Some((job, state));
@@ -652,6 +657,56 @@ impl Uploader {
         self.upload.wait_idle()?;
         if let Some(graphics) = self.graphics.as_mut() {
             graphics.wait_idle()?;
+        }
+        Ok(())
+    }
+
+    /// Makes one tiny chain in each format the demo's decoded textures use (RGBA8 UNORM and
+    /// sRGB), so that a driver that compiles its blit shaders on first use (lavapipe: about
+    /// 100 ms per format) does it now rather than in the first load.
+    pub fn warm_up(&mut self, allocator: &Allocator) -> Result<()> {
+        let sampled = self.on_graphics(Access::FragmentShaderSampledRead);
+        let from = if self.transfers() {
+            ResourceState::UNDEFINED.on_queue(self.graphics_family)
+        } else {
+            ResourceState::UNDEFINED
+        };
+        for format in [vk::Format::R8G8B8A8_UNORM, vk::Format::R8G8B8A8_SRGB] {
+            let image = allocator.create_image(
+                &vkup_allocator::ImageDesc::new_2d(format, 4, 4)
+                    .mip_levels(vkup_allocator::MipLevels::Full)
+                    .usage(
+                        vk::ImageUsageFlags::SAMPLED
+                            | vk::ImageUsageFlags::TRANSFER_SRC
+                            | vk::ImageUsageFlags::TRANSFER_DST,
+                    )
+                    .name("mip warm-up"),
+            )?;
+            let mips = &self.mips;
+            let submitter = self.graphics.as_mut().unwrap_or(&mut self.upload);
+            let mut scratch = None;
+            // SAFETY: on the graphics family; the image outlives the call (submit waits).
+            let submitted = unsafe {
+                submitter.submit(|cmd| {
+                    let (_, s) = mips.record(cmd, &image, from, sampled, MipOptions::default())?;
+                    scratch = Some(s);
+                    Ok(())
+                })
+            };
+            let waited = if submitted.is_err() {
+                submitter.wait_idle()
+            } else {
+                Ok(())
+            };
+            // SAFETY: the submission completed (`submit` waits) or never ran (waited above).
+            unsafe {
+                if let Some(scratch) = scratch {
+                    scratch.destroy(&self.device);
+                }
+                allocator.destroy_image(image);
+            }
+            submitted?;
+            waited?;
         }
         Ok(())
     }
