@@ -167,6 +167,85 @@ fn uploads_copied_from_imported_host_memory_read_back_exact() {
         "the buffer differs"
     );
 
+    // A 3D image (slices read in place) and a block-compressed array, from one more pack.
+    let shapes = [
+        ImageDesc::new_3d(vk::Format::R8G8B8A8_UNORM, 9, 7, 5).mip_levels(MipLevels::Full),
+        ImageDesc::new_2d(vk::Format::BC7_SRGB_BLOCK, 36, 20)
+            .array_layers(2)
+            .mip_levels(MipLevels::Full),
+    ];
+    for (i, desc) in shapes.into_iter().enumerate() {
+        let image = alloc
+            .create_image(&desc.clone().usage(
+                vk::ImageUsageFlags::SAMPLED
+                    | vk::ImageUsageFlags::TRANSFER_DST
+                    | vk::ImageUsageFlags::TRANSFER_SRC,
+            ))
+            .unwrap();
+        let (layouts, len) = packed_layouts(&image, image.mip_levels()).unwrap();
+        let mut pack = Aligned::new((len as usize + 64).next_multiple_of(align), align);
+        let data = pattern(len as usize, 90 + i as u64);
+        pack.bytes()[64..64 + len as usize].copy_from_slice(&data);
+        // SAFETY: as above: the pack outlives the import, nothing writes it meanwhile.
+        let import = unsafe {
+            alloc.import_host_memory(
+                pack.ptr,
+                pack.layout.size() as u64,
+                vk::BufferUsageFlags::TRANSFER_SRC,
+            )
+        }
+        .unwrap();
+        // SAFETY: as above.
+        let bytes = unsafe { std::slice::from_raw_parts(pack.ptr.as_ptr().add(64), len as usize) };
+        let mut upload = ImageUpload::packed(
+            &stager,
+            &image,
+            bytes,
+            image.mip_levels(),
+            ResourceState::UNDEFINED,
+            sampled,
+        )
+        .unwrap()
+        .imported(&import)
+        .unwrap();
+        let mut readback = None;
+        // SAFETY: as above; the readback is recorded after the upload in the same command
+        // buffer, ordered by the upload's closing barrier.
+        unsafe {
+            let _ = submitter
+                .run(&mut ring, |cmd, ring| {
+                    let done = upload.record(cmd, &stager, &alloc, ring)?;
+                    assert!(matches!(done, vkup_staging::Progress::Done(_)));
+                    let (r, done) =
+                        stager.record_image_readback(cmd, &alloc, &image, sampled, sampled)?;
+                    readback = Some(r);
+                    Ok(vkup_staging::Progress::Done(done))
+                })
+                .unwrap();
+        }
+        let mut readback = readback.unwrap();
+        // SAFETY: `run` waited.
+        unsafe { readback.submitted(submitter.timeline(), submitter.last_value()) };
+        for l in &layouts {
+            let got = readback
+                .read(&alloc, submitter.timeline(), l.level, l.layer)
+                .unwrap();
+            assert!(
+                got == data[l.offset as usize..][..got.len()],
+                "{:?} level {} layer {}",
+                desc.format(),
+                l.level,
+                l.layer
+            );
+        }
+        // SAFETY: completed; the pack outlives the import.
+        unsafe {
+            readback.destroy(&alloc);
+            alloc.destroy_image(image);
+            alloc.destroy_host_import(import).unwrap();
+        }
+    }
+
     // Misuse, each refused before anything is recorded.
     let outside = vec![0u8; 64];
     let refused = BufferUpload::new(&target, 0, &outside, ResourceState::UNDEFINED, read)
