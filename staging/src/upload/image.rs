@@ -491,9 +491,9 @@ impl ImageUpload<'_> {
 
     /// Records the next copies of several uploads into `cmd`, their bytes written in parallel:
     /// each upload's producer (or copy from memory) runs on one of up to
-    /// [`Stager::copy_threads`] threads (scoped to this call; none are started when that is 1),
-    /// its slots in order, and the batch (half the ring) is shared out so that as many uploads
-    /// as there are threads fill at once. This is how decoders of many textures write into one
+    /// [`Stager::copy_threads`] threads (the calling one and the stager's pool; threads scoped to
+    /// the call beside an executor; none when that is 1), its slots in order, and the batch
+    /// (half the ring) is shared out so that as many uploads as there are threads fill at once. This is how decoders of many textures write into one
     /// ring side by side while the GPU copies the previous batch. Returns each upload's
     /// progress, in order; each finished upload's closing barrier goes into `post`.
     ///
