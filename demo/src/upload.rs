@@ -662,8 +662,8 @@ impl Uploader {
     }
 
     /// Makes one tiny chain in each format the demo's decoded textures use (RGBA8 UNORM and
-    /// sRGB), so that a driver that compiles its blit shaders on first use (lavapipe: about
-    /// 100 ms per format) does it now rather than in the first load.
+    /// sRGB), so that a driver that compiles its blit shaders on a format's first use (lavapipe)
+    /// does it now rather than in the first load.
     pub fn warm_up(&mut self, allocator: &Allocator) -> Result<()> {
         let sampled = self.on_graphics(Access::FragmentShaderSampledRead);
         let from = if self.transfers() {

@@ -9,7 +9,7 @@ use crate::access::ResourceState;
 use crate::error::{Error, Result, StateRole};
 use crate::format::block_info;
 use crate::target::ImageTarget;
-use crate::upload::packed_layouts;
+use crate::upload::{check_packed_len, packed_layouts};
 
 /// Writes images from the host through `VK_EXT_host_image_copy`. Holds the extension's entry
 /// points and the layouts the device copies into; no state about images.
@@ -162,15 +162,7 @@ impl HostImageCopier {
             )));
         }
         let (layouts, len) = packed_layouts(image, levels)?;
-        if data.len() as u64 != len {
-            return Err(Error::invalid(
-                "data",
-                format!(
-                    "{levels} packed levels are {len} bytes, the data has {}",
-                    data.len()
-                ),
-            ));
-        }
+        check_packed_len(levels, len, data)?;
         let regions: Vec<vk::MemoryToImageCopyEXT<'_>> = layouts
             .iter()
             .map(|l| {

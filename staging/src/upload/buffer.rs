@@ -126,7 +126,7 @@ impl<'a> BufferUpload<'a> {
     /// (read or mapped there once), and is then copied by the GPU straight from it, with no host
     /// copy; the path is `Staged`'s barriers and copies with the import as their source
     /// ([`UploadPath::Auto`] still writes a host-owned mappable destination directly). The
-    /// import is one of the resources `record`'s contract says outlive the submissions.
+    /// import must be of `stager`'s device and outlive the submissions (`record`'s contract).
     /// Refuses data outside the import, an import without `TRANSFER_SRC`, and an upload
     /// written in place.
     pub fn imported(mut self, import: &vkup_allocator::HostImport) -> Result<Self> {
@@ -206,8 +206,10 @@ impl<'a> BufferUpload<'a> {
     /// ([`Error::AlreadyFinished`]).
     ///
     /// # Safety
-    /// `cmd` is recording on `stager`'s device, on a queue family that supports transfers; `dst`
-    /// and the ring stay alive until the submissions that use them complete; for the direct path,
+    /// `cmd` is recording on `stager`'s device, on a queue family that supports transfers; `dst`,
+    /// the ring and, for an upload [`imported`](Self::imported) from one, the import (of
+    /// `stager`'s device) stay alive until the submissions that use them complete; for the
+    /// direct path,
     /// no pending GPU work and no other host access touches the destination range (the host
     /// writes it now).
     pub unsafe fn record(

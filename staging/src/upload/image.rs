@@ -72,6 +72,20 @@ fn slot<'s>(piece: &Piece, bytes: &'s mut [u8]) -> Slot<'s> {
     )
 }
 
+/// Refuses `data` that is not the `len` bytes `levels` packed levels take ([`packed_layouts`]).
+pub(crate) fn check_packed_len(levels: u32, len: u64, data: &[u8]) -> Result<()> {
+    if data.len() as u64 != len {
+        return Err(Error::invalid(
+            "data",
+            format!(
+                "{levels} packed levels are {len} bytes, the data has {}",
+                data.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// What one [`ImageUpload`] fill staged: the copies, the index of the first piece not staged
 /// whole, and what is left of that piece when only its head was staged.
 pub(crate) struct Staged {
@@ -225,15 +239,7 @@ impl<'a> ImageUpload<'a> {
     ) -> Result<Self> {
         let dst = dst.into();
         let (layouts, len) = packed_layouts(dst, levels)?;
-        if data.len() as u64 != len {
-            return Err(Error::invalid(
-                "data",
-                format!(
-                    "{levels} packed levels are {len} bytes, the data has {}",
-                    data.len()
-                ),
-            ));
-        }
+        check_packed_len(levels, len, data)?;
         Self::new(stager, dst, data, &layouts, from, to)
     }
 
@@ -257,8 +263,8 @@ impl<'a> ImageUpload<'a> {
     /// (an asset pack read or mapped there once), laid out as the copy reads it (each
     /// subresource's rows a whole number of texel blocks apart, as packed data is) at offsets
     /// that are multiples of the texel block size (and of 4 for depth and stencil); the GPU then
-    /// copies straight from it in one call, with no host copy and no ring space. The import is
-    /// one of the resources `record`'s contract says outlive the submissions. Refuses, naming
+    /// copies straight from it in one call, with no host copy and no ring space. The import must
+    /// be of the stager's device and outlive the submissions (`record`'s contract). Refuses, naming
     /// why, data outside the import, an import without `TRANSFER_SRC`, a layout the copy cannot
     /// read in place, and an upload written in place.
     pub fn imported(mut self, import: &vkup_allocator::HostImport) -> Result<Self> {
@@ -326,7 +332,8 @@ impl<'a> ImageUpload<'a> {
     ///
     /// # Safety
     /// `cmd` is recording on `stager`'s device, on a queue family that supports transfers; the
-    /// image and the ring stay alive until the submissions that use them complete.
+    /// image, the ring and, for an upload [`imported`](Self::imported) from one, the import (of
+    /// `stager`'s device) stay alive until the submissions that use them complete.
     pub unsafe fn record(
         &mut self,
         cmd: vk::CommandBuffer,

@@ -24,6 +24,7 @@ use crate::error::{Error, Result, StateRole};
 use crate::ring::StagingRing;
 
 pub use buffer::BufferUpload;
+pub(crate) use image::check_packed_len;
 pub use image::{packed_layouts, ImageUpload};
 pub(crate) use produce::Source;
 pub use produce::{Produce, ProduceError, Slot};
