@@ -430,7 +430,9 @@ fn chain(side: u32) -> (Vec<u8>, Vec<(u32, std::ops::Range<usize>)>) {
 }
 
 /// Uploads every image's full chain through one submitter run (several submissions when the
-/// ring fills).
+/// ring fills), or with `import` copied straight from the import `bytes` lies in; answers the
+/// seconds spent recording.
+#[allow(clippy::too_many_arguments)]
 fn ours_textures(
     stager: &Stager,
     alloc: &Allocator,
@@ -439,6 +441,7 @@ fn ours_textures(
     images: &[GpuImage],
     bytes: &[u8],
     batch: Option<u64>,
+    import: Option<&vkup_allocator::HostImport>,
 ) -> Result<f64, String> {
     let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
     let mut uploads = images
@@ -452,15 +455,20 @@ fn ours_textures(
                 ResourceState::UNDEFINED,
                 sampled,
             )?;
-            Ok(match batch {
+            let upload = match batch {
                 Some(bytes) => upload.batch_bytes(bytes),
                 None => upload,
-            })
+            };
+            match import {
+                Some(import) => upload.imported(import),
+                None => Ok(upload),
+            }
         })
         .collect::<vkup_staging::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
     let (mut next, mut recording) = (0, 0.0);
-    // SAFETY: recording on the submitter's queue; images and data outlive `run`, which waits.
+    // SAFETY: recording on the submitter's queue; images, data and the import (of this
+    // device) outlive `run`, which waits.
     unsafe {
         submitter.run(ring, |cmd, ring| {
             while next < uploads.len() {
@@ -511,52 +519,6 @@ impl Drop for Aligned {
         // SAFETY: allocated with this layout.
         unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) };
     }
-}
-
-/// Uploads every image's chain copied straight from `import`, where `bytes` lies.
-fn ours_imported(
-    stager: &Stager,
-    alloc: &Allocator,
-    submitter: &mut Submitter,
-    ring: &mut StagingRing,
-    images: &[GpuImage],
-    bytes: &[u8],
-    import: &vkup_allocator::HostImport,
-) -> Result<(), String> {
-    let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
-    let mut uploads = images
-        .iter()
-        .map(|image| {
-            ImageUpload::packed(
-                stager,
-                image,
-                bytes,
-                image.mip_levels(),
-                ResourceState::UNDEFINED,
-                sampled,
-            )?
-            .imported(import)
-        })
-        .collect::<vkup_staging::Result<Vec<_>>>()
-        .map_err(|e| e.to_string())?;
-    let mut next = 0;
-    // SAFETY: recording on the submitter's queue; images, import and data outlive `run`.
-    unsafe {
-        submitter.run(ring, |cmd, ring| {
-            while next < uploads.len() {
-                if let Progress::Pending = uploads[next].record(cmd, stager, alloc, ring)? {
-                    return Ok(Progress::Pending);
-                }
-                next += 1;
-            }
-            Ok(Progress::Done(Finished {
-                state: sampled,
-                acquire: BarrierBatch::new(),
-            }))
-        })
-    }
-    .map(|_| ())
-    .map_err(|e| e.to_string())
 }
 
 /// How the in-place contenders' producers write their slots.
@@ -873,7 +835,9 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                 let (submitter, ring, _) = &mut *c;
                 let mut result = Ok(0.0);
                 let secs = seconds(|| {
-                    result = ours_textures(&stager, &alloc, submitter, ring, &images, &bytes, batch)
+                    result = ours_textures(
+                        &stager, &alloc, submitter, ring, &images, &bytes, batch, None,
+                    )
                 });
                 result.map(|recording| {
                     if batch.is_none() {
@@ -910,8 +874,17 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                     let data = &pack.bytes()[..bytes.len()];
                     let mut result = Ok(());
                     let secs = seconds(|| {
-                        result =
-                            ours_imported(&stager, &alloc, submitter, ring, &images, data, import)
+                        result = ours_textures(
+                            &stager,
+                            &alloc,
+                            submitter,
+                            ring,
+                            &images,
+                            data,
+                            None,
+                            Some(import),
+                        )
+                        .map(|_| ())
                     });
                     result.map(|()| total / secs / 1e9)
                 }),
@@ -925,9 +898,17 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                     let mut result = Ok(());
                     let secs = seconds(|| {
                         result = import_of(pack).and_then(|import| {
-                            let done = ours_imported(
-                                &stager, &alloc, submitter, ring, &images, data, &import,
-                            );
+                            let done = ours_textures(
+                                &stager,
+                                &alloc,
+                                submitter,
+                                ring,
+                                &images,
+                                data,
+                                None,
+                                Some(&import),
+                            )
+                            .map(|_| ());
                             // SAFETY: `run` waited for the copies from it.
                             unsafe { alloc.destroy_host_import(import) }
                                 .map_err(|(e, _)| e.to_string())?;
