@@ -11,7 +11,7 @@ use vkup_staging::{
     StagingRing, UploadPath,
 };
 
-use crate::pattern;
+use crate::{pattern, read_image};
 
 const USAGE: vk::ImageUsageFlags = vk::ImageUsageFlags::from_raw(
     vk::ImageUsageFlags::SAMPLED.as_raw()
@@ -55,43 +55,6 @@ fn producer<'a>(
             .push((slot.level(), slot.layer(), slot.offset(), len));
         Ok(())
     }
-}
-
-/// Reads back every level and layer of `image` (in `state`), packed.
-fn read_image(gpu: &Gpu, alloc: &Allocator, image: &GpuImage, state: ResourceState) -> Vec<u8> {
-    let stager = gpu.stager(alloc);
-    let mut submitter = gpu.submitter();
-    let mut ring = StagingRing::new(alloc, 1 << 16).unwrap();
-    let mut readback = None;
-    // SAFETY: recording on the submitter's queue; the image outlives `run`.
-    let _ = unsafe {
-        submitter.run(&mut ring, |cmd, _| {
-            let (r, finished) = stager.record_image_readback(cmd, alloc, image, state, state)?;
-            readback = Some(r);
-            Ok(vkup_staging::Progress::Done(finished))
-        })
-    }
-    .unwrap();
-    let mut readback = readback.unwrap();
-    // SAFETY: `run` waited for its last submission, which copied into it.
-    unsafe { readback.submitted(submitter.timeline(), submitter.last_value()) };
-    let mut out = Vec::new();
-    for level in 0..image.mip_levels() {
-        for layer in 0..image.array_layers() {
-            out.extend_from_slice(
-                &readback
-                    .read(alloc, submitter.timeline(), level, layer)
-                    .unwrap(),
-            );
-        }
-    }
-    // SAFETY: every submission has completed.
-    unsafe {
-        readback.destroy(alloc);
-        submitter.destroy().unwrap();
-        ring.destroy(alloc);
-    }
-    out
 }
 
 /// Writes every level of `desc` in place through a ring of `ring_size` bytes and compares the

@@ -158,3 +158,45 @@ pub fn read_back(
     unsafe { readback.destroy(alloc) };
     bytes
 }
+
+/// Reads back every level and layer of `image` (in `state`), packed.
+pub fn read_image(
+    gpu: &gpu_tests::Gpu,
+    alloc: &vkup_allocator::Allocator,
+    image: &vkup_allocator::GpuImage,
+    state: vkup_staging::ResourceState,
+) -> Vec<u8> {
+    let stager = gpu.stager(alloc);
+    let mut submitter = gpu.submitter();
+    let mut ring = vkup_staging::StagingRing::new(alloc, 1 << 16).unwrap();
+    let mut readback = None;
+    // SAFETY: recording on the submitter's queue; the image outlives `run`.
+    let _ = unsafe {
+        submitter.run(&mut ring, |cmd, _| {
+            let (r, finished) = stager.record_image_readback(cmd, alloc, image, state, state)?;
+            readback = Some(r);
+            Ok(vkup_staging::Progress::Done(finished))
+        })
+    }
+    .unwrap();
+    let mut readback = readback.unwrap();
+    // SAFETY: `run` waited for its last submission, which copied into it.
+    unsafe { readback.submitted(submitter.timeline(), submitter.last_value()) };
+    let mut out = Vec::new();
+    for level in 0..image.mip_levels() {
+        for layer in 0..image.array_layers() {
+            out.extend_from_slice(
+                &readback
+                    .read(alloc, submitter.timeline(), level, layer)
+                    .unwrap(),
+            );
+        }
+    }
+    // SAFETY: every submission has completed.
+    unsafe {
+        readback.destroy(alloc);
+        submitter.destroy().unwrap();
+        ring.destroy(alloc);
+    }
+    out
+}
