@@ -4,7 +4,7 @@
 //! machine. Prints a table and writes `bench.md` (for BENCHMARKS.md), `bench.json` and SVG
 //! charts into the output folder.
 //!
-//! `cargo run --release -p bench [-- --quick] [--out DIR] [--only alloc,buffer,fill,texture,mips,scene]`
+//! `cargo run --release -p bench [-- --quick] [--out DIR] [--only alloc,buffer,fill,texture,mips,scene,frames]`
 //!
 //! `--quick` runs tiny sizes and two rounds: a smoke test (CI runs it), not figures.
 
@@ -47,7 +47,7 @@ fn parse() -> Result<Args, String> {
             }
             "--bench" => {}
             "--help" | "-h" => return Err(
-                "usage: bench [--quick] [--out DIR] [--only alloc,buffer,fill,texture,mips,scene]"
+                "usage: bench [--quick] [--out DIR] [--only alloc,buffer,fill,texture,mips,scene,frames]"
                     .into(),
             ),
             other => return Err(format!("unknown argument '{other}' (try --help)")),
@@ -139,6 +139,9 @@ fn main() -> ExitCode {
             .filter(|r| r.group == "Texture upload")
             .find_map(|r| r.median("GPU copies only (level 0 staged once)"));
         rows.extend(scene::run(args.quick, copy_rate));
+    }
+    if wants("frames") {
+        rows.extend(scene::frames(args.quick));
     }
     print!("{}", report::console(&header, &rows));
     if let Err(e) = std::fs::create_dir_all(&args.out) {

@@ -436,3 +436,125 @@ fn asset_sets(demo: &Path, quick: bool) -> Vec<Row> {
     }
     rows
 }
+
+/// What one streaming run reports (ms): the p99 of the frames before the load (drawing the
+/// scene it replaces), the loading frames' median and p99, and the load itself.
+type Streamed = [f64; 4];
+
+/// One demo process: `grid` drawn for `frames` frames, then `scene` loaded while it is drawn,
+/// its uploads on the graphics queue (`budget`: MiB and ms per frame, or none).
+fn stream(
+    demo: &Path,
+    scene: &str,
+    frames: u32,
+    budget: Option<(f64, f64)>,
+) -> Result<Streamed, String> {
+    let mut command = Command::new(demo);
+    if let Some((mib, ms)) = budget {
+        command.args(["--upload-budget", &mib.to_string()]);
+        command.args(["--upload-budget-ms", &ms.to_string()]);
+    }
+    let out = command
+        .args(["--headless", "1280x720", "--no-transfer-queue", "--frames"])
+        .arg(frames.to_string())
+        .args(["--scene", "grid", "--next", scene])
+        .env("NO_COLOR", "1")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let log = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "the demo failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ));
+    }
+    let loaded = log
+        .lines()
+        .filter(|l| l.contains("scene loaded"))
+        .nth(1)
+        .and_then(|l| field(l, "total_ms"))
+        .ok_or("no second 'scene loaded' line")?;
+    let line = log
+        .lines()
+        .find(|l| l.contains("frame times while loading against idle"))
+        .ok_or("no 'frame times while loading' line (no frame drawn during the load)")?;
+    let get = |k| field(line, k).ok_or_else(|| format!("no {k} in '{line}'"));
+    Ok([
+        get("idle_p99_ms")?,
+        get("loading_median_ms")?,
+        get("loading_p99_ms")?,
+        loaded,
+    ])
+}
+
+/// Frame times while the streaming scene (1,000 textures, 64x64 to 2048x2048) loads with its
+/// uploads on the graphics queue (`--no-transfer-queue`: on a device without a transfer queue
+/// that is where they run anyway) and `grid` is drawn, against the frames drawing `grid` before
+/// it: with the upload budget off, then at a quarter and an eighth of the idle p99 the first
+/// runs measured (time per frame, and bytes for that time at 8 GB/s). Frame times leave out the
+/// millisecond the demo sleeps between loading frames to give its loader the CPU.
+pub fn frames(quick: bool) -> Vec<Row> {
+    let (count, sizes, idle, rounds) = if quick {
+        (12, 3, 30, 1)
+    } else {
+        (1000, 6, 500, 3)
+    };
+    let dir = std::env::temp_dir().join(format!("bench-frames-{}", std::process::id()));
+    let scene = many_textures(&dir, count, |i| 64 << (i % sizes));
+    let demo = demo_exe();
+    let mut rows = Vec::new();
+    let mut idle_p99 = None;
+    for share in [None, Some(4.0), Some(8.0)] {
+        let budget = match (share, idle_p99) {
+            (None, _) => None,
+            (Some(share), Some(p99)) => {
+                let ms: f64 = p99 / share;
+                Some((ms * 8e6 / f64::from(1 << 20), ms))
+            }
+            (Some(_), None) => continue,
+        };
+        let runs: Result<Vec<Streamed>, String> = demo.clone().and_then(|demo| {
+            let scene = scene.clone()?;
+            (0..rounds)
+                .map(|_| stream(&demo, &scene, idle, budget))
+                .collect()
+        });
+        let part = |k: usize| -> Result<Sample, String> {
+            let runs = runs.as_ref().map_err(|e| e.clone())?;
+            Sample::of(&runs.iter().map(|r| r[k]).collect::<Vec<_>>())
+                .ok_or_else(|| "no run".into())
+        };
+        if budget.is_none() {
+            idle_p99 = part(0).ok().map(|s| s.median);
+        }
+        let ratio = part(2).ok().zip(part(0).ok()).map(|(load, idle)| {
+            format!("loading p99 / idle p99: {:.2}", load.median / idle.median)
+        });
+        rows.push(Row {
+            group: "Frames while streaming",
+            case: format!(
+                "{count} textures on the graphics queue, {}",
+                match budget {
+                    None => "no budget".to_owned(),
+                    Some((mib, ms)) => format!("budget {mib:.2} MiB / {ms:.3} ms per frame"),
+                }
+            ),
+            unit: "ms",
+            higher_is_better: false,
+            size: None,
+            results: vec![
+                ("idle frame p99 (grid, before)".into(), part(0)),
+                ("loading frame p99".into(), part(2)),
+                ("loading frame median".into(), part(1)),
+                ("load, request to loaded".into(), part(3)),
+            ],
+            note: ratio,
+            compare: false,
+        });
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    rows
+}

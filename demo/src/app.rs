@@ -84,6 +84,7 @@ impl App {
                 validation: self.options.validation,
                 display: Some(display),
                 pipeline_cache: crate::pipeline_cache_file(&self.options),
+                transfer_queue: !self.options.no_transfer_queue,
             },
             |entry, instance| {
                 // SAFETY: the window outlives the surface (destroyed in `Session::shutdown`, before

@@ -65,6 +65,9 @@ pub struct GpuOptions {
     pub display: Option<raw_window_handle::RawDisplayHandle>,
     /// `--pipeline-cache`: the file the pipeline cache is read from and written back to.
     pub pipeline_cache: Option<PathBuf>,
+    /// Uploads run on the device's transfer-only queue where it has one; `false` leaves that
+    /// queue unmade (`--no-transfer-queue`).
+    pub transfer_queue: bool,
 }
 
 /// The Vulkan context.
@@ -190,6 +193,7 @@ impl Gpu {
                     return Err(err);
                 }
             };
+        let transfer_family = transfer_family.filter(|_| options.transfer_queue);
         // SAFETY: valid physical device.
         let supported = unsafe { instance.get_physical_device_features(physical_device) };
         let bc_textures = supported.texture_compression_bc == vk::TRUE;

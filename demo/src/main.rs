@@ -115,6 +115,15 @@ pub struct Options {
     /// frames, at the rate the last slice ran (0: bytes only).
     #[arg(long, value_name = "MS", default_value_t = 4.0)]
     pub upload_budget_ms: f64,
+    /// Leaves the device's transfer-only queue unused: uploads share the graphics queue with
+    /// the frames, as on a device without one (to measure the budget where there is one).
+    #[arg(long)]
+    pub no_transfer_queue: bool,
+    /// Headless, after the first scene's --frames: loads SCENE while the first is drawn, then
+    /// draws it for --frames more (the log's "frame times while loading against idle" line then
+    /// compares the frames drawn during that load with the ones before it).
+    #[arg(long, value_name = "SCENE")]
+    pub next: Option<String>,
     /// Where the pipeline cache is kept between runs (every pipeline is built through it, so a
     /// second run compiles nothing), or `none`; by default
     /// `$XDG_CACHE_HOME/vkup-demo/pipeline-cache.bin` (`~/.cache` without it).
@@ -223,6 +232,7 @@ fn run_headless(options: &Options, extent: vk::Extent2D) -> Result<Verdict> {
             validation: options.validation,
             display: None,
             pipeline_cache: pipeline_cache_file(options),
+            transfer_queue: !options.no_transfer_queue,
         },
         |_, _| Ok(None),
     )?;
@@ -280,6 +290,14 @@ pub fn drive(
     for _ in 0..frames {
         session.tick()?;
         frame(session)?;
+    }
+    if let Some(next) = &options.next {
+        session.request(source_of(next));
+        session.finish_loading(&mut frame)?;
+        for _ in 0..frames {
+            session.tick()?;
+            frame(session)?;
+        }
     }
     Ok(())
 }
@@ -370,6 +388,11 @@ fn main() -> ExitCode {
     }
     if options.screenshot_dir.is_some() && options.headless.is_none() {
         eprintln!("error: --screenshot-dir runs headless: add --headless [WxH]");
+        return ExitCode::from(2);
+    }
+    let scripted = options.cycle.is_some() || options.screenshot_dir.is_some();
+    if options.next.is_some() && (options.headless.is_none() || scripted) {
+        eprintln!("error: --next runs headless, without --cycle or --screenshot-dir");
         return ExitCode::from(2);
     }
     let result = match &options.headless {

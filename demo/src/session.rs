@@ -25,6 +25,9 @@ use crate::upload::{FrameClock, Uploader};
 pub struct FrameTimes {
     pub idle: Vec<f32>,
     pub loading: Vec<f32>,
+    /// Where `idle` and `loading` stood when the last load finished: a load's own frames, and
+    /// the idle ones before it (drawing the scene it replaces), lie past these.
+    since: (usize, usize),
 }
 
 /// Median, p99 and max of `times` (ms).
@@ -58,6 +61,9 @@ pub struct Session {
     pub baseline: u64,
     pub times: FrameTimes,
     last_frame: Option<Instant>,
+    /// What `finish_loading` slept since the last frame, to give the loader the CPU: left out
+    /// of the frame's time, so a loading frame and an idle one are measured alike.
+    slept: Duration,
     /// Load errors so far (a failed load on the command line makes the exit code non-zero).
     pub errors: Vec<String>,
     /// Leak checks that failed (with the allocator's report).
@@ -121,6 +127,7 @@ impl Session {
             baseline,
             times: FrameTimes::default(),
             last_frame: None,
+            slept: Duration::ZERO,
             errors: Vec::new(),
             leaks: Vec::new(),
             last_load: None,
@@ -211,13 +218,14 @@ impl Session {
                 self.loading = None;
                 match result {
                     Ok(mut scene) => {
+                        let replaces = self.current.is_some();
                         self.unload();
                         if scene.levels > 0 {
                             scene.level = self.level.map(|l| l.min(scene.levels - 1));
                         }
                         let camera = self.framing(&scene);
                         self.last_load = Some(scene.timings);
-                        self.report_frame_times(&scene.name);
+                        self.report_frame_times(&scene.name, replaces);
                         self.current = Some((scene, camera, source));
                     }
                     Err(err) => {
@@ -338,9 +346,16 @@ impl Session {
         }
     }
 
-    fn report_frame_times(&mut self, scene: &str) {
-        if let (Some(idle), Some(load)) = (summary(&self.times.idle), summary(&self.times.loading))
-        {
+    /// Logs the frames drawn while this load ran against the idle ones before it, which drew
+    /// what it replaces (nothing for a first load, which logs nothing).
+    fn report_frame_times(&mut self, scene: &str, replaces: bool) {
+        let (idle, loading) = (
+            &self.times.idle[self.times.since.0..],
+            &self.times.loading[self.times.since.1..],
+        );
+        let frames = (idle.len(), loading.len());
+        self.times.since = (self.times.idle.len(), self.times.loading.len());
+        if let (true, Some(idle), Some(load)) = (replaces, summary(idle), summary(loading)) {
             tracing::info!(
                 scene,
                 idle_median_ms = idle.0,
@@ -349,7 +364,8 @@ impl Session {
                 loading_median_ms = load.0,
                 loading_p99_ms = load.1,
                 loading_max_ms = load.2,
-                loading_frames = self.times.loading.len(),
+                idle_frames = frames.0,
+                loading_frames = frames.1,
                 "frame times while loading against idle"
             );
         }
@@ -377,7 +393,7 @@ impl Session {
     pub fn frame(&mut self) -> Result<Presented> {
         let now = Instant::now();
         if let Some(last) = self.last_frame {
-            let ms = (now - last).as_secs_f32() * 1e3;
+            let ms = (now - last).saturating_sub(self.slept).as_secs_f32() * 1e3;
             if self.loading.is_some() {
                 self.times.loading.push(ms);
             } else {
@@ -385,6 +401,7 @@ impl Session {
             }
         }
         self.last_frame = Some(now);
+        self.slept = Duration::ZERO;
         let scene = self.current.as_ref().map(|(s, c, _)| (s, c));
         let presented = self.renderer.render(
             &self.allocator,
@@ -406,7 +423,9 @@ impl Session {
             self.tick()?;
             on_frame(self)?;
             if self.loading.is_some() {
+                let start = Instant::now();
                 std::thread::sleep(Duration::from_millis(1));
+                self.slept += start.elapsed();
             }
         }
         Ok(())

@@ -149,9 +149,11 @@ impl FrameShare {
     }
 
     /// The bytes and time left of this frame's budget (`bytes`, `time`; a zero time is not
-    /// counted), after waiting for the next frame when this one's is spent.
-    fn room(&mut self, bytes: u64, time: Duration) -> (u64, Duration) {
-        let spent = self.bytes >= bytes || (!time.is_zero() && self.time >= time);
+    /// counted), after waiting for the next frame when this one's is spent: when no more than
+    /// `keep` bytes of it are left (a caller that stages nothing into `keep` bytes would
+    /// otherwise find room it cannot use, and stage nothing in a frame that has not ended).
+    fn room(&mut self, bytes: u64, keep: u64, time: Duration) -> (u64, Duration) {
+        let spent = self.bytes + keep >= bytes || (!time.is_zero() && self.time >= time);
         self.next_frame(spent);
         (bytes - self.bytes, time.saturating_sub(self.time))
     }
@@ -466,7 +468,7 @@ impl Uploader {
                     begun = true;
                 }
                 // What this frame's budget has left (after waiting for a frame if nothing).
-                let room = copy_budget.map(|b| share.room(b, Duration::ZERO).0);
+                let room = copy_budget.map(|b| share.room(b, PADDING, Duration::ZERO).0);
                 let used = ring.in_use();
                 let mut post = BarrierBatch::new();
                 while next < count {
@@ -593,7 +595,7 @@ impl Uploader {
                 if let Some((job, _)) = &pending {
                     share.fit(level0_bytes(job), b);
                 }
-                let (bytes, time) = share.room(b, budget_time);
+                let (bytes, time) = share.room(b, 0, budget_time);
                 match rate {
                     Some(bytes_per_s) if !budget_time.is_zero() => {
                         bytes.min((bytes_per_s * time.as_secs_f64()) as u64)
@@ -730,5 +732,36 @@ impl Uploader {
             self.mips.destroy();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame's share with no more than the padding left is spent: `room` starts the next
+    /// frame's share instead of handing back room that no staging call can use (a budgeted
+    /// load on the H200 once stopped so, with "the recording made no progress with an empty
+    /// staging ring"); with more left, the same frame's share goes on.
+    #[test]
+    fn a_share_with_only_the_padding_left_is_spent() {
+        let clock = FrameClock::default();
+        let mut share = FrameShare::new(clock.clone());
+        let budget = 64 << 10;
+        share.spend(budget - PADDING / 2, Duration::ZERO);
+        let ticker = {
+            let clock = clock.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(5));
+                clock.tick();
+            })
+        };
+        let (room, _) = share.room(budget, PADDING, Duration::ZERO);
+        ticker.join().unwrap();
+        assert_eq!(room, budget);
+        assert_eq!(share.seen, 1);
+        share.spend(budget / 2, Duration::ZERO);
+        assert_eq!(share.room(budget, PADDING, Duration::ZERO).0, budget / 2);
+        assert_eq!(share.seen, 1);
     }
 }

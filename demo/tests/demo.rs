@@ -1031,6 +1031,41 @@ fn a_budgeted_load_submits_no_slice_larger_than_its_budget() {
     assert!(submissions >= 4, "{submissions} submissions");
 }
 
+/// `--next` loads a second scene while the first is drawn, here budgeted on the graphics queue
+/// (`--no-transfer-queue`): the log compares the frames drawn during that load with the ones
+/// drawing the first scene before it, and both scenes load without a validation message or a
+/// leak. `--next` outside a headless run is refused.
+#[test]
+fn a_scene_streams_in_while_another_is_drawn_and_its_frames_are_compared() {
+    let path = many_textures_gltf("next", 40);
+    let mut command = headless();
+    command.args(["--frames", "3", "--validation", "--check-leaks"]);
+    command.args(["--no-transfer-queue", "--upload-budget", "0.125"]);
+    command.args(["--scene", "odd", "--next"]).arg(&path);
+    let output = succeeds(command);
+    let log = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(log.matches("scene loaded").count(), 2, "both scenes load");
+    let idle = logged(
+        &log,
+        "frame times while loading against idle",
+        "idle_frames",
+    );
+    let loading = logged(
+        &log,
+        "frame times while loading against idle",
+        "loading_frames",
+    );
+    assert!(
+        idle >= 3,
+        "{idle} frames of the first scene before the load"
+    );
+    assert!(loading >= 1, "{loading} frames during the load");
+    let mut windowed = demo();
+    windowed.args(["--next", "grid"]);
+    let refused = run(windowed);
+    assert_eq!(refused.status.code(), Some(2), "--next without --headless");
+}
+
 #[test]
 fn cycling_every_scene_fifty_times_leaves_no_allocation_and_no_validation_message() {
     let glb_path = temp("cycle.glb");
