@@ -494,8 +494,9 @@ fn stream(
 /// uploads on the graphics queue (`--no-transfer-queue`: on a device without a transfer queue
 /// that is where they run anyway) and `grid` is drawn, against the frames drawing `grid` before
 /// it: with the upload budget off, then at a quarter and an eighth of the idle p99 the first
-/// runs measured (time per frame, and bytes for that time at 8 GB/s). Frame times leave out the
-/// millisecond the demo sleeps between loading frames to give its loader the CPU.
+/// runs measured (time per frame, and bytes for that time at 8 GB/s). Every frame, idle or
+/// not, is followed by the millisecond the demo sleeps between loading frames to give its loader
+/// the CPU, left out of its time: a frame's time is what it waits for and does itself.
 pub fn frames(quick: bool) -> Vec<Row> {
     let (count, sizes, idle, rounds) = if quick {
         (12, 3, 30, 1)

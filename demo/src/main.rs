@@ -121,7 +121,8 @@ pub struct Options {
     pub no_transfer_queue: bool,
     /// Headless, after the first scene's --frames: loads SCENE while the first is drawn, then
     /// draws it for --frames more (the log's "frame times while loading against idle" line then
-    /// compares the frames drawn during that load with the ones before it).
+    /// compares the frames drawn during that load with the ones before it; every frame of such
+    /// a run is followed by the millisecond's sleep a loading frame gets, left out of its time).
     #[arg(long, value_name = "SCENE")]
     pub next: Option<String>,
     /// Where the pipeline cache is kept between runs (every pipeline is built through it, so a
@@ -287,9 +288,14 @@ pub fn drive(
         return Ok(());
     }
     let frames = options.frames.unwrap_or(1);
+    // With --next, idle frames are paced as loading ones are, so the two are measured alike.
+    let paced = options.next.is_some();
     for _ in 0..frames {
         session.tick()?;
         frame(session)?;
+        if paced {
+            session.pause();
+        }
     }
     if let Some(next) = &options.next {
         session.request(source_of(next));
@@ -297,6 +303,7 @@ pub fn drive(
         for _ in 0..frames {
             session.tick()?;
             frame(session)?;
+            session.pause();
         }
     }
     Ok(())

@@ -414,7 +414,16 @@ impl Session {
         presented
     }
 
-    /// Runs until the load in progress (and any pending one) has finished, drawing frames.
+    /// Sleeps a millisecond between two frames, giving a loader the CPU; the next frame's time
+    /// leaves it out.
+    pub fn pause(&mut self) {
+        let start = Instant::now();
+        std::thread::sleep(Duration::from_millis(1));
+        self.slept += start.elapsed();
+    }
+
+    /// Runs until the load in progress (and any pending one) has finished, drawing frames, a
+    /// [`pause`](Self::pause) after each while a load runs.
     pub fn finish_loading(
         &mut self,
         mut on_frame: impl FnMut(&mut Self) -> Result<()>,
@@ -423,9 +432,7 @@ impl Session {
             self.tick()?;
             on_frame(self)?;
             if self.loading.is_some() {
-                let start = Instant::now();
-                std::thread::sleep(Duration::from_millis(1));
-                self.slept += start.elapsed();
+                self.pause();
             }
         }
         Ok(())
