@@ -17,6 +17,7 @@ pub struct HostImageCopier {
     device: ash::ext::host_image_copy::Device,
     instance: ash::Instance,
     physical_device: vk::PhysicalDevice,
+    src_layouts: Vec<vk::ImageLayout>,
     dst_layouts: Vec<vk::ImageLayout>,
 }
 
@@ -49,25 +50,33 @@ impl HostImageCopier {
                 what: "VK_EXT_host_image_copy",
             });
         }
-        // Two calls: the count, then the layouts.
+        // Two calls: the counts, then the layouts.
         let mut props = vk::PhysicalDeviceHostImageCopyPropertiesEXT::default();
         let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut props);
         // SAFETY: as above; the extension is present, so its properties struct may be chained.
         unsafe { instance.get_physical_device_properties2(physical_device, &mut props2) };
+        let mut src_layouts =
+            vec![vk::ImageLayout::UNDEFINED; props.copy_src_layout_count as usize];
         let mut dst_layouts =
             vec![vk::ImageLayout::UNDEFINED; props.copy_dst_layout_count as usize];
         let mut props = vk::PhysicalDeviceHostImageCopyPropertiesEXT::default()
+            .copy_src_layouts(&mut src_layouts)
             .copy_dst_layouts(&mut dst_layouts);
         let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut props);
-        // SAFETY: as above; `p_copy_dst_layouts` points at `copy_dst_layout_count` slots, alive
-        // for the call.
+        // SAFETY: as above; each layout pointer points at as many slots as its count says,
+        // alive for the call.
         unsafe { instance.get_physical_device_properties2(physical_device, &mut props2) };
-        let written = props.copy_dst_layout_count as usize;
-        dst_layouts.truncate(written);
+        let written = (
+            props.copy_src_layout_count as usize,
+            props.copy_dst_layout_count as usize,
+        );
+        src_layouts.truncate(written.0);
+        dst_layouts.truncate(written.1);
         Ok(Self {
             device: ash::ext::host_image_copy::Device::new(instance, allocator.device()),
             instance: instance.clone(),
             physical_device,
+            src_layouts,
             dst_layouts,
         })
     }
@@ -75,6 +84,57 @@ impl HostImageCopier {
     /// The layouts the device can copy into from the host (`pCopyDstLayouts`).
     pub fn dst_layouts(&self) -> &[vk::ImageLayout] {
         &self.dst_layouts
+    }
+
+    /// Whether a host transition may start from `layout`: `UNDEFINED` (the contents are
+    /// discarded), or a layout the device copies from or into on the host.
+    pub(crate) fn transitions_from(&self, layout: vk::ImageLayout) -> bool {
+        layout == vk::ImageLayout::UNDEFINED
+            || self.src_layouts.contains(&layout)
+            || self.dst_layouts.contains(&layout)
+    }
+
+    /// Moves `ranges` of `image` from `old` to `new` and writes `regions` into it, on the host.
+    ///
+    /// # Safety
+    /// The image is live, of this copier's device, with `HOST_TRANSFER` usage, in `old` over
+    /// `ranges` (or `old` is UNDEFINED), not in use by pending GPU work and accessed by no
+    /// other thread meanwhile; `new` is one of [`dst_layouts`](Self::dst_layouts); every region
+    /// lies in a subresource of `ranges` and its host pointer reads that many bytes of live
+    /// memory.
+    pub(crate) unsafe fn transition_and_copy(
+        &self,
+        image: vk::Image,
+        old: vk::ImageLayout,
+        new: vk::ImageLayout,
+        ranges: &[vk::ImageSubresourceRange],
+        regions: &[vk::MemoryToImageCopyEXT<'_>],
+    ) -> Result<()> {
+        let transitions: Vec<vk::HostImageLayoutTransitionInfoEXT<'_>> = ranges
+            .iter()
+            .map(|&range| {
+                vk::HostImageLayoutTransitionInfoEXT::default()
+                    .image(image)
+                    .old_layout(old)
+                    .new_layout(new)
+                    .subresource_range(range)
+            })
+            .collect();
+        let copy = vk::CopyMemoryToImageInfoEXT::default()
+            .dst_image(image)
+            .dst_image_layout(new)
+            .regions(regions);
+        // SAFETY: the extension and feature are on (`new`'s contract); the rest is this
+        // function's contract.
+        unsafe {
+            if !transitions.is_empty() {
+                self.device.transition_image_layout(&transitions)?;
+            }
+            if !regions.is_empty() {
+                self.device.copy_memory_to_image(&copy)?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether a 2D optimally tiled image of `format` with `usage` (and `HOST_TRANSFER`) loses no
@@ -179,22 +239,18 @@ impl HostImageCopier {
                     .image_extent(image.level_extent(l.level))
             })
             .collect();
-        let transition = vk::HostImageLayoutTransitionInfoEXT::default()
-            .image(image.raw())
-            .old_layout(vk::ImageLayout::UNDEFINED)
-            .new_layout(layout)
-            .subresource_range(image.full_range(block.aspect));
-        let copy = vk::CopyMemoryToImageInfoEXT::default()
-            .dst_image(image.raw())
-            .dst_image_layout(layout)
-            .regions(&regions);
-        // SAFETY: the extension and feature are on (`new`'s contract); the image is live, idle
-        // and this thread's alone (this function's contract) and has HOST_TRANSFER usage
-        // (checked); the layout is one the device copies into (checked); every region lies in
-        // its subresource and reads `extent_bytes` of `data` from its offset, inside `data`.
+        // SAFETY: the image is live, idle and this thread's alone (this function's contract)
+        // and has HOST_TRANSFER usage (checked); UNDEFINED discards its contents; the layout is
+        // one the device copies into (checked); every region lies in its subresource and reads
+        // `extent_bytes` of `data` from its offset, inside `data`.
         unsafe {
-            self.device.transition_image_layout(&[transition])?;
-            self.device.copy_memory_to_image(&copy)?;
+            self.transition_and_copy(
+                image.raw(),
+                vk::ImageLayout::UNDEFINED,
+                layout,
+                &[image.full_range(block.aspect)],
+                &regions,
+            )?;
         }
         Ok(to)
     }

@@ -3,9 +3,11 @@
 use ash::vk;
 use vkup_allocator::Allocator;
 
+use std::sync::Arc;
+
 use super::{
     working, Destination as _, Finished, Ownership, Produce, Progress, Slot, Source, Stager,
-    DEFAULT_BATCH_SHARE,
+    UploadPath, AUTO_HOST_COPY_MAX, DEFAULT_BATCH_SHARE,
 };
 use crate::access::Access;
 use crate::access::ResourceState;
@@ -14,6 +16,7 @@ use crate::check;
 use crate::error::{Error, Result};
 use crate::fill::{self, CopyMode};
 use crate::format::{block_info, BlockInfo};
+use crate::host_copy::HostImageCopier;
 use crate::plan::{offset_alignment, plan_slices, Piece, SubresourceLayout};
 use crate::ring::{RingSpan, StagingRing};
 use crate::target::ImageTarget;
@@ -115,6 +118,9 @@ pub struct ImageUpload<'a> {
     /// [`ImageUpload::listed_subresources_only`]) the ones the layouts list.
     ranges: Vec<vk::ImageSubresourceRange>,
     listed: Vec<(u32, u32)>,
+    path: UploadPath,
+    /// The stager's host image copier, where it has one.
+    host: Option<Arc<HostImageCopier>>,
 }
 
 impl<'a> ImageUpload<'a> {
@@ -170,7 +176,10 @@ impl<'a> ImageUpload<'a> {
         let block = block_info(dst.format()).ok_or(Error::UnsupportedFormat {
             format: dst.format(),
         })?;
-        if !dst.usage().contains(vk::ImageUsageFlags::TRANSFER_DST) {
+        let host = stager.shared_host_copier();
+        let host_written =
+            host.is_some() && dst.usage().contains(vk::ImageUsageFlags::HOST_TRANSFER_EXT);
+        if !dst.usage().contains(vk::ImageUsageFlags::TRANSFER_DST) && !host_written {
             return Err(Error::MissingImageUsage {
                 needed: vk::ImageUsageFlags::TRANSFER_DST,
             });
@@ -224,6 +233,8 @@ impl<'a> ImageUpload<'a> {
             finished: false,
             ranges: vec![dst.full_range(block.aspect)],
             listed,
+            path: UploadPath::Auto,
+            host,
         })
     }
 
@@ -248,6 +259,150 @@ impl<'a> ImageUpload<'a> {
     pub fn batch_bytes(mut self, bytes: u64) -> Self {
         self.batch = Some(bytes.max(1));
         self
+    }
+
+    /// Chooses the path (`Auto` by default): [`UploadPath::Direct`] has the stager's
+    /// [`HostImageCopier`] (see [`Stager::host_image_copy`]) write the image on the host during
+    /// the `record` call, recording nothing; `Staged` copies through the ring.
+    pub fn path(mut self, path: UploadPath) -> Self {
+        self.path = path;
+        self
+    }
+
+    /// The path this upload takes: see [`UploadPath::Auto`] for what `Auto` picks.
+    pub fn resolved_path(&self) -> UploadPath {
+        match self.path {
+            UploadPath::Auto => {
+                let idle = self
+                    .from
+                    .accesses
+                    .all(|a| matches!(a, Access::Nothing | Access::HostWrite | Access::HostRead));
+                let copyable = self.dst.usage().contains(vk::ImageUsageFlags::TRANSFER_DST);
+                let small = self.source.len() <= AUTO_HOST_COPY_MAX;
+                if self.host_copy_refusal().is_none() && idle && (small || !copyable) {
+                    UploadPath::Direct
+                } else {
+                    UploadPath::Staged
+                }
+            }
+            forced => forced,
+        }
+    }
+
+    /// Why this upload cannot be a host image copy; `None` where it can.
+    fn host_copy_refusal(&self) -> Option<&'static str> {
+        let Some(copier) = &self.host else {
+            return Some("the stager has no HostImageCopier (Stager::host_image_copy)");
+        };
+        if !self
+            .dst
+            .usage()
+            .contains(vk::ImageUsageFlags::HOST_TRANSFER_EXT)
+        {
+            return Some("the image lacks HOST_TRANSFER usage");
+        }
+        if !matches!(self.source, Source::Memory(_)) {
+            return Some(
+                "only data in memory is copied by the host (not written in place or imported)",
+            );
+        }
+        if self.started {
+            return Some("begun on the staged path");
+        }
+        let to = self
+            .to
+            .accesses
+            .layout()
+            .unwrap_or(vk::ImageLayout::UNDEFINED);
+        if !copier.dst_layouts().contains(&to) {
+            return Some("`to` names no layout this device copies into from the host");
+        }
+        let from = self
+            .from
+            .accesses
+            .layout()
+            .unwrap_or(vk::ImageLayout::UNDEFINED);
+        if !copier.transitions_from(from) {
+            return Some("`from` names a layout this device does not transition from on the host");
+        }
+        if self.to.queue_family != vk::QUEUE_FAMILY_IGNORED
+            && self.to.queue_family != self.from.queue_family
+        {
+            return Some(
+                "a host copy hands the image to no queue family: leave `to`'s family unnamed, \
+                 or name `from`'s",
+            );
+        }
+        if self.pieces[self.next..]
+            .iter()
+            .any(|p| p.source_region(0, &self.block).is_none())
+        {
+            return Some(
+                "a subresource's row or slice pitch is not a whole number of texel blocks or rows",
+            );
+        }
+        None
+    }
+
+    /// The direct path: the driver writes every piece from the data on the host and moves the
+    /// image's ranges from `from`'s layout to `to`'s.
+    ///
+    /// # Safety
+    /// The image is alive, not in use by pending GPU work, and no other thread accesses it
+    /// meanwhile (`record`'s contract).
+    unsafe fn host_copy(&mut self) -> Result<Progress> {
+        let refused = |reason| Error::PathUnavailable {
+            path: UploadPath::Direct,
+            reason,
+        };
+        if let Some(reason) = self.host_copy_refusal() {
+            return Err(refused(reason));
+        }
+        let (Some(copier), Source::Memory(data)) = (&self.host, &self.source) else {
+            return Err(refused("no copier, or no data in memory"));
+        };
+        let regions: Vec<vk::MemoryToImageCopyEXT<'_>> = self.pieces[self.next..]
+            .iter()
+            // Every piece has a region (`host_copy_refusal` checked).
+            .filter_map(|p| p.source_region(0, &self.block))
+            .map(|r| {
+                vk::MemoryToImageCopyEXT::default()
+                    // In range: the pieces were planned inside the data (`planned`).
+                    .host_pointer(data[r.buffer_offset as usize..].as_ptr().cast())
+                    .memory_row_length(r.buffer_row_length)
+                    .memory_image_height(r.buffer_image_height)
+                    .image_subresource(r.image_subresource)
+                    .image_offset(r.image_offset)
+                    .image_extent(r.image_extent)
+            })
+            .collect();
+        let layout = |state: ResourceState| {
+            state
+                .accesses
+                .layout()
+                .unwrap_or(vk::ImageLayout::UNDEFINED)
+        };
+        // SAFETY: the image is live, idle and this thread's (this function's contract), has
+        // HOST_TRANSFER usage and is in `from`'s layout over the ranges `from` describes (the
+        // caller's state); both layouts were checked against the device's; every region lies
+        // in a listed subresource, inside `ranges`, and reads its bytes inside `data`.
+        unsafe {
+            copier.transition_and_copy(
+                self.dst.raw(),
+                layout(self.from),
+                layout(self.to),
+                &self.ranges,
+                &regions,
+            )?;
+        }
+        self.next = self.pieces.len();
+        self.finished = true;
+        // Host writes made before vkQueueSubmit are visible to the work it submits (Vulkan
+        // spec, "Host Write Ordering Guarantees"): nothing to record.
+        Ok(Progress::Done(Finished {
+            state: self.to,
+            acquire: BarrierBatch::new(),
+        }))
     }
 
     /// Makes `from` and `to` describe only the subresources the layouts list: the barriers cover
@@ -333,7 +488,10 @@ impl<'a> ImageUpload<'a> {
     /// # Safety
     /// `cmd` is recording on `stager`'s device, on a queue family that supports transfers; the
     /// image, the ring and, for an upload [`imported`](Self::imported) from one, the import (of
-    /// `stager`'s device) stay alive until the submissions that use them complete.
+    /// `stager`'s device) stay alive until the submissions that use them complete; on the
+    /// direct path ([`resolved_path`](Self::resolved_path): a host image copy), no pending GPU
+    /// work uses the image and no other thread accesses it during the call (the host writes
+    /// it now).
     pub unsafe fn record(
         &mut self,
         cmd: vk::CommandBuffer,
@@ -380,9 +538,10 @@ impl<'a> ImageUpload<'a> {
         if self.finished {
             return Err(Error::AlreadyFinished);
         }
-        if self.started {
+        if self.started || self.resolved_path() == UploadPath::Direct {
             return Ok(());
         }
+        self.check_staged()?;
         pre.claim_image(self.dst.raw(), &self.ranges)?;
         for &range in &self.ranges {
             pre.image_local(
@@ -421,6 +580,19 @@ impl<'a> ImageUpload<'a> {
 }
 
 impl ImageUpload<'_> {
+    /// Refuses the staged path for an image without `TRANSFER_DST` usage (made to be written
+    /// by host copies alone).
+    fn check_staged(&self) -> Result<()> {
+        if self.dst.usage().contains(vk::ImageUsageFlags::TRANSFER_DST) {
+            Ok(())
+        } else {
+            Err(Error::PathUnavailable {
+                path: UploadPath::Staged,
+                reason: "the image lacks TRANSFER_DST usage",
+            })
+        }
+    }
+
     /// Refuses a ring that cannot hold the largest row.
     fn check_ring(&self, ring: &StagingRing) -> Result<()> {
         if matches!(self.source, Source::Imported { .. }) {
@@ -500,13 +672,19 @@ impl ImageUpload<'_> {
     /// each upload's producer (or copy from memory) runs on one of up to
     /// [`Stager::copy_threads`] threads (the calling one and the stager's pool; threads scoped to
     /// the call beside an executor; none when that is 1), its slots in order, and the batch
-    /// (half the ring) is shared out so that as many uploads as there are threads fill at once. This is how decoders of many textures write into one
-    /// ring side by side while the GPU copies the previous batch. Returns each upload's
-    /// progress, in order; each finished upload's closing barrier goes into `post`.
+    /// (half the ring) is shared out so that as many uploads as there are threads fill at once.
+    /// This is how decoders of many textures write into one ring side by side while the GPU
+    /// copies the previous batch. Uploads on the direct path
+    /// ([`resolved_path`](Self::resolved_path)) are host image copies, one image per thread on
+    /// the same threads, after the staged part: they finish in this call and record nothing.
+    /// Returns each upload's progress, in order; each finished staged upload's closing barrier
+    /// goes into `post`.
     ///
-    /// Every upload is checked first (begun, not finished, states, the ring holds its largest
-    /// row); an error, a producer's included, leaves `cmd`, the ring and every upload as they
-    /// were.
+    /// Every upload is checked first (begun unless direct, not finished, states, the ring holds
+    /// its largest row, the host copy possible); an error, a producer's included, leaves `cmd`,
+    /// the ring and every upload as they were, except an error of the driver's own during a
+    /// host copy (out of memory), after which the images on the direct path hold undefined
+    /// contents.
     ///
     /// # Safety
     /// As for [`ImageUpload::record_copies`], for each upload.
@@ -518,11 +696,25 @@ impl ImageUpload<'_> {
         uploads: &mut [&mut ImageUpload<'_>],
         post: &mut BarrierBatch,
     ) -> Result<Vec<Progress>> {
-        for upload in uploads.iter() {
+        let direct: Vec<bool> = uploads
+            .iter()
+            .map(|u| u.resolved_path() == UploadPath::Direct)
+            .collect();
+        for (upload, &direct) in uploads.iter().zip(&direct) {
             if upload.finished {
                 return Err(Error::AlreadyFinished);
             }
             upload.check(stager)?;
+            if direct {
+                if let Some(reason) = upload.host_copy_refusal() {
+                    return Err(Error::PathUnavailable {
+                        path: UploadPath::Direct,
+                        reason,
+                    });
+                }
+                continue;
+            }
+            upload.check_staged()?;
             stager.check_owned(upload.from)?;
             if !upload.started {
                 return Err(Error::InvalidState {
@@ -534,12 +726,16 @@ impl ImageUpload<'_> {
         }
         let threads = stager.copy_threads().max(1);
         let batch = (ring.capacity() / DEFAULT_BATCH_SHARE).max(1);
-        let pending = uploads.iter().filter(|u| u.remaining()).count();
+        let (mut hosted, mut uploads): (Vec<_>, Vec<_>) = uploads
+            .iter_mut()
+            .zip(&direct)
+            .partition(|(_, &direct)| direct);
+        let pending = uploads.iter().filter(|(u, _)| u.remaining()).count();
         let share = (batch / pending.clamp(1, threads) as u64).max(1);
         let reserved = ring.all_or_nothing(|ring| {
             let mut reserved = Vec::with_capacity(uploads.len());
             let mut total = 0u64;
-            for upload in uploads.iter() {
+            for (upload, _) in uploads.iter() {
                 let budget = upload.batch.unwrap_or(u64::MAX).min(share);
                 let r = if total >= batch {
                     Reserved::empty(upload.next)
@@ -555,7 +751,7 @@ impl ImageUpload<'_> {
                 .collect();
             let mut slices = ring.spans_mut(&spans)?.into_iter();
             let mut jobs = Vec::new();
-            for (upload, r) in uploads.iter_mut().zip(&reserved) {
+            for ((upload, _), r) in uploads.iter_mut().zip(&reserved) {
                 let pieces: Vec<(Piece, &mut [u8])> = r
                     .spans
                     .iter()
@@ -578,18 +774,38 @@ impl ImageUpload<'_> {
             Ok(reserved)
         })?;
         let device = stager.device();
-        let mut progress = Vec::with_capacity(uploads.len());
-        for (upload, r) in uploads.iter_mut().zip(reserved) {
+        let mut progress: Vec<Option<Progress>> = direct.iter().map(|_| None).collect();
+        let mut at = (0..direct.len()).filter(|&i| !direct[i]);
+        for ((upload, _), r) in uploads.iter_mut().zip(reserved) {
             // SAFETY: forwarded from this function's contract; `begin`'s batch is recorded
             // before, and the regions came from `reserve` on this ring, written above.
-            unsafe { super::Destination::emit(&mut **upload, device, cmd, ring, r.staged) };
-            progress.push(if upload.remaining() {
+            unsafe { super::Destination::emit(&mut ***upload, device, cmd, ring, r.staged) };
+            let done = if upload.remaining() {
                 Progress::Pending
             } else {
-                Progress::Done(super::Destination::end(&mut **upload, post))
-            });
+                Progress::Done(super::Destination::end(&mut ***upload, post))
+            };
+            if let Some(i) = at.next() {
+                progress[i] = Some(done);
+            }
         }
-        Ok(progress)
+        // The host copies, one image per thread, once the staged part can no longer fail.
+        let jobs: Vec<&mut ImageUpload<'_>> = hosted.iter_mut().map(|(u, _)| &mut ***u).collect();
+        run_parallel(jobs, threads, stager.pool(), |upload| {
+            // SAFETY: each image is idle and accessed by no other thread (this function's
+            // contract); each upload runs on one thread.
+            unsafe { upload.host_copy() }.map(drop)
+        })?;
+        let mut at = (0..direct.len()).filter(|&i| direct[i]);
+        for (upload, _) in &hosted {
+            if let Some(i) = at.next() {
+                progress[i] = Some(Progress::Done(Finished {
+                    state: upload.to,
+                    acquire: BarrierBatch::new(),
+                }));
+            }
+        }
+        Ok(progress.into_iter().flatten().collect())
     }
 }
 
@@ -642,21 +858,31 @@ fn write<'s>(
 /// One upload's share of a batch: its source and the pieces it writes.
 type Job<'j, 'a> = (&'j mut Source<'a>, Vec<(Piece, &'j mut [u8])>);
 
-/// Runs `jobs` on up to `threads` threads (the calling one included: the stager's pool, or
-/// threads scoped to the call beside an executor), each job whole on one thread; the first error
-/// is returned once every job has stopped.
+/// Writes each job's pieces from its source, through [`run_parallel`].
 fn run_jobs(
     jobs: Vec<Job<'_, '_>>,
     threads: usize,
     mode: CopyMode<'_>,
     pool: Option<&crate::fill::CopyPool>,
 ) -> Result<()> {
+    run_parallel(jobs, threads, pool, |(source, pieces)| {
+        write(source, pieces, mode)
+    })
+}
+
+/// Runs `work` on each of `jobs` on up to `threads` threads (the calling one included: the
+/// stager's pool, or threads scoped to the call beside an executor), each job whole on one
+/// thread; the first error is returned once every job has ended, and a panic is resumed on the
+/// calling thread.
+fn run_parallel<J: Send>(
+    jobs: Vec<J>,
+    threads: usize,
+    pool: Option<&crate::fill::CopyPool>,
+    work: impl Fn(J) -> Result<()> + Sync,
+) -> Result<()> {
     let threads = threads.min(jobs.len());
     if threads <= 1 {
-        for (source, pieces) in jobs {
-            write(source, pieces, mode)?;
-        }
-        return Ok(());
+        return jobs.into_iter().try_for_each(work);
     }
     let queue = std::sync::Mutex::new(jobs.into_iter());
     let failed = std::sync::Mutex::new(None);
@@ -666,10 +892,10 @@ fn run_jobs(
             Ok(mut jobs) => jobs.next(),
             Err(_) => None,
         };
-        let Some((source, pieces)) = next else {
+        let Some(job) = next else {
             return;
         };
-        if let Err(err) = write(source, pieces, mode) {
+        if let Err(err) = work(job) {
             if let Ok(mut failed) = failed.lock() {
                 failed.get_or_insert(err);
             }
@@ -716,7 +942,11 @@ impl super::Destination for ImageUpload<'_> {
 
     unsafe fn shortcut(&mut self, _: &Stager, _: &Allocator) -> Option<Result<Progress>> {
         // Even an upload of no subresources moves the image to `to`.
-        None
+        match self.resolved_path() {
+            // SAFETY: forwarded from `record`'s contract.
+            UploadPath::Direct => Some(unsafe { self.host_copy() }),
+            _ => self.check_staged().err().map(Err),
+        }
     }
 
     /// Host work: stages as many pieces as the batch and the ring's free run hold, cutting the

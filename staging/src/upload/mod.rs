@@ -30,19 +30,32 @@ pub(crate) use produce::Source;
 pub use produce::{Produce, ProduceError, Slot};
 pub use stager::Stager;
 
-/// How a buffer upload reaches its destination.
+/// How an upload reaches its destination.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum UploadPath {
-    /// Direct when the destination is mappable and its state says the GPU is done with it (the
-    /// host last accessed it: `HostWrite` or `HostRead`), staged otherwise. `Nothing` is not
-    /// enough: UNDEFINED says the contents may be discarded, not that the previous frame's reads
-    /// have finished. Uploads larger than 32 MiB are staged even then, where the destination can
-    /// take a copy: writing device memory across PCIe from the host is slower, at those sizes,
-    /// than filling host memory for the GPU's copy engine to pull (`BENCHMARKS.md`, "Buffer
-    /// upload": direct against staged).
+    /// Direct where the host can write the destination itself and the GPU is done with it,
+    /// staged otherwise.
+    ///
+    /// A buffer is written directly when it is mappable and its state says the host last
+    /// accessed it (`HostWrite` or `HostRead`). `Nothing` is not enough: UNDEFINED says the
+    /// contents may be discarded, not that the previous frame's reads have finished. Uploads
+    /// larger than 32 MiB are staged even then, where the destination can take a copy: writing
+    /// device memory across PCIe from the host is slower, at those sizes, than filling host
+    /// memory for the GPU's copy engine to pull (`BENCHMARKS.md`, "Buffer upload": direct
+    /// against staged).
+    ///
+    /// An image is written directly (a host image copy) where the caller opted in twice, by
+    /// giving the stager a [`HostImageCopier`](crate::HostImageCopier) and making the image
+    /// with `HOST_TRANSFER` usage; where its data lies in memory, `from` is `Nothing` or a host
+    /// access, the device copies into `to`'s layout, and the upload is no larger than 256 KiB
+    /// (or the image cannot take a copy at all): one thread of host copies moves a few GB/s, so
+    /// larger images go faster through the copy engine (`BENCHMARKS.md`, "Host image copy").
+    /// An image on this path is written during the `record` call: `record`'s contract asks that
+    /// no pending GPU work uses it.
     #[default]
     Auto,
-    /// Write straight into the destination's mapping, recording nothing.
+    /// Write straight into the destination, recording nothing: through a buffer's mapping, or
+    /// an image's host image copy.
     Direct,
     /// Copy through the staging ring.
     Staged,
@@ -77,6 +90,10 @@ const DEFAULT_BATCH_SHARE: u64 = 2;
 /// The largest upload `UploadPath::Auto` writes directly when it could stage it instead (see
 /// [`UploadPath::Auto`]).
 const AUTO_DIRECT_MAX: u64 = 32 << 20;
+
+/// The largest image upload `UploadPath::Auto` copies on the host when it could stage it
+/// instead (see [`UploadPath::Auto`]).
+const AUTO_HOST_COPY_MAX: u64 = 256 << 10;
 
 /// Where a resource's ownership stands for a recording (see [`Stager::ownership_in`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

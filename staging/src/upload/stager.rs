@@ -10,6 +10,7 @@ use crate::access::ResourceState;
 use crate::check;
 use crate::error::{Error, Result, StateRole};
 use crate::fill::{self, CopyExecutor, CopyLimits, CopyMode, CopyPool, Helpers};
+use crate::host_copy::HostImageCopier;
 use crate::plan::CopyAlignment;
 
 /// Device facts uploads need, and how host copies into staging memory are run. Cheap to clone;
@@ -30,6 +31,7 @@ pub struct Stager {
     executor: Option<Arc<dyn CopyExecutor>>,
     queue_families: u32,
     family: Option<u32>,
+    host_copier: Option<Arc<HostImageCopier>>,
 }
 
 impl std::fmt::Debug for Stager {
@@ -38,6 +40,7 @@ impl std::fmt::Debug for Stager {
             .field("align", &self.align)
             .field("threads", &self.copy_threads())
             .field("streaming", &self.streaming)
+            .field("host_image_copy", &self.host_copier.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -67,6 +70,7 @@ impl Stager {
             executor: None,
             queue_families,
             family: None,
+            host_copier: None,
         }
     }
 
@@ -86,6 +90,26 @@ impl Stager {
     pub fn recording_family(mut self, family: u32) -> Self {
         self.family = Some(family);
         self
+    }
+
+    /// Lets image uploads write through `copier` (`VK_EXT_host_image_copy`) instead of staging:
+    /// an [`ImageUpload`](super::ImageUpload) on [`UploadPath::Direct`](super::UploadPath), or
+    /// on `Auto` where [`UploadPath::Auto`](super::UploadPath::Auto) says the host copy wins,
+    /// has the driver write the image on the host during the `record` call, recording nothing.
+    /// Only images made with `HOST_TRANSFER` usage are written so (see
+    /// [`HostImageCopier::optimal_device_access`] for where that usage costs nothing).
+    pub fn host_image_copy(mut self, copier: HostImageCopier) -> Self {
+        self.host_copier = Some(Arc::new(copier));
+        self
+    }
+
+    /// The copier given by [`Stager::host_image_copy`].
+    pub fn host_image_copier(&self) -> Option<&HostImageCopier> {
+        self.host_copier.as_deref()
+    }
+
+    pub(crate) fn shared_host_copier(&self) -> Option<Arc<HostImageCopier>> {
+        self.host_copier.clone()
     }
 
     /// The family set by [`Stager::recording_family`].
