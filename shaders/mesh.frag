@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Mesh fragment stage: glTF's metallic-roughness model (or KHR_materials_pbrSpecularGlossiness)
 // with its five textures, each through its own coordinate set and KHR_texture_transform, vertex
 // colours, alpha mask and blend, double-sided lighting. Lit by one directional light (GGX
@@ -19,7 +20,7 @@ const uint NORMAL = 2u;
 const uint OCCLUSION = 3u;
 const uint EMISSIVE = 4u;
 
-// material.flags.z
+// in_flags.z
 const uint MASK = 1u;
 const uint BLEND = 2u;
 const uint SPECULAR_GLOSSINESS = 4u;
@@ -30,19 +31,13 @@ layout(set = 0, binding = 1) uniform sampler2D metallic_roughness_texture;
 layout(set = 0, binding = 2) uniform sampler2D normal_texture;
 layout(set = 0, binding = 3) uniform sampler2D occlusion_texture;
 layout(set = 0, binding = 4) uniform sampler2D emissive_texture;
-layout(set = 0, binding = 5) uniform Material {
-    vec4 base_color;
-    // xyz: emissive factor; w: alpha cutoff
-    vec4 emissive_cutoff;
-    // metallic, roughness, normal scale, occlusion strength
-    vec4 factors;
-    // xyz: specular factor; w: glossiness factor
-    vec4 specular_glossiness;
-    // x: which slots have a texture (bit per slot), y: which use TEXCOORD_1, z: mode bits
-    uvec4 flags;
-    // Slot i's 2x3 coordinate transform: rows 2i and 2i+1.
-    vec4 transforms[10];
-} material;
+#include "material.glsl"
+
+// The material's flags (in_flags.xyz), passed on flat by the vertex stage: branches on a
+// varying, not on the uniform itself. lavapipe (Mesa 22.3) compiles a new variant of a shader
+// whose branches read a uniform buffer every time a draw binds other contents, and keeps them:
+// one compile per draw per frame, and memory that grows every frame.
+layout(location = 6) flat in uvec3 in_flags;
 
 layout(push_constant) uniform Push {
     mat4 clip_from_object;
@@ -57,11 +52,11 @@ const vec3 LIGHT_DIR = vec3(0.4, 0.8, 0.45);
 const vec3 LIGHT = vec3(5.5);
 
 bool has(uint slot) {
-    return (material.flags.x & (1u << slot)) != 0u;
+    return (in_flags.x & (1u << slot)) != 0u;
 }
 
 vec2 uv_of(uint slot) {
-    vec3 uv = vec3((material.flags.y & (1u << slot)) != 0u ? in_uv1 : in_uv0, 1.0);
+    vec3 uv = vec3((in_flags.y & (1u << slot)) != 0u ? in_uv1 : in_uv0, 1.0);
     return vec2(dot(material.transforms[2u * slot].xyz, uv),
                 dot(material.transforms[2u * slot + 1u].xyz, uv));
 }
@@ -81,7 +76,7 @@ void main() {
     if (has(BASE_COLOR)) {
         base *= SAMPLE(base_color_texture, BASE_COLOR);
     }
-    uint mode = material.flags.z;
+    uint mode = in_flags.z;
     if ((mode & MASK) != 0u && base.a < material.emissive_cutoff.w) {
         discard;
     }

@@ -374,9 +374,20 @@ pub fn finish(mut session: Session, options: &Options, outcome: Result<()>) -> R
             "frame times (median, p99, max)"
         );
     }
+    if let Some(kib) = peak_rss_kib() {
+        // The tests compare short and long runs: memory must not grow with frames.
+        tracing::info!(peak_rss_mib = kib / 1024, "process memory");
+    }
     let verdict = session.shutdown(options.memory_json.as_deref())?;
     outcome?;
     Ok(verdict)
+}
+
+/// The process's peak resident memory (`VmHWM`), where the system says (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn main() -> ExitCode {

@@ -11,6 +11,8 @@ use ash::vk;
 use crate::scene::{Topology, Vertex, TEXTURE_SLOTS};
 
 const VERT: &[u8] = include_bytes!("../../shaders/spirv/mesh_vert.spv");
+/// `mesh.vert` for the texture viewer: no material flags passed on.
+const VIEW_VERT: &[u8] = include_bytes!("../../shaders/spirv/mesh_view_vert.spv");
 const FRAG: &[u8] = include_bytes!("../../shaders/spirv/mesh_frag.spv");
 const SKY_VERT: &[u8] = include_bytes!("../../shaders/spirv/sky_vert.spv");
 const VIEW_LAYERS: &[u8] = include_bytes!("../../shaders/spirv/texture_view_layers_frag.spv");
@@ -51,9 +53,9 @@ impl Shader {
     fn spirv(self) -> (&'static [u8], &'static [u8]) {
         match self {
             Self::Material => (VERT, FRAG),
-            Self::Layers => (VERT, VIEW_LAYERS),
+            Self::Layers => (VIEW_VERT, VIEW_LAYERS),
             Self::Sky => (SKY_VERT, VIEW_SKY),
-            Self::Slices => (VERT, VIEW_SLICES),
+            Self::Slices => (VIEW_VERT, VIEW_SLICES),
         }
     }
 }
@@ -241,7 +243,8 @@ impl MeshPipeline {
                 .binding(TEXTURE_SLOTS as u32)
                 .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
                 .descriptor_count(1)
-                .stage_flags(vk::ShaderStageFlags::FRAGMENT),
+                // The vertex stage passes the material's flags on (see shaders/mesh.frag).
+                .stage_flags(vk::ShaderStageFlags::VERTEX | vk::ShaderStageFlags::FRAGMENT),
         );
         // SAFETY: valid device; every object is destroyed in `destroy`.
         let set_layout = unsafe {

@@ -311,6 +311,9 @@ unsafe fn draw(
                 (true, true) => b.3.total_cmp(&a.3),
             });
             let mut bound = None;
+            // The rasterizer state set last: set again only when it changes (lavapipe builds
+            // new rasterizer work for every change, even to the same value).
+            let mut raster = None;
             for (draw, mesh, set, _) in draws {
                 let variant = Variant {
                     topology: mesh.topology,
@@ -347,8 +350,11 @@ unsafe fn draw(
                         );
                         bound = Some(variant);
                     }
-                    device.cmd_set_cull_mode(cmd, cull);
-                    device.cmd_set_front_face(cmd, front);
+                    if raster != Some((cull, front)) {
+                        device.cmd_set_cull_mode(cmd, cull);
+                        device.cmd_set_front_face(cmd, front);
+                        raster = Some((cull, front));
+                    }
                     device.cmd_bind_descriptor_sets(
                         cmd,
                         vk::PipelineBindPoint::GRAPHICS,
