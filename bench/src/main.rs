@@ -4,7 +4,7 @@
 //! machine. Prints a table and writes `bench.md` (for BENCHMARKS.md), `bench.json` and SVG
 //! charts into the output folder.
 //!
-//! `cargo run --release -p bench [-- --quick] [--out DIR] [--only alloc,buffer,fill,texture,mips,scene,frames]`
+//! `cargo run --release -p bench [-- --quick] [--out DIR] [--only alloc,buffer,fill,texture,hostcopy,mips,scene,frames]`
 //!
 //! `--quick` runs tiny sizes and two rounds: a smoke test (CI runs it), not figures.
 
@@ -47,7 +47,7 @@ fn parse() -> Result<Args, String> {
             }
             "--bench" => {}
             "--help" | "-h" => return Err(
-                "usage: bench [--quick] [--out DIR] [--only alloc,buffer,fill,texture,mips,scene,frames]"
+                "usage: bench [--quick] [--out DIR] [--only alloc,buffer,fill,texture,hostcopy,mips,scene,frames]"
                     .into(),
             ),
             other => return Err(format!("unknown argument '{other}' (try --help)")),
@@ -128,6 +128,9 @@ fn main() -> ExitCode {
         if wants("texture") {
             rows.extend(upload::textures(&gpu, peer.as_ref(), args.quick));
         }
+    }
+    if wants("hostcopy") {
+        rows.extend(upload::host_copies(&gpu, args.quick));
     }
     if wants("mips") {
         rows.extend(mips::run(&gpu, args.quick));

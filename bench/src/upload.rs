@@ -1229,3 +1229,201 @@ impl vkup_staging::CopyExecutor for RayonCopies {
         jobs.par_iter_mut().for_each(vkup_staging::CopyJob::run);
     }
 }
+
+/// Uploads `images` (each from `bytes`, its packed chain) on `path`: one `record` at a time, or
+/// all recorded together (`record_copies_together` on the stager's threads); waits for the GPU.
+fn ours_images_on(
+    stager: &Stager,
+    alloc: &Allocator,
+    (submitter, ring): (&mut Submitter, &mut StagingRing),
+    images: &[GpuImage],
+    bytes: &[u8],
+    path: UploadPath,
+    together: bool,
+) -> Result<(), String> {
+    let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
+    let mut uploads = images
+        .iter()
+        .map(|image| {
+            ImageUpload::packed(
+                stager,
+                image,
+                bytes,
+                image.mip_levels(),
+                ResourceState::UNDEFINED,
+                sampled,
+            )
+            .map(|u| u.path(path))
+        })
+        .collect::<vkup_staging::Result<Vec<_>>>()
+        .map_err(|e| e.to_string())?;
+    let mut done = vec![false; uploads.len()];
+    let (mut next, mut begun) = (0, false);
+    // SAFETY: recording on the submitter's queue; images, data and ring outlive `run`, which
+    // waits; the images written on the host are idle (the previous round's work completed) and
+    // this thread's alone.
+    let finished = unsafe {
+        submitter.run(ring, |cmd, ring| {
+            if together {
+                if !begun {
+                    let mut pre = BarrierBatch::new();
+                    for upload in &mut uploads {
+                        upload.begin(&mut pre)?;
+                    }
+                    pre.record(cmd, stager.device());
+                    begun = true;
+                }
+                let (index, mut open): (Vec<usize>, Vec<&mut ImageUpload<'_>>) = uploads
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(i, _)| !done[*i])
+                    .unzip();
+                let mut post = BarrierBatch::new();
+                let progress = ImageUpload::record_copies_together(
+                    cmd, stager, alloc, ring, &mut open, &mut post,
+                )?;
+                post.record(cmd, stager.device());
+                for (i, p) in index.into_iter().zip(progress) {
+                    done[i] = matches!(p, Progress::Done(_));
+                }
+                next = done.iter().filter(|&&d| d).count();
+            } else {
+                while next < uploads.len() {
+                    match uploads[next].record(cmd, stager, alloc, ring)? {
+                        Progress::Done(_) => next += 1,
+                        Progress::Pending => return Ok(Progress::Pending),
+                    }
+                }
+            }
+            Ok(if next == uploads.len() {
+                Progress::Done(Finished {
+                    state: sampled,
+                    acquire: BarrierBatch::new(),
+                })
+            } else {
+                Progress::Pending
+            })
+        })
+    };
+    finished.map(drop).map_err(|e| e.to_string())
+}
+
+/// Host image copies against staging, by image size: the same RGBA8 chains into the same
+/// images (`HOST_TRANSFER` and `TRANSFER_DST` usage) through `ImageUpload` on each path, one
+/// `record` at a time and recorded together on eight threads. Where `UploadPath::Auto` stops
+/// taking the host copy comes from this row.
+pub fn host_copies(gpu: &Gpu, quick: bool) -> Vec<Row> {
+    let rounds = if quick { 2 } else { 5 };
+    let alloc = gpu.allocator();
+    // SAFETY: the bench's device enables VK_EXT_host_image_copy wherever it is offered.
+    let copier = match unsafe { vkup_staging::HostImageCopier::new(&alloc) } {
+        Ok(copier) => copier,
+        Err(e) => {
+            println!("host image copy rows skipped: {e}");
+            return Vec::new();
+        }
+    };
+    let stager = gpu.stager(&alloc).threads(8).host_image_copy(copier);
+    let mut submitter = gpu.submitter();
+    let mut ring = StagingRing::new(&alloc, RING).expect("ring");
+    let cases: &[(u32, usize)] = if quick {
+        &[(16, 8), (64, 8)]
+    } else {
+        &[
+            (16, 256),
+            (64, 256),
+            (128, 256),
+            (256, 256),
+            (512, 64),
+            (1024, 16),
+            (4096, 4),
+        ]
+    };
+    let mut rows = Vec::new();
+    for &(side, count) in cases {
+        let (bytes, levels) = chain(side);
+        let images: Vec<GpuImage> = (0..count)
+            .map(|_| {
+                alloc
+                    .create_image(
+                        &ImageDesc::new_2d(vk::Format::R8G8B8A8_SRGB, side, side)
+                            .mip_levels(MipLevels::Full)
+                            .usage(
+                                vk::ImageUsageFlags::SAMPLED
+                                    | vk::ImageUsageFlags::TRANSFER_DST
+                                    | vk::ImageUsageFlags::HOST_TRANSFER_EXT,
+                            ),
+                    )
+                    .expect("texture")
+            })
+            .collect();
+        let total = (bytes.len() * count) as f64;
+        let results = {
+            let cell = std::cell::RefCell::new((&mut submitter, &mut ring));
+            let run = |path: UploadPath, together: bool| {
+                let mut c = cell.borrow_mut();
+                let (submitter, ring) = &mut *c;
+                let mut result = Ok(());
+                let secs = seconds(|| {
+                    result = ours_images_on(
+                        &stager,
+                        &alloc,
+                        (submitter, ring),
+                        &images,
+                        &bytes,
+                        path,
+                        together,
+                    )
+                });
+                result.map(|()| total / secs / 1e9)
+            };
+            let mut contenders = [
+                Contender::new("staged, one record at a time", || {
+                    run(UploadPath::Staged, false)
+                }),
+                Contender::new("host image copy, one record at a time", || {
+                    run(UploadPath::Direct, false)
+                }),
+                Contender::new("staged, recorded together (8 threads)", || {
+                    run(UploadPath::Staged, true)
+                }),
+                Contender::new("host image copy, recorded together (8 threads)", || {
+                    run(UploadPath::Direct, true)
+                }),
+                Contender::new("Auto, one record at a time", || {
+                    run(UploadPath::Auto, false)
+                }),
+                Contender::new("Auto, recorded together (8 threads)", || {
+                    run(UploadPath::Auto, true)
+                }),
+            ];
+            interleaved(rounds, &mut contenders)
+        };
+        rows.push(Row {
+            group: "Host image copy",
+            case: format!(
+                "{count} x {side}x{side} RGBA8, {} levels ({} a chain)",
+                levels.len(),
+                size_label(bytes.len() as u64)
+            ),
+            unit: "GB/s",
+            higher_is_better: true,
+            size: Some(total as u64),
+            results,
+            compare: true,
+            note: None,
+        });
+        // SAFETY: every upload completed (`run` waits; host copies are done when they return).
+        unsafe {
+            for image in images {
+                alloc.destroy_image(image);
+            }
+        }
+    }
+    // SAFETY: as above.
+    unsafe {
+        ring.destroy(&alloc);
+        submitter.destroy().expect("submitter");
+    }
+    rows
+}

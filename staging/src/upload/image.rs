@@ -289,6 +289,12 @@ impl<'a> ImageUpload<'a> {
         }
     }
 
+    /// Fixes `Auto`'s choice at the first call that acts on it, so that what `adopt` rewrites
+    /// of `from` afterwards cannot change the path midway.
+    fn settle_path(&mut self) {
+        self.path = self.resolved_path();
+    }
+
     /// Why this upload cannot be a host image copy; `None` where it can.
     fn host_copy_refusal(&self) -> Option<&'static str> {
         let Some(copier) = &self.host else {
@@ -513,7 +519,9 @@ impl<'a> ImageUpload<'a> {
         if self.finished {
             return Err(Error::AlreadyFinished);
         }
-        if self.started {
+        self.settle_path();
+        if self.started || self.path == UploadPath::Direct {
+            // A host copy needs no queue family's ownership.
             return Ok(());
         }
         match stager.ownership_in(self.from)? {
@@ -538,7 +546,8 @@ impl<'a> ImageUpload<'a> {
         if self.finished {
             return Err(Error::AlreadyFinished);
         }
-        if self.started || self.resolved_path() == UploadPath::Direct {
+        self.settle_path();
+        if self.started || self.path == UploadPath::Direct {
             return Ok(());
         }
         self.check_staged()?;
@@ -696,9 +705,13 @@ impl ImageUpload<'_> {
         uploads: &mut [&mut ImageUpload<'_>],
         post: &mut BarrierBatch,
     ) -> Result<Vec<Progress>> {
+        let threads = stager.copy_threads().max(1);
+        for upload in uploads.iter_mut() {
+            upload.settle_path();
+        }
         let direct: Vec<bool> = uploads
             .iter()
-            .map(|u| u.resolved_path() == UploadPath::Direct)
+            .map(|u| u.path == UploadPath::Direct)
             .collect();
         for (upload, &direct) in uploads.iter().zip(&direct) {
             if upload.finished {
@@ -724,7 +737,6 @@ impl ImageUpload<'_> {
             }
             upload.check_ring(ring)?;
         }
-        let threads = stager.copy_threads().max(1);
         let batch = (ring.capacity() / DEFAULT_BATCH_SHARE).max(1);
         let (mut hosted, mut uploads): (Vec<_>, Vec<_>) = uploads
             .iter_mut()
@@ -942,7 +954,8 @@ impl super::Destination for ImageUpload<'_> {
 
     unsafe fn shortcut(&mut self, _: &Stager, _: &Allocator) -> Option<Result<Progress>> {
         // Even an upload of no subresources moves the image to `to`.
-        match self.resolved_path() {
+        self.settle_path();
+        match self.path {
             // SAFETY: forwarded from `record`'s contract.
             UploadPath::Direct => Some(unsafe { self.host_copy() }),
             _ => self.check_staged().err().map(Err),

@@ -47,11 +47,14 @@ pub enum UploadPath {
     /// An image is written directly (a host image copy) where the caller opted in twice, by
     /// giving the stager a [`HostImageCopier`](crate::HostImageCopier) and making the image
     /// with `HOST_TRANSFER` usage; where its data lies in memory, `from` is `Nothing` or a host
-    /// access, the device copies into `to`'s layout, and the upload is no larger than 256 KiB
-    /// (or the image cannot take a copy at all): one thread of host copies moves a few GB/s, so
-    /// larger images go faster through the copy engine (`BENCHMARKS.md`, "Host image copy").
-    /// An image on this path is written during the `record` call: `record`'s contract asks that
-    /// no pending GPU work uses it.
+    /// access, the device copies into `to`'s layout, and the upload is no larger than 128 KiB
+    /// (or the image cannot take a copy at all). One thread of host copies moves a few GB/s
+    /// whatever the size; below that size the staged path's barriers and copy commands cost
+    /// more than the bytes. `record_copies_together` spreads its host copies over the stager's
+    /// threads, one image each, where they win up to larger sizes: callers recording many
+    /// images of up to a few MiB together may force `Direct` (`BENCHMARKS.md`, "Host image
+    /// copy", has both crossovers measured). An image on this path is written during the call:
+    /// `record`'s contract asks that no pending GPU work uses it.
     #[default]
     Auto,
     /// Write straight into the destination, recording nothing: through a buffer's mapping, or
@@ -93,7 +96,7 @@ const AUTO_DIRECT_MAX: u64 = 32 << 20;
 
 /// The largest image upload `UploadPath::Auto` copies on the host when it could stage it
 /// instead (see [`UploadPath::Auto`]).
-const AUTO_HOST_COPY_MAX: u64 = 256 << 10;
+const AUTO_HOST_COPY_MAX: u64 = 128 << 10;
 
 /// Where a resource's ownership stands for a recording (see [`Stager::ownership_in`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
