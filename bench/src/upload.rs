@@ -531,6 +531,50 @@ enum Writes {
     Streaming,
 }
 
+/// Records one command buffer's share of `uploads` recorded together: on the first call
+/// (`begun` false) their opening barriers, then the next copies of every unfinished one
+/// (`record_copies_together`) and the closing barriers of those that finish. Done, in `state`,
+/// once all are finished.
+///
+/// # Safety
+/// As for `ImageUpload::record_copies_together`; every command buffer of the run is recorded by
+/// one call, in submission order.
+unsafe fn record_together(
+    cmd: vk::CommandBuffer,
+    stager: &Stager,
+    alloc: &Allocator,
+    ring: &mut StagingRing,
+    uploads: &mut [ImageUpload<'_>],
+    begun: &mut bool,
+    state: ResourceState,
+) -> vkup_staging::Result<Progress> {
+    if !*begun {
+        let mut pre = BarrierBatch::new();
+        for upload in uploads.iter_mut() {
+            upload.begin(&mut pre)?;
+        }
+        // SAFETY: `cmd` is recording (this function's contract), before every copy of the run.
+        unsafe { pre.record(cmd, stager.device()) };
+        *begun = true;
+    }
+    let mut open: Vec<&mut ImageUpload<'_>> =
+        uploads.iter_mut().filter(|u| !u.is_finished()).collect();
+    let mut post = BarrierBatch::new();
+    // SAFETY: forwarded from this function's contract; `pre` went into an earlier or this
+    // command buffer, before these copies.
+    unsafe { ImageUpload::record_copies_together(cmd, stager, alloc, ring, &mut open, &mut post)? };
+    // SAFETY: `cmd` is recording, after the copies these barriers close.
+    unsafe { post.record(cmd, stager.device()) };
+    Ok(if uploads.iter().all(ImageUpload::is_finished) {
+        Progress::Done(Finished {
+            state,
+            acquire: BarrierBatch::new(),
+        })
+    } else {
+        Progress::Pending
+    })
+}
+
 /// Uploads every image's full chain written in place: a producer per image writes each slot once
 /// (the stores a decoder's output makes, with no source in memory to read), all the images
 /// recorded together so their producers run side by side on the stager's threads.
@@ -576,41 +620,12 @@ fn ours_in_place(
         })
         .collect::<vkup_staging::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
-    let mut done = vec![false; uploads.len()];
     let mut begun = false;
-    // SAFETY: recording on the submitter's queue; images outlive `run`, which waits; `pre` is
-    // recorded in the first command buffer, before every copy, each `post` after its copies.
+    // SAFETY: recording on the submitter's queue; images outlive `run`, which waits; each
+    // command buffer is recorded by one `record_together`, the first one begins the uploads.
     unsafe {
         submitter.run(ring, |cmd, ring| {
-            if !begun {
-                let mut pre = BarrierBatch::new();
-                for upload in &mut uploads {
-                    upload.begin(&mut pre)?;
-                }
-                pre.record(cmd, stager.device());
-                begun = true;
-            }
-            let (index, mut open): (Vec<usize>, Vec<&mut ImageUpload<'_>>) = uploads
-                .iter_mut()
-                .enumerate()
-                .filter(|&(i, _)| !done[i])
-                .unzip();
-            let mut post = BarrierBatch::new();
-            let progress = ImageUpload::record_copies_together(
-                cmd, stager, alloc, ring, &mut open, &mut post,
-            )?;
-            post.record(cmd, stager.device());
-            for (i, p) in index.into_iter().zip(progress) {
-                done[i] = matches!(p, Progress::Done(_));
-            }
-            Ok(if done.iter().all(|&d| d) {
-                Progress::Done(Finished {
-                    state: sampled,
-                    acquire: BarrierBatch::new(),
-                })
-            } else {
-                Progress::Pending
-            })
+            record_together(cmd, stager, alloc, ring, &mut uploads, &mut begun, sampled)
         })
     }
     .map(|_| ())
@@ -1257,52 +1272,33 @@ fn ours_images_on(
         })
         .collect::<vkup_staging::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
-    let mut done = vec![false; uploads.len()];
     let (mut next, mut begun) = (0, false);
     // SAFETY: recording on the submitter's queue; images, data and ring outlive `run`, which
     // waits; the images written on the host are idle (the previous round's work completed) and
-    // this thread's alone.
+    // this thread's alone; together, each command buffer is recorded by one `record_together`.
     let finished = unsafe {
         submitter.run(ring, |cmd, ring| {
             if together {
-                if !begun {
-                    let mut pre = BarrierBatch::new();
-                    for upload in &mut uploads {
-                        upload.begin(&mut pre)?;
-                    }
-                    pre.record(cmd, stager.device());
-                    begun = true;
-                }
-                let (index, mut open): (Vec<usize>, Vec<&mut ImageUpload<'_>>) = uploads
-                    .iter_mut()
-                    .enumerate()
-                    .filter(|(i, _)| !done[*i])
-                    .unzip();
-                let mut post = BarrierBatch::new();
-                let progress = ImageUpload::record_copies_together(
-                    cmd, stager, alloc, ring, &mut open, &mut post,
-                )?;
-                post.record(cmd, stager.device());
-                for (i, p) in index.into_iter().zip(progress) {
-                    done[i] = matches!(p, Progress::Done(_));
-                }
-                next = done.iter().filter(|&&d| d).count();
-            } else {
-                while next < uploads.len() {
-                    match uploads[next].record(cmd, stager, alloc, ring)? {
-                        Progress::Done(_) => next += 1,
-                        Progress::Pending => return Ok(Progress::Pending),
-                    }
+                return record_together(
+                    cmd,
+                    stager,
+                    alloc,
+                    ring,
+                    &mut uploads,
+                    &mut begun,
+                    sampled,
+                );
+            }
+            while next < uploads.len() {
+                match uploads[next].record(cmd, stager, alloc, ring)? {
+                    Progress::Done(_) => next += 1,
+                    Progress::Pending => return Ok(Progress::Pending),
                 }
             }
-            Ok(if next == uploads.len() {
-                Progress::Done(Finished {
-                    state: sampled,
-                    acquire: BarrierBatch::new(),
-                })
-            } else {
-                Progress::Pending
-            })
+            Ok(Progress::Done(Finished {
+                state: sampled,
+                acquire: BarrierBatch::new(),
+            }))
         })
     };
     finished.map(drop).map_err(|e| e.to_string())

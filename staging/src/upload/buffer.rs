@@ -174,6 +174,13 @@ impl<'a> BufferUpload<'a> {
         }
     }
 
+    /// Whether the upload is done: its last copy recorded (or, on the direct path, written),
+    /// its closing barrier handed out. A finished upload refuses further calls with
+    /// [`Error::AlreadyFinished`].
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
     /// Takes ownership of the whole buffer on `stager`'s recording family (see
     /// [`Stager::recording_family`]; the release named the whole buffer too) before the first
     /// barrier: the acquire half goes into `acquire`, to be recorded before the batch

@@ -471,6 +471,14 @@ impl<'a> ImageUpload<'a> {
         Ok(self)
     }
 
+    /// Whether the upload is done: its last copy recorded (or, on the direct path, written),
+    /// its closing barrier handed out. A finished upload refuses further calls with
+    /// [`Error::AlreadyFinished`], so callers recording several together pass only the
+    /// unfinished ones.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
     /// The planned pieces (for inspection and tests); one that a `record` call cut shows what is
     /// left of it.
     pub fn pieces(&self) -> &[Piece] {

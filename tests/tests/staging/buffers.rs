@@ -33,10 +33,12 @@ fn staged_upload_through_a_ring_smaller_than_the_data_round_trips() {
     let finished = unsafe {
         submitter.run(&mut ring, |cmd, ring| {
             records += 1;
+            assert!(!upload.is_finished(), "finished before its last record");
             upload.record(cmd, &stager, &alloc, ring)
         })
     }
     .unwrap();
+    assert!(upload.is_finished());
     assert_eq!(finished.state, Access::VertexBuffer.into());
     assert!(finished.acquire.is_empty());
     assert!(

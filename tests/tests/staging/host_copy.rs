@@ -5,11 +5,11 @@ use ash::vk;
 use gpu_tests::{Gpu, GpuOptions};
 use vkup_allocator::{ImageDesc, MipLevels};
 use vkup_staging::{
-    packed_layouts, Access, BarrierBatch, Error, Finished, HostImageCopier, ImageUpload,
-    ProduceError, Progress, ResourceState, Slot, StagingRing, UploadPath,
+    packed_layouts, Access, Error, HostImageCopier, ImageUpload, ProduceError, ResourceState, Slot,
+    StagingRing, UploadPath,
 };
 
-use crate::{pattern, read_image};
+use crate::{pattern, read_image, run_together};
 
 #[test]
 fn host_image_copies_read_back_exact_or_the_copier_is_refused() {
@@ -348,53 +348,12 @@ fn image_uploads_host_copy_where_auto_picks_it_and_read_back_exact() {
         .iter()
         .map(|u| u.resolved_path() == UploadPath::Direct)
         .collect();
-    let mut done = vec![false; uploads.len()];
-    let mut calls = 0;
-    // SAFETY: recording on the submitter's queue; images and ring outlive `run`; the images
-    // written on the host are idle (every earlier submission completed) and this thread's.
-    let _ = unsafe {
-        submitter
-            .run(&mut ring, |cmd, ring| {
-                if calls == 0 {
-                    let mut pre = BarrierBatch::new();
-                    for upload in &mut uploads {
-                        upload.begin(&mut pre)?;
-                    }
-                    pre.record(cmd, stager.device());
-                }
-                let (index, mut open): (Vec<usize>, Vec<&mut ImageUpload<'_>>) = uploads
-                    .iter_mut()
-                    .enumerate()
-                    .filter(|(i, _)| !done[*i])
-                    .unzip();
-                let mut post = BarrierBatch::new();
-                let progress = ImageUpload::record_copies_together(
-                    cmd, &stager, &alloc, ring, &mut open, &mut post,
-                )?;
-                post.record(cmd, stager.device());
-                for (i, progress) in index.into_iter().zip(progress) {
-                    if let Progress::Done(finished) = progress {
-                        assert_eq!(finished.state, sampled);
-                        done[i] = true;
-                    }
-                }
-                if calls == 0 {
-                    for (i, &direct) in direct.iter().enumerate() {
-                        assert!(!direct || done[i], "host copy {i} done in the first call");
-                    }
-                }
-                calls += 1;
-                Ok(if done.iter().all(|&d| d) {
-                    Progress::Done(Finished {
-                        state: sampled,
-                        acquire: BarrierBatch::new(),
-                    })
-                } else {
-                    Progress::Pending
-                })
-            })
-            .unwrap()
-    };
+    let mut refs: Vec<&mut ImageUpload<'_>> = uploads.iter_mut().collect();
+    let ends = run_together(&gpu, &alloc, &stager, &mut ring, &mut refs).unwrap();
+    for (i, (&(state, call), &direct)) in ends.iter().zip(&direct).enumerate() {
+        assert_eq!(state, sampled, "upload {i}");
+        assert!(!direct || call == 0, "host copy {i} done in the first call");
+    }
     assert!(
         // Every image but the large one that takes copies (the other 512x300 takes none).
         !keeps_sampled || direct.iter().filter(|&&d| d).count() == 4,

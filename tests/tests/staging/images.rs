@@ -52,10 +52,12 @@ fn upload_and_read(
     // SAFETY: recording on the submitter's queue; image, data and ring outlive `run`.
     let finished = unsafe {
         submitter.run(&mut ring, |cmd, ring| {
+            assert!(!upload.is_finished(), "finished before its last record");
             upload.record(cmd, &stager, alloc, ring)
         })
     }
     .unwrap();
+    assert!(upload.is_finished());
     assert_eq!(finished.state, sampled);
     assert!(ring.high_water() <= ring_size);
     let mut readback = None;

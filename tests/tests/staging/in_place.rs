@@ -11,7 +11,7 @@ use vkup_staging::{
     StagingRing, UploadPath,
 };
 
-use crate::{pattern, read_image};
+use crate::{pattern, read_image, run_together};
 
 const USAGE: vk::ImageUsageFlags = vk::ImageUsageFlags::from_raw(
     vk::ImageUsageFlags::SAMPLED.as_raw()
@@ -266,66 +266,6 @@ fn buffers_written_in_place_read_back_exact_staged_and_direct() {
     buffer_round_trip(&gpu, &alloc, 100_003, 4096, UploadPath::Direct);
 }
 
-/// Records `uploads` together (adopt and begin once, then `record_copies_together` per command
-/// buffer) through `ring`, and returns each upload's final state.
-fn run_together(
-    gpu: &Gpu,
-    alloc: &Allocator,
-    stager: &vkup_staging::Stager,
-    ring: &mut StagingRing,
-    uploads: &mut [&mut ImageUpload<'_>],
-) -> vkup_staging::Result<Vec<ResourceState>> {
-    let mut submitter = gpu.submitter();
-    let mut states = vec![None; uploads.len()];
-    let mut begun = false;
-    // SAFETY: recording on the submitter's queue; images and ring outlive `run`; `pre` is
-    // recorded in the first command buffer, before every copy, `post` after each one's copies.
-    let result = unsafe {
-        submitter.run(ring, |cmd, ring| {
-            if !begun {
-                let mut pre = vkup_staging::BarrierBatch::new();
-                for upload in uploads.iter_mut() {
-                    upload.begin(&mut pre)?;
-                }
-                pre.record(cmd, stager.device());
-                begun = true;
-            }
-            let mut post = vkup_staging::BarrierBatch::new();
-            let mut open: Vec<&mut &mut ImageUpload<'_>> = Vec::new();
-            let mut index = Vec::new();
-            for (i, upload) in uploads.iter_mut().enumerate() {
-                if states[i].is_none() {
-                    open.push(upload);
-                    index.push(i);
-                }
-            }
-            let mut open: Vec<&mut ImageUpload<'_>> = open.into_iter().map(|u| &mut **u).collect();
-            let progress = ImageUpload::record_copies_together(
-                cmd, stager, alloc, ring, &mut open, &mut post,
-            )?;
-            for (i, p) in index.into_iter().zip(progress) {
-                if let vkup_staging::Progress::Done(done) = p {
-                    states[i] = Some(done.state);
-                }
-            }
-            post.record(cmd, stager.device());
-            Ok(if states.iter().all(Option::is_some) {
-                vkup_staging::Progress::Done(vkup_staging::Finished {
-                    state: ResourceState::UNDEFINED,
-                    acquire: vkup_staging::BarrierBatch::new(),
-                })
-            } else {
-                vkup_staging::Progress::Pending
-            })
-        })
-    };
-    // After an error, wait for what the run submitted.
-    submitter.wait_idle().unwrap();
-    // SAFETY: nothing submitted is still running.
-    unsafe { submitter.destroy().unwrap() };
-    result.map(|_| states.into_iter().map(Option::unwrap).collect())
-}
-
 #[test]
 fn many_producers_write_side_by_side_and_read_back_exact() {
     let gpu = Gpu::new();
@@ -405,7 +345,7 @@ fn many_producers_write_side_by_side_and_read_back_exact() {
                 other => panic!("expected the producer's error, got {:?}", other.map(|_| ())),
             },
             None => {
-                assert!(result.unwrap().iter().all(|&s| s == sampled));
+                assert!(result.unwrap().iter().all(|&(s, _)| s == sampled));
                 for (i, (image, data)) in images.iter().zip(&datas).enumerate() {
                     assert!(
                         read_image(&gpu, &alloc, image, sampled) == *data,

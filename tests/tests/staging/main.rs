@@ -159,6 +159,65 @@ pub fn read_back(
     bytes
 }
 
+/// Records `uploads` together through `ring` on a submitter of its own: begun in the first
+/// command buffer, then `record_copies_together` on the unfinished ones in each. Answers each
+/// upload's final state and the command buffer (counted from 0) whose recording finished it;
+/// after an error, it waits for what was submitted.
+pub fn run_together(
+    gpu: &gpu_tests::Gpu,
+    alloc: &vkup_allocator::Allocator,
+    stager: &vkup_staging::Stager,
+    ring: &mut vkup_staging::StagingRing,
+    uploads: &mut [&mut vkup_staging::ImageUpload<'_>],
+) -> vkup_staging::Result<Vec<(vkup_staging::ResourceState, usize)>> {
+    use vkup_staging::{BarrierBatch, Finished, ImageUpload, Progress, ResourceState};
+    let mut submitter = gpu.submitter();
+    let mut ends = vec![None; uploads.len()];
+    let mut calls = 0;
+    // SAFETY: recording on the submitter's queue; images and ring outlive `run`; `pre` is
+    // recorded in the first command buffer, before every copy, `post` after each one's copies.
+    let result = unsafe {
+        submitter.run(ring, |cmd, ring| {
+            if calls == 0 {
+                let mut pre = BarrierBatch::new();
+                for upload in uploads.iter_mut() {
+                    upload.begin(&mut pre)?;
+                }
+                pre.record(cmd, stager.device());
+            }
+            let (index, mut open): (Vec<usize>, Vec<&mut ImageUpload<'_>>) = uploads
+                .iter_mut()
+                .enumerate()
+                .filter(|(_, u)| !u.is_finished())
+                .map(|(i, u)| (i, &mut **u))
+                .unzip();
+            let mut post = BarrierBatch::new();
+            let progress = ImageUpload::record_copies_together(
+                cmd, stager, alloc, ring, &mut open, &mut post,
+            )?;
+            post.record(cmd, stager.device());
+            for (i, p) in index.into_iter().zip(progress) {
+                if let Progress::Done(done) = p {
+                    ends[i] = Some((done.state, calls));
+                }
+            }
+            calls += 1;
+            Ok(if ends.iter().all(Option::is_some) {
+                Progress::Done(Finished {
+                    state: ResourceState::UNDEFINED,
+                    acquire: BarrierBatch::new(),
+                })
+            } else {
+                Progress::Pending
+            })
+        })
+    };
+    submitter.wait_idle().unwrap();
+    // SAFETY: nothing submitted is still running.
+    unsafe { submitter.destroy().unwrap() };
+    result.map(|_| ends.into_iter().map(Option::unwrap).collect())
+}
+
 /// Reads back every level and layer of `image` (in `state`), packed.
 pub fn read_image(
     gpu: &gpu_tests::Gpu,
