@@ -37,17 +37,13 @@ fn field(line: &str, key: &str) -> Option<f64> {
 /// What one load reports: total, build, image decode (or headers), upload, mips (ms) and MiB.
 type Load = [f64; 6];
 
-fn load(demo: &Path, scene: &str, decode_first: bool) -> Result<Load, String> {
-    let mut command = Command::new(demo);
-    if decode_first {
-        command.arg("--decode-first");
-    }
+/// Runs the demo `command` (its log without colours) and answers what it printed, or the last
+/// line of its errors where it failed.
+fn run_demo(command: &mut Command) -> Result<String, String> {
     let out = command
-        .args(["--headless", "1280x720", "--frames", "1", "--scene", scene])
         .env("NO_COLOR", "1")
         .output()
         .map_err(|e| e.to_string())?;
-    let log = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         return Err(format!(
             "the demo failed: {}",
@@ -57,6 +53,16 @@ fn load(demo: &Path, scene: &str, decode_first: bool) -> Result<Load, String> {
                 .unwrap_or("")
         ));
     }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn load(demo: &Path, scene: &str, decode_first: bool) -> Result<Load, String> {
+    let mut command = Command::new(demo);
+    if decode_first {
+        command.arg("--decode-first");
+    }
+    command.args(["--headless", "1280x720", "--frames", "1", "--scene", scene]);
+    let log = run_demo(&mut command)?;
     let line = log
         .lines()
         .find(|l| l.contains("scene loaded"))
@@ -386,16 +392,14 @@ fn asset_sets(demo: &Path, quick: bool) -> Vec<Row> {
             if decode_first {
                 command.arg("--decode-first");
             }
-            let out = command
+            command
                 .args(["--headless", "128x128", "--frames", "1", "--screenshot-dir"])
                 .arg(&shots)
                 .arg("--scene")
-                .args(&files)
-                .env("NO_COLOR", "1")
-                .output()
-                .map_err(|e| e.to_string())?;
+                .args(&files);
+            let log = run_demo(&mut command);
             let _ = std::fs::remove_dir_all(&shots);
-            let times: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+            let times: Vec<f64> = log?
                 .lines()
                 .filter(|l| l.contains("scene loaded"))
                 .filter_map(|l| field(l, "total_ms"))
@@ -454,23 +458,11 @@ fn stream(
         command.args(["--upload-budget", &mib.to_string()]);
         command.args(["--upload-budget-ms", &ms.to_string()]);
     }
-    let out = command
+    command
         .args(["--headless", "1280x720", "--no-transfer-queue", "--frames"])
         .arg(frames.to_string())
-        .args(["--scene", "grid", "--next", scene])
-        .env("NO_COLOR", "1")
-        .output()
-        .map_err(|e| e.to_string())?;
-    let log = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "the demo failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        ));
-    }
+        .args(["--scene", "grid", "--next", scene]);
+    let log = run_demo(&mut command)?;
     let loaded = log
         .lines()
         .filter(|l| l.contains("scene loaded"))

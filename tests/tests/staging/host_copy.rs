@@ -11,10 +11,10 @@ use vkup_staging::{
 
 use crate::{pattern, read_image, run_together};
 
-#[test]
-fn host_image_copies_read_back_exact_or_the_copier_is_refused() {
-    // Layers built before the extension (1.3.258) report its structures as unknown: there the
-    // device is made without validation, and the test says so.
+/// A device with `VK_EXT_host_image_copy` enabled where it is offered. Validation layers built
+/// before the extension (1.3.258) report its structures as unknown: there the device is made
+/// without validation, and the test says so.
+fn host_copy_gpu() -> Gpu {
     let knows = gpu_tests::validation_layer_version()
         .is_some_and(|v| v >= vk::make_api_version(0, 1, 3, 258));
     if !knows {
@@ -22,12 +22,17 @@ fn host_image_copies_read_back_exact_or_the_copier_is_refused() {
             "the validation layer predates VK_EXT_host_image_copy: this test runs without it"
         );
     }
-    let gpu = Gpu::with_options(GpuOptions {
+    Gpu::with_options(GpuOptions {
         validation: knows,
         debug_utils: true,
         pipeline_statistics: false,
         host_image_copy: true,
-    });
+    })
+}
+
+#[test]
+fn host_image_copies_read_back_exact_or_the_copier_is_refused() {
+    let gpu = host_copy_gpu();
     let alloc = gpu.allocator();
     // SAFETY: the harness enables the extension with its feature wherever the device offers it.
     let copier = unsafe { HostImageCopier::new(&alloc) };
@@ -196,19 +201,7 @@ fn image_uploads_without_a_host_copier_stage_and_refuse_the_host_path_by_name() 
 /// others; a forced host path that cannot run is refused by name.
 #[test]
 fn image_uploads_host_copy_where_auto_picks_it_and_read_back_exact() {
-    let knows = gpu_tests::validation_layer_version()
-        .is_some_and(|v| v >= vk::make_api_version(0, 1, 3, 258));
-    if !knows {
-        eprintln!(
-            "the validation layer predates VK_EXT_host_image_copy: this test runs without it"
-        );
-    }
-    let gpu = Gpu::with_options(GpuOptions {
-        validation: knows,
-        debug_utils: true,
-        pipeline_statistics: false,
-        host_image_copy: true,
-    });
+    let gpu = host_copy_gpu();
     let alloc = gpu.allocator();
     // SAFETY: the harness enables the extension with its feature wherever the device offers it.
     let copier = match unsafe { HostImageCopier::new(&alloc) } {
