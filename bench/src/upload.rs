@@ -577,7 +577,8 @@ unsafe fn record_together(
 
 /// Uploads every image's full chain written in place: a producer per image writes each slot once
 /// (the stores a decoder's output makes, with no source in memory to read), all the images
-/// recorded together so their producers run side by side on the stager's threads.
+/// recorded together so their producers run side by side on the stager's threads. Answers the
+/// seconds spent recording (the producers' writes, mostly).
 fn ours_in_place(
     stager: &Stager,
     alloc: &Allocator,
@@ -585,7 +586,7 @@ fn ours_in_place(
     ring: &mut StagingRing,
     images: &[GpuImage],
     writes: Writes,
-) -> Result<(), String> {
+) -> Result<f64, String> {
     let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
     // Each producer copies on its own thread: no pool of its own.
     let single = Stager::new(alloc);
@@ -620,15 +621,19 @@ fn ours_in_place(
         })
         .collect::<vkup_staging::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
-    let mut begun = false;
+    let (mut begun, mut recording) = (false, 0.0);
     // SAFETY: recording on the submitter's queue; images outlive `run`, which waits; each
     // command buffer is recorded by one `record_together`, the first one begins the uploads.
     unsafe {
         submitter.run(ring, |cmd, ring| {
-            record_together(cmd, stager, alloc, ring, &mut uploads, &mut begun, sampled)
+            let t = std::time::Instant::now();
+            let progress =
+                record_together(cmd, stager, alloc, ring, &mut uploads, &mut begun, sampled);
+            recording += t.elapsed().as_secs_f64();
+            progress
         })
     }
-    .map(|_| ())
+    .map(|_| recording)
     .map_err(|e| e.to_string())
 }
 
@@ -772,7 +777,20 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
             .create_buffer(&BufferDesc::staging(level0 as u64))
             .expect("staging");
         mapped(&mut filled).copy_from_slice(&bytes[..level0]);
+        // A second staging buffer as large, for the host to write while the GPU copies from the
+        // first: whether the copies keep their rate beside a fill (they share host memory).
+        let spare = std::cell::RefCell::new(
+            alloc
+                .create_buffer(&BufferDesc::staging(level0 as u64))
+                .expect("staging"),
+        );
+        // The host's GB/s beside those copies, by contender.
+        let beside = std::cell::RefCell::new([Vec::new(), Vec::new()]);
         let share = std::cell::RefCell::new(Vec::new());
+        let share_in_place = std::cell::RefCell::new(Vec::new());
+        // Stagers of fewer copy threads: how fast producers may write before their stores slow
+        // the copies that read the same host memory.
+        let fewer = [4, 2].map(|n| Stager::new(&alloc).threads(n));
         // The chain in host memory imported once (where the device can), for the import rows.
         let align = alloc.host_import_alignment();
         let pack = align.and_then(|a| Aligned::copy_of(&bytes, a as usize));
@@ -861,23 +879,91 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                     total / secs / 1e9
                 })
             };
-            let in_place = |writes| {
+            let in_place = |writes, by: &Stager| {
                 let mut c = cell.borrow_mut();
                 let (submitter, ring, _) = &mut *c;
-                let mut result = Ok(());
+                let mut result = Ok(0.0);
                 let secs = seconds(|| {
-                    result = ours_in_place(&stager, &alloc, submitter, ring, &images, writes)
+                    result = ours_in_place(by, &alloc, submitter, ring, &images, writes)
                 });
-                result.map(|()| total / secs / 1e9)
+                result.map(|recording| {
+                    if matches!(writes, Writes::Streaming) && std::ptr::eq(by, &stager) {
+                        share_in_place.borrow_mut().push(recording / secs);
+                    }
+                    total / secs / 1e9
+                })
+            };
+            // The copies-only contender with the stager's threads writing `spare` the while:
+            // copied from the chain in memory, or written from a cache-resident block with
+            // streaming stores (as a producer writing in place). Answers the copies' GB/s; the
+            // host's goes into `beside[slot]`.
+            let copies_beside_fill = |from_chain: bool, slot: usize| -> Result<f64, String> {
+                let timer = timer.as_ref().map_err(|e| e.clone())?;
+                let staging = cell.borrow().2.raw();
+                let mut spare = spare.borrow_mut();
+                let target = mapped(&mut spare);
+                let threads = stager.copy_threads().max(1);
+                let part = target.len().div_ceil(threads);
+                let single = Stager::new(&alloc);
+                let block = vec![0x5au8; 1 << 20];
+                let stop = std::sync::atomic::AtomicBool::new(false);
+                let start = std::time::Instant::now();
+                let (copies, written) = std::thread::scope(|scope| {
+                    let fillers: Vec<_> = target
+                        .chunks_mut(part)
+                        .enumerate()
+                        .map(|(i, mine)| {
+                            let (single, block, stop, bytes) = (&single, &block, &stop, &bytes);
+                            scope.spawn(move || -> vkup_staging::Result<usize> {
+                                let mut written = 0;
+                                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                                    for (j, chunk) in mine.chunks_mut(block.len()).enumerate() {
+                                        let at = i * part + j * block.len();
+                                        let src = if from_chain {
+                                            &bytes[at..at + chunk.len()]
+                                        } else {
+                                            &block[..chunk.len()]
+                                        };
+                                        single.copy(src, chunk)?;
+                                        written += chunk.len();
+                                    }
+                                }
+                                Ok(written)
+                            })
+                        })
+                        .collect();
+                    let copies = copies_only(gpu, timer, staging, &images);
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    let written: Result<usize, String> = fillers
+                        .into_iter()
+                        .map(|f| match f.join() {
+                            Ok(w) => w.map_err(|e| e.to_string()),
+                            Err(_) => Err("a filler panicked".to_string()),
+                        })
+                        .sum();
+                    (copies, written)
+                });
+                let secs = start.elapsed().as_secs_f64();
+                beside.borrow_mut()[slot].push(written? as f64 / secs / 1e9);
+                copies.map(|ms| total / ms / 1e6)
             };
             let mut contenders = [
                 Contender::new("ours", || ours(None)),
                 Contender::new("ours, batches of the whole ring", || ours(Some(RING))),
+                Contender::new("ours, batches of half the ring", || ours(Some(RING / 2))),
                 Contender::new("ours, written in place, streaming stores", || {
-                    in_place(Writes::Streaming)
+                    in_place(Writes::Streaming, &stager)
                 }),
+                Contender::new(
+                    "ours, written in place, streaming stores, 4 threads",
+                    || in_place(Writes::Streaming, &fewer[0]),
+                ),
+                Contender::new(
+                    "ours, written in place, streaming stores, 2 threads",
+                    || in_place(Writes::Streaming, &fewer[1]),
+                ),
                 Contender::new("ours, written in place, plain stores", || {
-                    in_place(Writes::Plain)
+                    in_place(Writes::Plain, &stager)
                 }),
                 Contender::new("ours, copied from an import made once", || {
                     let (Some(pack), Some(import)) = (&pack, &kept) else {
@@ -941,6 +1027,14 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                     let staging = cell.borrow().2.raw();
                     copies_only(gpu, timer, staging, &images).map(|ms| total / ms / 1e6)
                 }),
+                Contender::new(
+                    "GPU copies only, the host copying into another staging buffer",
+                    || copies_beside_fill(true, 0),
+                ),
+                Contender::new(
+                    "GPU copies only, the host writing another staging buffer",
+                    || copies_beside_fill(false, 1),
+                ),
                 Contender::new("host fill only, half-ring calls", || {
                     let mut c = cell.borrow_mut();
                     let target = mapped(&mut *c.2);
@@ -977,6 +1071,11 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
             interleaved(rounds, &mut contenders)
         };
         let share = crate::stats::Sample::of(&share.into_inner()).map_or(f64::NAN, |s| s.median);
+        let share_in_place =
+            crate::stats::Sample::of(&share_in_place.into_inner()).map_or(f64::NAN, |s| s.median);
+        let [beside_copying, beside_writing] = beside
+            .into_inner()
+            .map(|rates| crate::stats::Sample::of(&rates).map_or(f64::NAN, |s| s.median));
         let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
         rows.push(Row {
             group: "Texture upload",
@@ -994,13 +1093,17 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                 "peak host-visible staging: ours {:.1} MiB (the ring's high-water mark; the ring \
                  is {} MiB), wgpu {} (growth of wgpu's allocator between the first \
                  write_texture and the submit); ours spends {:.0}% of its time in record (the \
-                 fill); pieces of a quarter ring unless said; copies only: the GPU time of the \
+                 fill); batches of a quarter ring unless said; copies only: the GPU time of the \
                  same copies and transitions from a buffer filled beforehand; written in place: \
                  each image's producer writes its slots once, with plain stores (fill) or \
-                 streaming ones (from a cache-resident block), the images recorded together; \
+                 streaming ones (from a cache-resident block), the images recorded together, \
+                 streaming ones spending {:.0}% of their time in record; \
                  import: the chain in host memory imported once (VK_EXT_external_memory_host) and \
                  copied from by the GPU, or imported and released around each upload; host image \
-                 copy: VK_EXT_host_image_copy into images with HOST_TRANSFER usage, no GPU work",
+                 copy: VK_EXT_host_image_copy into images with HOST_TRANSFER usage, no GPU work; \
+                 copies beside the host: the copies-only contender while the stager's threads \
+                 write another staging buffer, the host meanwhile at {:.1} GB/s copying from \
+                 the chain, {:.1} writing from a cache-resident block",
                 mib(ring.high_water()),
                 RING >> 20,
                 if peer.is_ok() {
@@ -1008,7 +1111,10 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
                 } else {
                     "n/a".into()
                 },
-                share * 100.0
+                share * 100.0,
+                share_in_place * 100.0,
+                beside_copying,
+                beside_writing,
             )),
         });
         for image in host_images {
@@ -1023,6 +1129,7 @@ pub fn textures(gpu: &Gpu, peer: Result<&Wgpu, &String>, quick: bool) -> Vec<Row
         // SAFETY: every upload completed.
         unsafe {
             alloc.destroy_buffer(filled);
+            alloc.destroy_buffer(spare.into_inner());
             ring.destroy(&alloc);
             for image in images {
                 alloc.destroy_image(image);
@@ -1166,8 +1273,8 @@ pub fn fill(gpu: &Gpu, quick: bool) -> Vec<Row> {
                 Contender::new("staged, plain stores, 1 thread", || {
                     staged(&one_plain, 0, None)
                 }),
-                Contender::new(format!("staged, quarter-ring batches, {threads}"), || {
-                    staged(&default, 0, Some(RING / 4))
+                Contender::new(format!("staged, half-ring batches, {threads}"), || {
+                    staged(&default, 0, Some(RING / 2))
                 }),
                 Contender::new(
                     format!("staged, ring in host-cached memory, {threads}"),

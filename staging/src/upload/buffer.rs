@@ -140,8 +140,8 @@ impl<'a> BufferUpload<'a> {
         self
     }
 
-    /// Caps the bytes staged per `record` call (default: half the ring), so that the GPU
-    /// copies one batch while the host fills the next.
+    /// Caps the bytes staged per `record` call (default: a quarter of the ring), so that the
+    /// GPU copies earlier batches while the host fills the next.
     pub fn batch_bytes(mut self, bytes: u64) -> Self {
         self.batch = Some(bytes.max(1));
         self

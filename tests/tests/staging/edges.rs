@@ -231,8 +231,9 @@ fn the_submitter_waits_for_ring_space_instead_of_submitting_empty_buffers() {
     let alloc = gpu.allocator();
     let stager = gpu.stager(&alloc);
     let mut submitter = gpu.submitter();
-    // One piece of four rings' worth: each record call cuts it at the half-ring batch, so the
-    // ring holds two batches and the third call must wait for the first submission.
+    // One piece of four rings' worth: each record call cuts it at the quarter-ring batch, and
+    // once three batches are in flight the ring is more than half full: the driver waits for
+    // the first submission before it records the fourth.
     let image = alloc
         .create_image(
             &ImageDesc::texture_2d(RGBA, 64, 64).mip_levels(vkup_allocator::MipLevels::ONE),
@@ -253,8 +254,8 @@ fn the_submitter_waits_for_ring_space_instead_of_submitting_empty_buffers() {
     .unwrap();
     assert_eq!(
         submitter.last_value(),
-        (64 * 64 * 4_u64).div_ceil(2048),
-        "one submission per half-ring batch, each full, none empty"
+        (64 * 64 * 4_u64).div_ceil(4096 / 4),
+        "one submission per quarter-ring batch, each full, none empty"
     );
     // SAFETY: completed.
     unsafe {
