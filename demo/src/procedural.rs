@@ -69,15 +69,47 @@ fn palette(i: usize) -> [u8; 3] {
 
 /// A checkerboard of `a` and `b` with `cells` cells across, sRGB RGBA8.
 fn checker(width: u32, height: u32, cells: u32, a: [u8; 3], b: [u8; 3]) -> Vec<u8> {
-    let mut out = Vec::with_capacity((width * height * 4) as usize);
+    checker_of(
+        width,
+        height,
+        cells,
+        &[a[0], a[1], a[2], 255],
+        &[b[0], b[1], b[2], 255],
+    )
+}
+
+/// A checkerboard of the texels `a` and `b` (one texel's bytes each, of one length) with `cells`
+/// cells across.
+fn checker_of(width: u32, height: u32, cells: u32, a: &[u8], b: &[u8]) -> Vec<u8> {
     let cell = (width.max(height) / cells.max(1)).max(1);
+    // Two kinds of row, by which texel starts them; each row of the board is a copy of one.
+    let row = |first: &[u8], second: &[u8]| -> Vec<u8> {
+        (0..width)
+            .flat_map(|x| if (x / cell) % 2 == 0 { first } else { second })
+            .copied()
+            .collect()
+    };
+    let rows = [row(a, b), row(b, a)];
+    let mut out = Vec::with_capacity(width as usize * height as usize * a.len());
     for y in 0..height {
-        for x in 0..width {
-            let c = if (x / cell + y / cell) % 2 == 0 { a } else { b };
-            out.extend_from_slice(&[c[0], c[1], c[2], 255]);
-        }
+        out.extend_from_slice(&rows[((y / cell) % 2) as usize]);
     }
     out
+}
+
+/// An sRGB colour as the linear RGBA16F texel that looks the same (opaque), little-endian.
+fn linear_half(c: [u8; 3]) -> [u8; 8] {
+    let to_linear = |c: u8| {
+        let c = f32::from(c) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let [r, g, b] = c.map(|c| f16_bits(to_linear(c)).to_le_bytes());
+    let one = f16_bits(1.0).to_le_bytes();
+    [r[0], r[1], g[0], g[1], b[0], b[1], one[0], one[1]]
 }
 
 fn rgba8(
@@ -208,22 +240,8 @@ fn grid(bc: bool) -> SceneData {
                 rgba8(name, size, size, vk::Format::B8G8R8A8_SRGB, bytes)
             }
             2 => {
-                // Linear half floats: decode the sRGB checker so it looks the same.
-                let to_linear = |c: u8| {
-                    let c = f32::from(c) / 255.0;
-                    if c <= 0.04045 {
-                        c / 12.92
-                    } else {
-                        ((c + 0.055) / 1.055).powf(2.4)
-                    }
-                };
-                let bytes = checker(size, size, 2, a, b)
-                    .chunks_exact(4)
-                    .flat_map(|t| {
-                        [to_linear(t[0]), to_linear(t[1]), to_linear(t[2]), 1.0].map(f16_bits)
-                    })
-                    .flat_map(u16::to_le_bytes)
-                    .collect();
+                // Linear half floats of the two colours, converted once: looks the same.
+                let bytes = checker_of(size, size, 2, &linear_half(a), &linear_half(b));
                 rgba8(name, size, size, vk::Format::R16G16B16A16_SFLOAT, bytes)
             }
             _ if bc => {
@@ -417,6 +435,43 @@ mod tests {
         assert_eq!(f16_bits(1.0), 0x3C00);
         assert_eq!(f16_bits(0.5), 0x3800);
         assert_eq!(f16_bits(0.333_333_34), 0x3555);
+    }
+
+    #[test]
+    fn linear_half_texels_decode_srgb() {
+        // sRGB 0 and 255 are linear 0 and 1; 188 is 0.5029 (half 0x3806); alpha is 1.
+        assert_eq!(
+            linear_half([0, 255, 188]),
+            [0, 0, 0, 0x3C, 0x06, 0x38, 0, 0x3C]
+        );
+        let board = checker_of(4, 2, 2, &linear_half([0; 3]), &linear_half([255; 3]));
+        assert_eq!(board.len(), 4 * 2 * 8);
+        assert_eq!(&board[..8], &linear_half([0; 3]));
+        assert_eq!(&board[16..24], &linear_half([255; 3]));
+    }
+
+    #[test]
+    fn checkers_alternate_by_cell_in_both_directions() {
+        for (w, h, cells) in [
+            (32, 32, 4),
+            (257, 129, 7),
+            (1, 77, 7),
+            (1000, 37, 7),
+            (5, 3, 16),
+        ] {
+            let board = checker(w, h, cells, [1, 2, 3], [4, 5, 6]);
+            assert_eq!(board.len(), (w * h * 4) as usize);
+            let cell = (w.max(h) / cells).max(1);
+            for (i, texel) in board.chunks_exact(4).enumerate() {
+                let (x, y) = (i as u32 % w, i as u32 / w);
+                let want = if (x / cell + y / cell) % 2 == 0 {
+                    [1, 2, 3, 255]
+                } else {
+                    [4, 5, 6, 255]
+                };
+                assert_eq!(texel, want, "{w}x{h} at {x},{y}");
+            }
+        }
     }
 
     #[test]
