@@ -134,6 +134,7 @@ fn main() -> ExitCode {
     }
     if wants("mips") {
         rows.extend(mips::run(&gpu, args.quick));
+        rows.extend(mips::recording(&gpu, args.quick));
     }
     if wants("scene") {
         // The copy engine's rate, measured above in this run (the texture row's GPU copies).

@@ -34,8 +34,9 @@ fn field(line: &str, key: &str) -> Option<f64> {
         .and_then(|v| v.trim_matches('"').parse().ok())
 }
 
-/// What one load reports: total, build, image decode (or headers), upload, mips (ms) and MiB.
-type Load = [f64; 6];
+/// What one load reports: total, build, image decode (or headers), upload, mips (ms), MiB, and
+/// the CPU's part of the mips (ms).
+type Load = [f64; 7];
 
 /// Runs the demo `command` (its log without colours) and answers what it printed, or the last
 /// line of its errors where it failed.
@@ -82,6 +83,7 @@ fn load(demo: &Path, scene: &str, decode_first: bool) -> Result<Load, String> {
         get("upload_ms")?,
         get("mips_ms")?,
         get("mib")?,
+        get("mips_cpu_ms")?,
     ])
 }
 
@@ -315,6 +317,7 @@ pub fn run(quick: bool, copy_rate: Option<f64>) -> Vec<Row> {
                 ("image headers".into(), part(2)),
                 ("upload (images decoded in it)".into(), part(3)),
                 ("mips".into(), part(4)),
+                ("mips: recording and scratch on the CPU".into(), part(6)),
             ],
             note: None,
             compare: false,

@@ -478,6 +478,7 @@ fn load(
         decode_ms = decoded.as_secs_f64() * 1e3,
         upload_ms = timings.upload.upload.as_secs_f64() * 1e3,
         mips_ms = timings.upload.mips.as_secs_f64() * 1e3,
+        mips_cpu_ms = timings.upload.mips_cpu.as_secs_f64() * 1e3,
         gb_per_s = timings.gb_per_s(),
         total_ms = timings.total.as_secs_f64() * 1e3,
         submissions = timings.upload.submissions,

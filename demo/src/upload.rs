@@ -33,6 +33,8 @@ pub struct UploadStats {
     pub bytes: u64,
     pub upload: Duration,
     pub mips: Duration,
+    /// The CPU's part of `mips`: recording the chains and destroying their scratch objects.
+    pub mips_cpu: Duration,
     /// Queue submissions made (copies, acquires, mips), on every queue: set by the loader.
     pub submissions: u64,
     /// With a budget, the most bytes of copies and mip level 0 the graphics queue took between
@@ -577,6 +579,7 @@ impl Uploader {
         let mips = &self.mips;
         let submitter = self.graphics.as_mut().unwrap_or(&mut self.upload);
         let mut scratches = Vec::new();
+        let mut cpu = Duration::ZERO;
         let mut todo = textures
             .iter()
             .zip(states.iter_mut())
@@ -619,8 +622,10 @@ impl Uploader {
                             pending = Some((job, state));
                             break;
                         }
+                        let at = Instant::now();
                         let (done, scratch) =
                             mips.record(cmd, job.target, *state, sampled, MipOptions::default())?;
+                        cpu += at.elapsed();
                         scratches.push(scratch);
                         *state = done.state;
                         slice += bytes;
@@ -645,10 +650,12 @@ impl Uploader {
             Ok(()) => Ok(()),
             Err(_) => submitter.wait_idle(),
         };
+        let at = Instant::now();
         for scratch in scratches {
             // SAFETY: every submission that used it has completed (waited above).
             unsafe { scratch.destroy(&device) };
         }
+        self.stats.mips_cpu += cpu + at.elapsed();
         result?;
         Ok(waited?)
     }
