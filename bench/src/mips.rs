@@ -686,62 +686,69 @@ unsafe fn read_statistics(
     Ok(out.join(", "))
 }
 
-/// The CPU's cost of mip chains of small textures, which is most of a many-texture scene's mips:
-/// µs per 64x64 RGBA8 chain for `record` and destroying its scratch, 200 chains into one command
-/// buffer, beside the Vulkan objects it makes done raw (a view per level, then a descriptor pool
-/// like its own with its sets allocated).
+/// Mip chains of small textures, which are most of a many-texture scene's mips, by method:
+/// per chain, the CPU's time to `record` it and destroy its scratch (200 chains into one command
+/// buffer) and the GPU's time of the same chains by timestamps, beside the Vulkan objects the
+/// compute chain makes done raw (a view per level, a descriptor pool like its own).
 pub fn recording(gpu: &Gpu, quick: bool) -> Vec<Row> {
     let rounds = if quick { 2 } else { 7 };
     let n = if quick { 8 } else { 200 };
+    // A CPU device's compute chains of 1024x1024 take seconds a round: not there.
+    let cpu = gpu.properties.device_type == vk::PhysicalDeviceType::CPU;
+    let sides: &[u32] = match (quick, cpu) {
+        (true, _) => &[64],
+        (false, true) => &[64, 256],
+        (false, false) => &[64, 256, 1024],
+    };
     let alloc = gpu.allocator();
     let mips = gpu.mip_generator(&alloc);
     let device = &gpu.device;
     let sampled = ResourceState::new(Access::FragmentShaderSampledRead);
-    let images: Vec<vkup_allocator::GpuImage> = (0..n)
-        .map(|_| {
-            alloc
-                .create_image(
-                    &ImageDesc::new_2d(vk::Format::R8G8B8A8_SRGB, 64, 64)
-                        .mip_levels(MipLevels::Full)
-                        .usage(
-                            vk::ImageUsageFlags::SAMPLED
-                                | vk::ImageUsageFlags::STORAGE
-                                | vk::ImageUsageFlags::TRANSFER_SRC
-                                | vk::ImageUsageFlags::TRANSFER_DST,
-                        )
-                        .flags(
-                            vk::ImageCreateFlags::MUTABLE_FORMAT
-                                | vk::ImageCreateFlags::EXTENDED_USAGE,
-                        ),
-                )
-                .expect("image")
-        })
-        .collect();
-    let per_chain = |secs: f64| secs * 1e6 / n as f64;
-    let mut first = true;
-    let mut contenders = [
-        Contender::new("ours: record, then destroy the scratch", || {
+    let timer = Timer::new(gpu);
+    let mut rows = Vec::new();
+    for &side in sides {
+        let images: Vec<vkup_allocator::GpuImage> = (0..n)
+            .map(|_| {
+                alloc
+                    .create_image(
+                        &ImageDesc::new_2d(vk::Format::R8G8B8A8_SRGB, side, side)
+                            .mip_levels(MipLevels::Full)
+                            .usage(
+                                vk::ImageUsageFlags::SAMPLED
+                                    | vk::ImageUsageFlags::STORAGE
+                                    | vk::ImageUsageFlags::TRANSFER_SRC
+                                    | vk::ImageUsageFlags::TRANSFER_DST,
+                            )
+                            .flags(
+                                vk::ImageCreateFlags::MUTABLE_FORMAT
+                                    | vk::ImageCreateFlags::EXTENDED_USAGE,
+                            ),
+                    )
+                    .expect("image")
+            })
+            .collect();
+        let per_chain = |secs: f64| secs * 1e6 / n as f64;
+        // Every image's first chain starts from UNDEFINED contents, later ones from `sampled`.
+        let from = std::cell::Cell::new(ResourceState::UNDEFINED);
+        // (CPU µs, GPU µs) per chain of `method`.
+        let chains = |method: MipMethod| -> Result<(f64, f64), String> {
+            let timer = timer.as_ref().map_err(|e| e.clone())?;
             let mut scratch = Vec::new();
             let mut error = None;
             let mut recording = 0.0;
-            gpu.submit_and_wait(|cmd| {
+            let gpu_ms = timer.time(|cmd| {
                 let t = std::time::Instant::now();
                 for image in &images {
-                    // The first chain of each image starts from UNDEFINED contents.
-                    let from = if first {
-                        ResourceState::UNDEFINED
-                    } else {
-                        sampled
-                    };
+                    let options = MipOptions::default().method(method);
                     // SAFETY: recording on the Gpu's queue; the images outlive the wait.
-                    match unsafe { mips.record(cmd, image, from, sampled, MipOptions::default()) } {
+                    match unsafe { mips.record(cmd, image, from.get(), sampled, options) } {
                         Ok((_, s)) => scratch.push(s),
                         Err(e) => error = Some(e.to_string()),
                     }
                 }
                 recording = t.elapsed().as_secs_f64();
-            });
-            first = false;
+            })?;
+            from.set(sampled);
             let t = std::time::Instant::now();
             for s in scratch {
                 // SAFETY: the submission completed.
@@ -749,82 +756,106 @@ pub fn recording(gpu: &Gpu, quick: bool) -> Vec<Row> {
             }
             match error {
                 Some(e) => Err(e),
-                None => Ok(per_chain(recording + t.elapsed().as_secs_f64())),
+                None => Ok((
+                    per_chain(recording + t.elapsed().as_secs_f64()),
+                    gpu_ms * 1e3 / n as f64,
+                )),
             }
-        }),
-        Contender::new("raw: a view per level, made and destroyed", || {
-            let t = std::time::Instant::now();
-            for image in &images {
-                for level in 0..image.mip_levels() {
-                    let info = vk::ImageViewCreateInfo::default()
-                        .image(image.raw())
-                        .view_type(vk::ImageViewType::TYPE_2D_ARRAY)
-                        .format(vk::Format::R8G8B8A8_UNORM)
-                        .subresource_range(vk::ImageSubresourceRange {
-                            aspect_mask: vk::ImageAspectFlags::COLOR,
-                            base_mip_level: level,
-                            level_count: 1,
-                            base_array_layer: 0,
-                            layer_count: 1,
-                        });
-                    // SAFETY: a view of a live MUTABLE_FORMAT image, destroyed at once.
-                    unsafe {
-                        let view = device
-                            .create_image_view(&info, None)
-                            .map_err(|e| e.to_string())?;
-                        device.destroy_image_view(view, None);
+        };
+        let gpu_times = std::cell::RefCell::new([Vec::new(), Vec::new()]);
+        let mut contenders = [
+            Contender::new("ours, compute: record, then destroy the scratch", || {
+                let (cpu, gpu) = chains(MipMethod::Compute)?;
+                gpu_times.borrow_mut()[0].push(gpu);
+                Ok(cpu)
+            }),
+            Contender::new("ours, blit: record, then destroy the scratch", || {
+                let (cpu, gpu) = chains(MipMethod::Blit)?;
+                gpu_times.borrow_mut()[1].push(gpu);
+                Ok(cpu)
+            }),
+            Contender::new("raw: a view per level, made and destroyed", || {
+                let t = std::time::Instant::now();
+                for image in &images {
+                    for level in 0..image.mip_levels() {
+                        let info = vk::ImageViewCreateInfo::default()
+                            .image(image.raw())
+                            .view_type(vk::ImageViewType::TYPE_2D_ARRAY)
+                            .format(vk::Format::R8G8B8A8_UNORM)
+                            .subresource_range(vk::ImageSubresourceRange {
+                                aspect_mask: vk::ImageAspectFlags::COLOR,
+                                base_mip_level: level,
+                                level_count: 1,
+                                base_array_layer: 0,
+                                layer_count: 1,
+                            });
+                        // SAFETY: a view of a live MUTABLE_FORMAT image, destroyed at once.
+                        unsafe {
+                            let view = device
+                                .create_image_view(&info, None)
+                                .map_err(|e| e.to_string())?;
+                            device.destroy_image_view(view, None);
+                        }
                     }
                 }
-            }
-            Ok(per_chain(t.elapsed().as_secs_f64()))
-        }),
-        Contender::new("raw: a descriptor pool made and destroyed", || {
-            let sizes = [
-                vk::DescriptorPoolSize {
-                    ty: vk::DescriptorType::STORAGE_IMAGE,
-                    descriptor_count: 2 * 8,
-                },
-                vk::DescriptorPoolSize {
-                    ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
-                    descriptor_count: 2,
-                },
-                vk::DescriptorPoolSize {
-                    ty: vk::DescriptorType::STORAGE_BUFFER,
-                    descriptor_count: 2,
-                },
-            ];
-            let t = std::time::Instant::now();
-            for _ in &images {
-                let info = vk::DescriptorPoolCreateInfo::default()
-                    .max_sets(2)
-                    .pool_sizes(&sizes);
-                // SAFETY: a pool of this device, destroyed at once.
-                unsafe {
-                    let pool = device
-                        .create_descriptor_pool(&info, None)
-                        .map_err(|e| e.to_string())?;
-                    device.destroy_descriptor_pool(pool, None);
+                Ok(per_chain(t.elapsed().as_secs_f64()))
+            }),
+            Contender::new("raw: a descriptor pool made and destroyed", || {
+                let sizes = [
+                    vk::DescriptorPoolSize {
+                        ty: vk::DescriptorType::STORAGE_IMAGE,
+                        descriptor_count: 2 * 8,
+                    },
+                    vk::DescriptorPoolSize {
+                        ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+                        descriptor_count: 2,
+                    },
+                    vk::DescriptorPoolSize {
+                        ty: vk::DescriptorType::STORAGE_BUFFER,
+                        descriptor_count: 2,
+                    },
+                ];
+                let t = std::time::Instant::now();
+                for _ in &images {
+                    let info = vk::DescriptorPoolCreateInfo::default()
+                        .max_sets(2)
+                        .pool_sizes(&sizes);
+                    // SAFETY: a pool of this device, destroyed at once.
+                    unsafe {
+                        let pool = device
+                            .create_descriptor_pool(&info, None)
+                            .map_err(|e| e.to_string())?;
+                        device.destroy_descriptor_pool(pool, None);
+                    }
                 }
-            }
-            Ok(per_chain(t.elapsed().as_secs_f64()))
-        }),
-    ];
-    let results = interleaved(rounds, &mut contenders);
-    drop(contenders);
-    for image in images {
-        // SAFETY: every submission completed.
-        unsafe { alloc.destroy_image(image) };
+                Ok(per_chain(t.elapsed().as_secs_f64()))
+            }),
+        ];
+        let results = interleaved(rounds, &mut contenders);
+        drop(contenders);
+        let [compute_gpu, blit_gpu] = gpu_times
+            .into_inner()
+            .map(|t| crate::stats::Sample::of(&t).map_or(f64::NAN, |s| s.median));
+        rows.push(Row {
+            group: "Mip recording on the CPU",
+            case: format!("{n} chains of {side}x{side} RGBA8 sRGB, one command buffer"),
+            unit: "µs per chain",
+            higher_is_better: false,
+            size: None,
+            results,
+            note: Some(format!(
+                "the same chains' GPU time: compute {compute_gpu:.2} µs per chain, blit \
+                 {blit_gpu:.2}"
+            )),
+            compare: true,
+        });
+        for image in images {
+            // SAFETY: every submission completed.
+            unsafe { alloc.destroy_image(image) };
+        }
     }
+    drop(timer);
     // SAFETY: nothing uses it.
     unsafe { mips.destroy() };
-    vec![Row {
-        group: "Mip recording on the CPU",
-        case: format!("{n} chains of 64x64 RGBA8 sRGB, one command buffer"),
-        unit: "µs per chain",
-        higher_is_better: false,
-        size: None,
-        results,
-        note: None,
-        compare: true,
-    }]
+    rows
 }
