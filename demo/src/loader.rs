@@ -227,11 +227,10 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 }
 
 /// Reads every encoded texture's header (its pixels are decoded into staging memory as it
-/// uploads), or with `first` decodes it, on worker threads.
+/// uploads), or with `first` decodes it on worker threads.
 fn decode(textures: Vec<TextureInput>, max: u32, first: bool) -> Result<Vec<TextureData>> {
     // Reading headers (the upload decodes in place) and passing ready textures through take
-    // microseconds each, less than starting the workers (about 1 ms for eight on the H200, all
-    // of `grid`'s "image headers" time): threads only for whole decodes.
+    // microseconds each, less than starting the workers: threads only for whole decodes.
     let decodes = first
         && textures
             .iter()

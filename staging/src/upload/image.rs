@@ -254,8 +254,9 @@ impl<'a> ImageUpload<'a> {
         Self::new(stager, dst, data, &layouts, from, to)
     }
 
-    /// Caps the bytes staged per `record` call (default: a quarter of the ring). Pieces are cut at rows
-    /// to fill the cap exactly; only a row (or slice) larger than the cap is staged whole.
+    /// Caps the bytes staged per `record` call (default: a quarter of the ring). Pieces are cut
+    /// at rows to fill the cap exactly; only a row (or slice) larger than the cap is staged
+    /// whole.
     pub fn batch_bytes(mut self, bytes: u64) -> Self {
         self.batch = Some(bytes.max(1));
         self
@@ -689,9 +690,9 @@ impl ImageUpload<'_> {
     /// each upload's producer (or copy from memory) runs on one of up to
     /// [`Stager::copy_threads`] threads (the calling one and the stager's pool; threads scoped to
     /// the call beside an executor; none when that is 1), its slots in order, and the batch
-    /// (a quarter of the ring) is shared out so that as many uploads as there are threads fill at once.
-    /// This is how decoders of many textures write into one ring side by side while the GPU
-    /// copies the previous batch. Uploads on the direct path
+    /// (a quarter of the ring) is shared out so that as many uploads as there are threads fill
+    /// at once. This is how decoders of many textures write into one ring side by side while the
+    /// GPU copies the previous batches. Uploads on the direct path
     /// ([`resolved_path`](Self::resolved_path)) are host image copies, one image per thread on
     /// the same threads, after the staged part: they finish in this call and record nothing.
     /// Returns each upload's progress, in order; each finished staged upload's closing barrier

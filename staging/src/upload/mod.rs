@@ -87,9 +87,9 @@ pub enum Progress {
 
 /// The default batch is the ring's capacity over this: with [`Submitter`](crate::Submitter)'s
 /// wait at half the ring, two batches are in flight on the GPU while the host fills a third.
-/// Measured against half-ring batches on the H200 (`BENCHMARKS.md`, "Quarter-ring batches"): the
-/// host's writes slow the copy engine's reads of the same memory, and smaller batches keep it
-/// fed through that (1 GiB of textures written in place 31 -> 40 GB/s, staged 37 -> 39).
+/// Measured against half-ring batches (`BENCHMARKS.md`, "Quarter-ring batches"): the host's
+/// writes slow the copy engine's reads of the same memory, and smaller batches keep it fed
+/// through that.
 const DEFAULT_BATCH_SHARE: u64 = 4;
 
 /// The largest upload `UploadPath::Auto` writes directly when it could stage it instead (see
