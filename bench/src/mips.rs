@@ -362,6 +362,29 @@ impl Roof {
 }
 
 /// The mip rows.
+/// An image with a full chain that either method can make: storage and transfer usage, and
+/// mutable formats (the compute path's 32-bit views of RGBA8).
+fn chain_image(
+    alloc: &Allocator,
+    format: vk::Format,
+    width: u32,
+    height: u32,
+) -> vkup_allocator::GpuImage {
+    alloc
+        .create_image(
+            &ImageDesc::new_2d(format, width, height)
+                .mip_levels(MipLevels::Full)
+                .usage(
+                    vk::ImageUsageFlags::SAMPLED
+                        | vk::ImageUsageFlags::STORAGE
+                        | vk::ImageUsageFlags::TRANSFER_SRC
+                        | vk::ImageUsageFlags::TRANSFER_DST,
+                )
+                .flags(vk::ImageCreateFlags::MUTABLE_FORMAT | vk::ImageCreateFlags::EXTENDED_USAGE),
+        )
+        .expect("image")
+}
+
 pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
     // On a CPU device (lavapipe) a 4096² compute chain takes most of a second: fewer rounds, and
     // none of the rows that take the GPU kernel apart.
@@ -405,22 +428,7 @@ pub fn run(gpu: &Gpu, quick: bool) -> Vec<Row> {
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect();
         let mut make = |format: vk::Format, (width, height): (u32, u32)| {
-            let image = alloc
-                .create_image(
-                    &ImageDesc::new_2d(format, width, height)
-                        .mip_levels(MipLevels::Full)
-                        .usage(
-                            vk::ImageUsageFlags::SAMPLED
-                                | vk::ImageUsageFlags::STORAGE
-                                | vk::ImageUsageFlags::TRANSFER_SRC
-                                | vk::ImageUsageFlags::TRANSFER_DST,
-                        )
-                        .flags(
-                            vk::ImageCreateFlags::MUTABLE_FORMAT
-                                | vk::ImageCreateFlags::EXTENDED_USAGE,
-                        ),
-                )
-                .expect("image");
+            let image = chain_image(&alloc, format, width, height);
             let mut upload = ImageUpload::packed(
                 &stager,
                 &image,
@@ -708,24 +716,7 @@ pub fn recording(gpu: &Gpu, quick: bool) -> Vec<Row> {
     let mut rows = Vec::new();
     for &side in sides {
         let images: Vec<vkup_allocator::GpuImage> = (0..n)
-            .map(|_| {
-                alloc
-                    .create_image(
-                        &ImageDesc::new_2d(vk::Format::R8G8B8A8_SRGB, side, side)
-                            .mip_levels(MipLevels::Full)
-                            .usage(
-                                vk::ImageUsageFlags::SAMPLED
-                                    | vk::ImageUsageFlags::STORAGE
-                                    | vk::ImageUsageFlags::TRANSFER_SRC
-                                    | vk::ImageUsageFlags::TRANSFER_DST,
-                            )
-                            .flags(
-                                vk::ImageCreateFlags::MUTABLE_FORMAT
-                                    | vk::ImageCreateFlags::EXTENDED_USAGE,
-                            ),
-                    )
-                    .expect("image")
-            })
+            .map(|_| chain_image(&alloc, vk::Format::R8G8B8A8_SRGB, side, side))
             .collect();
         let per_chain = |secs: f64| secs * 1e6 / n as f64;
         // Every image's first chain starts from UNDEFINED contents, later ones from `sampled`.

@@ -531,10 +531,9 @@ enum Writes {
     Streaming,
 }
 
-/// Records one command buffer's share of `uploads` recorded together: on the first call
-/// (`begun` false) their opening barriers, then the next copies of every unfinished one
-/// (`record_copies_together`) and the closing barriers of those that finish. Done, in `state`,
-/// once all are finished.
+/// Records one command buffer's share of `uploads` recorded together
+/// ([`gpu_tests::record_together`], the first call, `begun` false, with their opening
+/// barriers). Done, in `state`, once all are finished.
 ///
 /// # Safety
 /// As for `ImageUpload::record_copies_together`; every command buffer of the run is recorded by
@@ -548,23 +547,10 @@ unsafe fn record_together(
     begun: &mut bool,
     state: ResourceState,
 ) -> vkup_staging::Result<Progress> {
-    if !*begun {
-        let mut pre = BarrierBatch::new();
-        for upload in uploads.iter_mut() {
-            upload.begin(&mut pre)?;
-        }
-        // SAFETY: `cmd` is recording (this function's contract), before every copy of the run.
-        unsafe { pre.record(cmd, stager.device()) };
-        *begun = true;
-    }
-    let mut open: Vec<&mut ImageUpload<'_>> =
-        uploads.iter_mut().filter(|u| !u.is_finished()).collect();
-    let mut post = BarrierBatch::new();
-    // SAFETY: forwarded from this function's contract; `pre` went into an earlier or this
-    // command buffer, before these copies.
-    unsafe { ImageUpload::record_copies_together(cmd, stager, alloc, ring, &mut open, &mut post)? };
-    // SAFETY: `cmd` is recording, after the copies these barriers close.
-    unsafe { post.record(cmd, stager.device()) };
+    let mut refs: Vec<&mut ImageUpload<'_>> = uploads.iter_mut().collect();
+    // SAFETY: forwarded from this function's contract; only the first call begins.
+    unsafe { gpu_tests::record_together(cmd, stager, alloc, ring, &mut refs, !*begun)? };
+    *begun = true;
     Ok(if uploads.iter().all(ImageUpload::is_finished) {
         Progress::Done(Finished {
             state,

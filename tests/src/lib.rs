@@ -499,6 +499,48 @@ impl Gpu {
     }
 }
 
+/// Records one command buffer's share of `uploads` recorded together: with `first`, their
+/// opening barriers, then the next copies of every unfinished one
+/// (`ImageUpload::record_copies_together`) and the closing barriers of those that finish.
+/// Answers the index and progress of each upload it recorded.
+///
+/// # Safety
+/// As for `ImageUpload::record_copies_together`; `cmd` holds or follows (in submission order)
+/// the command buffer recorded with `first`.
+pub unsafe fn record_together(
+    cmd: vk::CommandBuffer,
+    stager: &vkup_staging::Stager,
+    alloc: &vkup_allocator::Allocator,
+    ring: &mut vkup_staging::StagingRing,
+    uploads: &mut [&mut vkup_staging::ImageUpload<'_>],
+    first: bool,
+) -> vkup_staging::Result<Vec<(usize, vkup_staging::Progress)>> {
+    use vkup_staging::{BarrierBatch, ImageUpload};
+    if first {
+        let mut pre = BarrierBatch::new();
+        for upload in uploads.iter_mut() {
+            upload.begin(&mut pre)?;
+        }
+        // SAFETY: `cmd` is recording (this function's contract), before every copy of the run.
+        unsafe { pre.record(cmd, stager.device()) };
+    }
+    let (index, mut open): (Vec<usize>, Vec<&mut ImageUpload<'_>>) = uploads
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, u)| !u.is_finished())
+        .map(|(i, u)| (i, &mut **u))
+        .unzip();
+    let mut post = BarrierBatch::new();
+    // SAFETY: forwarded from this function's contract; the opening barriers went into this or
+    // an earlier command buffer, before these copies.
+    let progress = unsafe {
+        ImageUpload::record_copies_together(cmd, stager, alloc, ring, &mut open, &mut post)?
+    };
+    // SAFETY: `cmd` is recording, after the copies these barriers close.
+    unsafe { post.record(cmd, stager.device()) };
+    Ok(index.into_iter().zip(progress).collect())
+}
+
 impl Default for Gpu {
     fn default() -> Self {
         Self::new()

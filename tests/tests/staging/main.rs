@@ -170,33 +170,17 @@ pub fn run_together(
     ring: &mut vkup_staging::StagingRing,
     uploads: &mut [&mut vkup_staging::ImageUpload<'_>],
 ) -> vkup_staging::Result<Vec<(vkup_staging::ResourceState, usize)>> {
-    use vkup_staging::{BarrierBatch, Finished, ImageUpload, Progress, ResourceState};
+    use vkup_staging::{BarrierBatch, Finished, Progress, ResourceState};
     let mut submitter = gpu.submitter();
     let mut ends = vec![None; uploads.len()];
     let mut calls = 0;
-    // SAFETY: recording on the submitter's queue; images and ring outlive `run`; `pre` is
-    // recorded in the first command buffer, before every copy, `post` after each one's copies.
+    // SAFETY: recording on the submitter's queue; images and ring outlive `run`; every command
+    // buffer is recorded by one `record_together`, the first with the opening barriers.
     let result = unsafe {
         submitter.run(ring, |cmd, ring| {
-            if calls == 0 {
-                let mut pre = BarrierBatch::new();
-                for upload in uploads.iter_mut() {
-                    upload.begin(&mut pre)?;
-                }
-                pre.record(cmd, stager.device());
-            }
-            let (index, mut open): (Vec<usize>, Vec<&mut ImageUpload<'_>>) = uploads
-                .iter_mut()
-                .enumerate()
-                .filter(|(_, u)| !u.is_finished())
-                .map(|(i, u)| (i, &mut **u))
-                .unzip();
-            let mut post = BarrierBatch::new();
-            let progress = ImageUpload::record_copies_together(
-                cmd, stager, alloc, ring, &mut open, &mut post,
-            )?;
-            post.record(cmd, stager.device());
-            for (i, p) in index.into_iter().zip(progress) {
+            let recorded =
+                gpu_tests::record_together(cmd, stager, alloc, ring, uploads, calls == 0)?;
+            for (i, p) in recorded {
                 if let Progress::Done(done) = p {
                     ends[i] = Some((done.state, calls));
                 }
